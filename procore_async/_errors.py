@@ -90,7 +90,11 @@ class APIConnectionError(Error):
     """The API could not be reached: connection refused or reset, DNS, TLS, timeouts.
 
     Raised once the retry policy gives up; ``__cause__`` is the last underlying error.
+    ``request_sent`` is False when the failure happened before the request left
+    (so even a POST may be retried safely).
     """
+
+    request_sent: bool = True
 
 
 class APITimeoutError(APIConnectionError):

@@ -1,5 +1,7 @@
 """Tokens, OAuth grants and the token manager that keeps a client's token fresh."""
 
-from ._token import Token
+from ._manager import GrantType, TokenManager
+from ._oauth import OAuthClient
+from ._token import Token, normalize_expires_at
 
-__all__ = ["Token"]
+__all__ = ["GrantType", "OAuthClient", "Token", "TokenManager", "normalize_expires_at"]

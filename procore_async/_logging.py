@@ -1,0 +1,59 @@
+"""The package logger and the filter that keeps secrets out of every record.
+
+The client logs metadata only (method, URL without secret-looking query values,
+status, duration, attempt, request id).  The filter is a second line of defence:
+whatever reaches a ``procore_async`` logger is scrubbed of bearer tokens and
+OAuth fields before any handler sees it.  Nothing is configured at import time
+besides attaching that filter: no handlers, no levels, no files.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["RedactingFilter", "install_redaction", "logger", "redact"]
+
+logger = logging.getLogger("procore_async")
+
+_PATTERNS = (
+    (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1[REDACTED]"),
+    (
+        re.compile(
+            r"(?i)((?:access_token|refresh_token|client_secret|id_token|code|token|password)"
+            r"[\"']?\s*[=:]\s*[\"']?)[^\s&'\",;}]+"
+        ),
+        r"\1[REDACTED]",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """Replace bearer tokens and ``secret=value`` pairs in ``text``."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Scrub secrets from a record's message and arguments before it is emitted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = redact(record.getMessage())
+            record.args = None
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_redaction(target: logging.Logger) -> None:
+    """Attach the redaction filter to ``target`` once."""
+    if _FILTER not in target.filters:
+        target.addFilter(_FILTER)
+
+
+install_redaction(logger)

@@ -1,0 +1,88 @@
+"""Request bodies: JSON by default, multipart when a file is anywhere in the body.
+
+The gem sends a hash containing a file as ``multipart/form-data`` with Rails-style
+field names (``meta[name]``, ``list[]``); everything else as JSON.  The gem also
+refuses a top-level array body, although its README uses one; here any JSON value
+is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import InvalidRequestError
+
+__all__ = ["Payload", "encode_body"]
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class Payload:
+    """What httpx needs to send one body: raw content, or multipart data and files."""
+
+    __slots__ = ("content", "data", "files", "headers")
+
+    def __init__(
+        self,
+        *,
+        content: bytes | None = None,
+        data: dict[str, list[str]] | None = None,
+        files: list[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.content = content
+        self.data = data
+        self.files = files
+        self.headers = headers or {}
+
+
+def _is_file(value: Any) -> bool:
+    return hasattr(value, "read") and callable(value.read)
+
+
+def _contains_file(value: Any) -> bool:
+    if _is_file(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(_contains_file(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_file(v) for v in value)
+    return False
+
+
+def encode_body(body: Any) -> Payload:
+    """Encode ``body`` as JSON, or as multipart when it holds a file object."""
+    if body is None:
+        body = {}
+    if isinstance(body, Mapping) and _contains_file(body):
+        data: dict[str, list[str]] = {}
+        files: list[tuple[str, Any]] = []
+        for key, value in body.items():
+            _flatten(str(key), value, data, files)
+        return Payload(data=data, files=files)
+    try:
+        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"body is not JSON-serialisable: {exc}") from None
+    return Payload(content=content, headers=_JSON_HEADERS)
+
+
+def _flatten(
+    key: str, value: Any, data: dict[str, list[str]], files: list[tuple[str, Any]]
+) -> None:
+    if _is_file(value):
+        files.append((key, value))
+    elif isinstance(value, Mapping):
+        for sub_key, sub_value in value.items():
+            _flatten(f"{key}[{sub_key}]", sub_value, data, files)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _flatten(f"{key}[]", item, data, files)
+    elif value is None:
+        data.setdefault(key, []).append("")
+    elif isinstance(value, bool):
+        data.setdefault(key, []).append("true" if value else "false")
+    else:
+        data.setdefault(key, []).append(str(value))

@@ -1,0 +1,121 @@
+"""From ``path`` and ``version`` to a URL, the same-origin rule, and Rails-style queries.
+
+The gem joins paths like a filesystem (``/me`` and ``me`` give the same URL, a
+trailing slash is kept) and encodes queries like rest-client (``filters[ids][]=1``).
+Both are kept, so URLs in code ported from Ruby keep working.  Unlike the gem, an
+absolute URL is accepted (that is how pagination links are followed), but only on
+the configured API host: the bearer token never goes anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote_plus, urlsplit
+
+from ._config import validate_version
+from ._errors import InvalidRequestError
+
+__all__ = ["Origin", "build_url", "encode_query", "redact_url"]
+
+_SECRET_KEYS = ("token", "secret", "password", "code", "key", "signature")
+
+
+class Origin:
+    """The scheme, host and port of the configured API host, and a URL builder for it."""
+
+    __slots__ = ("_origin", "base", "host")
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        parts = urlsplit(self.base)
+        self.host = parts.hostname or ""
+        self._origin = _origin_of(parts.scheme, parts.hostname, parts.port)
+
+    def owns(self, url: str) -> bool:
+        """True when ``url`` is on this origin (same scheme, host and port)."""
+        parts = urlsplit(url)
+        return _origin_of(parts.scheme, parts.hostname, parts.port) == self._origin
+
+
+def _origin_of(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int]:
+    scheme = scheme.lower()
+    default = 443 if scheme == "https" else 80
+    return (scheme, (host or "").lower(), port or default)
+
+
+def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str:
+    """The full URL for ``path`` under ``version``, with ``query`` appended.
+
+    Raises :class:`InvalidRequestError` for a bad version or an absolute URL on
+    another host, before any I/O.
+    """
+    if path.startswith(("http://", "https://")):
+        if not origin.owns(path):
+            raise InvalidRequestError(
+                f"refusing to send credentials to {urlsplit(path).hostname!r}: "
+                f"only URLs on {origin.host!r} are accepted"
+            )
+        url = path
+    else:
+        try:
+            validate_version(version)
+        except ValueError as exc:
+            raise InvalidRequestError(str(exc)) from None
+        prefix = "/vapid/" if version == "vapid" else f"/rest/{version}/"
+        url = origin.base + prefix + path.lstrip("/")
+    if query:
+        encoded = encode_query(query)
+        if encoded:
+            url += ("&" if "?" in url else "?") + encoded
+    return url
+
+
+def encode_query(query: Any) -> str:
+    """Encode ``query`` the way Rails and rest-client do.
+
+    Nested mappings become ``a[b]=1``, lists ``ids[]=1&ids[]=2``, booleans
+    ``true``/``false``; ``None`` (and an empty list or mapping) gives a bare key.
+    Brackets stay unescaped, as rest-client sends them.
+    """
+    if isinstance(query, str):
+        return query.lstrip("?")
+    if not isinstance(query, Mapping):
+        raise InvalidRequestError(f"query must be a mapping, not {type(query).__name__}")
+    pairs: list[str] = []
+    for key, value in query.items():
+        _encode_pair(pairs, quote_plus(str(key), safe="[]"), value)
+    return "&".join(pairs)
+
+
+def _encode_pair(pairs: list[str], key: str, value: Any) -> None:
+    if isinstance(value, Mapping):
+        if not value:
+            pairs.append(key)
+        for sub_key, sub_value in value.items():
+            _encode_pair(pairs, f"{key}[{quote_plus(str(sub_key), safe='[]')}]", sub_value)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        if not value:
+            pairs.append(key)
+        for item in value:
+            _encode_pair(pairs, f"{key}[]", item)
+    elif value is None:
+        pairs.append(key)
+    elif isinstance(value, bool):
+        pairs.append(f"{key}={'true' if value else 'false'}")
+    else:
+        pairs.append(f"{key}={quote_plus(str(value))}")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the values of secret-looking query parameters masked, for logs."""
+    head, sep, query = url.partition("?")
+    if not sep:
+        return url
+    parts = []
+    for pair in query.split("&"):
+        name, eq, _ = pair.partition("=")
+        if eq and any(word in name.lower() for word in _SECRET_KEYS):
+            pair = f"{name}=[REDACTED]"
+        parts.append(pair)
+    return f"{head}?{'&'.join(parts)}"
