@@ -13,6 +13,7 @@ use it as ``async with AsyncClient(...)`` or call ``aclose()``.  There is no
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -88,6 +89,8 @@ class AsyncClient:
         )
         self._logger = config.logger
         install_redaction(self._logger)
+        # httpx logs every request URL at INFO; keep secret query values out of it too.
+        install_redaction(logging.getLogger("httpx"))
         self._origin = Origin(config.host)
         self.retry_policy = RetryPolicy(config)
         self.rate_limiter: RateLimiter = rate_limiter or RatePacer(config.rate_limit_reserve)
