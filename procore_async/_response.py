@@ -104,8 +104,13 @@ class Response:
             target = link.get("url", "").strip(" <>'\"")
             if rel not in _RELS or not target:
                 continue
-            url = urljoin(base, target)
-            if self._origin is not None and not self._origin.owns(url):
+            try:
+                url = urljoin(base, target)
+                foreign = self._origin is not None and not self._origin.owns(url)
+            except ValueError:  # a bad port or IPv6 literal: skip it, never crash a read
+                self._warn("ignoring a malformed %s link", rel)
+                continue
+            if foreign:
                 self._warn("ignoring a %s link to another host", rel)
                 continue
             links[rel] = url
