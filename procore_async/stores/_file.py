@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
@@ -36,9 +37,10 @@ __all__ = ["FileStore"]
 
 _Entries = dict[str, dict[str, Any]]
 
-# Lock files whose flock the current task (or its parent) holds: lets ``save`` run
-# inside ``lock()`` without flocking the same file a second time and deadlocking.
-_held_locks: ContextVar[frozenset[str]] = ContextVar(
+# (lock file, task id) pairs for the flocks held in this context: lets ``save`` run
+# inside ``lock()`` without flocking the file again and deadlocking.  The task id
+# matters: a task spawned inside ``lock()`` inherits the context but not the lock.
+_held_locks: ContextVar[frozenset[tuple[str, int]]] = ContextVar(
     "procore_async_file_locks", default=frozenset()
 )
 
@@ -103,13 +105,17 @@ class FileStore:
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:
         held = _held_locks.get()
-        if self._lock_path in held:
+        mine = (self._lock_path, anyio.get_current_task().id)
+        if mine in held:
             yield
             return
-        # A blocking flock in a worker thread; the wait is not cancellable (the
-        # thread could not be stopped anyway), a cancel lands right after it.
-        fd = await anyio.to_thread.run_sync(_acquire_flock, self._lock_path)
-        reset = _held_locks.set(held | {self._lock_path})
+        waiter = _FlockWaiter(self._lock_path)
+        try:
+            fd = await anyio.to_thread.run_sync(waiter.wait, abandon_on_cancel=True)
+        except BaseException:
+            waiter.abandon()
+            raise
+        reset = _held_locks.set(held | {mine})
         try:
             yield
         finally:
@@ -145,14 +151,42 @@ class FileStore:
             raise
 
 
-def _acquire_flock(lock_path: str) -> int:
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, _MODE)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+class _FlockWaiter:
+    """A blocking ``flock`` in a worker thread that a cancelled task can walk away from.
+
+    The thread cannot be interrupted, so on cancel the task marks the wait abandoned
+    and leaves; whichever side comes second (the thread getting the lock, or the
+    task giving up) closes the descriptor, so an abandoned lock is never kept.
+    """
+
+    __slots__ = ("_abandoned", "_fd", "_mutex", "_path")
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._mutex = threading.Lock()
+        self._fd: int | None = None
+        self._abandoned = False
+
+    def wait(self) -> int:
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, _MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        with self._mutex:
+            if self._abandoned:
+                os.close(fd)
+                return -1
+            self._fd = fd
+        return fd
+
+    def abandon(self) -> None:
+        with self._mutex:
+            self._abandoned = True
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _private_opener(path: str, flags: int) -> int:
@@ -196,7 +230,7 @@ def _parse(raw: bytes) -> _Entries:
     text = text.lstrip("\ufeff").strip()
     if not text:
         return {}
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):
         return _parse_gem_yaml(text)
     try:
         data = json.loads(text)
@@ -226,7 +260,11 @@ def _parse_gem_yaml(text: str) -> _Entries:
             continue
         if not line[0].isspace():
             current = None
-            if stripped in ("---", "--- {}", "...", "{}"):
+            if stripped in ("...", "{}"):
+                continue
+            if stripped.startswith("---"):  # document start, maybe "--- {}" when empty
+                if re.sub(r"(^|\s)#.*$", "", stripped[3:]).strip() not in ("", "{}"):
+                    raise _CorruptFile(f"line {number}: unexpected document content")
                 continue
             key, rest = _split_pair(stripped, number)
             if rest not in ("", "{}", "~", "null", _RUBY_TAG, f"{_RUBY_TAG} {{}}"):
