@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +35,7 @@ from .stores import MemoryStore, TokenStore
 
 if TYPE_CHECKING:
     from ._batch import SyncResult
+    from ._pagination import ItemIterator, PageIterator
 
 __all__ = ["AsyncClient"]
 
@@ -359,8 +360,14 @@ class AsyncClient:
         max_items: int | None = None,
         concurrency: int | None = None,
         start_page: int | None = None,
-    ) -> AsyncIterator[Any]:
-        """Every item of a paginated collection, in order, fetched lazily."""
+    ) -> ItemIterator:
+        """Every item of a paginated collection, in order, fetched lazily.
+
+        ``async for item in client.paginate(...)``; or ``async with client.paginate(...)
+        as items: async for item in items`` to keep pages in flight in the background
+        while you work.  Pages are fetched ahead concurrently when the server says
+        how many there are; see docs/pagination.md.
+        """
         from ._pagination import iterate_items
 
         return iterate_items(
@@ -379,7 +386,7 @@ class AsyncClient:
         max_items: int | None = None,
         concurrency: int | None = None,
         start_page: int | None = None,
-    ) -> AsyncIterator[Response]:
+    ) -> PageIterator:
         """Every page of a paginated collection as a :class:`Response`, in order."""
         from ._pagination import iterate_pages
 
