@@ -1,0 +1,55 @@
+"""Test helpers: :class:`FakeProcore`, a faithful in-memory Procore served as an ASGI app.
+
+Names load lazily, so the pytest plugin (loaded in every pytest run of every project
+that installs procore-async) costs nothing until a test asks for the fake.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._fake import FAKE_HOST, FAKE_LOGIN_HOST, FakeProcore
+    from ._faults import ConnectionDropped, FaultPlan
+    from ._server import serve, serving
+    from ._stats import FakeStats
+    from ._transport import FakeTransport
+
+__all__ = [
+    "FAKE_HOST",
+    "FAKE_LOGIN_HOST",
+    "ConnectionDropped",
+    "FakeProcore",
+    "FakeStats",
+    "FakeTransport",
+    "FaultPlan",
+    "serve",
+    "serving",
+]
+
+_HOME = {
+    "FAKE_HOST": "._fake",
+    "FAKE_LOGIN_HOST": "._fake",
+    "ConnectionDropped": "._faults",
+    "FakeProcore": "._fake",
+    "FakeStats": "._stats",
+    "FakeTransport": "._transport",
+    "FaultPlan": "._faults",
+    "serve": "._server",
+    "serving": "._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
