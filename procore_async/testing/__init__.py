@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._fake import FAKE_HOST, FAKE_LOGIN_HOST, FakeProcore
     from ._faults import ConnectionDropped, FaultPlan
-    from ._server import serve, serving
+    from ._server import run_server, serve, serving
     from ._stats import FakeStats
     from ._transport import FakeTransport
 
@@ -23,6 +23,7 @@ __all__ = [
     "FakeStats",
     "FakeTransport",
     "FaultPlan",
+    "run_server",
     "serve",
     "serving",
 ]
@@ -35,6 +36,7 @@ _HOME = {
     "FakeStats": "._stats",
     "FakeTransport": "._transport",
     "FaultPlan": "._faults",
+    "run_server": "._server",
     "serve": "._server",
     "serving": "._server",
 }

@@ -86,6 +86,14 @@ class State:
         self._collections: dict[tuple[int, Key], Collection] = {}
         self._project_company: dict[int, int] = {}
         self._next_id = 100_001
+        self._stamp: tuple[int, str] = (-1, "")
+
+    def now(self) -> str:
+        """The current timestamp, formatted once per second (seeding makes thousands)."""
+        second = int(self._clock())
+        if self._stamp[0] != second:
+            self._stamp = (second, iso_time(second))
+        return self._stamp[1]
 
     def add_company(self, company_id: int, name: str) -> Record:
         company: Record = {
@@ -135,7 +143,7 @@ class State:
     def create(self, company_id: int, key: Key, attrs: Mapping[str, Any]) -> Record:
         """Store a new record; the caller has validated ``attrs``."""
         coll = self.collection(company_id, key)
-        now = iso_time(self._clock())
+        now = self.now()
         record_id = self._next_id
         self._next_id += 1
         record: Record = {"id": record_id}
@@ -163,7 +171,7 @@ class State:
                 coll.origins.pop(str(old_origin), None)
             if new_origin is not None:
                 coll.origins[str(new_origin)] = record["id"]
-        record["updated_at"] = iso_time(self._clock())
+        record["updated_at"] = self.now()
         return record
 
     def delete(self, company_id: int, key: Key, record_id: int) -> bool:

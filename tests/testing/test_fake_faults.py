@@ -169,3 +169,14 @@ async def test_stats_count_paths_statuses_grants_and_reset(
     assert (stats.refreshes, stats.faults_injected, stats.rate_limited) == (0, 0, 0)
     stats.reset()
     assert (stats.requests, stats.by_path, stats.token_grants) == (0, {}, {})
+
+
+def test_latency_and_drops_work_on_trio() -> None:
+    fake = FakeProcore()
+    fake.faults(error_rate=0.5, latency=0.001, seed=5, kinds=["drop_after", "503"])
+
+    async def main() -> list[str]:
+        return await statuses(fake, 20)
+
+    seen = anyio.run(main, backend="trio")
+    assert set(seen) == {"200", "503", "ReadError"}
