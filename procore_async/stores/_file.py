@@ -67,7 +67,7 @@ class FileStore:
     __slots__ = ("_entry", "_lock_path", "key", "path")
 
     def __init__(self, path: str | os.PathLike[str], key: str | int = "default") -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self.key = key
         # JSON object keys are strings; the gem's integer key 7 is entry "7".
         self._entry = str(key)

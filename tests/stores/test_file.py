@@ -263,3 +263,7 @@ async def test_repr_shows_path_and_key_never_the_token(path: Path) -> None:
     store = FileStore(path=path, key="user-1")
     await store.save(Token("secret-access", "secret-refresh", 1))
     assert repr(store) == f"FileStore(path={str(path)!r}, key='user-1')"
+
+
+def test_path_expands_the_home_directory() -> None:
+    assert FileStore(path="~/tokens.json").path == Path.home() / "tokens.json"
