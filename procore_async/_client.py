@@ -13,7 +13,9 @@ use it as ``async with AsyncClient(...)`` or call ``aclose()``.  There is no
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -42,6 +44,16 @@ __all__ = ["AsyncClient"]
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 _GRANT_TYPES = ("refresh_token", "client_credentials")
 _USE_CLIENT_DEFAULT: Any = httpx.USE_CLIENT_DEFAULT
+
+
+@functools.lru_cache(maxsize=1)
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One TLS context (httpx's defaults) for every client-owned pool in the process.
+
+    Building one reads the CA bundle from disk: ~70 ms of blocking I/O that an app
+    creating a client per request (or per test) would otherwise pay every time.
+    """
+    return httpx.create_ssl_context()
 
 
 class AsyncClient:
@@ -82,6 +94,7 @@ class AsyncClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(
             transport=transport,
+            verify=_shared_ssl_context(),
             timeout=config.http_timeout,
             limits=httpx.Limits(
                 max_connections=config.max_connections,

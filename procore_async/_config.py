@@ -21,7 +21,8 @@ from ._version import __version__
 
 __all__ = ["Config", "configure", "get_config", "validate_version"]
 
-_VERSION_RE = re.compile(r"v\d+\.\d+")
+# ASCII digits only: ``\d`` would also accept other scripts' digits (Arabic-Indic...).
+_VERSION_RE = re.compile(r"v[0-9]+\.[0-9]+")
 
 
 def validate_version(version: str) -> str:
@@ -66,13 +67,16 @@ class Config:
     def __post_init__(self) -> None:
         for name in ("host", "login_host"):
             value = getattr(self, name)
-            parts = urlsplit(value) if isinstance(value, str) else None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            if not _is_http_url(value):
                 raise ValueError(f"Config.{name} must be an http(s) URL, not {value!r}")
+            parts = urlsplit(value)
             if parts.query or parts.fragment:
                 raise ValueError(f"Config.{name} must not carry a query or fragment: {value!r}")
             object.__setattr__(self, name, value.rstrip("/"))
-        validate_version(self.default_version)
+        try:
+            validate_version(self.default_version)
+        except ValueError as exc:
+            raise ValueError(f"Config.default_version: {exc}") from None
         _check_int("default_batch_size", self.default_batch_size, 1, 1000)
         _check_int("max_retries", self.max_retries, 0, 100)
         _check_int("max_concurrency", self.max_concurrency, 1, 1000)
@@ -85,8 +89,12 @@ class Config:
             _check_number("retry_deadline", self.retry_deadline, positive=True)
         if not isinstance(self.timeout, httpx.Timeout):
             _check_number("timeout", self.timeout, positive=True)
-        if not isinstance(self.user_agent, str) or not self.user_agent.strip():
-            raise ValueError("Config.user_agent must be a non-empty string")
+        agent = self.user_agent
+        # CR/LF would split the header, and httpx sends header values as ASCII.
+        if not isinstance(agent, str) or not agent.strip() or not agent.isascii():
+            raise ValueError(f"Config.user_agent must be a non-empty ASCII string, not {agent!r}")
+        if not agent.isprintable():
+            raise ValueError(f"Config.user_agent must not hold control characters: {agent!r}")
         if not isinstance(self.logger, logging.Logger):
             raise ValueError("Config.logger must be a logging.Logger")
 
@@ -98,6 +106,17 @@ class Config:
     def http_timeout(self) -> httpx.Timeout:
         timeout = self.timeout
         return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 -- a garbled port raises here rather than on the first request
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:

@@ -191,8 +191,15 @@ def _server_text(body: Any) -> str | None:
         if isinstance(value, list) and value:
             return "; ".join(str(v) for v in value)[:200]
         if isinstance(value, dict) and value:
-            return "; ".join(f"{field}: {msgs}" for field, msgs in value.items())[:200]
+            # Rails validation errors: {"name": ["can't be blank"]} -> "name: can't be blank".
+            return "; ".join(f"{field}: {_joined(msgs)}" for field, msgs in value.items())[:200]
     return None
+
+
+def _joined(messages: Any) -> str:
+    if isinstance(messages, (list, tuple)):
+        return ", ".join(str(message) for message in messages)
+    return str(messages)
 
 
 def error_for_response(response: Response, *, retry_after: float | None = None) -> Error:
@@ -204,7 +211,8 @@ def error_for_response(response: Response, *, retry_after: float | None = None) 
     status = response.status_code
     cls = _STATUS_ERRORS.get(status, ServerError)
     request = response.request
-    message = f"{status} {response.reason_phrase}: {request.method} {request.url.path}"
+    reason = f" {response.reason_phrase}" if response.reason_phrase else ""  # none for 599
+    message = f"{status}{reason}: {request.method} {request.url.path}"
     if response.request_id:
         message += f" (request id {response.request_id})"
     text = _server_text(response.body)

@@ -20,7 +20,7 @@ _PATTERNS = (
     (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1[REDACTED]"),
     (
         re.compile(
-            r"(?i)((?:access_token|refresh_token|client_secret|id_token|code|token|password)"
+            r"(?i)((?:token|secret|password|code|api_key|signature)"
             r"[\"']?\s*[=:]\s*[\"']?)[^\s&'\",;}]+"
         ),
         r"\1[REDACTED]",
@@ -40,10 +40,18 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.msg = redact(record.getMessage())
+            try:
+                message = record.getMessage()
+            except Exception:
+                # A bad format/argument pair must not turn a log call into a crash;
+                # keep the text and the arguments' reprs, both scrubbed.
+                message = f"{record.msg} {record.args!r}"
+            record.msg = redact(message)
             record.args = None
         elif isinstance(record.msg, str):
             record.msg = redact(record.msg)
+        else:
+            record.msg = redact(str(record.msg))
         return True
 
 

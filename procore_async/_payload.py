@@ -63,7 +63,10 @@ def encode_body(body: Any) -> Payload:
             _flatten(str(key), value, data, files)
         return Payload(data=data, files=files)
     try:
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        # allow_nan=False: NaN and Infinity are not JSON, and the API would answer 400.
+        content = json.dumps(
+            body, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode()
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(f"body is not JSON-serialisable: {exc}") from None
     return Payload(content=content, headers=_JSON_HEADERS)

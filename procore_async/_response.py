@@ -148,10 +148,6 @@ class Response:
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    # Plain ASCII digits only: int() would also take "-3", "1_000" and other scripts' digits.
+    value = (headers.get(name) or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else None

@@ -33,9 +33,19 @@ class Origin:
         self._origin = _origin_of(parts.scheme, parts.hostname, parts.port)
 
     def owns(self, url: str) -> bool:
-        """True when ``url`` is on this origin (same scheme, host and port)."""
+        """True when ``url`` is on this origin (same scheme, host and port).
+
+        A URL carrying user info (``https://user:pw@host/``) is never owned: httpx
+        would turn it into Basic auth in place of the bearer token, and log it.
+        """
         parts = urlsplit(url)
-        return _origin_of(parts.scheme, parts.hostname, parts.port) == self._origin
+        try:
+            port = parts.port
+        except ValueError:  # a port that is not a number, or out of range
+            return False
+        if parts.username is not None or parts.password is not None:
+            return False
+        return _origin_of(parts.scheme, parts.hostname, port) == self._origin
 
 
 def _origin_of(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int]:
@@ -50,11 +60,11 @@ def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str
     Raises :class:`InvalidRequestError` for a bad version or an absolute URL on
     another host, before any I/O.
     """
-    if path.startswith(("http://", "https://")):
+    if path[:8].lower().startswith(("http://", "https://")):
         if not origin.owns(path):
             raise InvalidRequestError(
-                f"refusing to send credentials to {urlsplit(path).hostname!r}: "
-                f"only URLs on {origin.host!r} are accepted"
+                f"refusing to send credentials to {urlsplit(path).hostname!r}: an absolute URL "
+                f"must be on {origin.base} (same scheme, host and port, no user info)"
             )
         url = path
     else:
@@ -64,7 +74,7 @@ def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str
             raise InvalidRequestError(str(exc)) from None
         prefix = "/vapid/" if version == "vapid" else f"/rest/{version}/"
         url = origin.base + prefix + path.lstrip("/")
-    if query:
+    if query is not None:
         encoded = encode_query(query)
         if encoded:
             url += ("&" if "?" in url else "?") + encoded
