@@ -10,11 +10,15 @@ Procore app token can share one budget through ``RedisRateLimiter`` instead.
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import anyio
+
+from ._errors import RateLimitError
 
 if TYPE_CHECKING:
     import httpx
@@ -35,7 +39,10 @@ class RateLimit:
 
 
 def parse_rate_limit(headers: httpx.Headers) -> RateLimit | None:
-    """The ``X-Rate-Limit-*`` headers as a :class:`RateLimit`, or None if absent or garbled."""
+    """The ``X-Rate-Limit-*`` headers as a :class:`RateLimit`, or None if absent or garbled.
+
+    A fractional reset is rounded up: waking a little late is safe, early is not.
+    """
     remaining = headers.get("x-rate-limit-remaining")
     if remaining is None:
         return None
@@ -43,9 +50,9 @@ def parse_rate_limit(headers: httpx.Headers) -> RateLimit | None:
         return RateLimit(
             limit=int(float(headers.get("x-rate-limit-limit", remaining))),
             remaining=int(float(remaining)),
-            reset=int(float(headers.get("x-rate-limit-reset", 0))),
+            reset=math.ceil(float(headers.get("x-rate-limit-reset", 0))),
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -63,34 +70,120 @@ class RateLimiter(Protocol):
 class RatePacer:
     """The in-process limiter: one budget estimate shared by every task of a client.
 
-    ``acquire`` spends one unit of the estimate; once only ``reserve`` units are
-    left it sleeps until the window's reset (the first sleeper's wake-up also
-    covers the others).  ``observe`` replaces the estimate with what the server
-    reports, keeping the newest window.
+    * ``acquire`` spends one unit of the estimate; once only ``reserve`` units
+      are left it holds callers until the window's reset.  Before any response
+      has reported a budget, requests go freely.
+    * ``observe`` corrects the estimate with what the server reports: the lower
+      of the two within one window, the server's own for a newer window.
+    * When the reported window ends, the next one is assumed to be as large as
+      the last (minus the reserve) until a response reports it, for at most
+      ``assume_for`` seconds at a time.  So a crowd of tasks released by the
+      reset neither stampedes into the new window nor waits for nothing.
+    * ``max_wait``: a hold longer than this is not waited out; ``acquire``
+      raises :class:`RateLimitError` with ``retry_after`` set, without spending
+      a request (pass ``Config.max_retry_wait`` to match the retry policy).
+      None waits as long as the window needs.
     """
 
-    __slots__ = ("_remaining", "_reset", "reserve", "waits")
+    __slots__ = (
+        "_assumed",
+        "_clock",
+        "_limit",
+        "_news",
+        "_remaining",
+        "_reset",
+        "assume_for",
+        "max_wait",
+        "refusals",
+        "reserve",
+        "waited",
+        "waits",
+    )
 
-    def __init__(self, reserve: int = 2) -> None:
+    def __init__(
+        self,
+        reserve: int = 2,
+        *,
+        max_wait: float | None = None,
+        assume_for: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.reserve = reserve
+        self.max_wait = max_wait
+        self.assume_for = assume_for
+        self._clock = clock
+        self._limit = 0
         self._remaining: int | None = None
         self._reset = 0.0
-        #: How many times a request was held until a window reset.
+        self._assumed = False
+        self._news: anyio.Event | None = None
+        #: Requests held until a window reset.
         self.waits = 0
+        #: Seconds spent holding requests.
+        self.waited = 0.0
+        #: Requests refused at once because the reset was more than ``max_wait`` away.
+        self.refusals = 0
+
+    @property
+    def remaining(self) -> int | None:
+        """The estimate of requests left in the window (None before any report)."""
+        return self._remaining
+
+    @property
+    def reset(self) -> float:
+        """Epoch seconds at which the current window ends (0 before any report)."""
+        return self._reset
 
     async def acquire(self) -> None:
-        while self._remaining is not None and self._remaining <= self.reserve:
-            delay = self._reset - time.time()
-            if delay <= 0:
-                self._remaining = None
-                break
-            self.waits += 1
-            await anyio.sleep(delay)
-        if self._remaining is not None:
-            self._remaining -= 1
+        held = False
+        while True:
+            if self._remaining is None:
+                return
+            now = self._clock()
+            if now >= self._reset:
+                # The window is over: assume the next is as large, until told otherwise
+                # (and let at least one request through, or nothing would ever tell us).
+                self._remaining = max(self._limit, self.reserve + 1)
+                self._reset = now + self.assume_for
+                self._assumed = True
+            if self._remaining > self.reserve:
+                self._remaining -= 1
+                return
+            delay = self._reset - now
+            if self.max_wait is not None and delay > self.max_wait:
+                self.refusals += 1
+                raise RateLimitError(
+                    f"The Procore rate limit is spent until its window resets in {delay:.0f}s, "
+                    f"longer than max_retry_wait ({self.max_wait:g}s); retry later.",
+                    retry_after=delay,
+                )
+            if not held:
+                held = True
+                self.waits += 1
+            await self._hold(delay)
 
     async def observe(self, limit: int, remaining: int, reset: float) -> None:
-        if reset > self._reset or self._remaining is None:
-            self._reset, self._remaining = reset, remaining
-        elif reset == self._reset:
+        if reset <= self._clock():
+            return  # a window that has already ended says nothing about the next one
+        if self._remaining is None or (reset > self._reset and not self._assumed):
+            self._remaining = remaining
+        elif reset == self._reset or self._assumed:
+            # Same window (or the first report of the assumed one): keep the lower count,
+            # since requests still in flight are in ours but not yet in the server's.
             self._remaining = min(self._remaining, remaining)
+        else:
+            return  # an older window than the one already known
+        self._limit, self._reset, self._assumed = limit, reset, False
+        news, self._news = self._news, None
+        if news is not None:
+            news.set()
+
+    async def _hold(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early when a response reports the budget."""
+        if self._news is None:
+            self._news = anyio.Event()
+        news = self._news
+        started = anyio.current_time()
+        with anyio.move_on_after(seconds):
+            await news.wait()
+        self.waited += anyio.current_time() - started

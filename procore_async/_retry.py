@@ -12,14 +12,21 @@ are small functions of the error, so they are tested as a table:
   anything carrying an ``Idempotency-Token``;
 * a server-requested wait longer than ``max_retry_wait`` is not slept through:
   the error is raised at once with ``retry_after`` set, so a worker can
-  reschedule instead of blocking a slot for an hour.
+  reschedule instead of blocking a slot for an hour;
+* ``retry_deadline`` bounds the whole call, attempts included, not only the
+  sleeps between them;
+* an error that already went through a retry loop (a token refresh inside a
+  request) is not retried again by the outer one: one retry layer, not two
+  multiplied together.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -41,6 +48,12 @@ _CONNECTION_MESSAGE = (
     "Cannot connect to the Procore API ({detail}). Check the host and your network; "
     "raise Config.timeout or Config.max_retries if requests are being cut short."
 )
+_DEADLINE_MESSAGE = (
+    "{what} did not finish within Config.retry_deadline ({deadline:g}s), retries included"
+)
+
+#: Errors a retry loop has already given up on; an enclosing loop must not retry them.
+_SETTLED: weakref.WeakSet[BaseException] = weakref.WeakSet()
 
 
 def connection_error(exc: httpx.TransportError) -> APIConnectionError:
@@ -57,9 +70,9 @@ def server_requested_wait(
 ) -> float | None:
     """Seconds the server asked us to wait, or None when it asked nothing usable.
 
-    ``Retry-After`` as seconds or an HTTP-date wins; on a 429 without it,
-    ``X-Rate-Limit-Reset`` (epoch seconds) is used.  Past times give 0; negative,
-    non-finite or garbled values are ignored.
+    ``Retry-After`` as seconds or an HTTP-date wins; on a 429 without a usable
+    one, ``X-Rate-Limit-Reset`` (epoch seconds) is used.  Past times give 0;
+    negative, non-finite or garbled values are ignored.
     """
     now = time.time() if now is None else now
     value = headers.get("retry-after")
@@ -68,37 +81,43 @@ def server_requested_wait(
         if seconds is not None:
             return seconds
     if status_code == 429:
-        reset = headers.get("x-rate-limit-reset")
-        if reset is not None:
-            try:
-                at = float(reset)
-            except ValueError:
-                return None
-            if at == at and at not in (float("inf"), float("-inf")) and at > 0:
-                return max(0.0, at - now)
+        at = _finite(headers.get("x-rate-limit-reset"))
+        if at is not None and at > 0:
+            return max(0.0, at - now)
     return None
 
 
-def _parse_retry_after(value: str, now: float) -> float | None:
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            parsed = email.utils.parsedate_tz(value)
-            if parsed is None:
-                return None
-            return max(0.0, email.utils.mktime_tz(parsed) - now)
-        except (TypeError, ValueError, OverflowError):
-            return None
-    if seconds != seconds or seconds in (float("inf"), float("-inf")) or seconds < 0:
+def _finite(value: str | None) -> float | None:
+    if value is None:
         return None
-    return seconds
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _parse_retry_after(value: str, now: float) -> float | None:
+    seconds = _finite(value)
+    if seconds is not None:
+        return seconds if seconds >= 0 else None
+    try:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        return max(0.0, email.utils.mktime_tz(parsed) - now)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 class RetryPolicy:
-    """The client's retry policy, built once from its :class:`Config`."""
+    """The client's retry policy, built once from its :class:`Config`.
 
-    __slots__ = ("backoff", "deadline", "logger", "max_retries", "max_wait", "random")
+    ``retries`` counts the retries this policy has performed (every call of the
+    client and of its token endpoint shares it), for progress reports and tests.
+    """
+
+    __slots__ = ("backoff", "deadline", "logger", "max_retries", "max_wait", "random", "retries")
 
     def __init__(self, config: Config, *, rng: random.Random | None = None) -> None:
         self.max_retries = config.max_retries
@@ -107,9 +126,13 @@ class RetryPolicy:
         self.deadline = config.retry_deadline
         self.logger = config.logger
         self.random = rng or random.Random()
+        #: Retries performed so far (a sleep and a new attempt each).
+        self.retries = 0
 
     def is_retryable(self, exc: BaseException, idempotent: bool) -> bool:
         """Whether ``exc`` may be retried at all (ignoring counts and waits)."""
+        if exc in _SETTLED:
+            return False
         if isinstance(exc, APIConnectionError):
             return idempotent or not getattr(exc, "request_sent", True)
         if not isinstance(exc, Error) or exc.response is None:
@@ -120,47 +143,81 @@ class RetryPolicy:
         return status >= 500 and idempotent
 
     def backoff_wait(self, retry_number: int) -> float:
-        """The gem's schedule (``backoff * 1.5^(n-1)``: 1.5, 2.25, 3.375 s) with ±25% jitter."""
-        base = self.backoff * 1.5 ** (retry_number - 1)
-        return base * self.random.uniform(0.75, 1.25)
+        """The gem's schedule (``backoff * 1.5^(n-1)``: 1.5, 2.25, 3.375 s) with ±25% jitter.
+
+        No backoff grows past ``max_retry_wait`` (or ``retry_backoff`` if larger),
+        so ``max_retries=100`` does not end in sleeps of years.
+        """
+        cap = max(self.max_wait, self.backoff)
+        base = self.backoff * 1.5 ** min(retry_number - 1, 200)
+        return min(base * self.random.uniform(0.75, 1.25), cap)
 
     def wait_for(self, exc: BaseException | None, retry_number: int) -> float:
-        """How long to sleep before retry ``retry_number`` (1-based) after ``exc``."""
+        """How long to sleep before retry ``retry_number`` (1-based) after ``exc``.
+
+        A positive server-requested wait is honoured, never shortened; a zero one
+        (a reset already past, usually clock skew) falls back to the backoff, since
+        retrying at once would only spend the remaining retries on more refusals.
+        """
         server = exc.retry_after if isinstance(exc, Error) else None
-        if server is not None:
-            # Never earlier than asked; a little later spreads a herd of waiters.
-            return server + self.random.uniform(0, min(1.0, 0.1 * server))
+        if server is not None and server > 0:
+            # A little later than asked spreads a herd of waiters.
+            late = self.random.uniform(0, min(1.0, 0.1 * server))
+            return min(server + late, max(server, self.max_wait))
         return self.backoff_wait(retry_number)
 
     async def call(self, attempt: Callable[[], Awaitable[T]], *, idempotent: bool, what: str) -> T:
         """Run ``attempt`` until it succeeds or the policy gives up (then re-raise)."""
-        started = time.monotonic()
+        started = anyio.current_time()
+        deadline = self.deadline
+
+        async def bounded() -> T:
+            if deadline is None:
+                return await attempt()
+            with anyio.move_on_after(deadline - (anyio.current_time() - started)):
+                return await attempt()
+            error = APITimeoutError(_DEADLINE_MESSAGE.format(what=what, deadline=deadline))
+            _SETTLED.add(error)
+            raise error
 
         def retry(state: RetryCallState) -> bool:
-            exc = state.outcome.exception() if state.outcome else None
+            exc = _failure(state)
             if exc is None or not self.is_retryable(exc, idempotent):
                 return False
             server = exc.retry_after if isinstance(exc, Error) else None
-            return server is None or server <= self.max_wait
+            if server is not None and server > self.max_wait:
+                self.logger.warning(
+                    "not retrying %s after %s: the server asked to wait %.1fs, more than "
+                    "max_retry_wait (%.1fs); raising with retry_after set",
+                    what,
+                    _reason(exc),
+                    server,
+                    self.max_wait,
+                )
+                return False
+            return True
 
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number > self.max_retries:
-                return True
-            if self.deadline is None:
+                why = f"{state.attempt_number} attempts"
+            elif deadline is not None and (
+                anyio.current_time() - started + (state.upcoming_sleep or 0.0) > deadline
+            ):
+                why = f"retry_deadline ({deadline:g}s) would pass"
+            else:
                 return False
-            upcoming = state.upcoming_sleep or 0.0
-            return time.monotonic() - started + upcoming > self.deadline
+            self.logger.warning("giving up on %s after %s: %s", what, _reason(_failure(state)), why)
+            return True
 
         def wait(state: RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            return self.wait_for(exc, state.attempt_number)
+            return self.wait_for(_failure(state), state.attempt_number)
 
         def before_sleep(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
+            self.retries += 1
             self.logger.warning(
                 "retrying %s after %s (retry %d of %d, waiting %.2fs)",
                 what,
-                _reason(exc),
+                _reason(_failure(state)),
                 state.attempt_number,
                 self.max_retries,
                 state.upcoming_sleep,
@@ -174,7 +231,15 @@ class RetryPolicy:
             before_sleep=before_sleep,
             reraise=True,
         )
-        return await retrying(attempt)
+        try:
+            return await retrying(bounded)
+        except Error as exc:
+            _SETTLED.add(exc)
+            raise
+
+
+def _failure(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
 
 
 def _reason(exc: BaseException | None) -> str:
