@@ -6,12 +6,15 @@ in ``test_retry_pool`` further down use a real HTTP server on a loopback port.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import email.utils
 import logging
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
 from typing import Any
 
 import anyio
@@ -490,3 +493,135 @@ async def test_giving_up_is_logged(caplog: pytest.LogCaptureFixture):
     ):
         await _call(client, "GET")
     assert any("max_retry_wait" in r.getMessage() for r in caplog.records)
+
+
+# -- the pool after retries and cancellations: a real HTTP server ---------------
+
+
+class LoopbackServer:
+    """A small keep-alive HTTP/1.1 server on a free loopback port.
+
+    ``/slow`` answers after 30 s; any other path answers from ``statuses`` in turn
+    (the last repeats), each 503 carrying ``Retry-After: 0``.
+    """
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = statuses
+        self.hits = 0
+        self.handlers: set[asyncio.Task[None]] = set()
+        self.writers: set[asyncio.StreamWriter] = set()
+        self.closing = asyncio.Event()
+        self.port = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> LoopbackServer:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        self.closing.set()
+        for writer in self.writers:
+            writer.close()
+        await asyncio.gather(*self.handlers)
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        self.writers.add(writer)
+        try:
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+                lines = head.split("\r\n")
+                _, target, _ = lines[0].split(" ", 2)
+                fields = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+                length = int({k.lower(): v for k, v in fields.items()}.get("content-length", 0))
+                if length:
+                    await reader.readexactly(length)
+                if target.endswith("/slow"):
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.closing.wait(), 30)
+                self.hits += 1
+                status = self.statuses[min(self.hits, len(self.statuses)) - 1]
+                body = b'{"ok": true}'
+                extra = "Retry-After: 0\r\n" if status == 503 else ""
+                writer.write(
+                    f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                    f"{extra}\r\n".encode("latin-1")
+                    + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.handlers.discard(task)
+            self.writers.discard(writer)
+            writer.close()
+
+
+@contextlib.asynccontextmanager
+async def loopback(
+    *statuses: int, **fields: Any
+) -> AsyncIterator[tuple[LoopbackServer, procore_async.AsyncClient]]:
+    """A :class:`LoopbackServer` and a client of it (with its own real connection pool)."""
+    store = MemoryStore()
+    await store.save(procore_async.Token(ACCESS, REFRESH, time.time() + 3600))
+    async with LoopbackServer(*statuses) as server:
+        host = f"http://127.0.0.1:{server.port}"
+        config = procore_async.Config(host=host, retry_backoff=0.01, **fields)
+        async with procore_async.AsyncClient("id", SECRET, store, config=config) as client:
+            yield server, client
+
+
+def _busy_connections(client: procore_async.AsyncClient) -> list[Any]:
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    return [c for c in pool.connections if not c.is_idle()]
+
+
+def _pool_size(client: procore_async.AsyncClient) -> int:
+    return len(client._http._transport._pool.connections)  # type: ignore[attr-defined]
+
+
+async def test_no_connection_left_checked_out_after_retries():
+    async with loopback(503, 500, 200) as (server, client):
+        response = await client.get("projects")
+        assert response.status_code == 200
+        assert server.hits == 3
+        assert client.retry_policy.retries == 2
+        assert _busy_connections(client) == []
+        # The retried attempts reused one keep-alive connection rather than opening more.
+        assert _pool_size(client) == 1
+
+
+async def test_no_connection_left_checked_out_after_retries_run_out():
+    async with loopback(502, max_retries=2) as (server, client):
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(_expect_server_error, client)
+        assert server.hits == 15
+        assert _busy_connections(client) == []
+
+
+async def _expect_server_error(client: procore_async.AsyncClient) -> None:
+    with pytest.raises(procore_async.ServerError):
+        await client.get("projects")
+
+
+async def test_cancelled_requests_do_not_jam_the_pool():
+    async with loopback(200, max_connections=4) as (_, client):
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(client.get, "slow")
+            await anyio.sleep(0.3)
+            tg.cancel_scope.cancel()
+        started = time.monotonic()
+        with anyio.fail_after(5):
+            response = await client.get("fast")
+        assert response.status_code == 200
+        assert time.monotonic() - started < 2.0
+        assert _busy_connections(client) == []
