@@ -50,6 +50,7 @@ __all__ = ["MAX_BATCH_SIZE", "SYNC_METHODS", "BatchFailure", "SyncResult", "merg
 
 #: Procore rejects more than 1000 updates in one sync call.
 MAX_BATCH_SIZE = 1000
+_MAX_CONCURRENCY = 1000  # the same cap as Config.max_concurrency
 #: PATCH for every sync endpoint but ``budget_line_items/sync``, which is a POST.
 SYNC_METHODS = ("PATCH", "POST")
 
@@ -150,15 +151,9 @@ def _pick(explicit: Any, options: Mapping[str, Any] | None, key: str, default: A
     return default
 
 
-def _check_count(name: str, value: Any, high: int | None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < 1
-        or (high is not None and value > high)
-    ):
-        bounds = f"1..{high}" if high is not None else ">= 1"
-        raise ValueError(f"sync {name} must be an integer in {bounds}, not {value!r}")
+def _check_count(name: str, value: Any, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise ValueError(f"sync {name} must be an integer in 1..{high}, not {value!r}")
     return value
 
 
@@ -351,7 +346,7 @@ async def run_sync(
 
     Every argument is checked before any I/O: ``batch_size`` (the keyword, else
     ``options["batch_size"]``, else ``Config.default_batch_size``) must be an int
-    in 1..1000, ``concurrency`` (else ``Config.max_concurrency``) an int >= 1,
+    in 1..1000, ``concurrency`` (else ``Config.max_concurrency``) an int in 1..1000,
     ``method`` PATCH or POST (``ValueError``); ``body`` must be a mapping whose
     ``updates`` is an iterable or async iterable, and ``path`` and ``version``
     must make a valid API URL (``InvalidRequestError``).
@@ -370,9 +365,8 @@ async def run_sync(
         "batch_size", _pick(batch_size, options, "batch_size", config.default_batch_size),
         MAX_BATCH_SIZE,
     )  # fmt: skip
-    limit = _check_count(
-        "concurrency", config.max_concurrency if concurrency is None else concurrency, None
-    )
+    limit = config.max_concurrency if concurrency is None else concurrency
+    limit = _check_count("concurrency", limit, _MAX_CONCURRENCY)
     updates, template = _split_body(body)
     version = config.default_version if version is None else version
     url = build_url(client._origin, path, version)

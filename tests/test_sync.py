@@ -27,6 +27,7 @@ from procore_async import (
 )
 from procore_async._batch import merge_into
 from procore_async.stores import MemoryStore
+from procore_async.testing import FakeProcore
 
 Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 FAST = Config(retry_backoff=0.01)
@@ -275,6 +276,7 @@ async def test_a_batch_body_that_is_not_an_object_is_kept_but_not_merged() -> No
         {"concurrency": 0},
         {"concurrency": True},
         {"concurrency": 1.5},
+        {"concurrency": 1001},
         {"method": "PUT"},
         {"method": "GET"},
     ],
@@ -683,3 +685,31 @@ def test_sync_runs_on_trio() -> None:
     assert [e["id"] for e in result.entities] == list(range(12))
     assert server.max_in_flight == 4
     assert all(count == 2 for count in server.attempts.values())
+
+
+# -- against FakeProcore: real upserts, replayed retries ----------------------
+
+
+async def test_retried_batches_are_never_applied_twice_on_the_fake() -> None:
+    fake = FakeProcore(rate_limit=None, projects=1)
+    company = fake.company_id
+    config = FAST.replace(max_retries=10)
+    # Items without id or origin_id are creates: a batch applied twice would duplicate them.
+    creates = [{"name": f"Vendor {i}"} for i in range(40)]
+    async with fake.client(config=config) as client:
+        await client.refresh()
+        fake.faults(error_rate=0.5, seed=3, kinds=("drop_after", "500", "503"), oauth=False)
+        result = await client.sync(
+            "vendors/sync",
+            body={"company_id": company, "updates": creates},
+            company_id=company,
+            batch_size=4,
+            concurrency=4,
+        )
+        fake.faults()
+    assert result.ok
+    assert [e["name"] for e in result.entities] == [c["name"] for c in creates]
+    assert sorted(r["name"] for r in fake.records(company, "vendors")) == sorted(
+        c["name"] for c in creates
+    )
+    assert fake.stats.replays > 0  # some batch was applied, lost its reply, and was replayed
