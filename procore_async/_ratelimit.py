@@ -72,7 +72,8 @@ class RatePacer:
 
     * ``acquire`` spends one unit of the estimate; once only ``reserve`` units
       are left it holds callers until the window's reset.  Before any response
-      has reported a budget, requests go freely.
+      has reported a budget, requests go freely (and are counted against the
+      first report, which may not include them yet).
     * ``observe`` corrects the estimate with what the server reports: the lower
       of the two within one window, the server's own for a newer window.
     * When the reported window ends, the next one is assumed to be as large as
@@ -87,6 +88,7 @@ class RatePacer:
 
     __slots__ = (
         "_assumed",
+        "_blind",
         "_clock",
         "_limit",
         "_news",
@@ -116,6 +118,7 @@ class RatePacer:
         self._remaining: int | None = None
         self._reset = 0.0
         self._assumed = False
+        self._blind = 0
         self._news: anyio.Event | None = None
         #: Requests held until a window reset.
         self.waits = 0
@@ -138,6 +141,7 @@ class RatePacer:
         held = False
         while True:
             if self._remaining is None:
+                self._blind += 1
                 return
             now = self._clock()
             if now >= self._reset:
@@ -165,7 +169,11 @@ class RatePacer:
     async def observe(self, limit: int, remaining: int, reset: float) -> None:
         if reset <= self._clock():
             return  # a window that has already ended says nothing about the next one
-        if self._remaining is None or (reset > self._reset and not self._assumed):
+        if self._remaining is None:
+            # The first report: the other requests sent blind may not be counted in it yet.
+            self._remaining = max(0, remaining - max(0, self._blind - 1))
+            self._blind = 0
+        elif reset > self._reset and not self._assumed:
             self._remaining = remaining
         elif reset == self._reset or self._assumed:
             # Same window (or the first report of the assumed one): keep the lower count,
