@@ -276,16 +276,20 @@ class _SyncRun:
     ) -> None:
         body = {key: chunk if key == "updates" else value for key, value in self.template.items()}
         try:
-            self.outcomes[index] = await self.client.request(
+            outcome: Response | BatchFailure = await self.client.request(
                 **self.request_args,
                 path=self.path,
                 body=body,
                 idempotency_token=f"{self.token_base}-{index}",
             )
         except Exception as exc:  # after its retries; cancellation is not an Exception
-            self.outcomes[index] = BatchFailure(index, chunk, exc)
+            outcome = BatchFailure(index, chunk, exc)
         finally:
             limiter.release_on_behalf_of(borrower)
+        if isinstance(outcome, Response):
+            # Parse now, while other batches wait on the network, not all at the end.
+            outcome.body  # noqa: B018
+        self.outcomes[index] = outcome
         try:
             await self.report(len(chunk))
         except Exception as exc:
