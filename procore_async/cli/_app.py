@@ -18,7 +18,7 @@ from .._errors import Error, MissingTokenError
 from .._version import __version__
 from . import _demo, _doctor, _login, _requests, _serve, _sync_cmd
 from ._console import PROG, error_line
-from ._inputs import UsageError
+from ._inputs import CommandError, UsageError
 
 __all__ = ["build_parser", "run"]
 
@@ -130,6 +130,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         error_line(str(exc))
         return 2
+    except CommandError as exc:
+        error_line(str(exc))
+        return 1
     except Error as exc:
         hint = " (run 'procore-async login' first)" if isinstance(exc, MissingTokenError) else ""
         error_line(f"{type(exc).__name__}: {exc}{hint}")

@@ -88,7 +88,7 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
         metavar="N",
         help="requests allowed per 10-second window; 0 turns it off (45)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for the faults (7)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for the faults (9)")
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="log each request (-vv: debug)"
     )

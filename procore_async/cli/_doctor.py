@@ -163,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     table = Table(title="procore-async doctor", title_justify="left", box=None, show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(style="bold", no_wrap=True)
-    table.add_column()
+    table.add_column(overflow="fold")
     for check in checks:
         table.add_row(_MARK[check.status], check.name, escape(check.detail))
     console = Console(highlight=False)

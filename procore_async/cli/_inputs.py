@@ -15,11 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["UsageError", "parse_body", "parse_query", "read_updates"]
+__all__ = ["CommandError", "UsageError", "parse_body", "parse_query", "read_updates"]
 
 
 class UsageError(Exception):
     """Bad input on the command line: reported on one line, exit status 2."""
+
+
+class CommandError(Exception):
+    """The command could not do its job (not the API's fault): one line, exit status 1."""
 
 
 def _load_json(text: str, what: str) -> Any:

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 
 from .._client import AsyncClient
-from .._errors import Error
+from .._errors import Error, OAuthError
 from ._console import logging_to, stderr_console
-from ._inputs import UsageError
+from ._inputs import CommandError, UsageError
 from ._loopback import CallbackListener
 from ._settings import Settings, load_settings
 
@@ -95,9 +95,13 @@ def parse_pasted(text: str, state: str) -> str:
 
 
 async def _open_browser(url: str) -> None:
-    """Best effort: no browser (a server, a container) is fine, the URL is on screen."""
+    """Best effort: no browser (a server, a container) is fine, the URL is on screen.
+
+    A console browser (lynx, w3m) blocks ``webbrowser.open`` until the user quits it,
+    so the call runs in a thread that a finished sign-in abandons.
+    """
     try:
-        await anyio.to_thread.run_sync(webbrowser.open, url)
+        await anyio.to_thread.run_sync(webbrowser.open, url, abandon_on_cancel=True)
     except Exception:  # webbrowser raises whatever its launcher raises
         pass
 
@@ -114,6 +118,8 @@ async def _login(args: argparse.Namespace, settings: Settings, client: AsyncClie
             await _open_browser(url)
         console.print("Paste the code (or the whole URL you ended on): ", end="")
         pasted = await anyio.to_thread.run_sync(sys.stdin.readline)
+        if not sys.stdin.isatty():
+            console.print()  # the piped answer was not echoed: end the prompt's line
         code = parse_pasted(pasted, state)
     else:
         try:
@@ -128,13 +134,22 @@ async def _login(args: argparse.Namespace, settings: Settings, client: AsyncClie
         verb = "Open" if args.no_browser else "Opening"
         console.print(f"{verb} this URL to sign in (waiting on {listener.redirect_uri}):")
         console.print(f"  {url}", highlight=False, soft_wrap=True)
-        if not args.no_browser:
-            await _open_browser(url)
-        try:
-            with anyio.fail_after(args.wait):
-                code = await listener.wait(state)
-        except TimeoutError:
-            raise UsageError(f"no sign-in arrived within {args.wait:g} s") from None
+        outcome: str | OAuthError | None = None
+        # The listener serves while the browser opens: the redirect may come at once.
+        async with anyio.create_task_group() as tg:
+            if not args.no_browser:
+                tg.start_soon(_open_browser, url)
+            with anyio.move_on_after(args.wait):
+                try:
+                    outcome = await listener.wait(state)
+                except OAuthError as exc:  # raised out here, not inside the task group
+                    outcome = exc
+            tg.cancel_scope.cancel()
+        if isinstance(outcome, OAuthError):
+            raise outcome
+        if outcome is None:
+            raise CommandError(f"no sign-in arrived within {args.wait:g} s")
+        code = outcome
     token = await client.exchange_code(code, redirect_uri)
     who = ""
     try:

@@ -207,7 +207,7 @@ def _print_summary(
     console.print(line, highlight=False, soft_wrap=True)
     for entry in report[:3]:
         reason = entry.get("error") or "; ".join(
-            f"{field} {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+            f"{field}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
             for field, msgs in (entry.get("errors") or {}).items()
         )
         console.print(f"  row {entry['row']}: {reason}", highlight=False, soft_wrap=True)
