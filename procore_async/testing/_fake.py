@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
@@ -367,7 +367,7 @@ def _singular_title(name: str) -> str:
     return word.replace("_", " ").capitalize()
 
 
-async def _drop(send: ASGISend, *, applied: bool) -> None:
+async def _drop(send: ASGISend, *, applied: bool) -> NoReturn:
     """Start a response that never completes, then fail: the peer sees a hang-up."""
     await send(
         {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
