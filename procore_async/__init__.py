@@ -2,31 +2,42 @@
 
 Everything public is importable from here; modules with a leading underscore are
 private and may change without notice.
+
+Names load on first use: ``import procore_async`` alone (as the pytest plugin of
+``procore_async.testing`` does in every test run of every project that installs
+this package) costs almost nothing until a name is touched.
 """
 
-from ._batch import BatchFailure, SyncResult
-from ._client import AsyncClient
-from ._config import Config, configure, get_config
-from ._errors import (
-    APIConnectionError,
-    APITimeoutError,
-    AuthorizationError,
-    Error,
-    ForbiddenError,
-    InvalidRequestError,
-    MissingTokenError,
-    NotFoundError,
-    OAuthError,
-    RateLimitError,
-    ServerError,
-    SyncError,
-    TokenStoreError,
-)
-from ._ratelimit import RateLimit, RateLimiter, RatePacer
-from ._response import Response
-from ._retry import RetryPolicy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .auth import Token
+
+if TYPE_CHECKING:
+    from ._batch import BatchFailure, SyncResult
+    from ._client import AsyncClient
+    from ._config import Config, configure, get_config
+    from ._errors import (
+        APIConnectionError,
+        APITimeoutError,
+        AuthorizationError,
+        Error,
+        ForbiddenError,
+        InvalidRequestError,
+        MissingTokenError,
+        NotFoundError,
+        OAuthError,
+        RateLimitError,
+        ServerError,
+        SyncError,
+        TokenStoreError,
+    )
+    from ._ratelimit import RateLimit, RateLimiter, RatePacer
+    from ._response import Response
+    from ._retry import RetryPolicy
+    from .auth import Token
 
 __all__ = [
     "APIConnectionError",
@@ -57,12 +68,34 @@ __all__ = [
     "get_config",
 ]
 
-# Tracebacks and reprs show the public path (procore_async.NotFoundError), not the private module.
-for _name in __all__:
-    _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("procore_async."):
-        try:
-            _obj.__module__ = "procore_async"
-        except (AttributeError, TypeError):
-            pass
-del _name, _obj
+_ERRORS = (
+    "APIConnectionError APITimeoutError AuthorizationError Error ForbiddenError "
+    "InvalidRequestError MissingTokenError NotFoundError OAuthError RateLimitError "
+    "ServerError SyncError TokenStoreError"
+)
+_HOME: dict[str, str] = {
+    **dict.fromkeys(_ERRORS.split(), "._errors"),
+    **dict.fromkeys(("BatchFailure", "SyncResult"), "._batch"),
+    **dict.fromkeys(("Config", "configure", "get_config"), "._config"),
+    **dict.fromkeys(("RateLimit", "RateLimiter", "RatePacer"), "._ratelimit"),
+    "AsyncClient": "._client",
+    "Response": "._response",
+    "RetryPolicy": "._retry",
+    "Token": ".auth",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    if isinstance(value, type) and value.__module__.startswith(f"{__name__}."):
+        # Tracebacks and reprs show the public path (procore_async.NotFoundError).
+        value.__module__ = __name__
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -219,3 +219,23 @@ def error_for_response(response: Response, *, retry_after: float | None = None) 
     if text:
         message += f": {text}"
     return cls(message, response=response, retry_after=retry_after)
+
+
+# Tracebacks show the public path (procore_async.NotFoundError), where users import them from.
+for _cls in (
+    Error,
+    APIConnectionError,
+    APITimeoutError,
+    AuthorizationError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    OAuthError,
+    MissingTokenError,
+    TokenStoreError,
+    SyncError,
+):
+    _cls.__module__ = "procore_async"
+del _cls
