@@ -114,10 +114,10 @@ def next_link(response: Response, origin: Origin) -> str | None:
         return None
     try:
         url = urljoin(str(response.request.url), link.get("url", "").strip(" <>'\""))
-        foreign = not origin.owns(url)
-    except ValueError:  # malformed; Response.pagination has already warned about it
+        urlsplit(url).port  # noqa: B018 - raises ValueError on a garbled port
+    except ValueError:  # malformed, not hostile; Response.pagination has warned about it
         return None
-    if foreign:
+    if not origin.owns(url):
         raise InvalidRequestError(
             f"the next-page link points to {urlsplit(url).hostname!r}, not the API host "
             f"{origin.host!r}; refusing to follow it with your credentials",
