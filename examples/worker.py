@@ -1,0 +1,104 @@
+"""A long-running asyncio worker: jobs from a queue, a few consumers, one shared client.
+
+    python examples/worker.py      # against an in-process FakeProcore that fails 10% of requests
+
+Each job marks one project as reviewed (GET it, then PATCH it).  What a worker needs
+beyond a script:
+
+* one client for the whole process: one connection pool, one token, one rate budget;
+* writes carry an ``Idempotency-Token`` derived from the job, so the client may retry
+  them, and a job that runs twice (after a crash) does not apply twice;
+* a rate-limit wait longer than ``Config.max_retry_wait`` is not slept through by the
+  client: it raises ``RateLimitError`` with ``retry_after``, and the worker decides;
+* SIGTERM or Ctrl-C stops the intake; jobs already taken are finished, not cut off.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections import Counter
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+import procore_async
+from procore_async.testing import FakeProcore
+
+WORKERS = 8
+
+
+async def review(client: procore_async.AsyncClient, company_id: int, project_id: int) -> None:
+    project = (await client.get(f"projects/{project_id}", company_id=company_id)).body
+    await client.patch(
+        f"projects/{project_id}",
+        body={"project": {"description": f"reviewed: {project['name']}"}},
+        company_id=company_id,
+        idempotency_token=f"review-{project_id}",
+    )
+
+
+async def worker(
+    client: procore_async.AsyncClient,
+    company_id: int,
+    jobs: MemoryObjectReceiveStream[int],
+    done: Counter[str],
+) -> None:
+    async with jobs:
+        async for project_id in jobs:
+            try:
+                await review(client, company_id, project_id)
+                done["reviewed"] += 1
+            except procore_async.RateLimitError as exc:
+                # The budget is spent for longer than the client waits by itself. A real
+                # worker would re-enqueue with a delay; here the job is counted as deferred.
+                done["deferred"] += 1
+                print(f"project {project_id}: rate limited for {exc.retry_after or 0:.0f} s")
+            except procore_async.Error as exc:  # failed after its retries: log, go on
+                done["failed"] += 1
+                print(f"project {project_id}: {type(exc).__name__}: {exc}")
+
+
+async def feed(
+    client: procore_async.AsyncClient, company_id: int, jobs: MemoryObjectSendStream[int]
+) -> None:
+    async with jobs:  # closing it lets the workers drain the queue and stop
+        async for project in client.paginate(
+            "projects", query={"company_id": company_id}, company_id=company_id
+        ):
+            await jobs.send(project["id"])
+
+
+async def stop_intake_on_signal(intake: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            print(f"{signal.Signals(signum).name}: taking no new jobs, finishing those queued")
+            intake.cancel()
+            return
+
+
+async def main() -> None:
+    logging.basicConfig(format="%(levelname)s %(message)s")  # the client logs each retry
+    fake = FakeProcore(projects=60)
+    fake.faults(error_rate=0.1, seed=2)
+    done: Counter[str] = Counter()
+    send, receive = anyio.create_memory_object_stream[int](max_buffer_size=WORKERS * 2)
+    intake = anyio.CancelScope()
+    async with fake.client() as client, anyio.create_task_group() as process:
+        process.start_soon(stop_intake_on_signal, intake)
+        async with anyio.create_task_group() as workers:
+            for _ in range(WORKERS):
+                workers.start_soon(worker, client, fake.company_id, receive.clone(), done)
+            receive.close()
+            with intake:
+                await feed(client, fake.company_id, send)
+        process.cancel_scope.cancel()  # every job done: stop listening for signals
+    print(
+        f"{done['reviewed']} projects reviewed, {done['failed']} failed, "
+        f"{done['deferred']} deferred; {client.retry_policy.retries} retries absorbed "
+        f"({fake.stats.faults_injected} faults injected)"
+    )
+
+
+if __name__ == "__main__":
+    anyio.run(main)
