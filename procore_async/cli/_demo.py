@@ -235,24 +235,32 @@ def summary(report: DemoReport) -> Table:
         table,
         "retries survived",
         f"{report.retries}",
-        f"{report.replays} lost replies replayed, none applied twice",
+        f"{_plural(report.replays, 'lost reply', 'lost replies')} replayed, none applied twice",
     )
     _row(
         table,
         "429s paced",
         f"{report.paced_requests}",
-        f"requests held until the window reset ({report.paced_seconds:.1f} s paused)",
+        f"requests held until the window reset ({report.paced_seconds:.1f} s paused)"
+        if report.paced_requests
+        else "the budget never ran out",
     )
     _row(table, "429s received", f"{report.rate_limited}", "beyond the injected ones")
     verdict = "[red]verification failed[/]" if report.problems else "each exactly once"
     _row(table, "read back", f"{report.read_back:,}", f"in pages of {PER_PAGE:,}, {verdict}")
-    _row(table, "requests", f"{report.requests:,}", f"{report.token_grants} token grant(s)")
+    _row(table, "requests", f"{report.requests:,}", _plural(report.token_grants, "token grant"))
     _row(table, "elapsed", f"{report.elapsed:.1f} s", f"sync {report.sync_seconds:.1f} s")
     rate = o.records / report.sync_seconds if report.sync_seconds else 0.0
     working = report.sync_seconds - report.sync_paused
-    unpaused = f"{o.records / working:,.0f}/s" if working > 0.05 else "n/a"
-    _row(table, "records/s", f"{rate:,.0f}", f"pauses included; {unpaused} while not paused")
+    note = "rows synced per second"
+    if report.sync_paused > 0.05 and working > 0.05:
+        note = f"pauses included; {o.records / working:,.0f}/s while not paused"
+    _row(table, "records/s", f"{rate:,.0f}", note)
     return table
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 _TIMES = "\u00d7"  # the multiplication sign, as in "502 (times) 2"

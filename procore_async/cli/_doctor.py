@@ -153,7 +153,9 @@ def run_checks(args: argparse.Namespace, environ: dict[str, str]) -> list[Check]
     host = found["host"].text if "host" not in config_problems(found) else None
     key = (host or Config().host).rstrip("/")
     path = Path(found["store"].text or "").expanduser()
-    checks.append(Check("token store", OK, f"key {key}  (from {found['store'].origin})"))
+    origin = found["store"].origin
+    where = "default" if origin == "default" else f"from {origin}"
+    checks.append(Check("token store", OK, f"key {key}  ({where})"))
     checks.extend(_store_checks(path, key, Config().refresh_leeway, bool(args.client_credentials)))
     return checks
 

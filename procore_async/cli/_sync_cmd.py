@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._batch import SyncResult
 from ._console import logging_to, stderr_console
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(
         TextColumn("[bold]sync[/] {task.description}"),
         BarColumn(bar_width=30),
-        MofNCompleteColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
