@@ -25,7 +25,7 @@ LOGIN = "https://login.procore.com"
 async def token_store() -> MemoryStore:
     """A MemoryStore holding the access token ``"token"``, good for another hour."""
     store = MemoryStore()
-    await store.save(Token("token", "refresh", time.time() + 3600))
+    await store.save(Token("token", "refresh", int(time.time()) + 3600))
     return store
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import importlib.metadata
 import io
 import json
+import re
 import time
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -26,6 +29,7 @@ from procore_async import (
     Config,
     InvalidRequestError,
     MissingTokenError,
+    NotFoundError,
     Response,
     Token,
 )
@@ -294,10 +298,11 @@ def _multipart_parts(request: httpx.Request) -> list[tuple[str, str | None, byte
     """(field name, filename, payload) of every part of a multipart request."""
     head = f"Content-Type: {request.headers['Content-Type']}\r\n\r\n".encode()
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + request.content)
-    parts = []
+    parts: list[tuple[str, str | None, bytes]] = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
         parts.append((str(name), part.get_filename(), payload))
     return parts
 
@@ -367,7 +372,9 @@ async def test_timeouts_come_from_config_and_can_be_overridden_per_call(
 # -- tokens: the gem's client_test.rb and the no-token rule ------------------------
 
 
-@pytest.mark.parametrize("stored", [None, Token(None), Token(None, "refresh", time.time() + 60)])
+@pytest.mark.parametrize(
+    "stored", [None, Token(None), Token(None, "refresh", int(time.time()) + 60)]
+)
 @pytest.mark.parametrize("verb", VERBS)
 async def test_no_token_raises_missing_token_without_any_request(
     respx_mock: respx.MockRouter, make_client: Any, verb: str, stored: Token | None
@@ -393,7 +400,7 @@ async def test_an_expired_token_is_refreshed_before_the_request(
     respx_mock: respx.MockRouter, make_client: Any
 ) -> None:
     store = MemoryStore()
-    await store.save(Token("old", "refresh-1", time.time() - 7200))
+    await store.save(Token("old", "refresh-1", int(time.time()) - 7200))
     token_route = respx_mock.post(TOKEN_URL).respond(
         200,
         json={"access_token": "New Token", "refresh_token": "New Refresh", "expires_in": 7200},
@@ -506,3 +513,61 @@ async def test_repr_shows_no_secret() -> None:
     async with AsyncClient("the-id", "the-very-secret") as client:
         assert "the-very-secret" not in repr(client)
         assert "api.procore.com" in repr(client)
+
+
+async def test_sequential_requests_without_rate_headers_are_not_held(
+    respx_mock: respx.MockRouter, make_client: Any
+) -> None:
+    # A server (or proxy) that sends no X-Rate-Limit-* headers must not slow a client down.
+    route = respx_mock.get(HOME).respond(200)
+    client = make_client()
+    with anyio.fail_after(1.5):  # generous: five mocked calls take milliseconds
+        for _ in range(5):
+            await client.get("home")
+    assert route.call_count == 5
+
+
+# -- trio ----------------------------------------------------------------------------
+
+
+def _trio_is_usable() -> bool:
+    trio = pytest.importorskip("trio")
+    wanted = next((r for r in importlib.metadata.requires("anyio") or [] if "trio" in r), "")
+    found = re.search(r">=\s*([\d.]+)", wanted)
+    minimum = tuple(int(part) for part in found.group(1).split(".")) if found else (0,)
+    return tuple(int(part) for part in trio.__version__.split(".")[:3]) >= minimum
+
+
+@pytest.mark.skipif(not _trio_is_usable(), reason="the installed trio is too old for anyio")
+def test_the_request_pipeline_runs_under_trio() -> None:
+    import trio  # type: ignore[import-untyped]
+
+    async def scenario() -> None:
+        calls: list[str] = []
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            calls.append(f"{request.method} {request.url.path}")
+            if request.url.path == "/oauth/token":
+                return httpx.Response(200, json={"access_token": "b", "expires_in": 7200})
+            if request.headers["Authorization"] == "Bearer a":
+                return httpx.Response(401)
+            if request.url.path.endswith("/missing"):
+                return httpx.Response(404)
+            return httpx.Response(200, json={"ok": True})
+
+        store = MemoryStore()
+        await store.save(Token("a", "refresh", int(time.time()) + 3600))
+        transport = httpx.MockTransport(handler)
+        config = Config(max_retries=0)
+        async with AsyncClient("id", "secret", store, config=config, transport=transport) as c:
+            assert (await c.get("me")).body == {"ok": True}
+            with pytest.raises(NotFoundError):
+                await c.get("missing")
+        assert calls == [
+            "GET /rest/v1.0/me",
+            "POST /oauth/token",
+            "GET /rest/v1.0/me",
+            "GET /rest/v1.0/missing",
+        ]
+
+    trio.run(scenario)

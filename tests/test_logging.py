@@ -66,7 +66,7 @@ async def test_nothing_secret_reaches_a_log_record_even_at_debug(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     store = MemoryStore()
-    await store.save(Token(ACCESS, REFRESH, time.time() - 10))  # expired: refresh first
+    await store.save(Token(ACCESS, REFRESH, int(time.time()) - 10))  # expired: refresh first
     refresh = respx_mock.post(TOKEN_URL).respond(
         200, json={"access_token": NEW_ACCESS, "refresh_token": NEW_REFRESH, "expires_in": 7200}
     )

@@ -252,7 +252,7 @@ async def test_a_non_mapping_query_sends_nothing(
 ) -> None:
     client = make_client()
     with pytest.raises(InvalidRequestError):
-        await client.get("home", query=[("a", 1)])  # type: ignore[arg-type]
+        await client.get("home", query=[("a", 1)])
     assert respx_mock.calls.call_count == 0
 
 
