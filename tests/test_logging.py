@@ -180,6 +180,7 @@ def test_install_redaction_is_idempotent() -> None:
 def test_importing_the_package_configures_no_handlers() -> None:
     code = (
         "import logging, procore_async, procore_async.stores, procore_async.auth\n"
+        "procore_async.AsyncClient  # names load lazily; this loads the client and its logging\n"
         "pkg = logging.getLogger('procore_async')\n"
         "assert pkg.handlers == [], pkg.handlers\n"
         "assert pkg.level == logging.NOTSET, pkg.level\n"

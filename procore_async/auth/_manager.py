@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 
 from .._errors import MissingTokenError
-from ..stores._base import TokenStore
-from ._oauth import OAuthClient
-from ._token import Token
+
+if TYPE_CHECKING:
+    from ..stores._base import TokenStore
+    from ._oauth import OAuthClient
+    from ._token import Token
 
 __all__ = ["GrantType", "TokenManager"]
 
