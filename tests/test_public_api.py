@@ -6,6 +6,8 @@ import importlib
 import importlib.resources
 import inspect
 import re
+import subprocess
+import sys
 from types import ModuleType
 
 import pytest
@@ -49,6 +51,16 @@ PACKAGES = ["procore_async", "procore_async.stores", "procore_async.auth", "proc
 
 def _module(name: str) -> ModuleType:
     return importlib.import_module(name)
+
+
+@pytest.mark.parametrize(("module", "names"), CONTRACT.items())
+def test_each_package_imports_first_in_a_fresh_interpreter(module: str, names: list[str]) -> None:
+    # An import cycle hides when another package happened to load first in the same process.
+    code = f"from {module} import {', '.join(names)}"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1:]
 
 
 @pytest.mark.parametrize(("module", "names"), CONTRACT.items())
