@@ -345,9 +345,9 @@ class PageIterator:
 class ItemIterator:
     """Every item of a collection, in order (``client.paginate``); see :class:`PageIterator`."""
 
-    def __init__(self, pages: PageIterator, max_items: int | None = None) -> None:
+    def __init__(self, pages: PageIterator) -> None:
         self._pages = pages
-        self._left = max_items
+        self._left = pages._max_items
         self._items: list[Any] = []
         self._index = 0
 
@@ -393,40 +393,10 @@ class ItemIterator:
         await self._pages.aclose()
 
 
-def iterate_pages(
-    client: AsyncClient,
-    path: str,
-    *,
-    version: str | None = None,
-    query: Mapping[str, Any] | None = None,
-    company_id: int | str | None = None,
-    per_page: int | None = None,
-    max_items: int | None = None,
-    concurrency: int | None = None,
-    start_page: int | None = None,
-) -> PageIterator:
-    """``client.pages(...)``: a :class:`PageIterator` over ``path``."""
-    return PageIterator(
-        client, path, version=version, query=query, company_id=company_id, per_page=per_page,
-        max_items=max_items, concurrency=concurrency, start_page=start_page,
-    )  # fmt: skip
+#: ``client.pages(...)``.
+iterate_pages = PageIterator
 
 
-def iterate_items(
-    client: AsyncClient,
-    path: str,
-    *,
-    version: str | None = None,
-    query: Mapping[str, Any] | None = None,
-    company_id: int | str | None = None,
-    per_page: int | None = None,
-    max_items: int | None = None,
-    concurrency: int | None = None,
-    start_page: int | None = None,
-) -> ItemIterator:
-    """``client.paginate(...)``: an :class:`ItemIterator` over ``path``."""
-    pages = iterate_pages(
-        client, path, version=version, query=query, company_id=company_id, per_page=per_page,
-        max_items=max_items, concurrency=concurrency, start_page=start_page,
-    )  # fmt: skip
-    return ItemIterator(pages, max_items)
+def iterate_items(client: AsyncClient, path: str, **arguments: Any) -> ItemIterator:
+    """``client.paginate(...)``: the items of the pages ``iterate_pages`` would walk."""
+    return ItemIterator(PageIterator(client, path, **arguments))
