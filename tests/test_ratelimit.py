@@ -15,6 +15,7 @@ import procore_async
 from procore_async import RateLimit, RateLimiter, RatePacer
 from procore_async._ratelimit import parse_rate_limit
 from procore_async.stores import MemoryStore
+from procore_async.testing import FakeProcore
 
 # -- parsing -------------------------------------------------------------------
 
@@ -312,3 +313,43 @@ async def test_requests_sent_blind_count_against_the_first_report():
     # The first answer may count only its own request: the other four are still in flight.
     await pacer.observe(10, 9, time.time() + 10)
     assert pacer.remaining == 5
+
+
+# -- against FakeProcore -------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_job_of_three_times_the_limit_completes_without_a_429():
+    """Three 10-second spike windows' worth of reads: the pacer spaces them out."""
+    limit = 4
+    fake = FakeProcore(rate_limit=None, spike_limit=limit, projects=3 * limit)
+    pages = iter(range(1, 3 * limit + 1))
+    seen: list[int] = []
+
+    async def worker(client: procore_async.AsyncClient) -> None:
+        for page in pages:
+            response = await client.get(
+                f"companies/{fake.company_id}/projects",
+                query={"page": page, "per_page": 1},
+                company_id=fake.company_id,
+            )
+            seen.extend(project["id"] for project in response.body)
+
+    config = procore_async.Config(rate_limit_reserve=0)
+    async with fake.client(config=config) as client:
+        await client.refresh()
+        fake.stats.reset()
+        started = time.monotonic()
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for _ in range(limit):
+                    tg.start_soon(worker, client)
+        elapsed = time.monotonic() - started
+    assert sorted(seen) == sorted(p["id"] for p in fake.records(fake.company_id, "projects"))
+    assert fake.stats.requests == 3 * limit
+    assert fake.stats.rate_limited == 0
+    assert client.retry_policy.retries == 0
+    assert isinstance(client.rate_limiter, RatePacer)
+    assert client.rate_limiter.waits >= 2
+    # Two window resets were waited out, not hammered through.
+    assert elapsed >= 2 * 9.0
