@@ -199,7 +199,8 @@ class RetryPolicy:
 
         def stop(state: RetryCallState) -> bool:
             if state.attempt_number > self.max_retries:
-                why = f"{state.attempt_number} attempts"
+                count = state.attempt_number
+                why = f"{count} attempt{'s' if count != 1 else ''}"
             elif deadline is not None and (
                 anyio.current_time() - started + (state.upcoming_sleep or 0.0) > deadline
             ):
