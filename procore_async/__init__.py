@@ -34,7 +34,9 @@ if TYPE_CHECKING:
         SyncError,
         TokenStoreError,
     )
+    from ._pagination import ItemIterator, PageIterator
     from ._ratelimit import RateLimit, RateLimiter, RatePacer
+    from ._ratelimit_redis import RedisRateLimiter
     from ._response import Response
     from ._retry import RetryPolicy
     from .auth import Token
@@ -49,13 +51,16 @@ __all__ = [
     "Error",
     "ForbiddenError",
     "InvalidRequestError",
+    "ItemIterator",
     "MissingTokenError",
     "NotFoundError",
     "OAuthError",
+    "PageIterator",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
     "RatePacer",
+    "RedisRateLimiter",
     "Response",
     "RetryPolicy",
     "ServerError",
@@ -78,7 +83,9 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("BatchFailure", "SyncResult"), "._batch"),
     **dict.fromkeys(("Config", "configure", "get_config"), "._config"),
     **dict.fromkeys(("RateLimit", "RateLimiter", "RatePacer"), "._ratelimit"),
+    **dict.fromkeys(("ItemIterator", "PageIterator"), "._pagination"),
     "AsyncClient": "._client",
+    "RedisRateLimiter": "._ratelimit_redis",
     "Response": "._response",
     "RetryPolicy": "._retry",
     "Token": ".auth",

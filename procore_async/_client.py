@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from ._config import Config, get_config
-from ._errors import MissingTokenError, error_for_response
+from ._errors import MissingTokenError, OAuthError, error_for_response
 from ._logging import install_redaction
 from ._payload import encode_body
 from ._ratelimit import RateLimiter, RatePacer
@@ -280,7 +280,13 @@ class AsyncClient:
             if raw.status_code == 401 and not replayed:
                 # Renew once (only if that token is still the current one) and replay.
                 replayed = True
-                token = await self._tokens.rejected(token)
+                try:
+                    token = await self._tokens.rejected(token)
+                except (OAuthError, MissingTokenError) as exc:
+                    # Renewal refused: the caller's problem is still the 401 itself.
+                    rejected = Response(raw, request_body=body, origin=self._origin)
+                    raise error_for_response(rejected) from exc
+                await self.rate_limiter.acquire()
                 raw = await self._send(method, url, headers, token, payload, send_timeout)
             response = Response(raw, request_body=body, origin=self._origin, logger=self._logger)
             limit = response.rate_limit

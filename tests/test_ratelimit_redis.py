@@ -1,7 +1,6 @@
 """RedisRateLimiter against a real redis-server: one rate budget shared by processes."""
 
 # Child processes are started from the test body; blocking there is harmless.
-# ruff: noqa: ASYNC220
 
 from __future__ import annotations
 

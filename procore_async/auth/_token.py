@@ -12,7 +12,7 @@ from typing import Any
 
 from .._errors import TokenStoreError
 
-__all__ = ["Token", "normalize_expires_at"]
+__all__ = ["ExpiresAt", "Token", "normalize_expires_at"]
 
 
 def normalize_expires_at(value: Any) -> int | None:
@@ -69,21 +69,32 @@ def _trim_fraction(iso: str) -> str:
     return iso[: dot + 1] + iso[dot + 1 : end][:6].ljust(6, "0") + iso[end:]
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+ExpiresAt = int | float | datetime | date | str | None
+
+
+@dataclass(frozen=True, slots=True, repr=False, init=False)
 class Token:
     """An OAuth token: the access token, its refresh token, and when it expires.
 
-    ``expires_at`` is stored as integer epoch seconds whatever it was given as.  A
-    token without ``expires_at`` counts as expired, as in the gem.  ``repr`` never
-    shows the secrets, so a token can appear in a log line or a traceback.
+    ``expires_at`` is stored as integer epoch seconds whatever it was given as
+    (int, float, ``datetime``, ``date``, numeric or ISO-8601 string).  A token
+    without ``expires_at`` counts as expired, as in the gem.  ``repr`` never shows
+    the secrets, so a token can appear in a log line or a traceback.
     """
 
     access_token: str | None
-    refresh_token: str | None = None
-    expires_at: int | None = None
+    refresh_token: str | None
+    expires_at: int | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "expires_at", normalize_expires_at(self.expires_at))
+    def __init__(
+        self,
+        access_token: str | None,
+        refresh_token: str | None = None,
+        expires_at: ExpiresAt = None,
+    ) -> None:
+        object.__setattr__(self, "access_token", access_token)
+        object.__setattr__(self, "refresh_token", refresh_token)
+        object.__setattr__(self, "expires_at", normalize_expires_at(expires_at))
 
     @property
     def expired(self) -> bool:

@@ -322,3 +322,14 @@ def test_token_manager_runs_on_trio() -> None:
         assert calls == 1
 
     trio.run(main)
+
+
+async def test_401_whose_renewal_is_refused_raises_authorization_error(client, store, mock) -> None:
+    await store.save(Token("no-refresh", None, time.time() + 3600))
+    api = mock.get(ME).mock(return_value=httpx.Response(401, json={"errors": "Invalid Token"}))
+    with pytest.raises(AuthorizationError) as info:
+        await client.get("me")
+    assert info.value.response is not None
+    assert info.value.response.status_code == 401
+    assert isinstance(info.value.__cause__, OAuthError)
+    assert api.call_count == 1

@@ -9,7 +9,6 @@ requests, share one RedisStore (or MemcachedStore) holding an expired token.
 from __future__ import annotations
 
 # Child processes are started and read from the test body; blocking there is harmless.
-# ruff: noqa: ASYNC220
 import json
 import subprocess
 import sys

@@ -2,7 +2,6 @@
 
 # Setting up and inspecting files and child processes from the test body blocks the
 # loop for microseconds; that is harmless in a test.
-# ruff: noqa: ASYNC220, ASYNC240
 
 from __future__ import annotations
 
