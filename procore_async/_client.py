@@ -107,7 +107,9 @@ class AsyncClient:
         install_redaction(logging.getLogger("httpx"))
         self._origin = Origin(config.host)
         self.retry_policy = RetryPolicy(config)
-        self.rate_limiter: RateLimiter = rate_limiter or RatePacer(config.rate_limit_reserve)
+        self.rate_limiter: RateLimiter = rate_limiter or RatePacer(
+            config.rate_limit_reserve, max_wait=config.max_retry_wait
+        )
         self._oauth = OAuthClient(self._http, config, client_id, client_secret, self.retry_policy)
         self._tokens = TokenManager(
             self.store,
