@@ -173,16 +173,19 @@ async def test_401_then_success_after_refresh_returns_the_response(
     assert api.calls.last.request.content == b'{"name":"x"}'
 
 
-async def test_401_with_a_failing_refresh_raises_oauth_error(
+async def test_401_with_a_failing_refresh_raises_authorization_error_caused_by_it(
     respx_mock: respx.MockRouter, make_client: Any
 ) -> None:
     respx_mock.post(TOKEN_URL).respond(
         401, json={"error": "invalid_grant", "error_description": "refresh token revoked"}
     )
     api = respx_mock.get(HOME).respond(401)
-    with pytest.raises(OAuthError) as info:
+    with pytest.raises(AuthorizationError) as info:
         await make_client().get("home")
-    assert info.value.error == "invalid_grant"
+    assert info.value.status_code == 401
+    cause = info.value.__cause__
+    assert isinstance(cause, OAuthError)
+    assert cause.error == "invalid_grant"
     assert api.call_count == 1
 
 
