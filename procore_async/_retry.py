@@ -168,7 +168,7 @@ class RetryPolicy:
 
     async def call(self, attempt: Callable[[], Awaitable[T]], *, idempotent: bool, what: str) -> T:
         """Run ``attempt`` until it succeeds or the policy gives up (then re-raise)."""
-        started = anyio.current_time()
+        started = anyio.current_time() if self.deadline is not None else 0.0
         deadline = self.deadline
 
         async def bounded() -> T:
