@@ -155,7 +155,8 @@ async def main(args: argparse.Namespace) -> int:
         figures = await side_by_side(client, fake.company_id, args)
     fake_ok = report("fake: FakeProcore in process, its CPU on this loop (information)",
                      figures, ideal, args.concurrency)  # fmt: skip
-    print("fake server: targets met" if fake_ok else "fake server: targets missed (see above)")
+    if not fake_ok:
+        print("FakeProcore row: below target, as expected (its upserts share the client's loop)")
     print("PASS" if ok else "FAIL: the latency server missed a target")
     return 0 if ok else 1
 

@@ -2,8 +2,9 @@
 
 One request goes through these steps, each owned by one module::
 
-    arguments → URL (_urls) → pace (_ratelimit) → retry loop (_retry) around
-        token (auth) → send (httpx) → 401? renew once and replay → classify (_errors)
+    arguments → URL (_urls) → retry loop (_retry) around each attempt:
+        pace (_ratelimit) → token (auth) → send (httpx) → 401? renew once and replay
+        → classify (_errors)
     → Response (_response)
 
 One client per process (or event loop) wraps one pooled ``httpx.AsyncClient``;
