@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["lazy_names"]
+__all__ = ["lazy_names", "require_extra"]
 
 
 def lazy_names(
@@ -45,3 +45,18 @@ def lazy_names(
         return names
 
     return __getattr__, __dir__
+
+
+def require_extra(module: str, extra: str, user: str) -> None:
+    """Import ``module`` or raise ImportError telling how to install it.
+
+    Stores that need an optional package call this when constructed, so importing
+    their names always works and only using one without its extra fails.
+    """
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{user} needs the {module.partition('.')[0]} package: "
+            f"pip install 'procore-async[{extra}]'"
+        ) from exc

@@ -25,14 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._errors import RateLimitError
-
-try:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "RedisRateLimiter needs the redis package: pip install 'procore-async[redis]'"
-    ) from exc
+from ._lazy import require_extra
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -128,6 +121,7 @@ class RedisRateLimiter:
         poll_interval: float = 0.5,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        require_extra("redis", "redis", "RedisRateLimiter")
         if reserve < 0 or assume_for <= 0 or poll_interval <= 0:
             raise ValueError("reserve must be >= 0; assume_for and poll_interval positive")
         self._redis = redis
@@ -186,6 +180,9 @@ class RedisRateLimiter:
         return None if value is None else int(value)
 
     async def _run(self, script: Any, *args: float) -> Any:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
         if self._unreachable is not None and anyio.current_time() < self._unreachable:
             return None  # still in the outage pause: no request waits on a dead Redis
         try:

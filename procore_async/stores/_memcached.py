@@ -11,14 +11,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._errors import TokenStoreError
+from .._lazy import require_extra
 from ..auth._token import Token
-
-try:
-    from aiomcache.exceptions import ClientException
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "MemcachedStore needs the aiomcache package: pip install 'procore-async[memcached]'"
-    ) from exc
 
 if TYPE_CHECKING:
     import aiomcache
@@ -61,6 +55,7 @@ class MemcachedStore:
         lock_timeout: float = 30.0,
         lock_blocking_timeout: float = 60.0,
     ) -> None:
+        require_extra("aiomcache", "memcached", "MemcachedStore")
         if lock_timeout < 1 or lock_blocking_timeout < 0:
             raise ValueError("lock_timeout must be at least 1 s, lock_blocking_timeout >= 0")
         self._client = client
@@ -79,6 +74,8 @@ class MemcachedStore:
         return value
 
     async def fetch(self) -> Token | None:
+        from aiomcache.exceptions import ClientException
+
         try:
             raw: Any = await self._client.get(self.memcached_key)
         except ClientException as exc:

@@ -10,14 +10,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._errors import TokenStoreError
+from .._lazy import require_extra
 from ..auth._token import Token
-
-try:
-    from redis.exceptions import LockError
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "RedisStore needs the redis package: pip install 'procore-async[redis]'"
-    ) from exc
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -55,6 +49,7 @@ class RedisStore:
         lock_blocking_timeout: float = 60.0,
         lock_sleep: float = 0.05,
     ) -> None:
+        require_extra("redis", "redis", "RedisStore")
         if lock_timeout <= 0 or lock_blocking_timeout < 0 or lock_sleep <= 0:
             raise ValueError("lock timeouts and sleep must be positive")
         self._redis = redis
@@ -89,6 +84,8 @@ class RedisStore:
 
     @asynccontextmanager
     async def _locked(self) -> AsyncIterator[None]:
+        from redis.exceptions import LockError
+
         name = f"{self.redis_key}:lock"
         lock = self._redis.lock(
             name,

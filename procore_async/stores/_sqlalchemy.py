@@ -8,15 +8,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from .._errors import TokenStoreError
+from .._lazy import require_extra
 from ..auth._token import Token
-
-try:
-    from sqlalchemy import DateTime, inspect
-    from sqlalchemy.exc import InvalidRequestError, NoInspectionAvailable
-except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "SQLAlchemyStore needs SQLAlchemy: pip install 'procore-async[sqlalchemy]'"
-    ) from exc
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +37,10 @@ class SQLAlchemyStore:
     __slots__ = ("_aware", "_datetime", "_guard", "_obj", "_session")
 
     def __init__(self, session: AsyncSession, obj: Any) -> None:
+        require_extra("sqlalchemy", "sqlalchemy", "SQLAlchemyStore")
+        from sqlalchemy import DateTime, inspect
+        from sqlalchemy.exc import NoInspectionAvailable
+
         try:
             mapper = inspect(obj).mapper
         except NoInspectionAvailable:
@@ -60,6 +57,8 @@ class SQLAlchemyStore:
         self._guard = anyio.Lock()
 
     async def fetch(self) -> Token | None:
+        from sqlalchemy.exc import InvalidRequestError
+
         async with self._guard:
             try:
                 await self._session.refresh(self._obj, attribute_names=list(_FIELDS))
@@ -93,6 +92,8 @@ class SQLAlchemyStore:
         return moment if self._aware else moment.replace(tzinfo=None)
 
     def __repr__(self) -> str:
+        from sqlalchemy import inspect
+
         state = inspect(self._obj)
         identity = ", ".join(map(str, state.identity)) if state.identity else "unsaved"
         return f"SQLAlchemyStore(obj={type(self._obj).__name__} {identity})"

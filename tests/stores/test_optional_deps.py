@@ -55,21 +55,33 @@ def test_stores_package_and_core_stores_work_without_extras() -> None:
     assert result.stdout.split() == ["a", "b"]
 
 
-def test_a_store_without_its_package_names_the_extra() -> None:
+def test_a_store_without_its_package_imports_but_names_the_extra_when_built() -> None:
     result = run(
         """
-        import procore_async.stores as stores
+        import procore_async
+        from procore_async.stores import (
+            FileStore, MemcachedStore, MemoryStore, RedisStore, SessionStore, SQLAlchemyStore,
+            TokenStore,
+        )
+        from procore_async import RedisRateLimiter
 
-        for name in ("RedisStore", "MemcachedStore", "SQLAlchemyStore"):
+        attempts = {
+            "RedisStore": lambda: RedisStore(redis=None, key="k"),
+            "MemcachedStore": lambda: MemcachedStore(client=None, key="k"),
+            "SQLAlchemyStore": lambda: SQLAlchemyStore(session=None, obj=None),
+            "RedisRateLimiter": lambda: RedisRateLimiter(redis=None, key="k"),
+        }
+        for name, build in attempts.items():
             try:
-                getattr(stores, name)
+                build()
             except ImportError as exc:
                 print(f"{name}: {exc}")
             else:
-                raise SystemExit(f"{name} imported without its package")
+                raise SystemExit(f"{name} was built without its package")
+        assert not {"redis", "aiomcache", "sqlalchemy"} & set(sys.modules)
         """
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    for line, extra in zip(lines, ("redis", "memcached", "sqlalchemy"), strict=True):
+    for line, extra in zip(lines, ("redis", "memcached", "sqlalchemy", "redis"), strict=True):
         assert f"pip install 'procore-async[{extra}]'" in line
