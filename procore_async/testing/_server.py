@@ -56,12 +56,16 @@ async def serve(
     port: int = 8000,
     *,
     log_level: str = "info",
+    configure_logging: bool = False,
 ) -> None:
     """Serve ``fake`` (a fresh one when None) until interrupted (Ctrl-C or SIGTERM).
 
-    uvicorn runs on asyncio only, so call this from an asyncio event loop.
+    uvicorn runs on asyncio only, so call this from an asyncio event loop.  Your
+    logging setup is left alone unless ``configure_logging`` asks for uvicorn's
+    own (which replaces every handler in the process: fine for a process of its own).
     """
-    server = _server(fake, host, port, log_level=log_level)
+    extra: dict[str, Any] = {} if configure_logging else {"log_config": None}
+    server = _server(fake, host, port, log_level=log_level, **extra)
     await server.serve()
 
 
@@ -72,8 +76,8 @@ def run_server(
     *,
     log_level: str = "info",
 ) -> None:
-    """Blocking :func:`serve` for a command-line entry point."""
-    asyncio.run(serve(fake, host, port, log_level=log_level))
+    """Blocking :func:`serve` for a command-line entry point, with uvicorn's logging."""
+    asyncio.run(serve(fake, host, port, log_level=log_level, configure_logging=True))
 
 
 @asynccontextmanager
@@ -82,9 +86,10 @@ async def serving(
 ) -> AsyncIterator[str]:
     """Run ``fake`` on a real socket for the duration of the block; yields its base URL.
 
-    ``port=0`` picks a free port.  The server shuts down cleanly on exit.
+    ``port=0`` picks a free port.  The server shuts down cleanly on exit, and your
+    logging setup is left as it was.
     """
-    server = _server(fake, host, port, log_level="warning", access_log=False)
+    server = _server(fake, host, port, log_level="warning", access_log=False, log_config=None)
     async with anyio.create_task_group() as tg:
         tg.start_soon(server.serve)
         with anyio.fail_after(10):

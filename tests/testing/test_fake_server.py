@@ -34,6 +34,24 @@ async def test_serving_on_a_real_loopback_socket() -> None:
     assert fake.stats.faults["drop_before"] == 1
 
 
+def test_serving_leaves_the_callers_logging_alone(tmp_path) -> None:
+    # uvicorn's default log config closes every handler in the process; serving() must not.
+    code = f"""
+import logging, anyio
+from procore_async.testing import FakeProcore, serving
+logging.basicConfig(level=logging.INFO, filename={str(tmp_path / "app.log")!r})
+async def main():
+    async with serving(FakeProcore()):
+        logging.getLogger("app").info("logged while serving")
+anyio.run(main)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "logged while serving" in (tmp_path / "app.log").read_text()
+
+
 def test_fixture_gives_a_fresh_fake(fake_procore: FakeProcore) -> None:
     assert isinstance(fake_procore, FakeProcore)
     assert fake_procore.stats.requests == 0
