@@ -159,10 +159,10 @@ def _with_query(path: str, query: dict[str, Any]) -> str:
 
 
 def run_paginate(args: argparse.Namespace) -> int:
-    for name in ("per_page", "max_items", "concurrency"):
+    for name, least in (("per_page", 1), ("max_items", 0), ("concurrency", 1)):
         value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        if value is not None and value < least:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {least}")
     settings = load_settings(args, os.environ)
     query = parse_query(args.query)
 

@@ -9,11 +9,13 @@ be ..." rather than leave the user hunting for which of three places is wrong, a
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._client import AsyncClient
 from .._config import Config
@@ -113,7 +115,28 @@ def config_problems(found: Mapping[str, Setting]) -> dict[str, str]:
             Config(**{name: _convert(setting)})
         except ValueError as exc:
             problems[name] = str(exc).removeprefix(f"Config.{name} ")
+            continue
+        if name in ("host", "login_host") and not _secure(setting.text):
+            problems[name] = (
+                f"must be an https:// URL, not {setting.text!r}: plain http would send the "
+                "token and the client secret in the clear (it is allowed for a loopback "
+                "host, such as a local fake-server)"
+            )
     return problems
+
+
+def _secure(url: str) -> bool:
+    """https, or http to this machine only (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +164,10 @@ class Settings:
 
     @property
     def store_key(self) -> str:
-        """Tokens are kept per API host: a sandbox token is useless in production."""
+        """Tokens are kept per API host (a sandbox token is useless in production), and
+        the app's own client-credentials token apart from the signed-in user's."""
+        if self.client_credentials:
+            return f"{self.config.host} app:{self.client_id}"
         return self.config.host
 
     def token_store(self) -> FileStore:

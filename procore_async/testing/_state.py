@@ -129,9 +129,10 @@ class State:
     def validate(
         self, coll: Collection, attrs: Mapping[str, Any], record_id: int | None
     ) -> dict[str, list[str]]:
-        """Per-field errors, Rails style: blank names and taken ``origin_id`` values."""
+        """Per-field errors, Rails style: a blank or (on create) missing name, a taken
+        ``origin_id``.  ``record_id`` is None for a create."""
         errors: dict[str, list[str]] = {}
-        if "name" in attrs and _blank(attrs["name"]):
+        if ("name" in attrs or record_id is None) and _blank(attrs.get("name")):
             errors["name"] = ["can't be blank"]
         origin = attrs.get("origin_id")
         if origin is not None:

@@ -139,3 +139,32 @@ def test_a_per_command_version_flag_overrides_procore_version() -> None:
     assert load_settings(args, {"PROCORE_VERSION": "v1.1"}).config.default_version == "v2.0"
     with pytest.raises(UsageError, match="--version"):
         load_settings(_args(["get", "me", "--version", "2"]), {})
+
+
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [
+        ("https://api.procore.com", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://localhost:8000", True),
+        ("http://[::1]:8000", True),
+        ("http://api.procore.com", False),
+        ("http://10.0.0.5", False),
+    ],
+)
+def test_plain_http_is_refused_except_on_loopback(host: str, ok: bool) -> None:
+    environ = {"PROCORE_HOST": host, "PROCORE_LOGIN_HOST": host}
+    if ok:
+        assert load_settings(_args(["get", "me"]), environ).config.host == host
+    else:
+        with pytest.raises(UsageError, match=r"PROCORE_HOST must be an https:// URL"):
+            load_settings(_args(["get", "me"]), environ)
+
+
+def test_the_apps_own_token_is_kept_apart_from_the_signed_in_users() -> None:
+    environ = {"PROCORE_CLIENT_ID": "app-1"}
+    user = load_settings(_args(["get", "me"]), environ)
+    app = load_settings(_args(["get", "me", "--client-credentials"]), environ)
+    assert user.store_key == "https://api.procore.com"
+    assert app.store_key != user.store_key
+    assert "app-1" in app.store_key

@@ -110,6 +110,8 @@ async def test_create_validates_blank_names_and_taken_origin_ids(
     base = f"/rest/v1.0/companies/{fake.company_id}/vendors"
     blank = await http.post(base, headers=headers, json={"vendor": {"name": " "}})
     assert (blank.status_code, blank.json()) == (422, {"errors": {"name": ["can't be blank"]}})
+    missing = await http.post(base, headers=headers, json={"vendor": {"origin_id": "q"}})
+    assert (missing.status_code, missing.json()) == (422, {"errors": {"name": ["can't be blank"]}})
     await http.post(base, headers=headers, json={"vendor": {"name": "A", "origin_id": "x"}})
     taken = await http.post(base, headers=headers, json={"vendor": {"name": "B", "origin_id": "x"}})
     assert taken.status_code == 409

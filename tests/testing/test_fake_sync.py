@@ -26,6 +26,7 @@ async def test_sync_upserts_by_id_then_origin_id_then_creates(
         {"name": "new without origin"},
         {"id": 1, "name": "No vendor has this id"},
         {"origin_id": "o9", "name": ""},
+        {"origin_id": "o10"},
     ]
     response = await http.patch(sync_url(fake), headers=user_headers(fake),
                                 json={"updates": updates})  # fmt: skip
@@ -39,6 +40,7 @@ async def test_sync_upserts_by_id_then_origin_id_then_creates(
     assert body["errors"] == [
         {"id": 1, "name": "No vendor has this id", "errors": NOT_FOUND},
         {"origin_id": "o9", "name": "", "errors": {"name": ["can't be blank"]}},
+        {"origin_id": "o10", "errors": {"name": ["can't be blank"]}},
     ]
     stored = {r["origin_id"]: r["name"] for r in fake.records(fake.company_id, "vendors")}
     assert stored == {"renamed": "by id", "o2": "by origin", "o3": "new with origin",
