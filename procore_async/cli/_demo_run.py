@@ -189,8 +189,8 @@ async def run_demo(options: DemoOptions, view: DemoView, logger: logging.Logger)
         )
         sync_started, paused_before = time.perf_counter(), meter.paused
         result = await client.sync(
-            f"{RESOURCE}/sync",
-            body={"updates": rows},
+            f"{RESOURCE}/sync",  # PATCH /rest/v1.0/vendors/sync takes company_id in the body
+            body={"company_id": company_id, "updates": rows},
             company_id=company_id,
             batch_size=options.batch_size,
             concurrency=options.concurrency,
@@ -211,7 +211,11 @@ async def run_demo(options: DemoOptions, view: DemoView, logger: logging.Logger)
         expected = len(rows) - len(rejected)
         paged: list[dict[str, Any]] = []
         async for item in client.paginate(
-            RESOURCE, company_id=company_id, per_page=PER_PAGE, concurrency=options.concurrency
+            RESOURCE,
+            query={"company_id": company_id},
+            company_id=company_id,
+            per_page=PER_PAGE,
+            concurrency=options.concurrency,
         ):
             paged.append(item)
             if len(paged) % 250 == 0:

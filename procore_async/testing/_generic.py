@@ -67,16 +67,22 @@ def resolve(call: Call, op: Operation, segments: tuple[str, ...]) -> Scope | Rep
         template = template[:index] + template[index + 2 :]
         break
     for index in range(len(template) - 2):
-        if template[index] == "projects" and template[index + 1] == "{project_id}":
+        if template[index] in ("projects", "project") and template[index + 1] == "{project_id}":
             value = parts[index + 1]
             if not value.isdigit():
                 return call.error(404, "Not Found")
             project = int(value)
             parts = ["projects", value, *parts[:index], *parts[index + 2 :]]
             break
-    if op.needs_company and call.scope_param("company_id") is None:
+    named_company = call.scope_param("company_id") is not None
+    named_project = call.scope_param("project_id") is not None
+    if op.needs_company and op.needs_project:
+        # "You must supply either a company_id or project_id" (webhooks and a few more).
+        if not (named_company or named_project):
+            return _missing(call, "company_id or project_id")
+    elif op.needs_company and not named_company:
         return _missing(call, "company_id")
-    if op.needs_project and call.scope_param("project_id") is None:
+    elif op.needs_project and not named_project:
         return _missing(call, "project_id")
     if project is None and company is None:
         project = call.scope_param("project_id")
