@@ -227,7 +227,9 @@ async def test_lenient_fake_keeps_fixed_spike_windows(clock: Clock) -> None:
         for _ in range(9):
             await http.get("/rest/v1.0/me", headers=headers)
         clock.advance(3)
-        statuses = {(await http.get("/rest/v1.0/me", headers=headers)).status_code for _ in range(5)}
+        statuses = {
+            (await http.get("/rest/v1.0/me", headers=headers)).status_code for _ in range(5)
+        }
     assert statuses == {200}
 
 
