@@ -9,7 +9,6 @@ records, so the library must report it instead (the ``pipeline`` side of #13).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -24,8 +23,8 @@ FAST = procore_async.Config(retry_backoff=0.001, max_retries=10, max_retry_wait=
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeProcore]:
-    yield FakeProcore(seed=3, rate_limit=None, projects=2)
+def fake() -> FakeProcore:
+    return FakeProcore(seed=3, rate_limit=None, projects=2)
 
 
 async def _sync(
