@@ -44,6 +44,8 @@ class Operation:
     status: int
     kind: str = ""
     segments: tuple[str, ...] = ()
+    #: What a create requires of the record ("can't be blank" when missing).
+    required: tuple[str, ...] = ()
 
     @property
     def paginated(self) -> bool:
@@ -119,8 +121,9 @@ class Catalog:
         for line in text.splitlines():
             if not line.strip():
                 continue
-            method, version, template, flags, status = line.split(" ")
-            ops.append(Operation(method, version, template, flags, int(status)))
+            method, version, template, flags, status, required = line.split(" ")
+            names = () if required == "-" else tuple(required.split(","))
+            ops.append(Operation(method, version, template, flags, int(status), required=names))
         found = cls(ops)
         found.classify()
         return found

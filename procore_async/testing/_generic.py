@@ -134,7 +134,7 @@ def serve(
         )
     if kind == "create":
         attrs = call.attrs(root)
-        problems = state.validate(coll, attrs, None)
+        problems = state.validate(coll, attrs, None, op.required)
         if problems:
             return invalid(call, problems)
         return call.ok(op.status, state.create(scope.company, collection_key, attrs))

@@ -57,7 +57,8 @@ class Routes:
         if known is None and self._strict:
             raise ValueError(f"{method} {path} is not an operation in Procore's catalog")
         flags, status, kind = ("-", 200, "action") if known is None else _traits(known)
-        op = Operation(method, version, template, flags, status, kind)
+        required = () if known is None else known.required
+        op = Operation(method, version, template, flags, status, kind, required=required)
         shape = _shape(op.segments or split_template(template))
         key = (method, version, shape)
         if key in self._handlers:

@@ -43,7 +43,7 @@ def test_write_verbs_round_trip(served: Any, capsys: Capsys, tmp_path: Any) -> N
     fake = served.fake
     company = str(fake.company_id)
     body = tmp_path / "insurance.json"
-    body.write_text('{"insurance": {"name": "Liability"}}')
+    body.write_text('{"insurance": {"name": "Liability", "vendor_id": 7}}')
     base = f"companies/{company}/insurances"
     assert main(_cli(served, "post", base, "--company-id", company, "--body", f"@{body}")) == 0
     created = json.loads(capsys.readouterr().out)

@@ -79,7 +79,11 @@ async def test_projects_list_needs_company_id_param(
 async def test_crud_on_a_catalog_resource(http: httpx.AsyncClient, fake: FakeProcore) -> None:
     headers = user_headers(fake)
     base = f"/rest/v1.0/companies/{fake.company_id}/insurances"
-    created = await http.post(base, headers=headers, json={"insurance": {"name": "Liability"}})
+    missing = await http.post(base, headers=headers, json={"insurance": {"name": "Liability"}})
+    # The catalog's create schema requires vendor_id of an insurance.
+    assert missing.json() == {"errors": {"vendor_id": ["can't be blank"]}}
+    body = {"insurance": {"name": "Liability", "vendor_id": 7}}
+    created = await http.post(base, headers=headers, json=body)
     assert created.status_code == 201
     insurance = created.json()
     assert isinstance(insurance["id"], int)
@@ -212,10 +216,10 @@ async def test_v2_wraps_data_and_uses_string_ids(
     assert isinstance(data[0]["id"], str)
     shown = await http.get(f"{base}/{data[0]['id']}", headers=headers)
     assert shown.json() == {"data": data[0]}
-    created = await http.post(base, headers=headers, json={"name": ""})
-    assert created.status_code == 422
+    created = await http.post(base, headers=headers, json={"name": "CC"})
+    assert created.status_code == 422  # the catalog requires a commitment contract's type
     assert created.json()["error"]["code"] == "VALIDATION_ERROR"
-    assert created.json()["error"]["details"][0]["source"] == "name"
+    assert created.json()["error"]["details"][0]["source"] == "type"
     missing = await http.get(f"{base}/1", headers=headers)
     assert missing.json()["error"]["code"] == "NOT_FOUND"
 

@@ -316,3 +316,20 @@ async def test_lenient_fake_takes_feature_routes_off_the_catalog(
     url = f"/rest/v1.0/custom/5?company_id={lenient.company_id}"
     response = await lenient_http.get(url, headers=user_headers(lenient))
     assert response.json() == {"params": {"thing_id": "5"}, "company": lenient.company_id}
+
+
+async def test_a_create_needs_the_attributes_the_catalog_requires(
+    http: httpx.AsyncClient, fake: FakeProcore
+) -> None:
+    project = fake.records(fake.company_id, "projects")[0]["id"]
+    url = f"/rest/v1.0/projects/{project}/rfis"
+    headers = user_headers(fake)
+    named = await http.post(url, headers=headers, json={"rfi": {"name": "Only a name"}})
+    assert named.status_code == 422
+    assert sorted(named.json()["errors"]) == ["question", "rfi_manager_id", "subject"]
+    rfi = {"subject": "Beam size", "question": "Which?", "rfi_manager_id": fake.user["id"]}
+    created = await http.post(url, headers=headers, json={"rfi": rfi})
+    assert created.status_code == 201
+    # A create whose schema requires nothing takes any attributes.
+    roles = f"/rest/v2.0/companies/{fake.company_id}/roles"
+    assert (await http.post(roles, headers=headers, json={})).status_code == 201
