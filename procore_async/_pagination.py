@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import anyio
@@ -41,9 +41,17 @@ from anyio.abc import TaskGroup
 from ._errors import Error, InvalidRequestError
 from ._urls import Origin
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a TypeVar default (PEP 696): a bare ``ItemIterator`` means ``[Any]``
+    from typing_extensions import TypeVar
+
     from ._client import AsyncClient
     from ._response import Response
+
+    T = TypeVar("T", default=Any)
+else:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "ItemIterator",
@@ -342,8 +350,12 @@ class PageIterator:
             slot.done.set()
 
 
-class ItemIterator:
-    """Every item of a collection, in order (``client.paginate``); see :class:`PageIterator`."""
+class ItemIterator(Generic[T]):
+    """Every item of a collection, in order (``client.paginate``); see :class:`PageIterator`.
+
+    ``ItemIterator[RFI]`` when the item type is known (generated operations,
+    ``paginate(..., item_type=RFI)``); the type is for checkers only, items are dicts.
+    """
 
     def __init__(self, pages: PageIterator) -> None:
         self._pages = pages
@@ -351,10 +363,10 @@ class ItemIterator:
         self._items: list[Any] = []
         self._index = 0
 
-    def __aiter__(self) -> ItemIterator:
+    def __aiter__(self) -> ItemIterator[T]:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> T:
         if self._left == 0:
             await self.aclose()
             raise StopAsyncIteration
@@ -373,9 +385,9 @@ class ItemIterator:
         self._index += 1
         if self._left is not None:
             self._left -= 1
-        return item
+        return item  # type: ignore[no-any-return]
 
-    async def __aenter__(self) -> ItemIterator:
+    async def __aenter__(self) -> ItemIterator[T]:
         await self._pages.__aenter__()
         return self
 
