@@ -528,7 +528,9 @@ def docstring(op: Operation) -> str:
     for line in lines:
         indent = len(line) - len(line.lstrip())
         extra = " " * (indent + 4 if line.startswith("    ") else indent)
-        wrapped += textwrap.wrap(line, 90, subsequent_indent=extra) or [""]
+        wrapped += textwrap.wrap(
+            line, 90, subsequent_indent=extra, break_on_hyphens=False, break_long_words=False
+        ) or [""]
     body = "\n".join(("        " + line).rstrip() for line in wrapped)
     return f'        """{body.lstrip()}\n        """'
 
@@ -574,7 +576,7 @@ def wrap_doc(text: str, indent: str) -> str:
     """A docstring of ``text`` that keeps within the line length."""
     if len(indent) + len(text) + 6 <= 100:
         return f'{indent}"""{text}"""'
-    lines = textwrap.wrap(text, 96 - len(indent), break_on_hyphens=False)
+    lines = textwrap.wrap(text, 96 - len(indent), break_on_hyphens=False, break_long_words=False)
     body = "\n".join(indent + line for line in lines[1:])
     return f'{indent}"""{lines[0]}\n{body}\n{indent}"""'
 

@@ -70,8 +70,8 @@ class ActionPlanApproverSignatureResource(Resource):
     ) -> Response[Any]:
         """Delete Action Plan Approver Signature.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/action_plans/plan_approvers/{plan_approver_id}/s
-        ignature``
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/action_plans/plan_approvers/{plan_approver_id}/signature``
         (``RestV10ProjectsProjectIdActionPlansPlanApproversPlanApproverIdSignatureDelete``).
 
         Delete an Action Plan Approver Signature.
@@ -91,8 +91,9 @@ class ActionPlanApproverSignatureResource(Resource):
     ) -> Response[ActionPlanApproverSignatureShowResult]:
         """Show Action Plan Approver Signature.
 
-        ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_approvers/{plan_approver_id}/sign
-        ature`` (``RestV10ProjectsProjectIdActionPlansPlanApproversPlanApproverIdSignatureGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/action_plans/plan_approvers/{plan_approver_id}/signature``
+        (``RestV10ProjectsProjectIdActionPlansPlanApproversPlanApproverIdSignatureGet``).
 
         Get the details of an Action Plan Approver Signature.
 
@@ -116,8 +117,8 @@ class ActionPlanApproverSignatureResource(Resource):
     ) -> Response[ActionPlanApproverSignatureShowResult]:
         """Create Action Plan Approver Signature.
 
-        ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_approvers/{plan_approver_id}/sig
-        nature``
+        ``POST
+        /rest/v1.0/projects/{project_id}/action_plans/plan_approvers/{plan_approver_id}/signature``
         (``RestV10ProjectsProjectIdActionPlansPlanApproversPlanApproverIdSignaturePost``).
 
         Create a single Action Plan Approver Signature. Note that only one of `attachment` or

@@ -64,9 +64,9 @@ class ActionPlanChangeHistoryEventsResource(Resource):
     ) -> ItemIterator[ActionPlanChangeHistoryEventsListOfChangeHistoryEventsForActionPlanItem]:
         """List of Change History Events for an Action Plan.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/action_plans/plans/{plan_id}
-        /change_history_events`` (``RestV20CompaniesCompanyIdProjectsProjectIdActionPlansPlansPlan
-        IdChangeHistoryEventsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/action_plans/plans/{plan_id}/change_history_events``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdActionPlansPlansPlanIdChangeHistoryEventsGet``).
 
         List oF Change History Events for an Action Plan.
 

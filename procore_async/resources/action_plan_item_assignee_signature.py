@@ -70,9 +70,9 @@ class ActionPlanItemAssigneeSignatureResource(Resource):
     ) -> Response[Any]:
         """Delete Action Plan Item Assignee Signature.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{plan_item_assi
-        gnee_id}/signature`` (``RestV10ProjectsProjectIdActionPlansPlanItemAssigneesPlanItemAssign
-        eeIdSignatureDelete``).
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{plan_item_assignee_id}/signature``
+        (``RestV10ProjectsProjectIdActionPlansPlanItemAssigneesPlanItemAssigneeIdSignatureDelete``).
 
         Delete an Action Plan Item Assignee Signature.
 
@@ -91,8 +91,8 @@ class ActionPlanItemAssigneeSignatureResource(Resource):
     ) -> Response[ActionPlanItemAssigneeSignatureShowResult]:
         """Show Action Plan Item Assignee Signature.
 
-        ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{plan_item_assigne
-        e_id}/signature``
+        ``GET
+        /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{plan_item_assignee_id}/signature``
         (``RestV10ProjectsProjectIdActionPlansPlanItemAssigneesPlanItemAssigneeIdSignatureGet``).
 
         Get the details of an Action Plan Item Assignee Signature.
@@ -117,8 +117,8 @@ class ActionPlanItemAssigneeSignatureResource(Resource):
     ) -> Response[ActionPlanItemAssigneeSignatureShowResult]:
         """Create Action Plan Item Assignee Signature.
 
-        ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{plan_item_assign
-        ee_id}/signature``
+        ``POST
+        /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{plan_item_assignee_id}/signature``
         (``RestV10ProjectsProjectIdActionPlansPlanItemAssigneesPlanItemAssigneeIdSignaturePost``).
 
         Create a single Action Plan Item Assignee Signature. Note that only one of `attachment` or

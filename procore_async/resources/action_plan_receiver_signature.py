@@ -70,8 +70,8 @@ class ActionPlanReceiverSignatureResource(Resource):
     ) -> Response[Any]:
         """Delete Action Plan Receiver Signature.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/action_plans/plan_receivers/{plan_receiver_id}/s
-        ignature``
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/action_plans/plan_receivers/{plan_receiver_id}/signature``
         (``RestV10ProjectsProjectIdActionPlansPlanReceiversPlanReceiverIdSignatureDelete``).
 
         Delete an Action Plan Receiver Signature.
@@ -91,8 +91,9 @@ class ActionPlanReceiverSignatureResource(Resource):
     ) -> Response[ActionPlanReceiverSignatureShowResult]:
         """Show Action Plan Receiver Signature.
 
-        ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_receivers/{plan_receiver_id}/sign
-        ature`` (``RestV10ProjectsProjectIdActionPlansPlanReceiversPlanReceiverIdSignatureGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/action_plans/plan_receivers/{plan_receiver_id}/signature``
+        (``RestV10ProjectsProjectIdActionPlansPlanReceiversPlanReceiverIdSignatureGet``).
 
         Get the details of an Action Plan Receiver Signature.
 
@@ -116,8 +117,8 @@ class ActionPlanReceiverSignatureResource(Resource):
     ) -> Response[ActionPlanReceiverSignatureShowResult]:
         """Create Action Plan Receiver Signature.
 
-        ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_receivers/{plan_receiver_id}/sig
-        nature``
+        ``POST
+        /rest/v1.0/projects/{project_id}/action_plans/plan_receivers/{plan_receiver_id}/signature``
         (``RestV10ProjectsProjectIdActionPlansPlanReceiversPlanReceiverIdSignaturePost``).
 
         Create a single Action Plan Receiver Signature. Note that only one of `attachment` or

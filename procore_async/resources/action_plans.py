@@ -697,9 +697,9 @@ class ActionPlansResource(Resource):
     ) -> Response[Any]:
         """Bulk Create Action Plans for Locations.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/action_plans/plans/bulk_cre
-        ate_for_locations`` (``RestV20CompaniesCompanyIdProjectsProjectIdActionPlansPlansBulkCreat
-        eForLocationsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/action_plans/plans/bulk_create_for_locations``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdActionPlansPlansBulkCreateForLocationsPost``).
 
         Creates multiple Action Plans from a single Action Plan Template at a specified location.
         The endpoint enqueues background jobs to create the specified number of Action Plans

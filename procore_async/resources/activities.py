@@ -131,8 +131,9 @@ class ActivitiesResource(Resource):
     ) -> ItemIterator[ActivitiesListItem]:
         """List Activities.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/acti
-        vities`` (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdActivitiesGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/activities``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdActivitiesGet``).
 
         List all activities in a schedule. Use the Show Project API when you need the project time
         zone to interpret UTC timestamps or values expressed in project time.
@@ -167,9 +168,9 @@ class ActivitiesResource(Resource):
     ) -> Response[ActivitiesGetByIdResult]:
         """Get Activity by ID.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/acti
-        vities/{activity_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdAct
-        ivitiesActivityIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/activities/{activity_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdActivitiesActivityIdGet``).
 
         Get a single activity by id. Use the Show Project API when you need the project time zone
         to interpret UTC timestamps or values expressed in project time.

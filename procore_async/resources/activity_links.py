@@ -68,8 +68,8 @@ class ActivityLinksResource(Resource):
     ) -> ItemIterator[ActivityLinksListItem]:
         """List Activity Links.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/acti
-        vity_links``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/activity_links``
         (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdActivityLinksGet``).
 
         List all activity links in a schedule.
@@ -104,9 +104,9 @@ class ActivityLinksResource(Resource):
     ) -> Response[ActivityLinksListItem]:
         """Get Activity Link by ID.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/acti
-        vity_links/{activity_link_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesSche
-        duleIdActivityLinksActivityLinkIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/activity_links/{activity_link_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdActivityLinksActivityLinkIdGet``).
 
         Get a single activity link by its id.
 

@@ -45,8 +45,8 @@ class AlertRecipientsResource(Resource):
     ) -> ItemIterator[AlertRecipientsListIncidentItem]:
         """List Incident Alert Recipients.
 
-        ``GET /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/aler
-        t_recipients``
+        ``GET
+        /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/alert_recipients``
         (``RestV10CompaniesCompanyIdIncidentsSeverityLevelsSeverityLevelIdAlertRecipientsGet``).
 
         Return a list of all Incident Alert Recipients associated with the specified Company and
@@ -75,9 +75,9 @@ class AlertRecipientsResource(Resource):
     ) -> Response[Any]:
         """Delete Incident Alert Recipient.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/a
-        lert_recipients/{id}`` (``RestV10CompaniesCompanyIdIncidentsSeverityLevelsSeverityLevelIdA
-        lertRecipientsIdDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/alert_recipients/{id}``
+        (``RestV10CompaniesCompanyIdIncidentsSeverityLevelsSeverityLevelIdAlertRecipientsIdDelete``).
 
         Deletes an Incident Alert Recipient.
 
@@ -97,8 +97,8 @@ class AlertRecipientsResource(Resource):
     ) -> Response[AlertRecipientsListIncidentItem]:
         """Show Incident Alert Recipient.
 
-        ``GET /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/aler
-        t_recipients/{id}``
+        ``GET
+        /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/alert_recipients/{id}``
         (``RestV10CompaniesCompanyIdIncidentsSeverityLevelsSeverityLevelIdAlertRecipientsIdGet``).
 
         Returns the specified Incident Alert Recipient.
@@ -119,9 +119,9 @@ class AlertRecipientsResource(Resource):
     ) -> Response[AlertRecipientsListIncidentItem]:
         """Update existing or create a new Incident Alert Recipient.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/al
-        ert_recipients/{id}`` (``RestV10CompaniesCompanyIdIncidentsSeverityLevelsSeverityLevelIdAl
-        ertRecipientsIdPatch``).
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/incidents/severity_levels/{severity_level_id}/alert_recipients/{id}``
+        (``RestV10CompaniesCompanyIdIncidentsSeverityLevelsSeverityLevelIdAlertRecipientsIdPatch``).
 
         Finds an exisiting Incident Alert Recipient or creates one with the specified User.
 

@@ -199,9 +199,9 @@ class AssignmentsResource(Resource):
     ) -> Response[builtins.list[AssignmentsGetCompanyResultItem]]:
         """Get Group Assignments.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/groups/{group_id}/assignments`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdGroupsGroupIdAssignmentsGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/assignments``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdAssignmentsGet``).
 
         Returns the Resource Planning Assignment data for the given company and group.
 
@@ -228,9 +228,9 @@ class AssignmentsResource(Resource):
     ) -> Response[builtins.list[AssignmentsGetPersonResultItem]]:
         """Get Person Assignments.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/people/{person_id}/assignments`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdPeoplePersonIdAssignmentsGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/assignments``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdAssignmentsGet``).
 
         Returns the Resource Planning Assignment data for the given company and person.
 
@@ -255,8 +255,8 @@ class AssignmentsResource(Resource):
     ) -> Response[builtins.list[AssignmentsGetProjectResultItem]]:
         """Get Project Assignments.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/assignments``
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/assignments``
         (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdAssignmentsGet``).
 
         Returns the Resource Planning Assignment data for the given company and project.

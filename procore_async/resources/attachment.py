@@ -66,8 +66,8 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Delete equipment attachment (Company).
 
-        ``DELETE /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/attachment/{a
-        ttachment_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/attachment/{attachment_id}``
         (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdAttachmentAttachmentIdDelete``).
 
         Args:
@@ -86,8 +86,8 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Fetch attachment by Id (Company).
 
-        ``GET /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/attachment/{atta
-        chment_id}``
+        ``GET
+        /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/attachment/{attachment_id}``
         (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdAttachmentAttachmentIdGet``).
 
         Args:
@@ -106,8 +106,8 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Update equipment attachment (Company).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/attachment/{at
-        tachment_id}``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/attachment/{attachment_id}``
         (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdAttachmentAttachmentIdPatch``).
 
         Args:
@@ -160,9 +160,9 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Create equipment attachment (Project).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipme
-        nt_id}/attachment`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmen
-        tIdAttachmentPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/attachment``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdAttachmentPost``).
 
         Args:
             equipment_id: Equipment Id.
@@ -187,9 +187,9 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Delete equipment attachment (Project).
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equip
-        ment_id}/attachment/{attachment_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipme
-        ntRegisterEquipmentIdAttachmentAttachmentIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/attachment/{attachment_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdAttachmentAttachmentIdDelete``).
 
         Args:
             equipment_id: Equipmnet Id.
@@ -208,9 +208,9 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Fetch attachment by Id (Project).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipmen
-        t_id}/attachment/{attachment_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentR
-        egisterEquipmentIdAttachmentAttachmentIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/attachment/{attachment_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdAttachmentAttachmentIdGet``).
 
         Args:
             equipment_id: Equipment id.
@@ -229,9 +229,9 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Update equipment attachment (Project).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipm
-        ent_id}/attachment/{attachment_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmen
-        tRegisterEquipmentIdAttachmentAttachmentIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/attachment/{attachment_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdAttachmentAttachmentIdPatch``).
 
         Args:
             equipment_id: Equipment id.
@@ -256,9 +256,9 @@ class AttachmentResource(Resource):
     ) -> Response[Any]:
         """Get all attachments for equipment (Project).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipmen
-        t_id}/attachments`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmen
-        tIdAttachmentsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/attachments``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdAttachmentsGet``).
 
         Args:
             equipment_id: Equipment id.

@@ -151,8 +151,8 @@ class AttributeItemsResource(Resource):
     ) -> Response[AttributeItemsListWbsItem]:
         """Delete Wbs Attribute Item.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attribute_items/{wbs_
-        attribute_item_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attribute_items/{wbs_attribute_item_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWbsAttributeItemsWbsAttributeItemIdDelete``).
 
         Delete Wbs Attribute Item for a given project.
@@ -180,8 +180,8 @@ class AttributeItemsResource(Resource):
     ) -> Response[AttributeItemsListWbsItem]:
         """Update Wbs Attribute Item.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attribute_items/{wbs_a
-        ttribute_item_id}``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attribute_items/{wbs_attribute_item_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWbsAttributeItemsWbsAttributeItemIdPatch``).
 
         Update Wbs Attribute Item for a given project.

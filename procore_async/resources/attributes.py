@@ -122,8 +122,8 @@ class AttributesResource(Resource):
     ) -> Response[AttributesListWbsItem]:
         """Delete Wbs Attributes.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attributes/{wbs_attri
-        bute_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attributes/{wbs_attribute_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWbsAttributesWbsAttributeIdDelete``).
 
         Delete Wbs Attributes for a given project.
@@ -151,8 +151,8 @@ class AttributesResource(Resource):
     ) -> Response[AttributesListWbsItem]:
         """Update Wbs Attributes.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attributes/{wbs_attrib
-        ute_id}``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/attributes/{wbs_attribute_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWbsAttributesWbsAttributeIdPatch``).
 
         Update Wbs Attributes for a given project.

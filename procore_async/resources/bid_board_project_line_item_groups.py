@@ -73,9 +73,9 @@ class BidBoardProjectLineItemGroupsResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """Retrieve all line item groups of a proposal.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/proposals/{proposal_id}/line_item_groups`` (``RestV20CompaniesCompanyIdEstimatingBidBoa
-        rdProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_item_groups``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsGet``).
 
         Returns a lazy iterator over every item, page after page.
 
@@ -104,9 +104,9 @@ class BidBoardProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Create a line item group in the proposal.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/proposals/{proposal_id}/line_item_groups`` (``RestV20CompaniesCompanyIdEstimatingBidBo
-        ardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_item_groups``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsPost``).
 
         Args:
             proposal_id: Proposal Id.
@@ -132,10 +132,9 @@ class BidBoardProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Delete a line item group from the proposal.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_projec
-        t_id}/proposals/{proposal_id}/line_item_groups/{line_item_group_id}`` (``RestV20CompaniesC
-        ompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsLineIt
-        emGroupIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_item_groups/{line_item_group_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsLineItemGroupIdDelete``).
 
         Args:
             proposal_id: Proposal Id.
@@ -159,10 +158,9 @@ class BidBoardProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Retrieve a line item group by Id.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/proposals/{proposal_id}/line_item_groups/{line_item_group_id}`` (``RestV20CompaniesComp
-        anyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsLineItemG
-        roupIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_item_groups/{line_item_group_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsLineItemGroupIdGet``).
 
         Args:
             proposal_id: Proposal Id.
@@ -189,10 +187,9 @@ class BidBoardProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Update a line item group of the proposal.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project
-        _id}/proposals/{proposal_id}/line_item_groups/{line_item_group_id}`` (``RestV20CompaniesCo
-        mpanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsLineIte
-        mGroupIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_item_groups/{line_item_group_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemGroupsLineItemGroupIdPatch``).
 
         Args:
             proposal_id: Proposal Id.

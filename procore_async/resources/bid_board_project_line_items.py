@@ -90,9 +90,9 @@ class BidBoardProjectLineItemsResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """Retrieve all line items of a proposal.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/proposals/{proposal_id}/line_items`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProj
-        ectsBidBoardProjectIdProposalsProposalIdLineItemsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_items``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsGet``).
 
         Returns a lazy iterator over every item, page after page.
 
@@ -121,9 +121,9 @@ class BidBoardProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Create an estimate line item in the proposal.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/proposals/{proposal_id}/line_items`` (``RestV20CompaniesCompanyIdEstimatingBidBoardPro
-        jectsBidBoardProjectIdProposalsProposalIdLineItemsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_items``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsPost``).
 
         Args:
             proposal_id: Proposal Id.
@@ -144,9 +144,9 @@ class BidBoardProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete an estimate line item from the proposal.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_projec
-        t_id}/proposals/{proposal_id}/line_items/{line_item_id}`` (``RestV20CompaniesCompanyIdEsti
-        matingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsLineItemIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_items/{line_item_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsLineItemIdDelete``).
 
         Args:
             proposal_id: Proposal Id.
@@ -165,9 +165,9 @@ class BidBoardProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Retrieve a line item by Id.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/proposals/{proposal_id}/line_items/{line_item_id}`` (``RestV20CompaniesCompanyIdEstimat
-        ingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsLineItemIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_items/{line_item_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsLineItemIdGet``).
 
         Args:
             proposal_id: Proposal Id.
@@ -194,9 +194,9 @@ class BidBoardProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Update an estimate line item of the proposal.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project
-        _id}/proposals/{proposal_id}/line_items/{line_item_id}`` (``RestV20CompaniesCompanyIdEstim
-        atingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsLineItemIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}/line_items/{line_item_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdLineItemsLineItemIdPatch``).
 
         Args:
             proposal_id: Proposal Id.

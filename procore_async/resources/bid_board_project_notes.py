@@ -42,8 +42,8 @@ class BidBoardProjectNotesResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """Retrieve all notes in the project.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/notes``
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/notes``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdNotesGet``).
 
         Returns a lazy iterator over every item, page after page.
@@ -71,8 +71,8 @@ class BidBoardProjectNotesResource(Resource):
     ) -> Response[Any]:
         """Create a note in the project.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/notes``
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/notes``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdNotesPost``).
 
         Args:
@@ -93,9 +93,9 @@ class BidBoardProjectNotesResource(Resource):
     ) -> Response[Any]:
         """Delete a note from the project.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_projec
-        t_id}/notes/{note_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProj
-        ectIdNotesNoteIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/notes/{note_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdNotesNoteIdDelete``).
 
         Args:
             note_id: Note Id.
@@ -113,8 +113,8 @@ class BidBoardProjectNotesResource(Resource):
     ) -> Response[Any]:
         """Retrieve a note by Id in the project.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/notes/{note_id}``
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/notes/{note_id}``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdNotesNoteIdGet``).
 
         Args:
@@ -140,9 +140,9 @@ class BidBoardProjectNotesResource(Resource):
     ) -> Response[Any]:
         """Update a note of the project.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project
-        _id}/notes/{note_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProje
-        ctIdNotesNoteIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/notes/{note_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdNotesNoteIdPatch``).
 
         Args:
             note_id: Note Id.

@@ -69,8 +69,8 @@ class BidBoardProjectProjectTasksResource(Resource):
     ) -> ItemIterator[BidBoardProjectProjectTasksGetProjectTasksItem]:
         """Get project tasks.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/tasks``
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/tasks``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdTasksGet``).
 
         Returns a lazy iterator over every item, page after page.
@@ -99,8 +99,8 @@ class BidBoardProjectProjectTasksResource(Resource):
     ) -> Response[BidBoardProjectProjectTasksGetProjectTasksItem]:
         """Create project task.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/tasks``
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/tasks``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdTasksPost``).
 
         Args:
@@ -121,9 +121,9 @@ class BidBoardProjectProjectTasksResource(Resource):
     ) -> Response[Any]:
         """Bulk delete project tasks.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_projec
-        t_id}/tasks/bulk_destroy`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardP
-        rojectIdTasksBulkDestroyDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/tasks/bulk_destroy``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdTasksBulkDestroyDelete``).
 
         The request body should be an array of task IDs, representing the tasks to be deleted.
 
@@ -142,9 +142,9 @@ class BidBoardProjectProjectTasksResource(Resource):
     ) -> Response[Any]:
         """Delete project task.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_projec
-        t_id}/tasks/{task_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProj
-        ectIdTasksTaskIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/tasks/{task_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdTasksTaskIdDelete``).
 
         Args:
             task_id: Task Id.
@@ -162,8 +162,8 @@ class BidBoardProjectProjectTasksResource(Resource):
     ) -> Response[BidBoardProjectProjectTasksGetProjectTasksItem]:
         """Get project task by id.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/tasks/{task_id}``
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/tasks/{task_id}``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdTasksTaskIdGet``).
 
         Args:
@@ -189,9 +189,9 @@ class BidBoardProjectProjectTasksResource(Resource):
     ) -> Response[BidBoardProjectProjectTasksGetProjectTasksItem]:
         """Update project task.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project
-        _id}/tasks/{task_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProje
-        ctIdTasksTaskIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/tasks/{task_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdTasksTaskIdPatch``).
 
         Args:
             task_id: Task Id.

@@ -101,9 +101,9 @@ class BidBoardProjectProposalsResource(Resource):
     ) -> Response[Any]:
         """Create line items and line item groups in bulk to the Project.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/import/line_item_groups`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoa
-        rdProjectIdImportLineItemGroupsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/import/line_item_groups``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdImportLineItemGroupsPost``).
 
         Args:
             company_id: Unique company identifier associated with the Procore User Account.
@@ -128,8 +128,8 @@ class BidBoardProjectProposalsResource(Resource):
     ) -> ItemIterator[BidBoardProjectProposalsRetrieveAllProjectProposalsItem]:
         """Retrieve all project proposals.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/proposals``
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsGet``).
 
         Returns a lazy iterator over every item, page after page.
@@ -158,8 +158,8 @@ class BidBoardProjectProposalsResource(Resource):
     ) -> Response[BidBoardProjectProposalsCreateProposalInProjectResult]:
         """Create a proposal in the project.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/proposals``
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsPost``).
 
         Args:
@@ -180,9 +180,9 @@ class BidBoardProjectProposalsResource(Resource):
     ) -> Response[Any]:
         """Delete a proposal from the project.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_projec
-        t_id}/proposals/{proposal_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidB
-        oardProjectIdProposalsProposalIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdDelete``).
 
         Args:
             proposal_id: Proposal Id.
@@ -200,9 +200,9 @@ class BidBoardProjectProposalsResource(Resource):
     ) -> Response[BidBoardProjectProposalsCreateProposalInProjectResult]:
         """Retrieve a project proposal by Id.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/proposals/{proposal_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoar
-        dProjectIdProposalsProposalIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdGet``).
 
         Args:
             proposal_id: Proposal Id.
@@ -227,9 +227,9 @@ class BidBoardProjectProposalsResource(Resource):
     ) -> Response[BidBoardProjectProposalsCreateProposalInProjectResult]:
         """Update a proposal of the project.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project
-        _id}/proposals/{proposal_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBo
-        ardProjectIdProposalsProposalIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/proposals/{proposal_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdProposalsProposalIdPatch``).
 
         Args:
             proposal_id: Proposal Id.

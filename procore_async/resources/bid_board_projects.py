@@ -300,8 +300,8 @@ class BidBoardProjectsResource(Resource):
     ) -> Response[BidBoardProjectsCreateResult]:
         """Clone Bid Board project.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_
-        id}/clone``
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/clone``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdClonePost``).
 
         Args:
@@ -322,8 +322,8 @@ class BidBoardProjectsResource(Resource):
     ) -> Response[BidBoardProjectsGetCustomFieldsResult]:
         """Get Bid Board project custom fields.
 
-        ``GET /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_i
-        d}/custom_fields``
+        ``GET
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/custom_fields``
         (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdCustomFieldsGet``).
 
         Args:
@@ -348,9 +348,9 @@ class BidBoardProjectsResource(Resource):
     ) -> Response[BidBoardProjectsUpdateCustomFieldResult]:
         """Update Bid Board project custom field.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project
-        _id}/custom_fields/{custom_field_id}`` (``RestV20CompaniesCompanyIdEstimatingBidBoardProje
-        ctsBidBoardProjectIdCustomFieldsCustomFieldIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/estimating/bid_board_projects/{bid_board_project_id}/custom_fields/{custom_field_id}``
+        (``RestV20CompaniesCompanyIdEstimatingBidBoardProjectsBidBoardProjectIdCustomFieldsCustomFieldIdPatch``).
 
         Args:
             bid_board_project_id: Unique BidBoard project identifier.

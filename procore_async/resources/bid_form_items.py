@@ -34,8 +34,8 @@ class BidFormItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Bid Form Item.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_form_items/{bi
-        d_form_item_id}``
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_form_items/{bid_form_item_id}``
         (``RestV10ProjectsProjectIdBidPackagesBidPackageIdBidFormItemsBidFormItemIdDelete``).
 
         Delete single Bid Form Item.

@@ -34,9 +34,9 @@ class BidFormSectionsResource(Resource):
     ) -> Response[Any]:
         """Delete Bid Form Section.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_form_sections/
-        {bid_form_section_id}`` (``RestV10ProjectsProjectIdBidPackagesBidPackageIdBidFormSectionsB
-        idFormSectionIdDelete``).
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_form_sections/{bid_form_section_id}``
+        (``RestV10ProjectsProjectIdBidPackagesBidPackageIdBidFormSectionsBidFormSectionIdDelete``).
 
         Delete single Bid Form Section.
 

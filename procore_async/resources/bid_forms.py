@@ -269,8 +269,8 @@ class BidFormsResource(Resource):
     ) -> Response[Any]:
         """Bid Level across a Bid Form.
 
-        ``GET /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_forms/{bid_form_i
-        d}/bid_leveling``
+        ``GET
+        /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_forms/{bid_form_id}/bid_leveling``
         (``RestV10ProjectsProjectIdBidPackagesBidPackageIdBidFormsBidFormIdBidLevelingGet``).
 
         Compare all bids submitted to a bid form.
@@ -355,8 +355,8 @@ class BidFormsResource(Resource):
     ) -> Response[Any]:
         """Bid Level across a Bid Form.
 
-        ``GET /rest/v1.1/projects/{project_id}/bid_packages/{bid_package_id}/bid_forms/{bid_form_i
-        d}/bid_leveling``
+        ``GET
+        /rest/v1.1/projects/{project_id}/bid_packages/{bid_package_id}/bid_forms/{bid_form_id}/bid_leveling``
         (``RestV11ProjectsProjectIdBidPackagesBidPackageIdBidFormsBidFormIdBidLevelingGet``).
 
         Compare all bids submitted to a bid form.

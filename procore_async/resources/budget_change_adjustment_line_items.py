@@ -60,8 +60,8 @@ class BudgetChangeAdjustmentLineItemsResource(Resource):
     ]:
         """Get Adjustment and Adjustment Line Items of a Project.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/budget_changes/adjustment_li
-        ne_items``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/budget_changes/adjustment_line_items``
         (``RestV20CompaniesCompanyIdProjectsProjectIdBudgetChangesAdjustmentLineItemsGet``).
 
         Get Adjustment and Adjustment Line Items of a Project. Each page will have a maximum of

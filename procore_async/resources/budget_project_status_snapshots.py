@@ -200,8 +200,8 @@ class BudgetProjectStatusSnapshotsResource(Resource):
     ) -> Response[BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryResult]:
         """Get Company Snapshots Summary.
 
-        ``GET /rest/v2.0/companies/{company_id}/budget_views/{budget_view_id}/project_status_snaps
-        hots/summary``
+        ``GET
+        /rest/v2.0/companies/{company_id}/budget_views/{budget_view_id}/project_status_snapshots/summary``
         (``RestV20CompaniesCompanyIdBudgetViewsBudgetViewIdProjectStatusSnapshotsSummaryGet``).
 
         Returns a summary of all selected snapshots for a company.
@@ -271,9 +271,9 @@ class BudgetProjectStatusSnapshotsResource(Resource):
     ) -> ItemIterator[BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItem]:
         """List Project Status Snapshots.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/budget_views/{budget_view_id
-        }/project_status_snapshots`` (``RestV20CompaniesCompanyIdProjectsProjectIdBudgetViewsBudge
-        tViewIdProjectStatusSnapshotsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/budget_views/{budget_view_id}/project_status_snapshots``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdBudgetViewsBudgetViewIdProjectStatusSnapshotsGet``).
 
         Returns a paginated list of project-level project status snapshots with optional filtering
         and sorting.
@@ -319,8 +319,8 @@ class BudgetProjectStatusSnapshotsResource(Resource):
     ) -> ItemIterator[BudgetProjectStatusSnapshotsGetBudgetViewOptionsItem]:
         """Get Project Budget View Options.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/project_status_snapshots/bud
-        get_views``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/project_status_snapshots/budget_views``
         (``RestV20CompaniesCompanyIdProjectsProjectIdProjectStatusSnapshotsBudgetViewsGet``).
 
         Returns available budget views for project Project Status snapshots.

@@ -68,8 +68,8 @@ class ChangeEventProductionQuantitiesResource(Resource):
     ) -> Response[builtins.list[ChangeEventProductionQuantitiesListResultItem]]:
         """List Change Event Production Quantities.
 
-        ``GET /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_produc
-        tion_quantities``
+        ``GET
+        /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_production_quantities``
         (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventProductionQuantitiesGet``).
 
         Returns a list of all Change Event Production Quantities for a given Change Event.
@@ -94,9 +94,9 @@ class ChangeEventProductionQuantitiesResource(Resource):
     ) -> Response[ChangeEventProductionQuantitiesListResultItem]:
         """Create Change Event Production Quantity.
 
-        ``POST /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_produ
-        ction_quantities`` (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventProducti
-        onQuantitiesPost``).
+        ``POST
+        /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_production_quantities``
+        (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventProductionQuantitiesPost``).
 
         Creates a new Change Event Production Quantity for a given Change Event.
 
@@ -116,9 +116,9 @@ class ChangeEventProductionQuantitiesResource(Resource):
     ) -> Response[Any]:
         """Delete Change Event Production Quantity.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_pro
-        duction_quantities/{id}`` (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventP
-        roductionQuantitiesIdDelete``).
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_production_quantities/{id}``
+        (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventProductionQuantitiesIdDelete``).
 
         Deletes a Change Event Production Quantity.
 
@@ -144,9 +144,9 @@ class ChangeEventProductionQuantitiesResource(Resource):
     ) -> Response[ChangeEventProductionQuantitiesListResultItem]:
         """Update Change Event Production Quantity.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_prod
-        uction_quantities/{id}`` (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventPr
-        oductionQuantitiesIdPatch``).
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/change_events/{change_event_id}/change_event_production_quantities/{id}``
+        (``RestV10ProjectsProjectIdChangeEventsChangeEventIdChangeEventProductionQuantitiesIdPatch``).
 
         Updates a Change Event Production Quantity's attributes.
 

@@ -1206,9 +1206,9 @@ class ChangeEventsResource(Resource):
 
         ``POST /rest/v1.0/change_events`` (``RestV10ChangeEventsPost``).
 
-        Create Change Event Note: A budget line item will automatically be created for Non-
-        budgeted line items for all new projects and for projects enabled with Non-Budgeted line
-        item beta functionality.
+        Create Change Event Note: A budget line item will automatically be created for
+        Non-budgeted line items for all new projects and for projects enabled with Non-Budgeted
+        line item beta functionality.
 
         Args:
             project_id: Unique identifier for the project.
@@ -1250,9 +1250,9 @@ class ChangeEventsResource(Resource):
 
         ``PATCH /rest/v1.0/change_events/{id}`` (``RestV10ChangeEventsIdPatch``).
 
-        Update Change Event. Note: A budget line item will automatically be created for Non-
-        budgeted line items for all new projects and for projects enabled with Non-Budgeted line
-        item beta functionality.
+        Update Change Event. Note: A budget line item will automatically be created for
+        Non-budgeted line items for all new projects and for projects enabled with Non-Budgeted
+        line item beta functionality.
 
         Args:
             id: ID.

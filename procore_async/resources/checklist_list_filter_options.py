@@ -643,8 +643,8 @@ class ChecklistListFilterOptionsResource(Resource):
     ]:
         """List Checklist List Responsible Contractor Filter Options.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/responsible_cont
-        ractors``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/responsible_contractors``
         (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionsResponsibleContractorsGet``).
 
         Returns responsible contractors associated to inspections with pagination and optional

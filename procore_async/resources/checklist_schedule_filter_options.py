@@ -252,9 +252,9 @@ class ChecklistScheduleFilterOptionsResource(Resource):
     ]:
         """List Checklist Schedule Inspection Template Filter Options.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/schedules/inspec
-        tion_templates`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionsSchedulesInspecti
-        onTemplatesGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/schedules/inspection_templates``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionsSchedulesInspectionTemplatesGet``).
 
         Returns inspection templates associated to inspection schedules with pagination and
         optional search.

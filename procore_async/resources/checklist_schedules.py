@@ -295,8 +295,8 @@ class ChecklistSchedulesResource(Resource):
     ]:
         """Calculate when the first Inspection of an Inspection Schedule will be created.
 
-        ``GET /rest/v1.0/projects/{project_id}/checklist/schedules/calculate_first_inspection_crea
-        ted_at``
+        ``GET
+        /rest/v1.0/projects/{project_id}/checklist/schedules/calculate_first_inspection_created_at``
         (``RestV10ProjectsProjectIdChecklistSchedulesCalculateFirstInspectionCreatedAtGet``).
 
         Calculates the creation date for the first Inspection to be created based on an Inspection

@@ -33,9 +33,9 @@ class CommitmentChangeOrderBatchExportPdfResource(Resource):
     ) -> Response[Any]:
         """Check PDF generation status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_batc
-        hes/{commitment_co_batch_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitment
-        ChangeOrderBatchesCommitmentCoBatchIdPdfGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_batches/{commitment_co_batch_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrderBatchesCommitmentCoBatchIdPdfGet``).
 
         Check the status of a PDF document generation for a Commitment Change Order Batch. Note:
         This endpoint is currently only supported in Procore Zones US01 && US02.
@@ -56,9 +56,9 @@ class CommitmentChangeOrderBatchExportPdfResource(Resource):
     ) -> Response[Any]:
         """Create PDF export for a Commitment Change Order Batch.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_bat
-        ches/{commitment_co_batch_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmen
-        tChangeOrderBatchesCommitmentCoBatchIdPdfPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_batches/{commitment_co_batch_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrderBatchesCommitmentCoBatchIdPdfPost``).
 
         Creates a PDF export for a given Commitment Change Order Batch. Note: This endpoint is
         currently only supported in Procore Zones US01 && US02.

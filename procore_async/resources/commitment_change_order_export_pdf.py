@@ -31,9 +31,9 @@ class CommitmentChangeOrderExportPdfResource(Resource):
     ) -> Response[Any]:
         """Check PDF generation status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{co
-        mmitment_change_order_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentCha
-        ngeOrdersCommitmentChangeOrderIdPdfGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdPdfGet``).
 
         Check the status of a PDF document generation for a Commitment Change Order. Note: This
         endpoint is currently only supported in Procore Zones US01 && US02.
@@ -54,9 +54,9 @@ class CommitmentChangeOrderExportPdfResource(Resource):
     ) -> Response[Any]:
         """Create PDF export for a Commitment Change Order.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{c
-        ommitment_change_order_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentCh
-        angeOrdersCommitmentChangeOrderIdPdfPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdPdfPost``).
 
         Creates a PDF export for a given Commitment Change Order. Note: This endpoint is currently
         only supported in Procore Zones US01 && US02.

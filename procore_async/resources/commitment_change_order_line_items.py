@@ -106,9 +106,9 @@ class CommitmentChangeOrderLineItemsResource(Resource):
     ) -> ItemIterator[CommitmentChangeOrderLineItemsListItem]:
         """List Commitment Change Order Line Items.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{co
-        mmitment_change_order_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommit
-        mentChangeOrdersCommitmentChangeOrderIdLineItemsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsGet``).
 
         List all line items for a given commitment change order.
 
@@ -140,9 +140,9 @@ class CommitmentChangeOrderLineItemsResource(Resource):
     ) -> Response[CommitmentChangeOrderLineItemsCreateResult]:
         """Create Commitment Change Order Line Item.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{c
-        ommitment_change_order_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommi
-        tmentChangeOrdersCommitmentChangeOrderIdLineItemsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsPost``).
 
         Creates a line item for a given commitment change order.
 
@@ -165,9 +165,9 @@ class CommitmentChangeOrderLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Commitment Change Order Line Item.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/
-        {commitment_change_order_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProject
-        IdCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsIdDelete``).
 
         Deletes a specified commitment change order line item.
 
@@ -188,9 +188,9 @@ class CommitmentChangeOrderLineItemsResource(Resource):
     ) -> Response[CommitmentChangeOrderLineItemsCreateResult]:
         """Show Commitment Change Order Line Item.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{co
-        mmitment_change_order_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdC
-        ommitmentChangeOrdersCommitmentChangeOrderIdLineItemsIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsIdGet``).
 
         Get a specified line item for a given commitment change order.
 
@@ -219,9 +219,9 @@ class CommitmentChangeOrderLineItemsResource(Resource):
     ) -> Response[CommitmentChangeOrderLineItemsCreateResult]:
         """Update Commitment Change Order Line Item.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{
-        commitment_change_order_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectI
-        dCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_orders/{commitment_change_order_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrdersCommitmentChangeOrderIdLineItemsIdPatch``).
 
         Updates a line item for a given commitment change order.
 

@@ -33,8 +33,8 @@ class CommitmentChangeOrderRowsCsvExportsResource(Resource):
     ) -> Response[Any]:
         """Create CSV export for Commitment Change Order Rows.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_row
-        s/csv_exports``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_rows/csv_exports``
         (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrderRowsCsvExportsPost``).
 
         Creates a CSV export for the Commitment Change Order Rows collection.
@@ -54,9 +54,9 @@ class CommitmentChangeOrderRowsCsvExportsResource(Resource):
     ) -> Response[Any]:
         """Check CSV export status for Commitment Change Order Rows.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_rows
-        /csv_exports/{change_order_csv_export_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdC
-        ommitmentChangeOrderRowsCsvExportsChangeOrderCsvExportIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_change_order_rows/csv_exports/{change_order_csv_export_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentChangeOrderRowsCsvExportsChangeOrderCsvExportIdGet``).
 
         Returns the current status of a Commitment Change Order Rows CSV export request.
 

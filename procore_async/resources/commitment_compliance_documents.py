@@ -114,8 +114,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> ItemIterator[CommitmentComplianceDocumentsShowComplianceDocumentsForContractItem]:
         """Show compliance documents for a contract.
 
-        ``GET /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_d
-        ocuments``
+        ``GET
+        /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_documents``
         (``RestV10ProjectsProjectIdPurchaseOrderContractsContractIdComplianceDocumentsGet``).
 
         Return all the compliance documents for a contract.
@@ -147,8 +147,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
         """Create a compliance document.
 
-        ``POST /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_
-        documents``
+        ``POST
+        /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_documents``
         (``RestV10ProjectsProjectIdPurchaseOrderContractsContractIdComplianceDocumentsPost``).
 
         Create a compliance document on a contract.
@@ -169,8 +169,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[Any]:
         """Delete a compliance document.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/complianc
-        e_documents/{id}``
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_documents/{id}``
         (``RestV10ProjectsProjectIdPurchaseOrderContractsContractIdComplianceDocumentsIdDelete``).
 
         Delete the specified compliance document.
@@ -191,8 +191,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
         """Show a compliance document.
 
-        ``GET /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_d
-        ocuments/{id}``
+        ``GET
+        /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_documents/{id}``
         (``RestV10ProjectsProjectIdPurchaseOrderContractsContractIdComplianceDocumentsIdGet``).
 
         Show a specific compliance document by id.
@@ -219,8 +219,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
         """Update a compliance document.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance
-        _documents/{id}``
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance_documents/{id}``
         (``RestV10ProjectsProjectIdPurchaseOrderContractsContractIdComplianceDocumentsIdPatch``).
 
         Update the specified compliance document.
@@ -305,8 +305,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[Any]:
         """Delete a compliance document.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance_do
-        cuments/{id}``
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance_documents/{id}``
         (``RestV10ProjectsProjectIdWorkOrderContractsContractIdComplianceDocumentsIdDelete``).
 
         Delete the specified compliance document.
@@ -327,8 +327,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
         """Show a compliance document.
 
-        ``GET /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance_docum
-        ents/{id}``
+        ``GET
+        /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance_documents/{id}``
         (``RestV10ProjectsProjectIdWorkOrderContractsContractIdComplianceDocumentsIdGet``).
 
         Show a specific compliance document by id.
@@ -355,8 +355,8 @@ class CommitmentComplianceDocumentsResource(Resource):
     ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
         """Update a compliance document.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance_doc
-        uments/{id}``
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance_documents/{id}``
         (``RestV10ProjectsProjectIdWorkOrderContractsContractIdComplianceDocumentsIdPatch``).
 
         Update the specified compliance document.

@@ -31,9 +31,9 @@ class CommitmentContractExportPdfResource(Resource):
     ) -> Response[Any]:
         """Check PDF generation status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commit
-        ment_contract_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCo
-        mmitmentContractIdPdfGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdPdfGet``).
 
         Check the status of a PDF document generation for a prime contract. Note: This endpoint is
         currently only supported in Procore Zones US01 && US02.
@@ -54,9 +54,9 @@ class CommitmentContractExportPdfResource(Resource):
     ) -> Response[Any]:
         """Create PDF export for Commitment Contracts.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commi
-        tment_contract_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsC
-        ommitmentContractIdPdfPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdPdfPost``).
 
         Creates a PDF export for a given Commitment Contract. Note: This endpoint is currently
         only supported in Procore Zones US01 && US02.

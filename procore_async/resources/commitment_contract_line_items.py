@@ -103,9 +103,9 @@ class CommitmentContractLineItemsResource(Resource):
     ) -> ItemIterator[CommitmentContractLineItemsListItem]:
         """List Commitment Contract Line Items.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commit
-        ment_contract_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentCont
-        ractsCommitmentContractIdLineItemsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdLineItemsGet``).
 
         List all line items for a given commitment contract.
 
@@ -137,9 +137,9 @@ class CommitmentContractLineItemsResource(Resource):
     ) -> Response[CommitmentContractLineItemsCreateResult]:
         """Create Commitment Contract Line Item.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commi
-        tment_contract_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentCon
-        tractsCommitmentContractIdLineItemsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdLineItemsPost``).
 
         Creates a line item for a given commitment contract.
 
@@ -162,9 +162,9 @@ class CommitmentContractLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Commitment Contract Line Item.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{com
-        mitment_contract_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommit
-        mentContractsCommitmentContractIdLineItemsIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdLineItemsIdDelete``).
 
         Deletes a specified commitment contract line item.
 
@@ -185,9 +185,9 @@ class CommitmentContractLineItemsResource(Resource):
     ) -> Response[CommitmentContractLineItemsCreateResult]:
         """Show Commitment Contract Line Item.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commit
-        ment_contract_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmen
-        tContractsCommitmentContractIdLineItemsIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdLineItemsIdGet``).
 
         Get a specified line item for a given commitment contract.
 
@@ -216,9 +216,9 @@ class CommitmentContractLineItemsResource(Resource):
     ) -> Response[CommitmentContractLineItemsCreateResult]:
         """Update Commitment Contract Line Item.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{comm
-        itment_contract_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitm
-        entContractsCommitmentContractIdLineItemsIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdLineItemsIdPatch``).
 
         Updates a line item for a given commitment contract.
 

@@ -49,8 +49,8 @@ class CommitmentContractSummaryResource(Resource):
     ) -> Response[CommitmentContractSummaryShowResult]:
         """Show Commitment Contract Summary.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{contra
-        ct_id}/summary``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{contract_id}/summary``
         (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsContractIdSummaryGet``).
 
         Returns a combined summary of change order and invoicing information for a specific

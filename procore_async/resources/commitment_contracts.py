@@ -251,9 +251,9 @@ class CommitmentContractsResource(Resource):
     ) -> Response[Any]:
         """Delete Commitment Contract.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{com
-        mitment_contract_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCom
-        mitmentContractIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdDelete``).
 
         Deletes a Commitment Contract for a given project.
 
@@ -278,9 +278,9 @@ class CommitmentContractsResource(Resource):
     ) -> Response[Any]:
         """Show Commitment Contract.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commit
-        ment_contract_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommit
-        mentContractIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdGet``).
 
         Returns a Commitment Contract for a given project.
 
@@ -311,9 +311,9 @@ class CommitmentContractsResource(Resource):
     ) -> Response[Any]:
         """Update Commitment Contract.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{comm
-        itment_contract_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsComm
-        itmentContractIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/commitment_contracts/{commitment_contract_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCommitmentContractsCommitmentContractIdPatch``).
 
         Updates a Commitment Contract for a given project.
 

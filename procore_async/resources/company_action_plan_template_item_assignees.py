@@ -420,8 +420,8 @@ class CompanyActionPlanTemplateItemAssigneesResource(Resource):
     ]:
         """Show Recycled Company Action Plan Template Items Assignee.
 
-        ``GET /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_item_assign
-        ees/{id}``
+        ``GET
+        /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_item_assignees/{id}``
         (``RestV10CompaniesCompanyIdRecycleBinActionPlansPlanTemplateItemAssigneesIdGet``).
 
         Returns a Specific Recycled Company Action Plan Template Item Assignee for a given

@@ -110,8 +110,8 @@ class CompanyActionPlanTemplateSectionsResource(Resource):
     ) -> Response[CompanyActionPlanTemplateSectionsCreateResult]:
         """Create a copy of the Action Plan Template Section in the Section's Template.
 
-        ``POST /rest/v1.0/companies/{company_id}/action_plans/plan_template_sections/create_from_s
-        ection``
+        ``POST
+        /rest/v1.0/companies/{company_id}/action_plans/plan_template_sections/create_from_section``
         (``RestV10CompaniesCompanyIdActionPlansPlanTemplateSectionsCreateFromSectionPost``).
 
         Args:

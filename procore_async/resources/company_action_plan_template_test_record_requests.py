@@ -237,8 +237,8 @@ class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
     ]:
         """Bulk Create Action Plan Template Test Record Requests.
 
-        ``POST /rest/v1.0/companies/{company_id}/action_plans/plan_template_test_record_requests/b
-        ulk_create``
+        ``POST
+        /rest/v1.0/companies/{company_id}/action_plans/plan_template_test_record_requests/bulk_create``
         (``RestV10CompaniesCompanyIdActionPlansPlanTemplateTestRecordRequestsBulkCreatePost``).
 
         Creates Multiple Company Action Plan Template Test Record Requests.
@@ -313,8 +313,8 @@ class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
     ) -> ItemIterator[CompanyActionPlanTemplateTestRecordRequestsListRecycledItem]:
         """List Recycled Company Action Plan Template Test Record Requests.
 
-        ``GET /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_test_record
-        _requests``
+        ``GET
+        /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_test_record_requests``
         (``RestV10CompaniesCompanyIdRecycleBinActionPlansPlanTemplateTestRecordRequestsGet``).
 
         Returns all Recycled Company Action Plan Template Test Record Requests for a given
@@ -348,8 +348,8 @@ class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
     ) -> Response[CompanyActionPlanTemplateTestRecordRequestsListRecycledItem]:
         """Show Recycled Company Action Plan Template Test Record Request.
 
-        ``GET /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_test_record
-        _requests/{id}``
+        ``GET
+        /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_test_record_requests/{id}``
         (``RestV10CompaniesCompanyIdRecycleBinActionPlansPlanTemplateTestRecordRequestsIdGet``).
 
         Returns a Recycled Company Action Plan Template Test Record Request.

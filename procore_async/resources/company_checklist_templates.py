@@ -224,8 +224,8 @@ class CompanyChecklistTemplatesResource(Resource):
     async def remove_alternative_response_set(self, *, id: int, company_id: int) -> Response[Any]:
         """Remove Company Checklist Template Alternative Response Set.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/checklist/list_templates/{id}/remove_alternative
-        _response_set``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/checklist/list_templates/{id}/remove_alternative_response_set``
         (``RestV10CompaniesCompanyIdChecklistListTemplatesIdRemoveAlternativeResponseSetPatch``).
 
         Removes a Company Checklist Template's Alternative Response Set, returning the template to
@@ -250,8 +250,8 @@ class CompanyChecklistTemplatesResource(Resource):
     ) -> Response[Any]:
         """Add Company Checklist Template Alternative Response Set.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/checklist/list_templates/{id}/use_alternative_re
-        sponse_set``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/checklist/list_templates/{id}/use_alternative_response_set``
         (``RestV10CompaniesCompanyIdChecklistListTemplatesIdUseAlternativeResponseSetPatch``).
 
         Sets a Company Checklist Template's Response Set to the specified Alternative Response

@@ -66,9 +66,9 @@ class CompanyInspectionTemplateItemEvidenceConfigurationsResource(Resource):
     ) -> Response[CompanyInspectionTemplateItemEvidenceConfigurationsShowResult]:
         """Show a Company Inspection Template Item Evidence Configuration.
 
-        ``GET /rest/v2.0/companies/{company_id}/inspection_template_items/{template_item_id}/evide
-        nce_configuration`` (``RestV20CompaniesCompanyIdInspectionTemplateItemsTemplateItemIdEvide
-        nceConfigurationGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/inspection_template_items/{template_item_id}/evidence_configuration``
+        (``RestV20CompaniesCompanyIdInspectionTemplateItemsTemplateItemIdEvidenceConfigurationGet``).
 
         Show the specified Company Inspection Template Item Evidence Configuration.
 
@@ -93,9 +93,9 @@ class CompanyInspectionTemplateItemEvidenceConfigurationsResource(Resource):
     ) -> Response[CompanyInspectionTemplateItemEvidenceConfigurationsShowResult]:
         """Updates a Company Inspection Template Item Evidence Configuration.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/inspection_template_items/{template_item_id}/evi
-        dence_configuration`` (``RestV20CompaniesCompanyIdInspectionTemplateItemsTemplateItemIdEvi
-        denceConfigurationPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/inspection_template_items/{template_item_id}/evidence_configuration``
+        (``RestV20CompaniesCompanyIdInspectionTemplateItemsTemplateItemIdEvidenceConfigurationPatch``).
 
         Updates the specified Company Inspection Template Item Evidence Configuration.
 

@@ -105,8 +105,8 @@ class CompanyInspectionTemplateItemReferencesResource(Resource):
     ) -> ItemIterator[CompanyInspectionTemplateItemReferencesListItem]:
         """List Company Inspection Template Item Reference.
 
-        ``GET /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item
-        _references``
+        ``GET
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item_references``
         (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemReferencesGet``).
 
         Returns a collection of References for a specified Checklist Company Inspection Template.
@@ -140,8 +140,8 @@ class CompanyInspectionTemplateItemReferencesResource(Resource):
     ) -> Response[CompanyInspectionTemplateItemReferencesCreateResult]:
         """Create Company Inspection Template Item Reference.
 
-        ``POST /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/ite
-        m_references``
+        ``POST
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item_references``
         (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemReferencesPost``).
 
         Creates a Company Inspection Template Item Reference for a specified Checklist Template
@@ -165,9 +165,9 @@ class CompanyInspectionTemplateItemReferencesResource(Resource):
     ) -> Response[Any]:
         """Delete Company Inspection Template Item Reference.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/i
-        tem_references/{id}`` (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdI
-        temReferencesIdDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item_references/{id}``
+        (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemReferencesIdDelete``).
 
         Deletes a Company Inspection Template Item Reference.
 
@@ -187,8 +187,8 @@ class CompanyInspectionTemplateItemReferencesResource(Resource):
     ) -> Response[CompanyInspectionTemplateItemReferencesCreateResult]:
         """Show Company Inspection Template Item Reference.
 
-        ``GET /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item
-        _references/{id}``
+        ``GET
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item_references/{id}``
         (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemReferencesIdGet``).
 
         Shows a Company Inspection Template Item Reference.

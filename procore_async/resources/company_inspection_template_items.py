@@ -184,8 +184,8 @@ class CompanyInspectionTemplateItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Company Inspection Template Item.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/i
-        tems/{id}``
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/items/{id}``
         (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemsIdDelete``).
 
         Deletes a Company Inspection Template Item for a specified Company.
@@ -206,8 +206,9 @@ class CompanyInspectionTemplateItemsResource(Resource):
     ) -> Response[CompanyInspectionTemplateItemsCreateResult]:
         """Show Company Inspection Template Item.
 
-        ``GET /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/item
-        s/{id}`` (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemsIdGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/items/{id}``
+        (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemsIdGet``).
 
         Returns the details for a specified Company Inspection Template Item.
 
@@ -232,8 +233,8 @@ class CompanyInspectionTemplateItemsResource(Resource):
     ) -> Response[CompanyInspectionTemplateItemsCreateResult]:
         """Update Company Inspection Template Item.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/it
-        ems/{id}``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/inspection_templates/{inspection_template_id}/items/{id}``
         (``RestV10CompaniesCompanyIdInspectionTemplatesInspectionTemplateIdItemsIdPatch``).
 
         Updates a Company Inspection Template Item for a specified Company.

@@ -140,9 +140,9 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
     ]:
         """Bulk Delete Managed Equipment Maintenance Log Attachments.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}/attachm
-        ents/bulk_destroy`` (``RestV10CompaniesCompanyIdManagedEquipmentMaintenanceLogsIdAttachmen
-        tsBulkDestroyDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}/attachments/bulk_destroy``
+        (``RestV10CompaniesCompanyIdManagedEquipmentMaintenanceLogsIdAttachmentsBulkDestroyDelete``).
 
         Delete multiple Managed Equipment Maintenance Logs Attachments with one request.
 
@@ -163,9 +163,9 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
     ]:
         """Delete Managed Equipment Maintenance Log Attachment.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}/attachm
-        ents/{attachment_id}`` (``RestV10CompaniesCompanyIdManagedEquipmentMaintenanceLogsIdAttach
-        mentsAttachmentIdDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}/attachments/{attachment_id}``
+        (``RestV10CompaniesCompanyIdManagedEquipmentMaintenanceLogsIdAttachmentsAttachmentIdDelete``).
 
         Deleting an attachment from a Managed Equipment Maintenance Log.
 
@@ -187,9 +187,9 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
     ]:
         """Show an individual managed equipment maintenance log attachment.
 
-        ``GET /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}/attachment
-        s/{attachment_id}`` (``RestV10CompaniesCompanyIdManagedEquipmentMaintenanceLogsIdAttachmen
-        tsAttachmentIdGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}/attachments/{attachment_id}``
+        (``RestV10CompaniesCompanyIdManagedEquipmentMaintenanceLogsIdAttachmentsAttachmentIdGet``).
 
         Return detailed information about a specific managed equipment maintenance log attachment.
 

@@ -43,9 +43,9 @@ class CoordinationIssueStatusesResource(Resource):
     ) -> Response[builtins.list[CoordinationIssueStatusesListAvailableStatusTransitionsResultItem]]:
         """List Available Status Transitions.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordin
-        ation_issue_id}/statuses`` (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssues
-        CoordinationIssueIdStatusesGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/statuses``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdStatusesGet``).
 
         Returns the available status transitions for a coordination issue based on the current
         user's permissions and the issue's current state.

@@ -214,9 +214,9 @@ class CoordinationIssueViewpointsResource(Resource):
     ) -> Response[Any]:
         """List coordination issue viewpoints (legacy + Model Manager, REST v2.0).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordin
-        ation_issue_id}/viewpoints`` (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssu
-        esCoordinationIssueIdViewpointsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/viewpoints``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdViewpointsGet``).
 
         **GET collection** returns every viewpoint mapping on the issue. **Legacy** rows (join has
         `bim_viewpoint_id`) use **`BimViewpointBlueprint`** view **`:procore_v0_1`** the **same**
@@ -265,9 +265,9 @@ class CoordinationIssueViewpointsResource(Resource):
     ]:
         """Create a Model Manager viewpoint and link it to the issue (REST v2.0).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordi
-        nation_issue_id}/viewpoints`` (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIss
-        uesCoordinationIssueIdViewpointsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/viewpoints``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdViewpointsPost``).
 
         Proxies to Model Manager `POST
         /rest/v2.0/companies/{company_id}/projects/{project_id}/bim/viewpoints`
@@ -304,9 +304,9 @@ class CoordinationIssueViewpointsResource(Resource):
     ]:
         """Batch-get Model Manager viewpoints by UUID (REST v2.0, issue-scoped).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordi
-        nation_issue_id}/viewpoints/batch`` (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinat
-        ionIssuesCoordinationIssueIdViewpointsBatchPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/viewpoints/batch``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdViewpointsBatchPost``).
 
         Request body must include `ids` (non-empty array of UUID strings). The server **filters**
         `ids` to those present on this issue as MM-backed mappings, preserves request order for
@@ -333,9 +333,9 @@ class CoordinationIssueViewpointsResource(Resource):
     ) -> Response[Any]:
         """Remove viewpoint association from issue (REST v2.0; MM soft-delete when applicable).
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coor
-        dination_issue_id}/viewpoints/{viewpoint_id}`` (``RestV20CompaniesCompanyIdProjectsProject
-        IdCoordinationIssuesCoordinationIssueIdViewpointsViewpointIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/viewpoints/{viewpoint_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdViewpointsViewpointIdDelete``).
 
         Path parameter **`viewpoint_id`** must be a **UUID** (route constraint). The server
         resolves the join row by **`viewpoint_uuid`** matching that id on this coordination issue
@@ -347,8 +347,9 @@ class CoordinationIssueViewpointsResource(Resource):
             company_id: Unique identifier for the company.
             project_id: Unique identifier for the project.
             coordination_issue_id: Coordination Issue ID.
-            viewpoint_id: **MM-backed:** Model Manager viewpoint UUID (`[0-9a-f-]{36}`, case-
-                insensitive). **Legacy:** numeric `bim_viewpoints.id` for a join row that has...
+            viewpoint_id: **MM-backed:** Model Manager viewpoint UUID (`[0-9a-f-]{36}`,
+                case-insensitive). **Legacy:** numeric `bim_viewpoints.id` for a join row that
+                has...
         """
         return await self._client.delete(
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/coordination_issues/{_s(coordination_issue_id)}/viewpoints/{_s(viewpoint_id)}",
@@ -367,9 +368,9 @@ class CoordinationIssueViewpointsResource(Resource):
     ) -> Response[Any]:
         """Get one coordination issue viewpoint (Model Manager or legacy BimViewpoint, REST v2.0).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordin
-        ation_issue_id}/viewpoints/{viewpoint_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdC
-        oordinationIssuesCoordinationIssueIdViewpointsViewpointIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/viewpoints/{viewpoint_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdViewpointsViewpointIdGet``).
 
         Resolves a join row on this issue: **`viewpoint_uuid`** match first, else legacy
         **`bim_viewpoint_id`**. - **MM-backed:** Model Manager `GET .../bim/viewpoints/{uuid}`;
@@ -381,8 +382,9 @@ class CoordinationIssueViewpointsResource(Resource):
             company_id: Unique identifier for the company.
             project_id: Unique identifier for the project.
             coordination_issue_id: Coordination Issue ID.
-            viewpoint_id: **MM-backed:** Model Manager viewpoint UUID (`[0-9a-f-]{36}`, case-
-                insensitive). **Legacy:** numeric `bim_viewpoints.id` for a join row that has...
+            viewpoint_id: **MM-backed:** Model Manager viewpoint UUID (`[0-9a-f-]{36}`,
+                case-insensitive). **Legacy:** numeric `bim_viewpoints.id` for a join row that
+                has...
             included: **Ignored.** Legacy show always returns the full `BimViewpointBlueprint`
                 `:procore_v0_1` payload.
         """
@@ -404,9 +406,9 @@ class CoordinationIssueViewpointsResource(Resource):
     ) -> Response[Any]:
         """Update viewpoint mapping and/or Model Manager viewpoint content (REST v2.0).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coord
-        ination_issue_id}/viewpoints/{viewpoint_id}`` (``RestV20CompaniesCompanyIdProjectsProjectI
-        dCoordinationIssuesCoordinationIssueIdViewpointsViewpointIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{coordination_issue_id}/viewpoints/{viewpoint_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesCoordinationIssueIdViewpointsViewpointIdPatch``).
 
         Updates the MM-backed mapping (`viewpoint_id` = `viewpoint_uuid`): **`primary`** and
         **`position`** on `bim_viewpoints_coordination_issues`, and optionally **`name` / payload
@@ -418,8 +420,9 @@ class CoordinationIssueViewpointsResource(Resource):
             company_id: Unique identifier for the company.
             project_id: Unique identifier for the project.
             coordination_issue_id: Coordination Issue ID.
-            viewpoint_id: **MM-backed:** Model Manager viewpoint UUID (`[0-9a-f-]{36}`, case-
-                insensitive). **Legacy:** numeric `bim_viewpoints.id` for a join row that has...
+            viewpoint_id: **MM-backed:** Model Manager viewpoint UUID (`[0-9a-f-]{36}`,
+                case-insensitive). **Legacy:** numeric `bim_viewpoints.id` for a join row that
+                has...
         """
         return _u(
             await self._client.patch(

@@ -345,8 +345,8 @@ class CoordinationIssuesWorkflowIssuesResource(Resource):
     ) -> ItemIterator[CoordinationIssuesWorkflowIssuesListItem]:
         """List Coordination Issues Workflow Issues.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workflow
-        _issues``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workflow_issues``
         (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesWorkflowIssuesGet``).
 
         Returns a list of Coordination Issues that have associated workflow metadata. Issues are
@@ -396,8 +396,8 @@ class CoordinationIssuesWorkflowIssuesResource(Resource):
     ) -> Response[Any]:
         """Delete Coordination Issue Workflow Issue.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workf
-        low_issues/{id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workflow_issues/{id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesWorkflowIssuesIdDelete``).
 
         Deletes a specific Coordination Issue that has associated workflow metadata. Access is
@@ -429,8 +429,8 @@ class CoordinationIssuesWorkflowIssuesResource(Resource):
     ) -> Response[CoordinationIssuesWorkflowIssuesShowCoordinationIssueWorkflowIssueResult]:
         """Show Coordination Issue Workflow Issue.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workflow
-        _issues/{id}``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workflow_issues/{id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesWorkflowIssuesIdGet``).
 
         Returns a specific Coordination Issue that has associated workflow metadata. Access is
@@ -470,8 +470,8 @@ class CoordinationIssuesWorkflowIssuesResource(Resource):
     ) -> Response[CoordinationIssuesWorkflowIssuesShowCoordinationIssueWorkflowIssueResult]:
         """Update Coordination Issue Workflow Issue.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workfl
-        ow_issues/{id}``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/workflow_issues/{id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdCoordinationIssuesWorkflowIssuesIdPatch``).
 
         Updates a specific Coordination Issue that has associated workflow metadata. Access is

@@ -1126,9 +1126,9 @@ class CorrespondencesResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """List Users with access to a generic tool.
 
-        ``GET /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/
-        available_read_users`` (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItem
-        sAvailableReadUsersGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/available_read_users``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsAvailableReadUsersGet``).
 
         Returns a list of all Users in the specified Project and Generic Tool. For more
         information on Generic Tool and Correspondence Tool endpoints, see Working with the
@@ -1165,9 +1165,9 @@ class CorrespondencesResource(Resource):
     ) -> ItemIterator[CorrespondencesListStatusesAvailableForGenericToolItem]:
         """List statuses available for a generic tool.
 
-        ``GET /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/
-        available_statuses`` (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsA
-        vailableStatusesGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/available_statuses``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsAvailableStatusesGet``).
 
         Returns a list of all available statuses in the specified Project and Generic Tool. For
         more information on Generic Tool and Correspondence Tool endpoints, see Working with the
@@ -1201,9 +1201,9 @@ class CorrespondencesResource(Resource):
     ) -> Response[Any]:
         """Delete Generic Tool Item.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_ite
-        ms/{generic_tool_item_id}`` (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToo
-        lItemsGenericToolItemIdDelete``).
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdDelete``).
 
         Delete a Generic Tool Item. For more information on Generic Tool and Correspondence Tool
         endpoints, see Working with the Correspondence Tool.
@@ -1232,9 +1232,9 @@ class CorrespondencesResource(Resource):
     ) -> Response[CorrespondencesCreateGenericToolItemResult]:
         """Show Generic Tool Item.
 
-        ``GET /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/
-        {generic_tool_item_id}`` (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolIt
-        emsGenericToolItemIdGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdGet``).
 
         Get the details of a single Generic Tool Item. For more information on Generic Tool and
         Correspondence Tool endpoints, see Working with the Correspondence Tool.
@@ -1264,9 +1264,9 @@ class CorrespondencesResource(Resource):
     ) -> Response[CorrespondencesCreateGenericToolItemResult]:
         """Update Generic Tool Item.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_item
-        s/{generic_tool_item_id}`` (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericTool
-        ItemsGenericToolItemIdPatch``).
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdPatch``).
 
         Update a Generic Tool Item's attributes. For more information on Generic Tool and
         Correspondence Tool endpoints, see Working with the Correspondence Tool.
@@ -1301,9 +1301,9 @@ class CorrespondencesResource(Resource):
     ) -> ItemIterator[CorrespondencesListChangeHistoryForGenericToolItemItem]:
         """List Change History for a Generic Tool Item.
 
-        ``GET /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/
-        {generic_tool_item_id}/change_histories`` (``RestV10ProjectsProjectIdGenericToolsGenericTo
-        olIdGenericToolItemsGenericToolItemIdChangeHistoriesGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}/change_histories``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdChangeHistoriesGet``).
 
         Returns a list of all change histories for a generic tool item in the specified project
         and generic tool. For more information on Generic Tool and Correspondence Tool endpoints,
@@ -1341,9 +1341,9 @@ class CorrespondencesResource(Resource):
     ) -> ItemIterator[CorrespondencesListResponsesForGenericToolItemItem]:
         """List Responses for a Generic Tool Item.
 
-        ``GET /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/
-        {generic_tool_item_id}/generic_tool_item_responses`` (``RestV10ProjectsProjectIdGenericToo
-        lsGenericToolIdGenericToolItemsGenericToolItemIdGenericToolItemResponsesGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}/generic_tool_item_responses``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdGenericToolItemResponsesGet``).
 
         Returns a list of all responses for a generic tool item in the specified project and
         generic tool. For more information on Generic Tool and Correspondence Tool endpoints, see
@@ -1378,9 +1378,9 @@ class CorrespondencesResource(Resource):
     ) -> Response[CorrespondencesCreateGenericToolItemResponseResult]:
         """Create generic tool item response.
 
-        ``POST /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items
-        /{generic_tool_item_id}/generic_tool_item_responses`` (``RestV10ProjectsProjectIdGenericTo
-        olsGenericToolIdGenericToolItemsGenericToolItemIdGenericToolItemResponsesPost``).
+        ``POST
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}/generic_tool_item_responses``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdGenericToolItemResponsesPost``).
 
         Create a new response for a generic tool item in the specified project and generic tool.
         For more information on Generic Tool and Correspondence Tool endpoints, see Working with
@@ -1412,9 +1412,9 @@ class CorrespondencesResource(Resource):
     ) -> Response[CorrespondencesCreateGenericToolItemResponseResult]:
         """Update Generic Tool Item Response.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_item
-        s/{generic_tool_item_id}/generic_tool_item_responses/{id}`` (``RestV10ProjectsProjectIdGen
-        ericToolsGenericToolIdGenericToolItemsGenericToolItemIdGenericToolItemResponsesIdPatch``).
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}/generic_tool_item_responses/{id}``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdGenericToolItemResponsesIdPatch``).
 
         Update attributes on a generic tool item response. For more information on Generic Tool
         and Correspondence Tool endpoints, see Working with the Correspondence Tool.
@@ -1443,9 +1443,9 @@ class CorrespondencesResource(Resource):
     ) -> Response[CorrespondencesCreateGenericToolItemResult]:
         """Send a response from a Generic Tool Item and then update the item status.
 
-        ``POST /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items
-        /{generic_tool_item_id}/update_and_send_response`` (``RestV10ProjectsProjectIdGenericTools
-        GenericToolIdGenericToolItemsGenericToolItemIdUpdateAndSendResponsePost``).
+        ``POST
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}/update_and_send_response``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdUpdateAndSendResponsePost``).
 
         Send a response from a generic tool item and then update that item. For more information
         on Generic Tool and Correspondence Tool endpoints, see Working with the Correspondence
@@ -1477,9 +1477,9 @@ class CorrespondencesResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """List Users with access to a Generic Tool Item.
 
-        ``GET /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/
-        {generic_tool_item_id}/users_with_permission`` (``RestV10ProjectsProjectIdGenericToolsGene
-        ricToolIdGenericToolItemsGenericToolItemIdUsersWithPermissionGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/generic_tools/{generic_tool_id}/generic_tool_items/{generic_tool_item_id}/users_with_permission``
+        (``RestV10ProjectsProjectIdGenericToolsGenericToolIdGenericToolItemsGenericToolItemIdUsersWithPermissionGet``).
 
         Returns a list of all Users That have access to a private generic tool item. If the item
         is public it will return an empty array as anyone with access to the tool can access the

@@ -182,8 +182,8 @@ class CostCatalogsResource(Resource):
     ) -> Response[Any]:
         """Move Catalog.
 
-        ``POST /rest/v2.0/companies/{company_id}/estimating/catalogs/{catalog_id}/move/{parent_cat
-        alog_id}``
+        ``POST
+        /rest/v2.0/companies/{company_id}/estimating/catalogs/{catalog_id}/move/{parent_catalog_id}``
         (``RestV20CompaniesCompanyIdEstimatingCatalogsCatalogIdMoveParentCatalogIdPost``).
 
         Moves Catalog under Parent Catalog.

@@ -56,9 +56,9 @@ class CustomFieldLovEntriesResource(Resource):
     ) -> Response[builtins.list[CustomFieldLovEntriesBulkCreateResultItem]]:
         """Bulk Create Custom Field Lov Entries.
 
-        ``POST /rest/v1.0/custom_field_definitions/{custom_field_definition_id}/custom_field_lov_e
-        ntries/bulk_create`` (``RestV10CustomFieldDefinitionsCustomFieldDefinitionIdCustomFieldLov
-        EntriesBulkCreatePost``).
+        ``POST
+        /rest/v1.0/custom_field_definitions/{custom_field_definition_id}/custom_field_lov_entries/bulk_create``
+        (``RestV10CustomFieldDefinitionsCustomFieldDefinitionIdCustomFieldLovEntriesBulkCreatePost``).
 
         Bulk Creates a Custom Field Lov Entries. Position is sorted descending, highest position
         is visually the top of the list.

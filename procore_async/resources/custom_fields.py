@@ -249,9 +249,9 @@ class CustomFieldsResource(Resource):
     ) -> Response[builtins.list[CustomFieldsListDefinitionSConfigurableFieldSetsResultItem]]:
         """List Custom Field Definition's Configurable Field Sets.
 
-        ``GET /rest/v1.0/companies/{company_id}/custom_field_definitions/{custom_field_definition_
-        id}/configurable_field_sets`` (``RestV10CompaniesCompanyIdCustomFieldDefinitionsCustomFiel
-        dDefinitionIdConfigurableFieldSetsGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/custom_field_definitions/{custom_field_definition_id}/configurable_field_sets``
+        (``RestV10CompaniesCompanyIdCustomFieldDefinitionsCustomFieldDefinitionIdConfigurableFieldSetsGet``).
 
         Return a list of all Configurable Field Sets for a given Custom Field Definition
         associated with the Current Company.
@@ -334,8 +334,8 @@ class CustomFieldsResource(Resource):
     ) -> Response[Any]:
         """List Custom Field Lov Entries.
 
-        ``GET /rest/v1.0/custom_field_definitions/{custom_field_definition_id}/custom_field_lov_en
-        tries``
+        ``GET
+        /rest/v1.0/custom_field_definitions/{custom_field_definition_id}/custom_field_lov_entries``
         (``RestV10CustomFieldDefinitionsCustomFieldDefinitionIdCustomFieldLovEntriesGet``).
 
         Return a list of all Custom Field Lov Entries associated with the Current Company and the
@@ -366,8 +366,8 @@ class CustomFieldsResource(Resource):
     ) -> Response[CustomFieldsShowLovEntryResult]:
         """Show Custom Field Lov Entry.
 
-        ``GET /rest/v1.0/custom_field_definitions/{custom_field_definition_id}/custom_field_lov_en
-        tries/{id}``
+        ``GET
+        /rest/v1.0/custom_field_definitions/{custom_field_definition_id}/custom_field_lov_entries/{id}``
         (``RestV10CustomFieldDefinitionsCustomFieldDefinitionIdCustomFieldLovEntriesIdGet``).
 
         Returns the details for a specified Custom Field Lov Entry.

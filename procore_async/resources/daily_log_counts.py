@@ -71,8 +71,8 @@ class DailyLogCountsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            log_date: Date of specific logs desired. Example formats YYYY-MM-DD, YYYY/MM/DD, DD-
-                MM-YYYY, DD/MM/YYYY.
+            log_date: Date of specific logs desired. Example formats YYYY-MM-DD, YYYY/MM/DD,
+                DD-MM-YYYY, DD/MM/YYYY.
             start_date: Start date of specific logs desired. Use together with end_date to specify
                 a date range. Example formats YYYY-MM-DD, YYYY/MM/DD, DD-MM-YYYY, DD/MM/YYYY.
             end_date: End date of specific logs desired. Use together with start_date to specify a

@@ -169,8 +169,8 @@ class DeliveriesResource(Resource):
     ) -> ItemIterator[DeliveriesListProjectWebhooksItem]:
         """List Project Webhooks Deliveries.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/del
-        iveries``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/deliveries``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdDeliveriesGet``).
 
         Returns an array of webhooks deliveries for the project.

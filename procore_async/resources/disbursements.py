@@ -211,8 +211,8 @@ class DisbursementsResource(Resource):
     ) -> Response[builtins.list[DisbursementsListDeletedPayoutsResultItem]]:
         """List Deleted Payouts.
 
-        ``GET /rest/v1.0/companies/{company_id}/payments/disbursements/{disbursement_id}/payouts/d
-        eleted``
+        ``GET
+        /rest/v1.0/companies/{company_id}/payments/disbursements/{disbursement_id}/payouts/deleted``
         (``RestV10CompaniesCompanyIdPaymentsDisbursementsDisbursementIdPayoutsDeletedGet``).
 
         Returns all deleted payouts for a disbursement.
@@ -237,9 +237,9 @@ class DisbursementsResource(Resource):
     ) -> Response[builtins.list[DisbursementsListDeletedPayoutsResultItem]]:
         """Bulk Delete Payouts by Invoice.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/payments/disbursements/{disbursement_id}/payout
-        s/invoice/{invoice_id}`` (``RestV10CompaniesCompanyIdPaymentsDisbursementsDisbursementIdPa
-        youtsInvoiceInvoiceIdDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/payments/disbursements/{disbursement_id}/payouts/invoice/{invoice_id}``
+        (``RestV10CompaniesCompanyIdPaymentsDisbursementsDisbursementIdPayoutsInvoiceInvoiceIdDelete``).
 
         Deletes all payouts for a given invoice from a disbursement.
 
@@ -264,8 +264,8 @@ class DisbursementsResource(Resource):
     ) -> Response[DisbursementsListDeletedPayoutsResultItem]:
         """Delete Payout.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/payments/disbursements/{disbursement_id}/payout
-        s/{payout_id}``
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/payments/disbursements/{disbursement_id}/payouts/{payout_id}``
         (``RestV10CompaniesCompanyIdPaymentsDisbursementsDisbursementIdPayoutsPayoutIdDelete``).
 
         Deletes a payout from a disbursement.

@@ -172,8 +172,8 @@ class EarlyPayProgramsResource(Resource):
     ) -> Response[EarlyPayProgramsListItem]:
         """Deactivate Early Pay Program.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/payments/early_pay_programs/{early_pay_program_i
-        d}/deactivate``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/payments/early_pay_programs/{early_pay_program_id}/deactivate``
         (``RestV10CompaniesCompanyIdPaymentsEarlyPayProgramsEarlyPayProgramIdDeactivatePatch``).
 
         Deactivates an early pay program for a given company.

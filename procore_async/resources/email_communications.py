@@ -271,9 +271,9 @@ class EmailCommunicationsResource(Resource):
     ) -> Response[EmailCommunicationsDownloadAllCompanyLevelEmailAttachmentsResult]:
         """Download all company-level email attachments.
 
-        ``GET /rest/v1.0/companies/{company_id}/email_communications/{communication_id}/emails/{em
-        ail_id}/download_attachments`` (``RestV10CompaniesCompanyIdEmailCommunicationsCommunicatio
-        nIdEmailsEmailIdDownloadAttachmentsGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/email_communications/{communication_id}/emails/{email_id}/download_attachments``
+        (``RestV10CompaniesCompanyIdEmailCommunicationsCommunicationIdEmailsEmailIdDownloadAttachmentsGet``).
 
         Return URL to download all email attachments in .zip format for company-level
         communications.
@@ -467,9 +467,9 @@ class EmailCommunicationsResource(Resource):
     ) -> Response[EmailCommunicationsDownloadAllCompanyLevelEmailAttachmentsResult]:
         """Download all email attachments.
 
-        ``GET /rest/v1.0/project/{project_id}/email_communications/{communication_id}/emails/{emai
-        l_id}/download_attachments`` (``RestV10ProjectProjectIdEmailCommunicationsCommunicationIdE
-        mailsEmailIdDownloadAttachmentsGet``).
+        ``GET
+        /rest/v1.0/project/{project_id}/email_communications/{communication_id}/emails/{email_id}/download_attachments``
+        (``RestV10ProjectProjectIdEmailCommunicationsCommunicationIdEmailsEmailIdDownloadAttachmentsGet``).
 
         Return URL to download all email attachments in .zip format.
 

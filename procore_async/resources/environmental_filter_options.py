@@ -32,8 +32,8 @@ class EnvironmentalFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Affected Company Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/environmentals/filter_options/affected_co
-        mpanies``
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/environmentals/filter_options/affected_companies``
         (``RestV10ProjectsProjectIdIncidentsEnvironmentalsFilterOptionsAffectedCompaniesGet``).
 
         Returns affected companies in use for filtering environmental records.
@@ -52,8 +52,8 @@ class EnvironmentalFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Environmental Type Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/environmentals/filter_options/environment
-        al_types``
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/environmentals/filter_options/environmental_types``
         (``RestV10ProjectsProjectIdIncidentsEnvironmentalsFilterOptionsEnvironmentalTypesGet``).
 
         Returns environmental types in use for filtering environmental records.
@@ -72,8 +72,8 @@ class EnvironmentalFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Managed Equipment Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/environmentals/filter_options/managed_equ
-        ipment``
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/environmentals/filter_options/managed_equipment``
         (``RestV10ProjectsProjectIdIncidentsEnvironmentalsFilterOptionsManagedEquipmentGet``).
 
         Returns managed equipment in use for filtering environmental records.

@@ -812,9 +812,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Bulk remove current project (Project).
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/curren
-        t_project/bulk_destroy`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCur
-        rentProjectBulkDestroyDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/current_project/bulk_destroy``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCurrentProjectBulkDestroyDelete``).
 
         Args:
             project_id: The Id of the project.
@@ -835,9 +835,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Bulk update current project (Project).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/current
-        _project/bulk_update`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCurre
-        ntProjectBulkUpdatePatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/current_project/bulk_update``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCurrentProjectBulkUpdatePatch``).
 
         Args:
             project_id: The Id of the project.
@@ -898,9 +898,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Remove current project (Project).
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equip
-        ment_id}/current_project`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterE
-        quipmentIdCurrentProjectDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/current_project``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdCurrentProjectDelete``).
 
         Args:
             equipment_id: Equipment Id.
@@ -918,9 +918,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Update current project (Project).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipm
-        ent_id}/current_project`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEq
-        uipmentIdCurrentProjectPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/current_project``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdCurrentProjectPatch``).
 
         Args:
             equipment_id: Equipment Id.
@@ -938,9 +938,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Set current project (Project).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipme
-        nt_id}/project_log`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipme
-        ntIdProjectLogPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/project_log``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdProjectLogPost``).
 
         Args:
             equipment_id: Equipment Id.
@@ -1305,9 +1305,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Bulk remove current project (Project).
 
-        ``DELETE /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/curren
-        t_project/bulk_destroy`` (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCur
-        rentProjectBulkDestroyDelete``).
+        ``DELETE
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/current_project/bulk_destroy``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCurrentProjectBulkDestroyDelete``).
 
         Args:
             project_id: The Id of the project.
@@ -1328,9 +1328,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Bulk update current project (Project).
 
-        ``PATCH /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/current
-        _project/bulk_update`` (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCurre
-        ntProjectBulkUpdatePatch``).
+        ``PATCH
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/current_project/bulk_update``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterCurrentProjectBulkUpdatePatch``).
 
         Args:
             project_id: The Id of the project.
@@ -1396,8 +1396,8 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Bulk Update status of equipment (Project).
 
-        ``PATCH /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/status/
-        bulk_update``
+        ``PATCH
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/status/bulk_update``
         (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterStatusBulkUpdatePatch``).
 
         Args:
@@ -1421,8 +1421,8 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Update status of equipment (Project).
 
-        ``PATCH /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/status/
-        {equipment_id}``
+        ``PATCH
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/status/{equipment_id}``
         (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterStatusEquipmentIdPatch``).
 
         Args:
@@ -1442,8 +1442,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Get equipment by ID (Project).
 
-        ``GET /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipmen
-        t_id}`` (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdGet``).
+        ``GET
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdGet``).
 
         Args:
             project_id: The Id of the project.
@@ -1466,8 +1467,8 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Update equipment (Project).
 
-        ``PATCH /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipm
-        ent_id}``
+        ``PATCH
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}``
         (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdPatch``).
 
         Args:
@@ -1487,9 +1488,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Remove current project (Project).
 
-        ``DELETE /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equip
-        ment_id}/current_project`` (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterE
-        quipmentIdCurrentProjectDelete``).
+        ``DELETE
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/current_project``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdCurrentProjectDelete``).
 
         Args:
             equipment_id: Equipment Id.
@@ -1507,9 +1508,9 @@ class EquipmentResource(Resource):
     ) -> Response[Any]:
         """Update current project (Project).
 
-        ``PATCH /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipm
-        ent_id}/current_project`` (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEq
-        uipmentIdCurrentProjectPatch``).
+        ``PATCH
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/current_project``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdCurrentProjectPatch``).
 
         Args:
             equipment_id: Equipment Id.

@@ -136,9 +136,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Delete a maintenance record by ID.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/maintenance/r
-        ecords/{maintenance_id}`` (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdMaintena
-        nceRecordsMaintenanceIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/maintenance/records/{maintenance_id}``
+        (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdDelete``).
 
         Delete a specific maintenance record by its ID.
 
@@ -158,9 +158,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Get equipment maintenance record by its ID (Company).
 
-        ``GET /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/maintenance/reco
-        rds/{maintenance_id}`` (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdMaintenance
-        RecordsMaintenanceIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/maintenance/records/{maintenance_id}``
+        (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdGet``).
 
         Retrieve a equipment maintenance record by its ID.
 
@@ -185,9 +185,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Update a maintenance record.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/maintenance/re
-        cords/{maintenance_id}`` (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdMaintenan
-        ceRecordsMaintenanceIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/equipment_register/{equipment_id}/maintenance/records/{maintenance_id}``
+        (``RestV20CompaniesCompanyIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdPatch``).
 
         Update an existing maintenance record by its ID.
 
@@ -217,9 +217,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Get all equipment maintenance records (Project).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipmen
-        t_id}/maintenance/records`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegister
-        EquipmentIdMaintenanceRecordsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/maintenance/records``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdMaintenanceRecordsGet``).
 
         Retrieve equipment maintenance records for a specific equipment.
 
@@ -258,9 +258,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Create a new maintenance record (Project).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipme
-        nt_id}/maintenance/records`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegiste
-        rEquipmentIdMaintenanceRecordsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/maintenance/records``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdMaintenanceRecordsPost``).
 
         Create a new maintenance record for equipment.
 
@@ -281,9 +281,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Delete a maintenance record by ID(Project).
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equip
-        ment_id}/maintenance/records/{maintenance_id}`` (``RestV20CompaniesCompanyIdProjectsProjec
-        tIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/maintenance/records/{maintenance_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdDelete``).
 
         Delete a specific maintenance record by its ID.
 
@@ -304,9 +304,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Get equipment maintenance record by its ID (Project).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipmen
-        t_id}/maintenance/records/{maintenance_id}`` (``RestV20CompaniesCompanyIdProjectsProjectId
-        EquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/maintenance/records/{maintenance_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdGet``).
 
         Retrieve a equipment maintenance record by its ID.
 
@@ -333,9 +333,9 @@ class EquipmentMaintenanceResource(Resource):
     ) -> Response[Any]:
         """Update a maintenance record (Project).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipm
-        ent_id}/maintenance/records/{maintenance_id}`` (``RestV20CompaniesCompanyIdProjectsProject
-        IdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/{equipment_id}/maintenance/records/{maintenance_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentIdMaintenanceRecordsMaintenanceIdPatch``).
 
         Update an existing maintenance record by its ID.
 

@@ -125,8 +125,8 @@ class EquipmentTimecardEntriesResource(Resource):
         Args:
             project_id: Unique identifier for the project.
             company_id: Unique identifier for the company.
-            start_date: The beginning of the date range for equipment timecard entries. (YYYY-MM-
-                DD) Start date is inclusive.
+            start_date: The beginning of the date range for equipment timecard entries.
+                (YYYY-MM-DD) Start date is inclusive.
             end_date: The end of the date range for equipment timecard entries. (YYYY-MM-DD) End
                 date is inclusive.
             page_: Page.
@@ -160,8 +160,8 @@ class EquipmentTimecardEntriesResource(Resource):
     ) -> Response[Any]:
         """Bulk Create.
 
-        ``POST /rest/v1.0/companies/{company_id}/projects/{project_id}/equipment_timecard_entries/
-        bulk_create``
+        ``POST
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/equipment_timecard_entries/bulk_create``
         (``RestV10CompaniesCompanyIdProjectsProjectIdEquipmentTimecardEntriesBulkCreatePost``).
 
         Create equipment timecard entries in a bulk transaction. (Current max is set to 25

@@ -77,9 +77,9 @@ class EstimatingProjectLineItemGroupsResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """Retrieve all line item groups of a proposal.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propos
-        al_id}/line_item_groups`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposals
-        ProposalIdLineItemGroupsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_item_groups``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemGroupsGet``).
 
         Returns a lazy iterator over every item, page after page.
 
@@ -108,9 +108,9 @@ class EstimatingProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Create a line item group in the proposal.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propo
-        sal_id}/line_item_groups`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposal
-        sProposalIdLineItemGroupsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_item_groups``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemGroupsPost``).
 
         Args:
             proposal_id: Proposal Id.
@@ -131,9 +131,9 @@ class EstimatingProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Delete a line item group from the proposal.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{pro
-        posal_id}/line_item_groups/{line_item_group_id}`` (``RestV20CompaniesCompanyIdProjectsProj
-        ectIdEstimatingProposalsProposalIdLineItemGroupsLineItemGroupIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_item_groups/{line_item_group_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemGroupsLineItemGroupIdDelete``).
 
         Args:
             proposal_id: Proposal Id.
@@ -152,9 +152,9 @@ class EstimatingProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Retrieve a line item group by Id.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propos
-        al_id}/line_item_groups/{line_item_group_id}`` (``RestV20CompaniesCompanyIdProjectsProject
-        IdEstimatingProposalsProposalIdLineItemGroupsLineItemGroupIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_item_groups/{line_item_group_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemGroupsLineItemGroupIdGet``).
 
         Args:
             proposal_id: Proposal Id.
@@ -181,9 +181,9 @@ class EstimatingProjectLineItemGroupsResource(Resource):
     ) -> Response[Any]:
         """Update a line item group of the proposal.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{prop
-        osal_id}/line_item_groups/{line_item_group_id}`` (``RestV20CompaniesCompanyIdProjectsProje
-        ctIdEstimatingProposalsProposalIdLineItemGroupsLineItemGroupIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_item_groups/{line_item_group_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemGroupsLineItemGroupIdPatch``).
 
         Args:
             proposal_id: Proposal Id.

@@ -92,8 +92,8 @@ class EstimatingProjectLineItemsResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """Retrieve all line items of a proposal.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propos
-        al_id}/line_items``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_items``
         (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemsGet``).
 
         Returns a lazy iterator over every item, page after page.
@@ -123,9 +123,9 @@ class EstimatingProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Create an estimate line item in the proposal.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propo
-        sal_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsPropo
-        salIdLineItemsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemsPost``).
 
         Args:
             proposal_id: Proposal Id.
@@ -146,9 +146,9 @@ class EstimatingProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete an estimate line item from the proposal.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{pro
-        posal_id}/line_items/{line_item_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimat
-        ingProposalsProposalIdLineItemsLineItemIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_items/{line_item_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemsLineItemIdDelete``).
 
         Args:
             proposal_id: Proposal Id.
@@ -167,9 +167,9 @@ class EstimatingProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Retrieve a line item by Id.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propos
-        al_id}/line_items/{line_item_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimating
-        ProposalsProposalIdLineItemsLineItemIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_items/{line_item_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemsLineItemIdGet``).
 
         Args:
             proposal_id: Proposal Id.
@@ -196,9 +196,9 @@ class EstimatingProjectLineItemsResource(Resource):
     ) -> Response[Any]:
         """Update an estimate line item of the proposal.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{prop
-        osal_id}/line_items/{line_item_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimati
-        ngProposalsProposalIdLineItemsLineItemIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}/line_items/{line_item_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdLineItemsLineItemIdPatch``).
 
         Args:
             proposal_id: Proposal Id.

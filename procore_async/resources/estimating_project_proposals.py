@@ -101,8 +101,8 @@ class EstimatingProjectProposalsResource(Resource):
     ) -> Response[Any]:
         """Create line items and line item groups in bulk to the Project.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/import/line_item
-        _groups``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/import/line_item_groups``
         (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingImportLineItemGroupsPost``).
 
         Args:
@@ -178,8 +178,8 @@ class EstimatingProjectProposalsResource(Resource):
     ) -> Response[Any]:
         """Delete a proposal from the project.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{pro
-        posal_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdDelete``).
 
         Args:
@@ -198,8 +198,9 @@ class EstimatingProjectProposalsResource(Resource):
     ) -> Response[EstimatingProjectProposalsCreateProposalInProjectResult]:
         """Retrieve a project proposal by Id.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{propos
-        al_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdGet``).
 
         Args:
             proposal_id: Proposal Id.
@@ -224,8 +225,8 @@ class EstimatingProjectProposalsResource(Resource):
     ) -> Response[EstimatingProjectProposalsCreateProposalInProjectResult]:
         """Update a proposal of the project.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{prop
-        osal_id}``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/estimating/proposals/{proposal_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdEstimatingProposalsProposalIdPatch``).
 
         Args:

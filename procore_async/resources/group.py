@@ -65,9 +65,9 @@ class GroupResource(Resource):
     ) -> Response[Any]:
         """Get accessible groups for authenticated user by context.
 
-        ``GET /rest/v1.0/companies/{company_id}/projects/{project_id}/accessible_groups/{context_t
-        ype}/{context_type_id}`` (``RestV10CompaniesCompanyIdProjectsProjectIdAccessibleGroupsCont
-        extTypeContextTypeIdGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/accessible_groups/{context_type}/{context_type_id}``
+        (``RestV10CompaniesCompanyIdProjectsProjectIdAccessibleGroupsContextTypeContextTypeIdGet``).
 
         Retrieve all groups accessible to the authenticated user for a given context type and ID.
         """

@@ -50,8 +50,8 @@ class ImportLogsResource(Resource):
     ) -> Response[ImportLogsGetResult]:
         """Get import logs.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/impo
-        rts/{job_id}/logs``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/imports/{job_id}/logs``
         (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdImportsJobIdLogsGet``).
 
         Get structured validation/import logs for the latest completed or failed import.

@@ -43,8 +43,8 @@ class ImportStatusResource(Resource):
     ) -> Response[ImportStatusGetResult]:
         """Get import status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/impo
-        rts/{job_id}``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/imports/{job_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdImportsJobIdGet``).
 
         Get the status of an import job.

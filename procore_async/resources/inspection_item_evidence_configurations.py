@@ -64,9 +64,9 @@ class InspectionItemEvidenceConfigurationsResource(Resource):
     ) -> ItemIterator[InspectionItemEvidenceConfigurationsGetListOfItem]:
         """Get a list of Inspection Item Evidence Configurations.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/e
-        vidence_configuration`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemId
-        EvidenceConfigurationGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/evidence_configuration``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdEvidenceConfigurationGet``).
 
         Get a list of Inspection Item Evidence Configurations for a specified Inspection Item.
 

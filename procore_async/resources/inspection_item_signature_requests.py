@@ -101,8 +101,8 @@ class InspectionItemSignatureRequestsResource(Resource):
     ) -> ItemIterator[InspectionItemSignatureRequestsGetListOfItem]:
         """Get a list of Inspection Item Signature Requests.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/s
-        ignature_requests``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests``
         (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsGet``).
 
         Get a list of Inspection Item Signature Requests for a specified Inspection.
@@ -137,9 +137,9 @@ class InspectionItemSignatureRequestsResource(Resource):
     ) -> Response[InspectionItemSignatureRequestsCreatesResult]:
         """Creates a Inspection Item Signature Request.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/
-        signature_requests`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSig
-        natureRequestsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsPost``).
 
         Creates a Inspection Item Signature Request for a specified Inspection.
 
@@ -167,9 +167,9 @@ class InspectionItemSignatureRequestsResource(Resource):
     ) -> Response[InspectionItemSignatureRequestsCreatesResult]:
         """Finds or Creates a Inspection Item Signature Request.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/
-        signature_requests/find_or_create`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectio
-        nItemsItemIdSignatureRequestsFindOrCreatePost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests/find_or_create``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsFindOrCreatePost``).
 
         Tries to find a Inspection Item Signature Request for a specified Inspection, creates one
         if it doesn't exist.
@@ -193,9 +193,9 @@ class InspectionItemSignatureRequestsResource(Resource):
     ) -> Response[Any]:
         """Deletes an Inspection Item Signature Request.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id
-        }/signature_requests/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsIt
-        emIdSignatureRequestsIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsIdDelete``).
 
         Deletes the specified Inspection Item Signature Request.
 
@@ -216,9 +216,9 @@ class InspectionItemSignatureRequestsResource(Resource):
     ) -> Response[InspectionItemSignatureRequestsCreatesResult]:
         """Show a Inspection Item Signature Request.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/s
-        ignature_requests/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemI
-        dSignatureRequestsIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsIdGet``).
 
         Show the specified Inspection Item Signature Request.
 

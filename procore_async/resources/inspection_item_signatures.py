@@ -51,9 +51,9 @@ class InspectionItemSignaturesResource(Resource):
     ) -> Response[Any]:
         """Deletes an Inspection Item Signature.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id
-        }/signature_requests/{id}/signature`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspect
-        ionItemsItemIdSignatureRequestsIdSignatureDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests/{id}/signature``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsIdSignatureDelete``).
 
         Deletes an Inspection Item Signature for a specified Inspection Item Signature Request.
 
@@ -80,9 +80,9 @@ class InspectionItemSignaturesResource(Resource):
     ) -> Response[InspectionItemSignaturesCreatesRequestResult]:
         """Creates a Inspection Item Signature Request.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/
-        signature_requests/{id}/signature`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectio
-        nItemsItemIdSignatureRequestsIdSignaturePost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_items/{item_id}/signature_requests/{id}/signature``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionItemsItemIdSignatureRequestsIdSignaturePost``).
 
         Creates a Inspection Item Signature Request for a specified Inspection.
 

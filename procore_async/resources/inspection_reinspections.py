@@ -68,9 +68,9 @@ class InspectionReinspectionsResource(Resource):
     ) -> Response[InspectionReinspectionsGetActiveReinspectionResult]:
         """Get Active Reinspection.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/{inspection_id}/
-        active_reinspection`` (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionsInspectionId
-        ActiveReinspectionGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/{inspection_id}/active_reinspection``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionsInspectionIdActiveReinspectionGet``).
 
         Get the active reinspection for an inspection.
 
@@ -97,8 +97,8 @@ class InspectionReinspectionsResource(Resource):
     ) -> Response[InspectionReinspectionsGetActiveReinspectionResult]:
         """Create Reinspections.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/{inspection_id}
-        /reinspections``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/{inspection_id}/reinspections``
         (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionsInspectionIdReinspectionsPost``).
 
         Creates a Reinspection for an Inspection.

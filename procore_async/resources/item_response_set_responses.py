@@ -74,8 +74,8 @@ class ItemResponseSetResponsesResource(Resource):
     ]:
         """List Responses in the Specified Item Response Set.
 
-        ``GET /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/res
-        ponses``
+        ``GET
+        /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/responses``
         (``RestV10CompaniesCompanyIdChecklistItemResponseSetsResponseSetIdResponsesGet``).
 
         List Responses for an Item Response Set.
@@ -102,8 +102,8 @@ class ItemResponseSetResponsesResource(Resource):
     ) -> Response[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]:
         """Create a Response in the Specified Item Response Set.
 
-        ``POST /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/re
-        sponses``
+        ``POST
+        /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/responses``
         (``RestV10CompaniesCompanyIdChecklistItemResponseSetsResponseSetIdResponsesPost``).
 
         Creates a Response for a specified Item Response Set.
@@ -124,8 +124,8 @@ class ItemResponseSetResponsesResource(Resource):
     ) -> Response[Any]:
         """Remove a Response from an Item Response Set.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/
-        responses/{id}``
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/responses/{id}``
         (``RestV10CompaniesCompanyIdChecklistItemResponseSetsResponseSetIdResponsesIdDelete``).
 
         Args:
@@ -144,8 +144,8 @@ class ItemResponseSetResponsesResource(Resource):
     ) -> Response[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]:
         """Show Item Response Set Response.
 
-        ``GET /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/res
-        ponses/{id}``
+        ``GET
+        /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/responses/{id}``
         (``RestV10CompaniesCompanyIdChecklistItemResponseSetsResponseSetIdResponsesIdGet``).
 
         Returns a specified Response from the Item Response Set.
@@ -166,8 +166,8 @@ class ItemResponseSetResponsesResource(Resource):
     ) -> Response[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]:
         """Add an existing Response to an Item Response Set.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/r
-        esponses/{id}``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{response_set_id}/responses/{id}``
         (``RestV10CompaniesCompanyIdChecklistItemResponseSetsResponseSetIdResponsesIdPatch``).
 
         Adds an existing Response to the specified Item Response Set.

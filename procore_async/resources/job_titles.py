@@ -77,8 +77,9 @@ class JobTitlesResource(Resource):
     ) -> Response[builtins.list[JobTitlesGetAllBelongingToGroupResultItem]]:
         """Get all Job Titles belonging to a Group.
 
-        ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/job-
-        titles`` (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdJob-titlesGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/job-titles``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdJob-titlesGet``).
 
         Returns an array of Job Titles assigned to a specific Group.
 
@@ -142,9 +143,9 @@ class JobTitlesResource(Resource):
     ) -> Response[JobTitlesCreateResult]:
         """Delete a Job Title.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-
-        titles/{job_title_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdJob-
-        titlesJobTitleIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-titles/{job_title_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdJob-titlesJobTitleIdDelete``).
 
         Deletes a Job Title given a company ID and job title ID.
 
@@ -214,9 +215,9 @@ class JobTitlesResource(Resource):
     ) -> Response[JobTitlesRemoveFromBeingAvailableToGroupResult]:
         """Remove Job Title from being available to Group.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-
-        titles/{job_title_id}/groups`` (``RestV10Workforce-planningV2CompaniesCompanyIdJob-
-        titlesJobTitleIdGroupsDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-titles/{job_title_id}/groups``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdJob-titlesJobTitleIdGroupsDelete``).
 
         Removes a Job Title from a Group it was previously assigned to.
 
@@ -241,9 +242,9 @@ class JobTitlesResource(Resource):
     ) -> Response[JobTitlesRemoveFromBeingAvailableToGroupResult]:
         """Make Job Title available to Group.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-
-        titles/{job_title_id}/groups`` (``RestV10Workforce-planningV2CompaniesCompanyIdJob-
-        titlesJobTitleIdGroupsPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-titles/{job_title_id}/groups``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdJob-titlesJobTitleIdGroupsPost``).
 
         Makes a Job Title available to a Group it was not previously available to.
 

@@ -72,9 +72,9 @@ class LayerResource(Resource):
     ) -> Response[Any]:
         """Get accessible layers for authenticated user by context.
 
-        ``GET /rest/v1.0/companies/{company_id}/projects/{project_id}/accessible_layers/{context_t
-        ype}/{context_type_id}`` (``RestV10CompaniesCompanyIdProjectsProjectIdAccessibleLayersCont
-        extTypeContextTypeIdGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/accessible_layers/{context_type}/{context_type_id}``
+        (``RestV10CompaniesCompanyIdProjectsProjectIdAccessibleLayersContextTypeContextTypeIdGet``).
 
         Retrieve all layers accessible to the authenticated user (private + public) for a given
         context type and ID.
@@ -206,8 +206,8 @@ class LayerResource(Resource):
     ) -> Response[Any]:
         """Convert private layer to public.
 
-        ``POST /rest/v1.0/companies/{company_id}/projects/{project_id}/layers/{layer_id}/convert_t
-        o_public``
+        ``POST
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/layers/{layer_id}/convert_to_public``
         (``RestV10CompaniesCompanyIdProjectsProjectIdLayersLayerIdConvertToPublicPost``).
 
         Convert a private layer to public, making it accessible to all project users.

@@ -52,9 +52,9 @@ class ManagedEquipmentAttachmentResource(Resource):
     ) -> Response[builtins.list[ManagedEquipmentAttachmentBulkDeleteResultItem]]:
         """Bulk Delete Managed Equipment Attachment.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment/{id}/managed_equipment_attach
-        ments/bulk_destroy`` (``RestV10CompaniesCompanyIdManagedEquipmentIdManagedEquipmentAttachm
-        entsBulkDestroyDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/managed_equipment/{id}/managed_equipment_attachments/bulk_destroy``
+        (``RestV10CompaniesCompanyIdManagedEquipmentIdManagedEquipmentAttachmentsBulkDestroyDelete``).
 
         Delete multiple Managed Equipment Attachments with one request.
 
@@ -73,9 +73,9 @@ class ManagedEquipmentAttachmentResource(Resource):
     ) -> Response[ManagedEquipmentAttachmentBulkDeleteResultItem]:
         """Delete Managed Equipment Attachment.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment/{managed_equipment_id}/manage
-        d_equipment_attachments/{id}`` (``RestV10CompaniesCompanyIdManagedEquipmentManagedEquipmen
-        tIdManagedEquipmentAttachmentsIdDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/managed_equipment/{managed_equipment_id}/managed_equipment_attachments/{id}``
+        (``RestV10CompaniesCompanyIdManagedEquipmentManagedEquipmentIdManagedEquipmentAttachmentsIdDelete``).
 
         Deleting an attachment from a Managed Equipment.
 

@@ -697,8 +697,8 @@ class ManagedEquipmentCompanyLevelResource(Resource):
     ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
         """Update Deleted Equipment Serial Number.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment/{id}/update_deleted_equipment_
-        serial_number``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/managed_equipment/{id}/update_deleted_equipment_serial_number``
         (``RestV10CompaniesCompanyIdManagedEquipmentIdUpdateDeletedEquipmentSerialNumberPatch``).
 
         Update a serial number for a deleted piece of Equipment.

@@ -42,9 +42,9 @@ class MarkupGroupsResource(Resource):
     ) -> Response[Any]:
         """Create Group and Move Markups.
 
-        ``POST /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_do
-        c_id}/markups/groups`` (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsViewerD
-        ocIdMarkupsGroupsPost``).
+        ``POST
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc_id}/markups/groups``
+        (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsViewerDocIdMarkupsGroupsPost``).
 
         Creates a new group in the same layer as the source group and moves the specified markups
         to it.

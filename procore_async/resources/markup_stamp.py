@@ -148,8 +148,8 @@ class MarkupStampResource(Resource):
     ) -> Response[Any]:
         """Delete Stamp.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/stamps/{
-        stamp_id}``
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/stamps/{stamp_id}``
         (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsStampsStampIdDelete``).
 
         Deletes markups for a specific company, project, and document.
@@ -165,9 +165,9 @@ class MarkupStampResource(Resource):
     ) -> Response[Any]:
         """Get Markup Stamp.
 
-        ``GET /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc
-        _id}/markups/{markup_id}/stamps`` (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocum
-        entsViewerDocIdMarkupsMarkupIdStampsGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc_id}/markups/{markup_id}/stamps``
+        (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsViewerDocIdMarkupsMarkupIdStampsGet``).
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/viewer_documents/{_s(viewer_doc_id)}/markups/{_s(markup_id)}/stamps",
@@ -232,8 +232,8 @@ class MarkupStampResource(Resource):
     ) -> Response[Any]:
         """Delete Stamp.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/viewer_documents/stamps/{
-        stamp_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/viewer_documents/stamps/{stamp_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdViewerDocumentsStampsStampIdDelete``).
 
         Deletes a stamp for a specific company, project, and document.
@@ -254,8 +254,9 @@ class MarkupStampResource(Resource):
     ) -> Response[Any]:
         """Update Stamp.
 
-        ``PUT /rest/v2.0/companies/{company_id}/projects/{project_id}/viewer_documents/stamps/{sta
-        mp_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdViewerDocumentsStampsStampIdPut``).
+        ``PUT
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/viewer_documents/stamps/{stamp_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdViewerDocumentsStampsStampIdPut``).
 
         Updates an existing stamp with enhanced features for a specific company, project, and
         document.

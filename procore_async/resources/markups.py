@@ -156,8 +156,8 @@ class MarkupsResource(Resource):
     ) -> Response[Any]:
         """Delete Markups.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_
-        doc_id}/markups``
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc_id}/markups``
         (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsViewerDocIdMarkupsDelete``).
 
         Deletes markups for a specific company, project, and document.
@@ -173,8 +173,8 @@ class MarkupsResource(Resource):
     ) -> Response[Any]:
         """Save Markups.
 
-        ``POST /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_do
-        c_id}/markups``
+        ``POST
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc_id}/markups``
         (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsViewerDocIdMarkupsPost``).
 
         Saves new markups or updates existing ones for a specific company, project, and document.
@@ -191,8 +191,8 @@ class MarkupsResource(Resource):
     ) -> Response[Any]:
         """Modify Markups.
 
-        ``PUT /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc
-        _id}/markups``
+        ``PUT
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents/{viewer_doc_id}/markups``
         (``RestV10CompaniesCompanyIdProjectsProjectIdViewerDocumentsViewerDocIdMarkupsPut``).
 
         Modifies existing markups for a specific company, project, and document.

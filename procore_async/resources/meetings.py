@@ -353,8 +353,8 @@ class MeetingsResource(Resource):
         ``POST /rest/v1.0/meetings`` (``RestV10MeetingsPost``).
 
         Create a new Meeting. #### Uploading attachments To upload attachments you must upload the
-        entire payload as `multipart/form-data` content-type and specify each parameter as form-
-        data together with `attachments[]` as files.
+        entire payload as `multipart/form-data` content-type and specify each parameter as
+        form-data together with `attachments[]` as files.
         """
         return await self._client.post("meetings", version="v1.0", company_id=company_id, body=body)
 
@@ -433,8 +433,8 @@ class MeetingsResource(Resource):
         ``PATCH /rest/v1.0/meetings/{id}`` (``RestV10MeetingsIdPatch``).
 
         Update a Meeting. #### Uploading attachments To upload attachments you must upload the
-        entire payload as `multipart/form-data` content-type and specify each parameter as form-
-        data together with `attachments[]` as files.
+        entire payload as `multipart/form-data` content-type and specify each parameter as
+        form-data together with `attachments[]` as files.
 
         Args:
             id: ID of the meeting.
@@ -498,8 +498,8 @@ class MeetingsResource(Resource):
         (``RestV11ProjectsProjectIdMeetingsPost``).
 
         Create a new Meeting. #### Uploading attachments To upload attachments you must upload the
-        entire payload as `multipart/form-data` content-type and specify each parameter as form-
-        data together with `attachments[]` as files.
+        entire payload as `multipart/form-data` content-type and specify each parameter as
+        form-data together with `attachments[]` as files.
 
         Args:
             project_id: Unique identifier for the project.
@@ -599,8 +599,8 @@ class MeetingsResource(Resource):
         (``RestV11ProjectsProjectIdMeetingsIdPatch``).
 
         Update a Meeting. #### Uploading attachments To upload attachments you must upload the
-        entire payload as `multipart/form-data` content-type and specify each parameter as form-
-        data together with `attachments[]` as files.
+        entire payload as `multipart/form-data` content-type and specify each parameter as
+        form-data together with `attachments[]` as files.
 
         Args:
             project_id: Unique identifier for the project.
@@ -618,8 +618,8 @@ class MeetingsResource(Resource):
     ) -> Response[Any]:
         """Delete meeting category.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/meetings/{id}/categories/
-        {category_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/meetings/{id}/categories/{category_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdMeetingsIdCategoriesCategoryIdDelete``).
 
         Delete a Meeting Category.

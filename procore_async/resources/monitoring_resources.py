@@ -97,8 +97,8 @@ class MonitoringResourcesResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            forecast_start_date: Forecast start date, expressed in ISO 8601 date format (YYYY-MM-
-                DD).
+            forecast_start_date: Forecast start date, expressed in ISO 8601 date format
+                (YYYY-MM-DD).
         """
         return await self._client.get(
             f"projects/{_s(project_id)}/monitoring_resources",

@@ -79,8 +79,8 @@ class PaymentApplicationOwnerInvoiceMarkupLineItemsResource(Resource):
     ) -> Response[PaymentApplicationOwnerInvoiceMarkupLineItemsUpdateForPrimeContractResult]:
         """Update Payment Application (Owner Invoice) Markup Line item for Prime Contract.
 
-        ``PATCH /rest/v1.0/prime_contracts/{prime_contract_id}/payment_application_markup_line_ite
-        ms/{id}``
+        ``PATCH
+        /rest/v1.0/prime_contracts/{prime_contract_id}/payment_application_markup_line_items/{id}``
         (``RestV10PrimeContractsPrimeContractIdPaymentApplicationMarkupLineItemsIdPatch``).
 
         Update a Payment Application (Owner Invoice) Markup Line item on a specified Prime

@@ -106,8 +106,8 @@ class PaymentsBeneficiaryResource(Resource):
     ) -> Response[PaymentsBeneficiaryListPaymentsBeneficiariesResultItem]:
         """Approve Payments Beneficiary.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/payments/beneficiaries/{payments_beneficiary_id}
-        /approve``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/payments/beneficiaries/{payments_beneficiary_id}/approve``
         (``RestV10CompaniesCompanyIdPaymentsBeneficiariesPaymentsBeneficiaryIdApprovePatch``).
 
         Approve payments beneficiary for a given sending and receiving company's external account.
@@ -132,9 +132,9 @@ class PaymentsBeneficiaryResource(Resource):
     ) -> Response[PaymentsBeneficiaryUpdateClassificationResult]:
         """Update Payments Beneficiary Classification.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/payments/beneficiaries/{payments_beneficiary_id}
-        /classification`` (``RestV10CompaniesCompanyIdPaymentsBeneficiariesPaymentsBeneficiaryIdCl
-        assificationPatch``).
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/payments/beneficiaries/{payments_beneficiary_id}/classification``
+        (``RestV10CompaniesCompanyIdPaymentsBeneficiariesPaymentsBeneficiaryIdClassificationPatch``).
 
         Updates the early pay classification for a payments beneficiary.
 

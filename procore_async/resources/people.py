@@ -241,9 +241,9 @@ class PeopleResource(Resource):
     ) -> Response[builtins.list[PeopleGetAllBelongingToGroupResultItem]]:
         """Get all People belonging to a Group.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/groups/{group_id}/groups/people`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdGroupsGroupIdGroupsPeopleGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/groups/people``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdGroupsPeopleGet``).
 
         Returns array of Person objects.
 
@@ -485,8 +485,8 @@ class PeopleResource(Resource):
     ) -> Response[PeopleAddPersonToGroupResult]:
         """Remove a Person from a Group.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/people/{person_id}/groups/{group_id}``
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/groups/{group_id}``
         (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdGroupsGroupIdDelete``).
 
         Removes a person from a given group. Note that when removing the last group_id, the Group
@@ -539,8 +539,8 @@ class PeopleResource(Resource):
     ) -> Response[PeopleCreatePersonResult]:
         """Remove Tag Instance from Person.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/people/{person_id}/tags/{tag_instance_id}``
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/tags/{tag_instance_id}``
         (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTagsTagInstanceIdDelete``).
 
         Removes a Tag Instance from a Person.

@@ -114,9 +114,9 @@ class PrimeChangeOrderLineItemsResource(Resource):
     ) -> ItemIterator[PrimeChangeOrderLineItemsListItem]:
         """List Prime Change Order Line Items.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_c
-        hange_order_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrder
-        sPrimeChangeOrderIdLineItemsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdLineItemsGet``).
 
         List all line items for a given prime change order.
 
@@ -148,9 +148,9 @@ class PrimeChangeOrderLineItemsResource(Resource):
     ) -> Response[PrimeChangeOrderLineItemsCreateResult]:
         """Create Prime Change Order Line Item.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_
-        change_order_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrde
-        rsPrimeChangeOrderIdLineItemsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdLineItemsPost``).
 
         Creates a line item for a given prime change order.
 
@@ -173,9 +173,9 @@ class PrimeChangeOrderLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Prime Change Order Line Item.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prim
-        e_change_order_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeCha
-        ngeOrdersPrimeChangeOrderIdLineItemsIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdLineItemsIdDelete``).
 
         Deletes a specified prime change order line item.
 
@@ -196,9 +196,9 @@ class PrimeChangeOrderLineItemsResource(Resource):
     ) -> Response[PrimeChangeOrderLineItemsCreateResult]:
         """Show Prime Change Order Line Item.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_c
-        hange_order_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChange
-        OrdersPrimeChangeOrderIdLineItemsIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdLineItemsIdGet``).
 
         Get a specified line item for a given prime change order.
 
@@ -227,9 +227,9 @@ class PrimeChangeOrderLineItemsResource(Resource):
     ) -> Response[PrimeChangeOrderLineItemsCreateResult]:
         """Update Prime Contract Line Item.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime
-        _change_order_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChan
-        geOrdersPrimeChangeOrderIdLineItemsIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdLineItemsIdPatch``).
 
         Updates a line item for a given prime change order.
 

@@ -33,8 +33,8 @@ class PrimeChangeOrderRowsCsvExportsResource(Resource):
     ) -> Response[Any]:
         """Create CSV export for Prime Change Order Rows.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_rows/csv
-        _exports``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_rows/csv_exports``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrderRowsCsvExportsPost``).
 
         Creates a CSV export for the Prime Change Order Rows collection.
@@ -54,9 +54,9 @@ class PrimeChangeOrderRowsCsvExportsResource(Resource):
     ) -> Response[Any]:
         """Check CSV export status for Prime Change Order Rows.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_rows/csv_
-        exports/{change_order_csv_export_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeC
-        hangeOrderRowsCsvExportsChangeOrderCsvExportIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_rows/csv_exports/{change_order_csv_export_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrderRowsCsvExportsChangeOrderCsvExportIdGet``).
 
         Returns the current status of a Prime Change Order Rows CSV export request.
 

@@ -33,9 +33,9 @@ class PrimeChangeOrdersBatchesExportPdfResource(Resource):
     ) -> Response[Any]:
         """Check PDF generation status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_batches/{
-        prime_change_order_batch_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChang
-        eOrderBatchesPrimeChangeOrderBatchIdPdfGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_batches/{prime_change_order_batch_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrderBatchesPrimeChangeOrderBatchIdPdfGet``).
 
         Check the status of a PDF document generation for a prime contract change order batch.
         Note: This endpoint is currently only supported in Procore Zones US01 && US02.
@@ -56,9 +56,9 @@ class PrimeChangeOrdersBatchesExportPdfResource(Resource):
     ) -> Response[Any]:
         """Create PDF export for a Prime Change Order Batch.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_batches/
-        {prime_change_order_batch_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChan
-        geOrderBatchesPrimeChangeOrderBatchIdPdfPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_order_batches/{prime_change_order_batch_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrderBatchesPrimeChangeOrderBatchIdPdfPost``).
 
         Creates a PDF export for a given Prime Change Order Batch. Note: This endpoint is
         currently only supported in Procore Zones US01 && US02.

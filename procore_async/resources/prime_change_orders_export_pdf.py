@@ -31,8 +31,8 @@ class PrimeChangeOrdersExportPdfResource(Resource):
     ) -> Response[Any]:
         """Check PDF generation status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_c
-        hange_order_id}/pdf``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/pdf``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdPdfGet``).
 
         Check the status of a PDF document generation for a prime contract change order. Note:
@@ -54,9 +54,9 @@ class PrimeChangeOrdersExportPdfResource(Resource):
     ) -> Response[Any]:
         """Create PDF export for a Prime Change Order.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_
-        change_order_id}/pdf`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrime
-        ChangeOrderIdPdfPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_change_orders/{prime_change_order_id}/pdf``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeChangeOrdersPrimeChangeOrderIdPdfPost``).
 
         Creates a PDF export for a given Prime Change Order. Note: This endpoint is currently only
         supported in Procore Zones US01 && US02.

@@ -526,8 +526,8 @@ class PrimeContractLineItemsResource(Resource):
     ) -> ItemIterator[PrimeContractLineItemsListForCompanyItem]:
         """List Prime Contract Line Items.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contr
-        act_id}/line_items``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/line_items``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdLineItemsGet``).
 
         List all line items for a given prime contract.
@@ -560,9 +560,9 @@ class PrimeContractLineItemsResource(Resource):
     ) -> Response[PrimeContractLineItemsCreateForCompanyResult]:
         """Create Prime Contract Line Item.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_cont
-        ract_id}/line_items`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeCont
-        ractIdLineItemsPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/line_items``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdLineItemsPost``).
 
         Creates a line item for a given prime contract.
 
@@ -585,9 +585,9 @@ class PrimeContractLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Prime Contract Line Item.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_co
-        ntract_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPr
-        imeContractIdLineItemsIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdLineItemsIdDelete``).
 
         Deletes a specified prime contract line item.
 
@@ -608,9 +608,9 @@ class PrimeContractLineItemsResource(Resource):
     ) -> Response[PrimeContractLineItemsCreateForCompanyResult]:
         """Show Prime Contract Line Item.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contr
-        act_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrime
-        ContractIdLineItemsIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdLineItemsIdGet``).
 
         Get a specified line item for a given prime contract.
 
@@ -639,9 +639,9 @@ class PrimeContractLineItemsResource(Resource):
     ) -> Response[PrimeContractLineItemsCreateForCompanyResult]:
         """Update Prime Contract Line Item.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_con
-        tract_id}/line_items/{id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPri
-        meContractIdLineItemsIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/line_items/{id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdLineItemsIdPatch``).
 
         Updates a line item for a given prime contract.
 

@@ -49,8 +49,8 @@ class PrimeContractSummaryResource(Resource):
     ) -> Response[PrimeContractSummaryShowResult]:
         """Show Prime Contract Summary.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{contract_id
-        }/summary``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{contract_id}/summary``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsContractIdSummaryGet``).
 
         Returns a combined summary of change order and invoicing information for a specific prime

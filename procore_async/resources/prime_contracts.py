@@ -657,8 +657,8 @@ class PrimeContractsResource(Resource):
     ) -> Response[Any]:
         """Delete Prime Contract.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_co
-        ntract_id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdDelete``).
 
         Deletes a Prime Contract for a given project.
@@ -679,8 +679,8 @@ class PrimeContractsResource(Resource):
     ) -> Response[Any]:
         """Show Prime Contract.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contr
-        act_id}``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdGet``).
 
         Returns a Prime Contract for a given project.
@@ -712,8 +712,8 @@ class PrimeContractsResource(Resource):
     ) -> Response[Any]:
         """Update Prime Contract.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_con
-        tract_id}``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdPatch``).
 
         Updates a Prime Contract for a given project.

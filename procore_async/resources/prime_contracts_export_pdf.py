@@ -31,8 +31,8 @@ class PrimeContractsExportPdfResource(Resource):
     ) -> Response[Any]:
         """Check PDF generation status.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contr
-        act_id}/pdf``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/pdf``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdPdfGet``).
 
         Check the status of a PDF document generation for a prime contract. Note: This endpoint is
@@ -54,8 +54,8 @@ class PrimeContractsExportPdfResource(Resource):
     ) -> Response[Any]:
         """Create PDF export for a Prime Contract.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_cont
-        ract_id}/pdf``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/prime_contracts/{prime_contract_id}/pdf``
         (``RestV20CompaniesCompanyIdProjectsProjectIdPrimeContractsPrimeContractIdPdfPost``).
 
         Creates a PDF export for a given Prime Contract. Note: This endpoint is currently only

@@ -153,8 +153,8 @@ class ProjectActionPlanTemplateTestRecordRequestsResource(Resource):
     ]:
         """Bulk Create Action Plan Template Test Record Requests.
 
-        ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_template_test_record_requests/bu
-        lk_create``
+        ``POST
+        /rest/v1.0/projects/{project_id}/action_plans/plan_template_test_record_requests/bulk_create``
         (``RestV10ProjectsProjectIdActionPlansPlanTemplateTestRecordRequestsBulkCreatePost``).
 
         Creates Multiple Project Action Plan Template Test Record Requests for selected Template

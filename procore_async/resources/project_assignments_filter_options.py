@@ -53,8 +53,8 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Project Names for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /names``
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/names``
         (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsNamesGet``).
 
         This endpoint returns the list of Project Names for the specified User.
@@ -81,9 +81,9 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Permission Templates for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /permission_templates`` (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOpt
-        ionsPermissionTemplatesGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/permission_templates``
+        (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsPermissionTemplatesGet``).
 
         This endpoint returns the list of Permission Templates for the specified User. This
         includes the templates of Projects that the User is currently assigned to.
@@ -107,8 +107,8 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Programs for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /programs``
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/programs``
         (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsProgramsGet``).
 
         This endpoint returns the list of Programs for the specified User.
@@ -133,9 +133,9 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Project Numbers for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /project_numbers`` (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsP
-        rojectNumbersGet``).
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/project_numbers``
+        (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsProjectNumbersGet``).
 
         This endpoint returns the list of Project Numbers for the specified User.
 
@@ -161,8 +161,8 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Project Types for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /project_types``
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/project_types``
         (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsProjectTypesGet``).
 
         This endpoint returns the list of Project Types for the specified User.
@@ -189,8 +189,8 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Regions for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /regions``
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/regions``
         (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsRegionsGet``).
 
         This endpoint returns the list of Regions for the specified User.
@@ -217,8 +217,8 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Roles for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /roles``
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/roles``
         (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsRolesGet``).
 
         This endpoint returns the list of Roles for the specified User. This includes the roles of
@@ -243,8 +243,8 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
     ]:
         """List Project Stages for a Company User.
 
-        ``GET /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options
-        /stages``
+        ``GET
+        /rest/v1.0/companies/{company_id}/users/{user_id}/project_assignments/filter_options/stages``
         (``RestV10CompaniesCompanyIdUsersUserIdProjectAssignmentsFilterOptionsStagesGet``).
 
         This endpoint returns the list of Project Stages for the specified User.

@@ -405,8 +405,8 @@ class ProjectChecklistTemplatesResource(Resource):
     ) -> Response[Any]:
         """Remove Alternative Response Set from Project Checklist Template.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/checklist/list_templates/{id}/remove_alternative_
-        response_set``
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/checklist/list_templates/{id}/remove_alternative_response_set``
         (``RestV10ProjectsProjectIdChecklistListTemplatesIdRemoveAlternativeResponseSetPatch``).
 
         Removes a Project Checklist Template's Alternative Response Set, returning the template to
@@ -432,8 +432,8 @@ class ProjectChecklistTemplatesResource(Resource):
     ) -> Response[Any]:
         """Add Alternative Response Set to Project Checklist Template.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/checklist/list_templates/{id}/use_alternative_res
-        ponse_set``
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/checklist/list_templates/{id}/use_alternative_response_set``
         (``RestV10ProjectsProjectIdChecklistListTemplatesIdUseAlternativeResponseSetPatch``).
 
         Sets a Project Checklist Template's Response Set to the specified Alternative Response

@@ -331,8 +331,8 @@ class ProjectDistributionGroupsResource(Resource):
     ) -> Response[Any]:
         """Show Project Distribution Group.
 
-        ``GET /rest/v1.0/projects/{project_id}/distribution_groups_with_ancestors/{distribution_gr
-        oup_id}``
+        ``GET
+        /rest/v1.0/projects/{project_id}/distribution_groups_with_ancestors/{distribution_group_id}``
         (``RestV10ProjectsProjectIdDistributionGroupsWithAncestorsDistributionGroupIdGet``).
 
         Show detail on a specified Project Distribution Group.

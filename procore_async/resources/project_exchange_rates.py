@@ -78,8 +78,8 @@ class ProjectExchangeRatesResource(Resource):
     ) -> Response[ProjectExchangeRatesGetResult]:
         """Get Project Exchange Rates.
 
-        ``GET /rest/v1.0/companies/{company_id}/projects/{project_id}/currency_configuration/excha
-        nge_rates``
+        ``GET
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/currency_configuration/exchange_rates``
         (``RestV10CompaniesCompanyIdProjectsProjectIdCurrencyConfigurationExchangeRatesGet``).
 
         Return a collection of project exchange rates.
@@ -101,8 +101,8 @@ class ProjectExchangeRatesResource(Resource):
     ) -> Response[ProjectExchangeRatesGetResult]:
         """Update Project Exchange Rates.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/projects/{project_id}/currency_configuration/exc
-        hange_rates``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/currency_configuration/exchange_rates``
         (``RestV10CompaniesCompanyIdProjectsProjectIdCurrencyConfigurationExchangeRatesPatch``).
 
         Update project exchange rates by company and project ID.
@@ -123,8 +123,8 @@ class ProjectExchangeRatesResource(Resource):
     ) -> Response[ProjectExchangeRatesGetResult]:
         """Create Project Exchange Rates.
 
-        ``POST /rest/v1.0/companies/{company_id}/projects/{project_id}/currency_configuration/exch
-        ange_rates``
+        ``POST
+        /rest/v1.0/companies/{company_id}/projects/{project_id}/currency_configuration/exchange_rates``
         (``RestV10CompaniesCompanyIdProjectsProjectIdCurrencyConfigurationExchangeRatesPost``).
 
         Create project exchange rates by company ID.

@@ -67,9 +67,9 @@ class ProjectInspectionTemplateItemEvidenceConfigurationsResource(Resource):
     ) -> Response[ProjectInspectionTemplateItemEvidenceConfigurationsShowResult]:
         """Show a Project Inspection Template Item Evidence Configuration.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_template_items/{t
-        emplate_item_id}/evidence_configuration`` (``RestV20CompaniesCompanyIdProjectsProjectIdIns
-        pectionTemplateItemsTemplateItemIdEvidenceConfigurationGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_template_items/{template_item_id}/evidence_configuration``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionTemplateItemsTemplateItemIdEvidenceConfigurationGet``).
 
         Show the specified Project Inspection Template Item Evidence Configuration.
 
@@ -96,9 +96,9 @@ class ProjectInspectionTemplateItemEvidenceConfigurationsResource(Resource):
     ) -> Response[ProjectInspectionTemplateItemEvidenceConfigurationsShowResult]:
         """Updates a Project Inspection Template Item Evidence Configuration.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_template_items/
-        {template_item_id}/evidence_configuration`` (``RestV20CompaniesCompanyIdProjectsProjectIdI
-        nspectionTemplateItemsTemplateItemIdEvidenceConfigurationPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/inspection_template_items/{template_item_id}/evidence_configuration``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdInspectionTemplateItemsTemplateItemIdEvidenceConfigurationPatch``).
 
         Updates the specified Project Inspection Template Item Evidence Configuration.
 

@@ -106,8 +106,8 @@ class ProjectInspectionTemplateItemReferencesResource(Resource):
     ) -> ItemIterator[ProjectInspectionTemplateItemReferencesListItem]:
         """List Project Inspection Template Item Reference.
 
-        ``GET /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item_
-        references``
+        ``GET
+        /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item_references``
         (``RestV10ProjectsProjectIdInspectionTemplatesInspectionTemplateIdItemReferencesGet``).
 
         Returns a collection of References for a specified Project Inspection Template.
@@ -146,8 +146,8 @@ class ProjectInspectionTemplateItemReferencesResource(Resource):
     ) -> Response[ProjectInspectionTemplateItemReferencesCreateResult]:
         """Create Project Inspection Template Item Reference.
 
-        ``POST /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item
-        _references``
+        ``POST
+        /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item_references``
         (``RestV10ProjectsProjectIdInspectionTemplatesInspectionTemplateIdItemReferencesPost``).
 
         Creates a Project Inspection Template Item Reference for a specified Checklist Template
@@ -176,9 +176,9 @@ class ProjectInspectionTemplateItemReferencesResource(Resource):
     ) -> Response[Any]:
         """Delete Project Inspection Template Item Reference.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/it
-        em_references/{id}`` (``RestV10ProjectsProjectIdInspectionTemplatesInspectionTemplateIdIte
-        mReferencesIdDelete``).
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item_references/{id}``
+        (``RestV10ProjectsProjectIdInspectionTemplatesInspectionTemplateIdItemReferencesIdDelete``).
 
         Deletes a Project Inspection Template Item Reference.
 
@@ -203,8 +203,8 @@ class ProjectInspectionTemplateItemReferencesResource(Resource):
     ) -> Response[ProjectInspectionTemplateItemReferencesCreateResult]:
         """Show Project Inspection Template Item Reference.
 
-        ``GET /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item_
-        references/{id}``
+        ``GET
+        /rest/v1.0/projects/{project_id}/inspection_templates/{inspection_template_id}/item_references/{id}``
         (``RestV10ProjectsProjectIdInspectionTemplatesInspectionTemplateIdItemReferencesIdGet``).
 
         Shows a Project Inspection Template Item Reference.

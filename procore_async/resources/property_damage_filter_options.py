@@ -32,8 +32,8 @@ class PropertyDamageFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Affected Company Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/affected_
-        companies``
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/affected_companies``
         (``RestV10ProjectsProjectIdIncidentsPropertyDamagesFilterOptionsAffectedCompaniesGet``).
 
         Returns affected companies in use for filtering property damages.
@@ -52,8 +52,8 @@ class PropertyDamageFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Managed Equipment Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/managed_e
-        quipment``
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/managed_equipment``
         (``RestV10ProjectsProjectIdIncidentsPropertyDamagesFilterOptionsManagedEquipmentGet``).
 
         Returns managed equipment in use for filtering property damages.
@@ -72,9 +72,9 @@ class PropertyDamageFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Responsible Company Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/responsib
-        le_companies`` (``RestV10ProjectsProjectIdIncidentsPropertyDamagesFilterOptionsResponsible
-        CompaniesGet``).
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/responsible_companies``
+        (``RestV10ProjectsProjectIdIncidentsPropertyDamagesFilterOptionsResponsibleCompaniesGet``).
 
         Returns responsible companies in use for filtering property damages.
 
@@ -92,8 +92,8 @@ class PropertyDamageFilterOptionsResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """Get Work Activity Filter Options.
 
-        ``GET /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/work_acti
-        vities``
+        ``GET
+        /rest/v1.0/projects/{project_id}/incidents/property_damages/filter_options/work_activities``
         (``RestV10ProjectsProjectIdIncidentsPropertyDamagesFilterOptionsWorkActivitiesGet``).
 
         Returns work activities in use for filtering property damages.

@@ -677,8 +677,8 @@ class PunchItemsResource(Resource):
         (``RestV10PunchItemsAddPunchItemAttachmentsPost``).
 
         Add Attachments to Punch Item #### Uploading images To upload images you must upload the
-        entire payload as `multipart/form-data` content-type and specify each parameter as form-
-        data together with `attachments[]` as files.
+        entire payload as `multipart/form-data` content-type and specify each parameter as
+        form-data together with `attachments[]` as files.
 
         Multipart upload: ``body`` holds the form fields and file(s).
 
@@ -984,8 +984,8 @@ class PunchItemsResource(Resource):
         (``RestV11PunchItemsAddPunchItemAttachmentsPost``).
 
         Add Attachments to Punch Item #### Uploading images To upload images you must upload the
-        entire payload as `multipart/form-data` content-type and specify each parameter as form-
-        data together with `attachments[]` as files.
+        entire payload as `multipart/form-data` content-type and specify each parameter as
+        form-data together with `attachments[]` as files.
 
         Multipart upload: ``body`` holds the form fields and file(s).
 

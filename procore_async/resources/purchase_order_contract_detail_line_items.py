@@ -81,8 +81,8 @@ class PurchaseOrderContractDetailLineItemsResource(Resource):
     ) -> Response[builtins.list[PurchaseOrderContractDetailLineItemsListResultItem]]:
         """List Purchase Order Contract detail line items.
 
-        ``GET /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_
-        details``
+        ``GET
+        /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_details``
         (``RestV10PurchaseOrderContractsPurchaseOrderContractIdLineItemContractDetailsGet``).
 
         List Detail Line Items on a given Purchase Order Contract.
@@ -110,8 +110,8 @@ class PurchaseOrderContractDetailLineItemsResource(Resource):
     ) -> Response[Any]:
         """Create Purchase Order Contract detail line item.
 
-        ``POST /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract
-        _details``
+        ``POST
+        /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_details``
         (``RestV10PurchaseOrderContractsPurchaseOrderContractIdLineItemContractDetailsPost``).
 
         Creates a Detail Line Item on a given Purchase Order Contract Line Item.
@@ -136,8 +136,8 @@ class PurchaseOrderContractDetailLineItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Purchase Order Contract detail line item.
 
-        ``DELETE /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contra
-        ct_details/{id}``
+        ``DELETE
+        /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_details/{id}``
         (``RestV10PurchaseOrderContractsPurchaseOrderContractIdLineItemContractDetailsIdDelete``).
 
         Delete a Detail Line Item in a specific Purchase Order Contract.
@@ -164,8 +164,8 @@ class PurchaseOrderContractDetailLineItemsResource(Resource):
     ) -> Response[Any]:
         """Show Purchase Order Contract detail line item.
 
-        ``GET /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_
-        details/{id}``
+        ``GET
+        /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_details/{id}``
         (``RestV10PurchaseOrderContractsPurchaseOrderContractIdLineItemContractDetailsIdGet``).
 
         Return a Detail Line Item in a specific Purchase Order Contract.
@@ -192,8 +192,8 @@ class PurchaseOrderContractDetailLineItemsResource(Resource):
     ) -> Response[Any]:
         """Update Purchase Order Contract detail line item.
 
-        ``PATCH /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contrac
-        t_details/{id}``
+        ``PATCH
+        /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/line_item_contract_details/{id}``
         (``RestV10PurchaseOrderContractsPurchaseOrderContractIdLineItemContractDetailsIdPatch``).
 
         Update a Detail Line Item in a specific Purchase Order Contract.

@@ -50,9 +50,9 @@ class PurchaseOrderContractSubcontractorSovStatusResource(Resource):
     ) -> Response[PurchaseOrderContractSubcontractorSovStatusUpdateResult]:
         """Update Purchase Order Contract Subcontractor SOV status.
 
-        ``PATCH /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/subcontractor_sch
-        edule_of_values_status`` (``RestV10PurchaseOrderContractsPurchaseOrderContractIdSubcontrac
-        torScheduleOfValuesStatusPatch``).
+        ``PATCH
+        /rest/v1.0/purchase_order_contracts/{purchase_order_contract_id}/subcontractor_schedule_of_values_status``
+        (``RestV10PurchaseOrderContractsPurchaseOrderContractIdSubcontractorScheduleOfValuesStatusPatch``).
 
         Update the Subcontractor SOV status of a specific Purchase Order Contract.
 

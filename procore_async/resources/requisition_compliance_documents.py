@@ -110,8 +110,8 @@ class RequisitionComplianceDocumentsResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """List requisition compliance documents.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice
-        _id}/documents``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice_id}/documents``
         (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoicesInvoiceIdDocumentsGet``).
 
         Lists the requisition compliance documents **Procore Pay must be enabled to use this
@@ -144,8 +144,8 @@ class RequisitionComplianceDocumentsResource(Resource):
     ) -> Response[RequisitionComplianceDocumentsCreateComplianceDocumentResult]:
         """Create compliance document.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoic
-        e_id}/documents``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice_id}/documents``
         (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoicesInvoiceIdDocumentsPost``).
 
         Creates a compliance document **Procore Pay must be enabled to use this endpoint.**.
@@ -177,9 +177,9 @@ class RequisitionComplianceDocumentsResource(Resource):
     ) -> ItemIterator[RequisitionComplianceDocumentsListRequisitionComplianceAttachmentsItem]:
         """List requisition compliance attachments.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice
-        _id}/documents/attachments`` (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoic
-        esInvoiceIdDocumentsAttachmentsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice_id}/documents/attachments``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoicesInvoiceIdDocumentsAttachmentsGet``).
 
         Lists the requisition compliance attachments **Procore Pay must be enabled to use this
         endpoint.**.
@@ -207,9 +207,9 @@ class RequisitionComplianceDocumentsResource(Resource):
     ) -> Response[Any]:
         """Delete requisition compliance document.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invo
-        ice_id}/documents/{document_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceI
-        nvoicesInvoiceIdDocumentsDocumentIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice_id}/documents/{document_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoicesInvoiceIdDocumentsDocumentIdDelete``).
 
         Deletes the requisition compliance document **Procore Pay must be enabled to use this
         endpoint.**.
@@ -231,9 +231,9 @@ class RequisitionComplianceDocumentsResource(Resource):
     ) -> Response[RequisitionComplianceDocumentsCreateComplianceDocumentResult]:
         """Get requisition compliance document.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice
-        _id}/documents/{document_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvo
-        icesInvoiceIdDocumentsDocumentIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice_id}/documents/{document_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoicesInvoiceIdDocumentsDocumentIdGet``).
 
         Gets the requisition compliance document **Procore Pay must be enabled to use this
         endpoint.**.
@@ -263,9 +263,9 @@ class RequisitionComplianceDocumentsResource(Resource):
     ) -> Response[RequisitionComplianceDocumentsCreateComplianceDocumentResult]:
         """Update requisition compliance document.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoi
-        ce_id}/documents/{document_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceIn
-        voicesInvoiceIdDocumentsDocumentIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/compliance/invoices/{invoice_id}/documents/{document_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdComplianceInvoicesInvoiceIdDocumentsDocumentIdPatch``).
 
         Updates the requisition compliance document **Procore Pay must be enabled to use this
         endpoint.**.

@@ -1212,8 +1212,8 @@ class RequisitionsSubcontractorInvoicesResource(Resource):
     ]:
         """Update the Due Date for a Requisition (Subcontractor Invoice).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/requisitions/{id}/payment_
-        details``
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/requisitions/{id}/payment_details``
         (``RestV20CompaniesCompanyIdProjectsProjectIdRequisitionsIdPaymentDetailsPatch``).
 
         Updates the Due Date for a Requisition (Subcontractor Invoice).

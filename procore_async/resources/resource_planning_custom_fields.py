@@ -137,9 +137,9 @@ class ResourcePlanningCustomFieldsResource(Resource):
     ) -> Response[ResourcePlanningCustomFieldsCreateCustomFieldResult]:
         """Delete Custom Field.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/custom-
-        fields/{field_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdCustom-
-        fieldsFieldIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/custom-fields/{field_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdCustom-fieldsFieldIdDelete``).
 
         Deletes a Custom Field from a company.
 
@@ -214,9 +214,9 @@ class ResourcePlanningCustomFieldsResource(Resource):
     ) -> Response[ResourcePlanningCustomFieldsUpdateCustomFieldResult]:
         """Remove Values from Custom Field.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/custom-
-        fields/{field_id}/values`` (``RestV10Workforce-planningV2CompaniesCompanyIdCustom-
-        fieldsFieldIdValuesDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/custom-fields/{field_id}/values``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdCustom-fieldsFieldIdValuesDelete``).
 
         Removes specified values from a Custom Field with type `select` or `multi-select`.
 
@@ -241,9 +241,9 @@ class ResourcePlanningCustomFieldsResource(Resource):
     ) -> Response[ResourcePlanningCustomFieldsUpdateCustomFieldResult]:
         """Add Values to Custom Field.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/custom-
-        fields/{field_id}/values`` (``RestV10Workforce-planningV2CompaniesCompanyIdCustom-
-        fieldsFieldIdValuesPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/custom-fields/{field_id}/values``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdCustom-fieldsFieldIdValuesPost``).
 
         Appends new values to a Custom Field with type `select` or `multi-select`.
 

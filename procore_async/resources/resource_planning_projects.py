@@ -433,9 +433,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Add Category to Project.
 
-        ``POST /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/categories`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdCategoriesPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categories``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdCategoriesPost``).
 
         Add a new Category to a Project. Subcategories can also be provided. A successful response
         returns the new Category UUID.
@@ -458,10 +458,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Delete Category.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}``
-        (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdDelete``).
 
         Delete a Category from a Project. Assignments will be moved to the default "None"
         category. A successful response returns the deleted Category ID.
@@ -489,10 +488,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsUpdateCategoryNameResult]:
         """Update Category Name.
 
-        ``POST /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}``
-        (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdPost``).
 
         Update a Categorys name within a Project. A successful response returns all Categories for
         the Project.
@@ -521,9 +519,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Add Subcategory to Category.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categ
-        ories/{category_id}/subcategories`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdSubcategoriesPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}/subcategories``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdSubcategoriesPost``).
 
         Add a Subcategory to a Category in a Project. A successful response returns the new
         Subcategory UUID.
@@ -547,9 +545,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Delete Subcategory.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/cat
-        egories/{category_id}/subcategories/{subcategory_id}`` (``RestV10Workforce-planningV2Compa
-        niesCompanyIdProjectsProjectIdCategoriesCategoryIdSubcategoriesSubcategoryIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}/subcategories/{subcategory_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdSubcategoriesSubcategoryIdDelete``).
 
         Delete a Subcategory from a Project. Assignments will lose their subcategory. A successful
         response returns the deleted Subcategory UUID.
@@ -579,9 +577,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Update Subcategory Name.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categ
-        ories/{category_id}/subcategories/{subcategory_id}`` (``RestV10Workforce-planningV2Compani
-        esCompanyIdProjectsProjectIdCategoriesCategoryIdSubcategoriesSubcategoryIdPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/categories/{category_id}/subcategories/{subcategory_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdCategoriesCategoryIdSubcategoriesSubcategoryIdPost``).
 
         Update a Subcategorys name within a Category. A successful response returns the updated
         Subcategory UUID.
@@ -610,9 +608,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Add Role to Project.
 
-        ``POST /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/roles`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdRolesPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/roles``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdRolesPost``).
 
         Assign a Person to a Role in a Project. A successful response returns the new Role UUID.
 
@@ -634,8 +632,8 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Remove Role from Project.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/roles/{role_id}``
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/roles/{role_id}``
         (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdRolesRoleIdDelete``).
 
         Remove a Person from a Role in a Project. A successful response returns the removed Role
@@ -663,9 +661,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Add Tag Instance to Project.
 
-        ``POST /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/tags`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdTagsPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/tags``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdTagsPost``).
 
         To make a Tag available to a Project, send a `tag_id` in the POST body. A successful
         response will return the newly created Tag Instance UUID.
@@ -688,10 +686,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Remove Tag Instance from Project.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/tags/{tag_instance_id}``
-        (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdTagsTagInstanceIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/tags/{tag_instance_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdTagsTagInstanceIdDelete``).
 
         Remove a Tag from a Project by specifying its `tag_instance_id`. A successful response
         returns the removed Tag Instance UUID.
@@ -718,9 +715,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Add Wage Override.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/wage-
-        overrides`` (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdWage-
-        overridesPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/wage-overrides``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdWage-overridesPost``).
 
         Add a Wage Override for a specific Job Title in a Project. A successful response returns
         the new Wage Override UUID.
@@ -743,10 +740,9 @@ class ResourcePlanningProjectsResource(Resource):
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Delete Wage Override.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/wage-
-        overrides/{wage_override_id}`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdProjectsProjectIdWage-overridesWageOverrideIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/wage-overrides/{wage_override_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdWage-overridesWageOverrideIdDelete``).
 
         Delete a Wage Override from a Project. A successful response returns the removed Wage
         Override UUID.

@@ -107,8 +107,8 @@ class ResourcePlanningReportsResource(Resource):
     ) -> Response[builtins.list[ResourcePlanningReportsGetLookAheadDataResultItem]]:
         """Get Look Ahead Data.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/groups/{group_id}/reports/look-ahead``
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/reports/look-ahead``
         (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdReportsLook-aheadGet``).
 
         Fetches the Look Ahead report which provides future assignments and availability details
@@ -167,8 +167,8 @@ class ResourcePlanningReportsResource(Resource):
     ) -> Response[builtins.list[ResourcePlanningReportsGetTagsRequiringActionReportResultItem]]:
         """Get Tags Requiring Action Report.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/groups/{group_id}/reports/tag-action``
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/reports/tag-action``
         (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdReportsTag-actionGet``).
 
         Retrieves a list of People who have Tags that are either expired or within their
@@ -219,10 +219,9 @@ class ResourcePlanningReportsResource(Resource):
     ) -> Response[builtins.list[ResourcePlanningReportsGetPersonSAssignmentHistoryDataResultItem]]:
         """Get Person's Assignment History Data.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/people/{person_id}/reports/assignment-history``
-        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdReportsAssignment-
-        historyGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/reports/assignment-history``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdReportsAssignment-historyGet``).
 
         Fetches the assignment history for a specific Person, returning records of all assignments
         linked to them.
@@ -281,10 +280,9 @@ class ResourcePlanningReportsResource(Resource):
     ) -> Response[builtins.list[ResourcePlanningReportsGetPersonSAssignmentHistoryDataResultItem]]:
         """Get Project's Assignment History Data.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/reports/assignment-history``
-        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdReportsAssignment-
-        historyGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/reports/assignment-history``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdReportsAssignment-historyGet``).
 
         Fetches the assignment history for a specific Project, returning records of all
         assignments linked to it.

@@ -122,9 +122,9 @@ class ResourceRequestsResource(Resource):
     ) -> Response[ResourceRequestsGetAllForProjectsInSingleGroupResult]:
         """Get All Resource Requests for Projects in a Single Group.
 
-        ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/resource-
-        requests`` (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdResource-
-        requestsGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/resource-requests``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdGroupsGroupIdResource-requestsGet``).
 
         Retrieves all Resource Requests for projects within a specified group. This is a pageable
         endpoint.
@@ -149,8 +149,8 @@ class ResourceRequestsResource(Resource):
     ) -> Response[ResourceRequestsGetAllForProjectsInSingleGroupResult]:
         """Get All Resource Requests for a Single Project.
 
-        ``GET /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/resource-requests``
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/resource-requests``
         (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdResource-requestsGet``).
 
         Retrieves all Resource Requests for a specified Project within a company. This is a
@@ -180,8 +180,8 @@ class ResourceRequestsResource(Resource):
     ) -> Response[ResourceRequestsCreateOnProjectResult]:
         """Create a Resource Request on a Project.
 
-        ``POST /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/projects/{project_id}/resource-requests``
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/projects/{project_id}/resource-requests``
         (``RestV10Workforce-planningV2CompaniesCompanyIdProjectsProjectIdResource-requestsPost``).
 
         Creates a new Resource Request for a specified project within a given company. Resource
@@ -230,9 +230,9 @@ class ResourceRequestsResource(Resource):
     ) -> Response[ResourceRequestsDeleteResult]:
         """Delete a Resource Request.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/resource-
-        requests/{request_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdResource-
-        requestsRequestIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/resource-requests/{request_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdResource-requestsRequestIdDelete``).
 
         Deletes an existing Resource Request within a company.
 
@@ -257,9 +257,9 @@ class ResourceRequestsResource(Resource):
     ) -> Response[ResourceRequestsCreateOnProjectResult]:
         """Update a Single Resource Request.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/resource-
-        requests/{request_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdResource-
-        requestsRequestIdPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/resource-requests/{request_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdResource-requestsRequestIdPost``).
 
         Updates an existing Resource Request within a company. Only specified properties in the
         request body will be updated.

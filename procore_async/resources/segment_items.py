@@ -124,8 +124,8 @@ class SegmentItemsResource(Resource):
     ) -> ItemIterator[SegmentItemsListCompanyItem]:
         """List Company Segment Items.
 
-        ``GET /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/seg
-        ment_items``
+        ``GET
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items``
         (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsGet``).
 
         List Segment Items for a specific segment.
@@ -155,8 +155,8 @@ class SegmentItemsResource(Resource):
     ) -> Response[SegmentItemsListCompanyItem]:
         """Create Company Segment Item.
 
-        ``POST /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/se
-        gment_items``
+        ``POST
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items``
         (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsPost``).
 
         Create a Company Segment Item.
@@ -177,9 +177,9 @@ class SegmentItemsResource(Resource):
     ) -> Response[Any]:
         """Bulk Delete Company Segment Items.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/
-        segment_items/bulk_destroy`` (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSeg
-        mentIdSegmentItemsBulkDestroyDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items/bulk_destroy``
+        (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsBulkDestroyDelete``).
 
         Args:
             company_id: Unique identifier for the company.
@@ -196,9 +196,9 @@ class SegmentItemsResource(Resource):
     ) -> Response[Any]:
         """Update All Company Segment Items.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/s
-        egment_items/update_all`` (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmen
-        tIdSegmentItemsUpdateAllPatch``).
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items/update_all``
+        (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsUpdateAllPatch``).
 
         Update All Segment Items with the same attributes. The endpoint currently handles updating
         status (deactivating or reactivating) for segment items and their children.
@@ -217,9 +217,9 @@ class SegmentItemsResource(Resource):
     async def delete_company(self, *, company_id: int, segment_id: int, id: int) -> Response[Any]:
         """Delete Company Segment Item.
 
-        ``DELETE /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/
-        segment_items/{id}`` (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSe
-        gmentItemsIdDelete``).
+        ``DELETE
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items/{id}``
+        (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsIdDelete``).
 
         Delete a specific Company Segment Item.
 
@@ -244,8 +244,8 @@ class SegmentItemsResource(Resource):
     ) -> Response[SegmentItemsListCompanyItem]:
         """Show Company Segment Item.
 
-        ``GET /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/seg
-        ment_items/{id}``
+        ``GET
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items/{id}``
         (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsIdGet``).
 
         Return details on a specific Company Segment Item.
@@ -274,8 +274,8 @@ class SegmentItemsResource(Resource):
     ) -> Response[SegmentItemsListCompanyItem]:
         """Update Company Segment Item.
 
-        ``PATCH /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/s
-        egment_items/{id}``
+        ``PATCH
+        /rest/v1.0/companies/{company_id}/work_breakdown_structure/segments/{segment_id}/segment_items/{id}``
         (``RestV10CompaniesCompanyIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsIdPatch``).
 
         Update a specific Company Segment Item.
@@ -316,8 +316,8 @@ class SegmentItemsResource(Resource):
     ) -> ItemIterator[SegmentItemsListCompanyItem]:
         """List Project Segment Items.
 
-        ``GET /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segm
-        ent_items``
+        ``GET
+        /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segment_items``
         (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsGet``).
 
         List Segment Items for a specific segment.
@@ -364,8 +364,8 @@ class SegmentItemsResource(Resource):
     ) -> Response[SegmentItemsListCompanyItem]:
         """Create Project Segment Item.
 
-        ``POST /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/seg
-        ment_items``
+        ``POST
+        /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segment_items``
         (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsPost``).
 
         Create a Project Segment Item.
@@ -391,9 +391,9 @@ class SegmentItemsResource(Resource):
     ) -> Response[Any]:
         """Bulk Delete Project Segment Items.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/s
-        egment_items/bulk_destroy`` (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegme
-        ntIdSegmentItemsBulkDestroyDelete``).
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segment_items/bulk_destroy``
+        (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsBulkDestroyDelete``).
 
         Args:
             project_id: Unique identifier for the project.
@@ -415,9 +415,9 @@ class SegmentItemsResource(Resource):
     ) -> Response[Any]:
         """Update All Project Segment Items.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/se
-        gment_items/update_all`` (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentI
-        dSegmentItemsUpdateAllPatch``).
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segment_items/update_all``
+        (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsUpdateAllPatch``).
 
         Update All Segment Items with the same attributes. The endpoint currently handles updating
         status (deactivating or reactivating) for segment items and their children.
@@ -444,8 +444,8 @@ class SegmentItemsResource(Resource):
     ) -> Response[Any]:
         """Delete Project Segment Item.
 
-        ``DELETE /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/s
-        egment_items/{id}``
+        ``DELETE
+        /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segment_items/{id}``
         (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsIdDelete``).
 
         Delete a specific Project Segment Item.
@@ -474,8 +474,8 @@ class SegmentItemsResource(Resource):
     ) -> Response[SegmentItemsListCompanyItem]:
         """Update Project Segment Item.
 
-        ``PATCH /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/se
-        gment_items/{id}``
+        ``PATCH
+        /rest/v1.0/projects/{project_id}/work_breakdown_structure/segments/{segment_id}/segment_items/{id}``
         (``RestV10ProjectsProjectIdWorkBreakdownStructureSegmentsSegmentIdSegmentItemsIdPatch``).
 
         Update a specific Project Segment Item. The ID of the record is subject to change under

@@ -117,9 +117,9 @@ class SpecificationAreasResource(Resource):
     ) -> Response[Any]:
         """Delete Specification Area.
 
-        ``DELETE /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_areas/{spec
-        ification_area_id}`` (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificationAreasSpecif
-        icationAreaIdDelete``).
+        ``DELETE
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_areas/{specification_area_id}``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificationAreasSpecificationAreaIdDelete``).
 
         Delete an existing Specification Area in the specified Project.
 
@@ -144,8 +144,8 @@ class SpecificationAreasResource(Resource):
     ) -> Response[SpecificationAreasListForProjectItem]:
         """Update Specification Area.
 
-        ``PUT /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_areas/{specifi
-        cation_area_id}``
+        ``PUT
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_areas/{specification_area_id}``
         (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificationAreasSpecificationAreaIdPut``).
 
         Updates an existing Specification Area in the specified Project.

@@ -196,9 +196,9 @@ class SpecificationsConfigurationResource(Resource):
     ) -> ItemIterator[SpecificationsConfigurationListDistributionGroupsForSpecificationsItem]:
         """List distribution groups for Specifications.
 
-        ``GET /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_configuration/
-        distribution_groups`` (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificationConfigurat
-        ionDistributionGroupsGet``).
+        ``GET
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_configuration/distribution_groups``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificationConfigurationDistributionGroupsGet``).
 
         This endpoint returns a paginated list distribution groups with users for specifications.
 
@@ -233,9 +233,9 @@ class SpecificationsConfigurationResource(Resource):
     ]:
         """List potential distribution members for Specifications.
 
-        ``GET /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_configuration/
-        potential_distribution_members`` (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificatio
-        nConfigurationPotentialDistributionMembersGet``).
+        ``GET
+        /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_configuration/potential_distribution_members``
+        (``RestV21CompaniesCompanyIdProjectsProjectIdSpecificationConfigurationPotentialDistributionMembersGet``).
 
         This endpoint returns a paginated list potential distribution members for specifications.
 

@@ -1497,8 +1497,8 @@ class SubmittalsResource(Resource):
     ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
         """List Filter Options for Submittal Workflow Template.
 
-        ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/submittal_workflow_templa
-        te_id``
+        ``GET
+        /rest/v1.0/projects/{project_id}/submittals/filter_options/submittal_workflow_template_id``
         (``RestV10ProjectsProjectIdSubmittalsFilterOptionsSubmittalWorkflowTemplateIdGet``).
 
         Returns all Filter Options for Submittal Workflow Template defined for the project.
@@ -1921,8 +1921,7 @@ class SubmittalsResource(Resource):
         Returns the latest version of every attachment. A polling url is provided for cases where
         the file can be downloaded with markup. If a polling url is provided, the file can be
         downloaded with the latest version of markup from this endpoint.
-        https://developers.procore.com/reference/rest/document-markup#show-or-create-document-
-        markup-downloadable-pdf.
+        https://developers.procore.com/reference/rest/document-markup#show-or-create-document-markup-downloadable-pdf.
 
         Returns a lazy iterator over every item, page after page.
 

@@ -92,8 +92,8 @@ class TagsResource(Resource):
     ) -> Response[builtins.list[TagsGetAllResourcePlanningForGroupResultItem]]:
         """Get All Resource Planning Tag for a Company.
 
-        ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdTagsGet``).
+        ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdTagsGet``).
 
         Gets all of the Resource Planning Tags belonging to a Company.
 
@@ -113,8 +113,8 @@ class TagsResource(Resource):
     ) -> Response[builtins.list[TagsCreateCompanyResultItem]]:
         """Create Company Tag.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdTagsPost``).
+        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdTagsPost``).
 
         Creates a Resource Planning Tag for the given company.
 
@@ -229,9 +229,9 @@ class TagsResource(Resource):
     ) -> Response[builtins.list[TagsMakeFromBeingAvailableToGroupBody]]:
         """Remove Tag Availablility to Group.
 
-        ``DELETE /rest/v1.0/workforce-
-        planning/v2/companies/{company_id}/tags/{tag_id}/groups/{group_id}`` (``RestV10Workforce-
-        planningV2CompaniesCompanyIdTagsTagIdGroupsGroupIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags/{tag_id}/groups/{group_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdTagsTagIdGroupsGroupIdDelete``).
 
         Removes a Resource Planning Tag from being available to a given group or groups.
 

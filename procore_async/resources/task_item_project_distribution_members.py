@@ -44,9 +44,9 @@ class TaskItemProjectDistributionMembersResource(Resource):
     ) -> Response[builtins.list[Any]]:
         """List Default Task Items Project Distribution Members.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/task_items_project_distribut
-        ion_members/default`` (``RestV20CompaniesCompanyIdProjectsProjectIdTaskItemsProjectDistrib
-        utionMembersDefaultGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/task_items_project_distribution_members/default``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdTaskItemsProjectDistributionMembersDefaultGet``).
 
         Returns default distribution members for Task Items for the given project.
 
@@ -76,9 +76,9 @@ class TaskItemProjectDistributionMembersResource(Resource):
     ) -> ItemIterator[dict[str, Any]]:
         """List Task Items Distribution Member Options.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/task_items_project_distribut
-        ion_members/options`` (``RestV20CompaniesCompanyIdProjectsProjectIdTaskItemsProjectDistrib
-        utionMembersOptionsGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/task_items_project_distribution_members/options``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdTaskItemsProjectDistributionMembersOptionsGet``).
 
         Returns options for distribution members that the current user can add to Task Items.
 

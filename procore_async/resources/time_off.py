@@ -134,8 +134,9 @@ class TimeOffResource(Resource):
     ) -> Response[TimeOffGetAllForSinglePersonResult]:
         """Get All Time Off for a Single Person.
 
-        ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-
-        off`` (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-off``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offGet``).
 
         Retrieves all Time Off entries for a specified Person within a company.
 
@@ -161,8 +162,9 @@ class TimeOffResource(Resource):
     ) -> Response[TimeOffCreateForPersonResult]:
         """Create Time Off for a Person.
 
-        ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-
-        off`` (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offPost``).
+        ``POST
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-off``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offPost``).
 
         Creates a new Time Off entry for a specified Person within a given company.
 
@@ -184,9 +186,9 @@ class TimeOffResource(Resource):
     ) -> Response[TimeOffDeleteRecordResult]:
         """Delete a Time Off Record.
 
-        ``DELETE /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-
-        off/{time_off_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-
-        offTimeOffIdDelete``).
+        ``DELETE
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-off/{time_off_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offTimeOffIdDelete``).
 
         Deletes a Time Off record for a specified Person within a given company. The ID of the
         deleted record is returned upon successful deletion.
@@ -209,9 +211,9 @@ class TimeOffResource(Resource):
     ) -> Response[TimeOffCreateForPersonResult]:
         """Get Single Time Off Record.
 
-        ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-
-        off/{time_off_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-
-        offTimeOffIdGet``).
+        ``GET
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-off/{time_off_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offTimeOffIdGet``).
 
         Retrieves a specific Time Off record by its ID.
 
@@ -238,9 +240,9 @@ class TimeOffResource(Resource):
     ) -> Response[TimeOffCreateForPersonResult]:
         """Update a Time Off Record.
 
-        ``PATCH /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-
-        off/{time_off_id}`` (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-
-        offTimeOffIdPatch``).
+        ``PATCH
+        /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}/time-off/{time_off_id}``
+        (``RestV10Workforce-planningV2CompaniesCompanyIdPeoplePersonIdTime-offTimeOffIdPatch``).
 
         Updates an existing Time Off record for a specified Person within a given company. Only
         specified properties in the request body will be updated.

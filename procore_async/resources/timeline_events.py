@@ -76,8 +76,8 @@ class TimelineEventsResource(Resource):
     ) -> ItemIterator[TimelineEventsListItem]:
         """List Timeline Events.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/time
-        line_events``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/timeline_events``
         (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdTimelineEventsGet``).
 
         List all timeline events in a schedule.
@@ -112,8 +112,8 @@ class TimelineEventsResource(Resource):
     ) -> Response[TimelineEventsListItem]:
         """Create Timeline Event.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/tim
-        eline_events``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/timeline_events``
         (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdTimelineEventsPost``).
 
         Create a timeline event in a schedule.
@@ -137,9 +137,9 @@ class TimelineEventsResource(Resource):
     ) -> Response[Any]:
         """Delete Timeline Event.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/t
-        imeline_events/{timeline_event_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdSchedule
-        sScheduleIdTimelineEventsTimelineEventIdDelete``).
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/timeline_events/{timeline_event_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdTimelineEventsTimelineEventIdDelete``).
 
         Delete a timeline event from the schedule.
 
@@ -160,9 +160,9 @@ class TimelineEventsResource(Resource):
     ) -> Response[TimelineEventsListItem]:
         """Get Timeline Event by ID.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/time
-        line_events/{timeline_event_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesSc
-        heduleIdTimelineEventsTimelineEventIdGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/timeline_events/{timeline_event_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdTimelineEventsTimelineEventIdGet``).
 
         Get a single timeline event by its id.
 
@@ -191,9 +191,9 @@ class TimelineEventsResource(Resource):
     ) -> Response[TimelineEventsListItem]:
         """Update Timeline Event.
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/ti
-        meline_events/{timeline_event_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdSchedules
-        ScheduleIdTimelineEventsTimelineEventIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/schedules/{schedule_id}/timeline_events/{timeline_event_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdSchedulesScheduleIdTimelineEventsTimelineEventIdPatch``).
 
         Partially update a timeline event. Only provided fields will be updated.
 

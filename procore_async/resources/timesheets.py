@@ -1318,8 +1318,9 @@ class TimesheetsResource(Resource):
         Creates a Timesheet and Timecard Entries in bulk together (DEPRECATED) Please use the
         following endpoint for a POST to
         https://app.procore.com/rest/v1.0/projects/{project_id}/timesheets for creating a
-        timesheet and a POST to https://app.procore.com/rest/v1.1/projects/{project_id}/project_ti
-        mecard_entries/bulk_create for creating timecard entries.
+        timesheet and a POST to
+        https://app.procore.com/rest/v1.1/projects/{project_id}/project_timecard_entries/bulk_create
+        for creating timecard entries.
 
         Args:
             project_id: Unique identifier for the project.
@@ -1340,8 +1341,8 @@ class TimesheetsResource(Resource):
         /rest/v1.1/projects/{project_id}/project_timesheet_timecard_entries/recent_wbs_code_ids``
         (``RestV11ProjectsProjectIdProjectTimesheetTimecardEntriesRecentWbsCodeIdsGet``).
 
-        Show recent Timecard Entry wbs_code ids associated with the specific Project (DEPRECATED--
-        please use /rest/v1.0/projects/{project_id}/task_codes/recent_ids instead!).
+        Show recent Timecard Entry wbs_code ids associated with the specific Project
+        (DEPRECATED--please use /rest/v1.0/projects/{project_id}/task_codes/recent_ids instead!).
 
         Args:
             project_id: Unique identifier for the project.

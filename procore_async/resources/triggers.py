@@ -195,8 +195,9 @@ class TriggersResource(Resource):
     ) -> ItemIterator[TriggersListProjectWebhooksItem]:
         """List Project Webhooks Triggers.
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/tri
-        ggers`` (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersGet``).
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/triggers``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersGet``).
 
         Returns an array of Triggers for the project webhook.
 
@@ -228,8 +229,9 @@ class TriggersResource(Resource):
     ) -> Response[TriggersListProjectWebhooksItem]:
         """Create Project Webhooks Triggers.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/tr
-        iggers`` (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/triggers``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersPost``).
 
         Create Triggers for the Project Webhook.
 
@@ -257,8 +259,8 @@ class TriggersResource(Resource):
     ) -> Response[TriggersBulkDeleteProjectWebhooksResult]:
         """Bulk Delete Project Webhooks Triggers.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/
-        triggers/bulk``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/triggers/bulk``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersBulkDelete``).
 
         Deletes multiple Triggers for the Project Webhook in a single request.
@@ -286,8 +288,8 @@ class TriggersResource(Resource):
     ) -> Response[builtins.list[TriggersListProjectWebhooksItem]]:
         """Bulk Create Project Webhooks Triggers.
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/tr
-        iggers/bulk``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/triggers/bulk``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersBulkPost``).
 
         Create multiple Triggers for the Project Webhook in a single request.
@@ -311,8 +313,8 @@ class TriggersResource(Resource):
     ) -> Response[Any]:
         """Delete Project Webhooks Trigger.
 
-        ``DELETE /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/
-        triggers/{id}``
+        ``DELETE
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks/hooks/{hook_id}/triggers/{id}``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWebhooksHooksHookIdTriggersIdDelete``).
 
         Delete Project Webhook Trigger.

@@ -56,8 +56,8 @@ class UnmanagedEquipmentResource(Resource):
     ) -> Response[Any]:
         """Get unmanaged equipment (Project).
 
-        ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/equipment
-        _unmanaged``
+        ``GET
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/equipment_unmanaged``
         (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentUnmanagedGet``).
 
         Args:
@@ -90,8 +90,8 @@ class UnmanagedEquipmentResource(Resource):
     ) -> Response[Any]:
         """Create unmanaged equipment (Project).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/equipmen
-        t_unmanaged``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/equipment_unmanaged``
         (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentUnmanagedPost``).
 
         Args:
@@ -115,9 +115,9 @@ class UnmanagedEquipmentResource(Resource):
     ) -> Response[Any]:
         """Update unmanaged equipment (Project).
 
-        ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/equipme
-        nt_unmanaged/{equipment_id}`` (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegist
-        erEquipmentUnmanagedEquipmentIdPatch``).
+        ``PATCH
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/equipment_register/equipment_unmanaged/{equipment_id}``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdEquipmentRegisterEquipmentUnmanagedEquipmentIdPatch``).
 
         Args:
             equipment_id: Equipment id.

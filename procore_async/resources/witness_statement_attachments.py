@@ -49,8 +49,8 @@ class WitnessStatementAttachmentsResource(Resource):
     ) -> Response[WitnessStatementAttachmentsCreateAttachmentResult]:
         """Create Attachment.
 
-        ``POST /rest/v1.0/projects/{project_id}/incidents/witness_statements/{witness_statement_id
-        }/attachments``
+        ``POST
+        /rest/v1.0/projects/{project_id}/incidents/witness_statements/{witness_statement_id}/attachments``
         (``RestV10ProjectsProjectIdIncidentsWitnessStatementsWitnessStatementIdAttachmentsPost``).
 
         Creates an attachment for the specified Witness Statement.

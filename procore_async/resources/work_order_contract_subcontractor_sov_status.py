@@ -50,9 +50,9 @@ class WorkOrderContractSubcontractorSovStatusResource(Resource):
     ) -> Response[WorkOrderContractSubcontractorSovStatusUpdateResult]:
         """Update Work Order Contract Subcontractor SOV status.
 
-        ``PATCH /rest/v1.0/work_order_contracts/{work_order_contract_id}/subcontractor_schedule_of
-        _values_status`` (``RestV10WorkOrderContractsWorkOrderContractIdSubcontractorScheduleOfVal
-        uesStatusPatch``).
+        ``PATCH
+        /rest/v1.0/work_order_contracts/{work_order_contract_id}/subcontractor_schedule_of_values_status``
+        (``RestV10WorkOrderContractsWorkOrderContractIdSubcontractorScheduleOfValuesStatusPatch``).
 
         Update the Subcontractor SOV status of a specific Work Order Contract.
 

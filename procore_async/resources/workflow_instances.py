@@ -268,9 +268,9 @@ class WorkflowInstancesResource(Resource):
     ) -> Response[WorkflowInstancesCreateProjectResult]:
         """Add Additional Assignees to a Workflow Instance (Project).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}/ad
-        ditional_assignees`` (``RestV20CompaniesCompanyIdProjectsProjectIdWorkflowsInstancesIdAddi
-        tionalAssigneesPost``).
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}/additional_assignees``
+        (``RestV20CompaniesCompanyIdProjectsProjectIdWorkflowsInstancesIdAdditionalAssigneesPost``).
 
         Adds additional assignees to a step occurrence on a project workflow instance.
 
@@ -326,8 +326,8 @@ class WorkflowInstancesResource(Resource):
     ) -> Response[Any]:
         """Respond to a Workflow Instance (Project).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}/re
-        sponses``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}/responses``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWorkflowsInstancesIdResponsesPost``).
 
         Respond to an instance.

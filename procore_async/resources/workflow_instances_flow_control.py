@@ -134,8 +134,8 @@ class WorkflowInstancesFlowControlResource(Resource):
     ) -> Response[WorkflowInstancesFlowControlRestartWorkflowInstanceProjectResult]:
         """Terminate a Workflow Instance (Project) (Public).
 
-        ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}/te
-        rminate``
+        ``POST
+        /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}/terminate``
         (``RestV20CompaniesCompanyIdProjectsProjectIdWorkflowsInstancesIdTerminatePost``).
 
         Terminates the instance.
