@@ -70,6 +70,9 @@ HAND_WRITTEN = {"__init__.py", "_runtime.py", "_validate.py"}
 
 #: operationId -> method name, where the generated name would be poor.
 OVERRIDES: dict[str, str] = {
+    # v1.1 lists projects too, but the catalog documents only v1.0's items.
+    "RestV10ProjectsGet": "list",
+    "RestV11ProjectsGet": "list_v1_1",
     "RestV11ProjectsProjectIdSubmittalsGet": "list",
     "RestV10ProjectsProjectIdSubmittalsGet": "list_v1_0",
     "RestV20CompaniesCompanyIdProjectsProjectIdSubmittalsGet": "list_v2",
@@ -538,7 +541,9 @@ def docstring(op: Operation) -> str:
 def module_source(namespace: str, tag: str, ops: list[Operation]) -> str:
     """One namespace module; unused imports are dropped by ``ruff --fix`` afterwards."""
     models = Models()
-    for op in ops:
+    # Shortest method names first: a schema shared by ``list`` and ``list_v1_0`` is
+    # named after ``list``.
+    for _, op in sorted(enumerate(ops), key=lambda pair: (len(pair[1].name), pair[0])):
         build(op, models)
     aliases = []
     for alias, (op_id, _what) in sorted(ALIASES.get(namespace, {}).items()):

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "AccidentLogsCreateResult",
-    "AccidentLogsCreateResultAttachmentsItem",
     "AccidentLogsListFilters",
     "AccidentLogsListItem",
     "AccidentLogsListItemAttachmentsItem",
@@ -33,6 +31,8 @@ __all__ = [
     "AccidentLogsListItemPermissions",
     "AccidentLogsListItemVendor",
     "AccidentLogsResource",
+    "AccidentLogsShowResult",
+    "AccidentLogsShowResultAttachmentsItem",
 ]
 
 
@@ -107,7 +107,7 @@ class AccidentLogsListItem(TypedDict, total=False):
     attachments: list[AccidentLogsListItemAttachmentsItem]
 
 
-class AccidentLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class AccidentLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     content_type: str
     name: str
@@ -118,7 +118,7 @@ class AccidentLogsCreateResultAttachmentsItem(TypedDict, total=False):
     viewable_url: str
 
 
-class AccidentLogsCreateResult(TypedDict, total=False):
+class AccidentLogsShowResult(TypedDict, total=False):
     id: int
     comments: str
     created_at: str
@@ -136,7 +136,7 @@ class AccidentLogsCreateResult(TypedDict, total=False):
     location: AccidentLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: AccidentLogsListItemDailyLogSegment
-    attachments: list[AccidentLogsCreateResultAttachmentsItem]
+    attachments: list[AccidentLogsShowResultAttachmentsItem]
 
 
 class AccidentLogsResource(Resource):
@@ -200,7 +200,7 @@ class AccidentLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[AccidentLogsCreateResult]:
+    ) -> Response[AccidentLogsShowResult]:
         """Create Accident Log.
 
         ``POST /rest/v1.0/projects/{project_id}/accident_logs``
@@ -243,7 +243,7 @@ class AccidentLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[AccidentLogsCreateResult]:
+    ) -> Response[AccidentLogsShowResult]:
         """Show Accident Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/accident_logs/{id}``
@@ -263,7 +263,7 @@ class AccidentLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[AccidentLogsCreateResult]:
+    ) -> Response[AccidentLogsShowResult]:
         """Update Accident Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/accident_logs/{id}``

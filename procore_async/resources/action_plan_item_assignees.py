@@ -32,12 +32,6 @@ __all__ = [
     "ActionPlanItemAssigneesBulkUpdateBodyPlanItemAssigneesItem",
     "ActionPlanItemAssigneesCreateBody",
     "ActionPlanItemAssigneesCreateBodyPlanItemAssignee",
-    "ActionPlanItemAssigneesCreateResult",
-    "ActionPlanItemAssigneesCreateResultParty",
-    "ActionPlanItemAssigneesCreateResultPartyVendor",
-    "ActionPlanItemAssigneesCreateResultSignature",
-    "ActionPlanItemAssigneesCreateResultSignatureAttachment",
-    "ActionPlanItemAssigneesCreateResultSignatureCapturedBy",
     "ActionPlanItemAssigneesListFilters",
     "ActionPlanItemAssigneesListItem",
     "ActionPlanItemAssigneesListItemParty",
@@ -50,6 +44,12 @@ __all__ = [
     "ActionPlanItemAssigneesListRecycledItem",
     "ActionPlanItemAssigneesResource",
     "ActionPlanItemAssigneesShowRecycledResult",
+    "ActionPlanItemAssigneesShowResult",
+    "ActionPlanItemAssigneesShowResultParty",
+    "ActionPlanItemAssigneesShowResultPartyVendor",
+    "ActionPlanItemAssigneesShowResultSignature",
+    "ActionPlanItemAssigneesShowResultSignatureAttachment",
+    "ActionPlanItemAssigneesShowResultSignatureCapturedBy",
     "ActionPlanItemAssigneesUpdateBody",
     "ActionPlanItemAssigneesUpdateBodyPlanItemAssignee",
 ]
@@ -132,24 +132,12 @@ class ActionPlanItemAssigneesListItem(TypedDict, total=False):
     plan_template_id: int
 
 
-class ActionPlanItemAssigneesCreateBodyPlanItemAssignee(TypedDict, total=False):
-    plan_item_id: int
-    is_holding: bool
-    party_id: int
-    role: str
-    verification_method_id: int
-
-
-class ActionPlanItemAssigneesCreateBody(TypedDict, total=False):
-    plan_item_assignee: ActionPlanItemAssigneesCreateBodyPlanItemAssignee
-
-
-class ActionPlanItemAssigneesCreateResultPartyVendor(TypedDict, total=False):
+class ActionPlanItemAssigneesShowResultPartyVendor(TypedDict, total=False):
     id: int
     name: str
 
 
-class ActionPlanItemAssigneesCreateResultParty(TypedDict, total=False):
+class ActionPlanItemAssigneesShowResultParty(TypedDict, total=False):
     id: int
     first_name: str
     last_name: str
@@ -159,17 +147,17 @@ class ActionPlanItemAssigneesCreateResultParty(TypedDict, total=False):
     employee_id: str
     login: str
     updated_at: str
-    vendor: ActionPlanItemAssigneesCreateResultPartyVendor
+    vendor: ActionPlanItemAssigneesShowResultPartyVendor
 
 
-class ActionPlanItemAssigneesCreateResultSignatureAttachment(TypedDict, total=False):
+class ActionPlanItemAssigneesShowResultSignatureAttachment(TypedDict, total=False):
     id: int
     content_type: str
     name: str
     url: str
 
 
-class ActionPlanItemAssigneesCreateResultSignatureCapturedBy(TypedDict, total=False):
+class ActionPlanItemAssigneesShowResultSignatureCapturedBy(TypedDict, total=False):
     id: int
     first_name: str
     last_name: str
@@ -182,28 +170,50 @@ class ActionPlanItemAssigneesCreateResultSignatureCapturedBy(TypedDict, total=Fa
     updated_at: str
 
 
-class ActionPlanItemAssigneesCreateResultSignature(TypedDict, total=False):
+class ActionPlanItemAssigneesShowResultSignature(TypedDict, total=False):
     id: int
-    attachment: ActionPlanItemAssigneesCreateResultSignatureAttachment
+    attachment: ActionPlanItemAssigneesShowResultSignatureAttachment
     captured_at: str
-    captured_by: ActionPlanItemAssigneesCreateResultSignatureCapturedBy
+    captured_by: ActionPlanItemAssigneesShowResultSignatureCapturedBy
 
 
-class ActionPlanItemAssigneesCreateResult(TypedDict, total=False):
+class ActionPlanItemAssigneesShowResult(TypedDict, total=False):
     id: int
     plan_item_id: int
     created_at: str
     is_holding: bool
     is_locked: bool
-    party: ActionPlanItemAssigneesCreateResultParty
+    party: ActionPlanItemAssigneesShowResultParty
     plan_id: int
     role: str
     role_id: int
-    signature: ActionPlanItemAssigneesCreateResultSignature
+    signature: ActionPlanItemAssigneesShowResultSignature
     updated_at: str
     verification_method: ActionPlanItemAssigneesListItemVerificationMethod
     plan_template_item_id: int
     plan_template_id: int
+
+
+class ActionPlanItemAssigneesCreateBodyPlanItemAssignee(TypedDict, total=False):
+    plan_item_id: int
+    is_holding: bool
+    party_id: int
+    role: str
+    verification_method_id: int
+
+
+class ActionPlanItemAssigneesCreateBody(TypedDict, total=False):
+    plan_item_assignee: ActionPlanItemAssigneesCreateBodyPlanItemAssignee
+
+
+class ActionPlanItemAssigneesUpdateBodyPlanItemAssignee(TypedDict, total=False):
+    is_holding: bool
+    party_id: int
+    verification_method_id: int
+
+
+class ActionPlanItemAssigneesUpdateBody(TypedDict, total=False):
+    plan_item_assignee: ActionPlanItemAssigneesUpdateBodyPlanItemAssignee
 
 
 class ActionPlanItemAssigneesBulkCreateBody(TypedDict, total=False):
@@ -224,16 +234,6 @@ class ActionPlanItemAssigneesBulkUpdateBodyPlanItemAssigneesItem(TypedDict, tota
 
 class ActionPlanItemAssigneesBulkUpdateBody(TypedDict, total=False):
     plan_item_assignees: list[ActionPlanItemAssigneesBulkUpdateBodyPlanItemAssigneesItem]
-
-
-class ActionPlanItemAssigneesUpdateBodyPlanItemAssignee(TypedDict, total=False):
-    is_holding: bool
-    party_id: int
-    verification_method_id: int
-
-
-class ActionPlanItemAssigneesUpdateBody(TypedDict, total=False):
-    plan_item_assignee: ActionPlanItemAssigneesUpdateBodyPlanItemAssignee
 
 
 class ActionPlanItemAssigneesListRecycledFilters(TypedDict, total=False):
@@ -266,10 +266,10 @@ class ActionPlanItemAssigneesShowRecycledResult(TypedDict, total=False):
     deleted_at: str
     is_holding: bool
     is_locked: bool
-    party: ActionPlanItemAssigneesCreateResultParty
+    party: ActionPlanItemAssigneesShowResultParty
     plan_id: int
     role: str
-    signature: ActionPlanItemAssigneesCreateResultSignature
+    signature: ActionPlanItemAssigneesShowResultSignature
     updated_at: str
     verification_method: ActionPlanItemAssigneesListItemVerificationMethod
 
@@ -325,7 +325,7 @@ class ActionPlanItemAssigneesResource(Resource):
         project_id: int,
         body: ActionPlanItemAssigneesCreateBody,
         company_id: int | None = None,
-    ) -> Response[ActionPlanItemAssigneesCreateResult]:
+    ) -> Response[ActionPlanItemAssigneesShowResult]:
         """Create Action Plan Item Assignee.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees``
@@ -428,7 +428,7 @@ class ActionPlanItemAssigneesResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActionPlanItemAssigneesCreateResult]:
+    ) -> Response[ActionPlanItemAssigneesShowResult]:
         """Show Action Plan Item Assignee.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{id}``
@@ -453,7 +453,7 @@ class ActionPlanItemAssigneesResource(Resource):
         id: int,
         body: ActionPlanItemAssigneesUpdateBody,
         company_id: int | None = None,
-    ) -> Response[ActionPlanItemAssigneesCreateResult]:
+    ) -> Response[ActionPlanItemAssigneesShowResult]:
         """Update Action Plan Item Assignee.
 
         ``PATCH /rest/v1.0/projects/{project_id}/action_plans/plan_item_assignees/{id}``

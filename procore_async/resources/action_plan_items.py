@@ -29,11 +29,6 @@ __all__ = [
     "ActionPlanItemsCreateBody",
     "ActionPlanItemsCreateBodyPlanItem",
     "ActionPlanItemsCreateCopyOfInItemSSectionBody",
-    "ActionPlanItemsCreateResult",
-    "ActionPlanItemsCreateResultPlanItemAssigneesItem",
-    "ActionPlanItemsCreateResultPlanItemAssigneesItemParty",
-    "ActionPlanItemsCreateResultPlanItemAssigneesItemSignature",
-    "ActionPlanItemsCreateResultPlanItemAssigneesItemVerificationMethod",
     "ActionPlanItemsListFilters",
     "ActionPlanItemsListItem",
     "ActionPlanItemsListItemPlanItemAssigneesItem",
@@ -42,6 +37,11 @@ __all__ = [
     "ActionPlanItemsListRecycledItem",
     "ActionPlanItemsResource",
     "ActionPlanItemsShowRecycledResult",
+    "ActionPlanItemsShowResult",
+    "ActionPlanItemsShowResultPlanItemAssigneesItem",
+    "ActionPlanItemsShowResultPlanItemAssigneesItemParty",
+    "ActionPlanItemsShowResultPlanItemAssigneesItemSignature",
+    "ActionPlanItemsShowResultPlanItemAssigneesItemVerificationMethod",
     "ActionPlanItemsUpdateBody",
     "ActionPlanItemsUpdateBodyPlanItem",
 ]
@@ -110,20 +110,7 @@ class ActionPlanItemsListItem(TypedDict, total=False):
     updated_at: str
 
 
-class ActionPlanItemsCreateBodyPlanItem(TypedDict, total=False):
-    plan_section_id: int
-    title: str
-    description: str
-    notes: str
-    due_at: str
-    holding_type: str
-
-
-class ActionPlanItemsCreateBody(TypedDict, total=False):
-    plan_item: ActionPlanItemsCreateBodyPlanItem
-
-
-class ActionPlanItemsCreateResultPlanItemAssigneesItemParty(TypedDict, total=False):
+class ActionPlanItemsShowResultPlanItemAssigneesItemParty(TypedDict, total=False):
     id: dict[str, Any]
     first_name: dict[str, Any]
     last_name: dict[str, Any]
@@ -136,36 +123,36 @@ class ActionPlanItemsCreateResultPlanItemAssigneesItemParty(TypedDict, total=Fal
     vendor: dict[str, Any]
 
 
-class ActionPlanItemsCreateResultPlanItemAssigneesItemSignature(TypedDict, total=False):
+class ActionPlanItemsShowResultPlanItemAssigneesItemSignature(TypedDict, total=False):
     id: dict[str, Any]
     attachment: dict[str, Any]
     captured_at: dict[str, Any]
     captured_by: dict[str, Any]
 
 
-class ActionPlanItemsCreateResultPlanItemAssigneesItemVerificationMethod(TypedDict, total=False):
+class ActionPlanItemsShowResultPlanItemAssigneesItemVerificationMethod(TypedDict, total=False):
     id: dict[str, Any]
     active: dict[str, Any]
     name: dict[str, Any]
     source_key: dict[str, Any]
 
 
-class ActionPlanItemsCreateResultPlanItemAssigneesItem(TypedDict, total=False):
+class ActionPlanItemsShowResultPlanItemAssigneesItem(TypedDict, total=False):
     id: int
     created_at: str
     is_holding: bool
     is_locked: bool
-    party: ActionPlanItemsCreateResultPlanItemAssigneesItemParty
+    party: ActionPlanItemsShowResultPlanItemAssigneesItemParty
     role: str
     role_id: int
-    signature: ActionPlanItemsCreateResultPlanItemAssigneesItemSignature
+    signature: ActionPlanItemsShowResultPlanItemAssigneesItemSignature
     updated_at: str
-    verification_method: ActionPlanItemsCreateResultPlanItemAssigneesItemVerificationMethod
+    verification_method: ActionPlanItemsShowResultPlanItemAssigneesItemVerificationMethod
 
 
-class ActionPlanItemsCreateResult(TypedDict, total=False):
+class ActionPlanItemsShowResult(TypedDict, total=False):
     id: int
-    plan_item_assignees: list[ActionPlanItemsCreateResultPlanItemAssigneesItem]
+    plan_item_assignees: list[ActionPlanItemsShowResultPlanItemAssigneesItem]
     created_at: str
     description: str
     due_at: str
@@ -182,21 +169,17 @@ class ActionPlanItemsCreateResult(TypedDict, total=False):
     updated_at: str
 
 
-class ActionPlanItemsBulkUpdateBodyPlanItemsItem(TypedDict, total=False):
-    id: int
+class ActionPlanItemsCreateBodyPlanItem(TypedDict, total=False):
+    plan_section_id: int
     title: str
     description: str
     notes: str
     due_at: str
-    status_id: int
+    holding_type: str
 
 
-class ActionPlanItemsBulkUpdateBody(TypedDict, total=False):
-    plan_items: list[ActionPlanItemsBulkUpdateBodyPlanItemsItem]
-
-
-class ActionPlanItemsCreateCopyOfInItemSSectionBody(TypedDict, total=False):
-    plan_item_id: int
+class ActionPlanItemsCreateBody(TypedDict, total=False):
+    plan_item: ActionPlanItemsCreateBodyPlanItem
 
 
 class ActionPlanItemsUpdateBodyPlanItem(TypedDict, total=False):
@@ -210,6 +193,19 @@ class ActionPlanItemsUpdateBodyPlanItem(TypedDict, total=False):
 
 class ActionPlanItemsUpdateBody(TypedDict, total=False):
     plan_item: ActionPlanItemsUpdateBodyPlanItem
+
+
+class ActionPlanItemsBulkUpdateBodyPlanItemsItem(TypedDict, total=False):
+    id: int
+    title: str
+    description: str
+    notes: str
+    due_at: str
+    status_id: int
+
+
+class ActionPlanItemsBulkUpdateBody(TypedDict, total=False):
+    plan_items: list[ActionPlanItemsBulkUpdateBodyPlanItemsItem]
 
 
 class ActionPlanItemsListRecycledFilters(TypedDict, total=False):
@@ -241,7 +237,7 @@ class ActionPlanItemsListRecycledItem(TypedDict, total=False):
 
 class ActionPlanItemsShowRecycledResult(TypedDict, total=False):
     id: int
-    plan_item_assignees: list[ActionPlanItemsCreateResultPlanItemAssigneesItem]
+    plan_item_assignees: list[ActionPlanItemsShowResultPlanItemAssigneesItem]
     created_at: str
     deleted_at: str
     description: str
@@ -255,6 +251,10 @@ class ActionPlanItemsShowRecycledResult(TypedDict, total=False):
     status: ActionPlanItemsListItemStatus
     title: str
     updated_at: str
+
+
+class ActionPlanItemsCreateCopyOfInItemSSectionBody(TypedDict, total=False):
+    plan_item_id: int
 
 
 class ActionPlanItemsResource(Resource):
@@ -301,7 +301,7 @@ class ActionPlanItemsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: ActionPlanItemsCreateBody, company_id: int | None = None
-    ) -> Response[ActionPlanItemsCreateResult]:
+    ) -> Response[ActionPlanItemsShowResult]:
         """Create Action Plan Item.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_items``
@@ -345,7 +345,7 @@ class ActionPlanItemsResource(Resource):
         project_id: int,
         body: ActionPlanItemsCreateCopyOfInItemSSectionBody,
         company_id: int | None = None,
-    ) -> Response[ActionPlanItemsCreateResult]:
+    ) -> Response[ActionPlanItemsShowResult]:
         """Create a copy of the Action Plan Item in the Item's Section.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_items/create_from_item``
@@ -383,7 +383,7 @@ class ActionPlanItemsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActionPlanItemsCreateResult]:
+    ) -> Response[ActionPlanItemsShowResult]:
         """Show Action Plan Item.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_items/{id}``
@@ -408,7 +408,7 @@ class ActionPlanItemsResource(Resource):
         id: int,
         body: ActionPlanItemsUpdateBody,
         company_id: int | None = None,
-    ) -> Response[ActionPlanItemsCreateResult]:
+    ) -> Response[ActionPlanItemsShowResult]:
         """Update Action Plan Item.
 
         ``PATCH /rest/v1.0/projects/{project_id}/action_plans/plan_items/{id}``

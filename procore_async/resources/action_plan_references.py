@@ -30,15 +30,15 @@ __all__ = [
     "ActionPlanReferencesBulkCreateBodyPlanReferencesItem",
     "ActionPlanReferencesBulkCreateBodyPlanReferencesItemPayload",
     "ActionPlanReferencesBulkCreateResultItemItem",
-    "ActionPlanReferencesCreateResult",
-    "ActionPlanReferencesCreateResultPayload",
-    "ActionPlanReferencesCreateResultPayloadAttachment",
     "ActionPlanReferencesListFilters",
     "ActionPlanReferencesListItem",
     "ActionPlanReferencesListItemPayload",
     "ActionPlanReferencesListItemPayloadAttachment",
     "ActionPlanReferencesListRecycledFilters",
     "ActionPlanReferencesResource",
+    "ActionPlanReferencesShowResult",
+    "ActionPlanReferencesShowResultPayload",
+    "ActionPlanReferencesShowResultPayloadAttachment",
 ]
 
 
@@ -84,7 +84,7 @@ class ActionPlanReferencesListItem(TypedDict, total=False):
     deleted_at: str
 
 
-class ActionPlanReferencesCreateResultPayloadAttachment(TypedDict, total=False):
+class ActionPlanReferencesShowResultPayloadAttachment(TypedDict, total=False):
     id: int
     url: str
     thumbnail_url: str
@@ -92,8 +92,8 @@ class ActionPlanReferencesCreateResultPayloadAttachment(TypedDict, total=False):
     content_type: str
 
 
-class ActionPlanReferencesCreateResultPayload(TypedDict, total=False):
-    attachment: ActionPlanReferencesCreateResultPayloadAttachment
+class ActionPlanReferencesShowResultPayload(TypedDict, total=False):
+    attachment: ActionPlanReferencesShowResultPayloadAttachment
     drawing_id: int
     drawing_revision_id: int
     file_version_id: int
@@ -107,11 +107,11 @@ class ActionPlanReferencesCreateResultPayload(TypedDict, total=False):
     observation_item_id: int
 
 
-class ActionPlanReferencesCreateResult(TypedDict, total=False):
+class ActionPlanReferencesShowResult(TypedDict, total=False):
     id: int
     plan_item_id: int
     created_at: str
-    payload: ActionPlanReferencesCreateResultPayload
+    payload: ActionPlanReferencesShowResultPayload
     plan_id: int
     type: str
     updated_at: str
@@ -201,7 +201,7 @@ class ActionPlanReferencesResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[ActionPlanReferencesCreateResult]:
+    ) -> Response[ActionPlanReferencesShowResult]:
         """Create Action Plan Reference.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_references``
@@ -273,7 +273,7 @@ class ActionPlanReferencesResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActionPlanReferencesCreateResult]:
+    ) -> Response[ActionPlanReferencesShowResult]:
         """Show Action Plan Reference.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_references/{id}``
@@ -335,7 +335,7 @@ class ActionPlanReferencesResource(Resource):
 
     async def show_recycled(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActionPlanReferencesCreateResult]:
+    ) -> Response[ActionPlanReferencesShowResult]:
         """Show Recycled Action Plan Reference.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/action_plans/plan_references/{id}``

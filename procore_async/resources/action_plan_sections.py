@@ -51,10 +51,6 @@ class ActionPlanSectionsCreateBody(TypedDict, total=False):
     plan_section: ActionPlanSectionsCreateBodyPlanSection
 
 
-class ActionPlanSectionsCreateCopyOfInActionPlanOfSectionBody(TypedDict, total=False):
-    plan_section_id: int
-
-
 class ActionPlanSectionsUpdateBodyPlanSection(TypedDict, total=False):
     title: str
 
@@ -78,6 +74,10 @@ class ActionPlanSectionsListRecycledItem(TypedDict, total=False):
     position: int
     title: str
     updated_at: str
+
+
+class ActionPlanSectionsCreateCopyOfInActionPlanOfSectionBody(TypedDict, total=False):
+    plan_section_id: int
 
 
 class ActionPlanSectionsResource(Resource):

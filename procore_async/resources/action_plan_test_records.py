@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ActionPlanTestRecordsCreateResult",
-    "ActionPlanTestRecordsCreateResultPayload",
-    "ActionPlanTestRecordsCreateResultPayloadAttachment",
     "ActionPlanTestRecordsListFilters",
     "ActionPlanTestRecordsListItem",
     "ActionPlanTestRecordsListItemPayload",
@@ -37,6 +34,9 @@ __all__ = [
     "ActionPlanTestRecordsResource",
     "ActionPlanTestRecordsShowRecycledResult",
     "ActionPlanTestRecordsShowRecycledResultPayload",
+    "ActionPlanTestRecordsViewResult",
+    "ActionPlanTestRecordsViewResultPayload",
+    "ActionPlanTestRecordsViewResultPayloadAttachment",
 ]
 
 
@@ -82,7 +82,7 @@ class ActionPlanTestRecordsListItem(TypedDict, total=False):
     updated_at: str
 
 
-class ActionPlanTestRecordsCreateResultPayloadAttachment(TypedDict, total=False):
+class ActionPlanTestRecordsViewResultPayloadAttachment(TypedDict, total=False):
     id: int
     url: str
     thumbnail_url: str
@@ -90,7 +90,7 @@ class ActionPlanTestRecordsCreateResultPayloadAttachment(TypedDict, total=False)
     content_type: str
 
 
-class ActionPlanTestRecordsCreateResultPayload(TypedDict, total=False):
+class ActionPlanTestRecordsViewResultPayload(TypedDict, total=False):
     checklist_id: int
     checklist_template_id: int
     form_id: int
@@ -100,14 +100,14 @@ class ActionPlanTestRecordsCreateResultPayload(TypedDict, total=False):
     meeting_id: int
     submittal_log_id: int
     observation_item_id: int
-    attachment: ActionPlanTestRecordsCreateResultPayloadAttachment
+    attachment: ActionPlanTestRecordsViewResultPayloadAttachment
 
 
-class ActionPlanTestRecordsCreateResult(TypedDict, total=False):
+class ActionPlanTestRecordsViewResult(TypedDict, total=False):
     id: int
     plan_item_id: int
     created_at: str
-    payload: ActionPlanTestRecordsCreateResultPayload
+    payload: ActionPlanTestRecordsViewResultPayload
     plan_id: int
     plan_test_record_request_id: int
     type: str
@@ -145,7 +145,7 @@ class ActionPlanTestRecordsListRecyledItem(TypedDict, total=False):
 class ActionPlanTestRecordsShowRecycledResultPayload(TypedDict, total=False):
     checklist_id: int
     checklist_template_id: int
-    attachment: ActionPlanTestRecordsCreateResultPayloadAttachment
+    attachment: ActionPlanTestRecordsViewResultPayloadAttachment
 
 
 class ActionPlanTestRecordsShowRecycledResult(TypedDict, total=False):
@@ -207,7 +207,7 @@ class ActionPlanTestRecordsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[ActionPlanTestRecordsCreateResult]:
+    ) -> Response[ActionPlanTestRecordsViewResult]:
         """Create Action Plan Test Record.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_test_records``
@@ -253,7 +253,7 @@ class ActionPlanTestRecordsResource(Resource):
 
     async def view(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActionPlanTestRecordsCreateResult]:
+    ) -> Response[ActionPlanTestRecordsViewResult]:
         """View an Action Plan Test Record.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_test_records/{id}``

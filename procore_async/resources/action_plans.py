@@ -28,20 +28,6 @@ __all__ = [
     "ActionPlansCreateBodyPlan",
     "ActionPlansCreateBodyPlanPlanApproversAttributesItem",
     "ActionPlansCreateFromPlanTemplateResult",
-    "ActionPlansCreateResult",
-    "ActionPlansCreateResultCustomFields",
-    "ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ActionPlansCreateResultManager",
-    "ActionPlansCreateResultManagerVendor",
-    "ActionPlansCreateResultPlanApproversItem",
-    "ActionPlansCreateResultPlanApproversItemParty",
-    "ActionPlansCreateResultPlanApproversItemSignature",
-    "ActionPlansCreateResultPlanReceiversItem",
     "ActionPlansListFilters",
     "ActionPlansListItem",
     "ActionPlansListItemCustomFields",
@@ -57,6 +43,20 @@ __all__ = [
     "ActionPlansListRecycledItemDeletedBy",
     "ActionPlansResource",
     "ActionPlansShowRecycledResult",
+    "ActionPlansShowResult",
+    "ActionPlansShowResultCustomFields",
+    "ActionPlansShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ActionPlansShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ActionPlansShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ActionPlansShowResultManager",
+    "ActionPlansShowResultManagerVendor",
+    "ActionPlansShowResultPlanApproversItem",
+    "ActionPlansShowResultPlanApproversItemParty",
+    "ActionPlansShowResultPlanApproversItemSignature",
+    "ActionPlansShowResultPlanReceiversItem",
     "ActionPlansUpdateBody",
     "ActionPlansUpdateBodyPlan",
 ]
@@ -167,6 +167,137 @@ class ActionPlansListItem(TypedDict, total=False):
     updated_at: str
 
 
+class ActionPlansShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class ActionPlansShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class ActionPlansShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+ActionPlansShowResultCustomFields = TypedDict(
+    "ActionPlansShowResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": ActionPlansShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ActionPlansShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ActionPlansShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ActionPlansShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class ActionPlansShowResultManagerVendor(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class ActionPlansShowResultManager(TypedDict, total=False):
+    id: int
+    first_name: str
+    last_name: str
+    name: str
+    user_id: int
+    is_employee: bool
+    employee_id: str
+    login: str
+    updated_at: str
+    vendor: ActionPlansShowResultManagerVendor
+
+
+class ActionPlansShowResultPlanApproversItemParty(TypedDict, total=False):
+    id: dict[str, Any]
+    first_name: dict[str, Any]
+    last_name: dict[str, Any]
+    name: dict[str, Any]
+    user_id: dict[str, Any]
+    is_employee: dict[str, Any]
+    employee_id: dict[str, Any]
+    login: dict[str, Any]
+    updated_at: dict[str, Any]
+    vendor: dict[str, Any]
+
+
+class ActionPlansShowResultPlanApproversItemSignature(TypedDict, total=False):
+    id: dict[str, Any]
+    attachment: dict[str, Any]
+    captured_at: dict[str, Any]
+    captured_by: dict[str, Any]
+
+
+class ActionPlansShowResultPlanApproversItem(TypedDict, total=False):
+    id: int
+    plan_id: int
+    updated_at: str
+    party: ActionPlansShowResultPlanApproversItemParty
+    signature: ActionPlansShowResultPlanApproversItemSignature
+
+
+class ActionPlansShowResultPlanReceiversItem(TypedDict, total=False):
+    id: int
+    plan_id: int
+    updated_at: str
+    party: ActionPlansShowResultPlanApproversItemParty
+    signature: ActionPlansShowResultPlanApproversItemSignature
+
+
+class ActionPlansShowResult(TypedDict, total=False):
+    id: int
+    closed_item_count: int
+    created_at: str
+    custom_fields: ActionPlansShowResultCustomFields
+    description: str
+    description_plain_text: str
+    location: ActionPlansListItemLocation
+    manager: ActionPlansShowResultManager
+    number: int
+    plan_type: ActionPlansListItemPlanType
+    plan_status: ActionPlansListItemPlanStatus
+    plan_approvers: list[ActionPlansShowResultPlanApproversItem]
+    plan_receivers: list[ActionPlansShowResultPlanReceiversItem]
+    private: bool
+    status: str
+    status_type: str
+    title: str
+    total_item_count: int
+    updated_at: str
+
+
 class ActionPlansCreateBodyPlanPlanApproversAttributesItem(TypedDict, total=False):
     party_id: dict[str, Any]
 
@@ -190,141 +321,6 @@ ActionPlansCreateBodyPlan = TypedDict(
 
 class ActionPlansCreateBody(TypedDict, total=False):
     plan: ActionPlansCreateBodyPlan
-
-
-class ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-ActionPlansCreateResultCustomFields = TypedDict(
-    "ActionPlansCreateResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ActionPlansCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class ActionPlansCreateResultManagerVendor(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class ActionPlansCreateResultManager(TypedDict, total=False):
-    id: int
-    first_name: str
-    last_name: str
-    name: str
-    user_id: int
-    is_employee: bool
-    employee_id: str
-    login: str
-    updated_at: str
-    vendor: ActionPlansCreateResultManagerVendor
-
-
-class ActionPlansCreateResultPlanApproversItemParty(TypedDict, total=False):
-    id: dict[str, Any]
-    first_name: dict[str, Any]
-    last_name: dict[str, Any]
-    name: dict[str, Any]
-    user_id: dict[str, Any]
-    is_employee: dict[str, Any]
-    employee_id: dict[str, Any]
-    login: dict[str, Any]
-    updated_at: dict[str, Any]
-    vendor: dict[str, Any]
-
-
-class ActionPlansCreateResultPlanApproversItemSignature(TypedDict, total=False):
-    id: dict[str, Any]
-    attachment: dict[str, Any]
-    captured_at: dict[str, Any]
-    captured_by: dict[str, Any]
-
-
-class ActionPlansCreateResultPlanApproversItem(TypedDict, total=False):
-    id: int
-    plan_id: int
-    updated_at: str
-    party: ActionPlansCreateResultPlanApproversItemParty
-    signature: ActionPlansCreateResultPlanApproversItemSignature
-
-
-class ActionPlansCreateResultPlanReceiversItem(TypedDict, total=False):
-    id: int
-    plan_id: int
-    updated_at: str
-    party: ActionPlansCreateResultPlanApproversItemParty
-    signature: ActionPlansCreateResultPlanApproversItemSignature
-
-
-class ActionPlansCreateResult(TypedDict, total=False):
-    id: int
-    closed_item_count: int
-    created_at: str
-    custom_fields: ActionPlansCreateResultCustomFields
-    description: str
-    description_plain_text: str
-    location: ActionPlansListItemLocation
-    manager: ActionPlansCreateResultManager
-    number: int
-    plan_type: ActionPlansListItemPlanType
-    plan_status: ActionPlansListItemPlanStatus
-    plan_approvers: list[ActionPlansCreateResultPlanApproversItem]
-    plan_receivers: list[ActionPlansCreateResultPlanReceiversItem]
-    private: bool
-    status: str
-    status_type: str
-    title: str
-    total_item_count: int
-    updated_at: str
-
-
-class ActionPlansCreateFromPlanTemplateResult(TypedDict, total=False):
-    id: int
 
 
 ActionPlansUpdateBodyPlan = TypedDict(
@@ -387,21 +383,25 @@ class ActionPlansListRecycledItem(TypedDict, total=False):
 
 class ActionPlansShowRecycledResult(TypedDict, total=False):
     id: int
-    plan_approvers: list[ActionPlansCreateResultPlanApproversItem]
+    plan_approvers: list[ActionPlansShowResultPlanApproversItem]
     created_at: str
     deleted_at: str
     deleted_by: ActionPlansListRecycledItemDeletedBy
     description: str
     description_plain_text: str
     location: ActionPlansListItemLocation
-    manager: ActionPlansCreateResultManager
+    manager: ActionPlansShowResultManager
     number: int
-    plan_receivers: list[ActionPlansCreateResultPlanReceiversItem]
+    plan_receivers: list[ActionPlansShowResultPlanReceiversItem]
     plan_type: ActionPlansListItemPlanType
     plan_status: ActionPlansListItemPlanStatus
     status: str
     title: str
     updated_at: str
+
+
+class ActionPlansCreateFromPlanTemplateResult(TypedDict, total=False):
+    id: int
 
 
 class ActionPlansBulkCreateForLocationsBody(TypedDict, total=False):
@@ -458,7 +458,7 @@ class ActionPlansResource(Resource):
 
     async def create(
         self, *, project_id: int, body: ActionPlansCreateBody, company_id: int | None = None
-    ) -> Response[ActionPlansCreateResult]:
+    ) -> Response[ActionPlansShowResult]:
         """Create Action Plan.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plans``
@@ -523,7 +523,7 @@ class ActionPlansResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActionPlansCreateResult]:
+    ) -> Response[ActionPlansShowResult]:
         """Show Action Plan.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plans/{id}``
@@ -548,7 +548,7 @@ class ActionPlansResource(Resource):
         id: int,
         body: ActionPlansUpdateBody,
         company_id: int | None = None,
-    ) -> Response[ActionPlansCreateResult]:
+    ) -> Response[ActionPlansShowResult]:
         """Update Action Plan.
 
         ``PATCH /rest/v1.0/projects/{project_id}/action_plans/plans/{id}``

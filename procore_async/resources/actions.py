@@ -24,15 +24,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ActionsCreateBody",
     "ActionsCreateBodyIncidentAction",
-    "ActionsCreateResult",
-    "ActionsCreateResultAttachmentsItem",
-    "ActionsCreateResultCustomFields",
-    "ActionsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ActionsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ActionsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ActionsListFilters",
     "ActionsListItem",
     "ActionsListItemActionType",
@@ -42,6 +33,15 @@ __all__ = [
     "ActionsListRecycledFilters",
     "ActionsListRecycledV10Filters",
     "ActionsResource",
+    "ActionsShowResult",
+    "ActionsShowResultAttachmentsItem",
+    "ActionsShowResultCustomFields",
+    "ActionsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ActionsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ActionsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ActionsUpdateBody",
 ]
 
@@ -101,6 +101,83 @@ class ActionsListItem(TypedDict, total=False):
     custom_fields: ActionsListItemCustomFields
 
 
+class ActionsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    thumbnail_url: str
+    name: str
+    content_type: str
+    viewable: bool
+    can_be_viewed: bool
+
+
+class ActionsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(TypedDict, total=False):
+    data_type: str
+    value: str
+
+
+class ActionsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class ActionsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+ActionsShowResultCustomFields = TypedDict(
+    "ActionsShowResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": ActionsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ActionsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ActionsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ActionsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class ActionsShowResult(TypedDict, total=False):
+    id: int
+    incident_id: int
+    action_type: ActionsListItemActionType
+    attachments: list[ActionsShowResultAttachmentsItem]
+    description: str
+    description_plain_text: str
+    created_at: str
+    deleted_at: str
+    updated_at: str
+    observation_id: int
+    custom_fields: ActionsShowResultCustomFields
+
+
 ActionsCreateBodyIncidentAction = TypedDict(
     "ActionsCreateBodyIncidentAction",
     {
@@ -122,96 +199,17 @@ class ActionsCreateBody(TypedDict, total=False):
     incident_action: ActionsCreateBodyIncidentAction
 
 
-class ActionsCreateResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    thumbnail_url: str
-    name: str
-    content_type: str
-    viewable: bool
-    can_be_viewed: bool
-
-
-class ActionsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class ActionsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class ActionsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-ActionsCreateResultCustomFields = TypedDict(
-    "ActionsCreateResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": ActionsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ActionsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ActionsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ActionsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class ActionsCreateResult(TypedDict, total=False):
-    id: int
-    incident_id: int
-    action_type: ActionsListItemActionType
-    attachments: list[ActionsCreateResultAttachmentsItem]
-    description: str
-    description_plain_text: str
-    created_at: str
-    deleted_at: str
-    updated_at: str
-    observation_id: int
-    custom_fields: ActionsCreateResultCustomFields
-
-
 class ActionsUpdateBody(TypedDict, total=False):
     incident_action: ActionsCreateBodyIncidentAction
 
 
-class ActionsListRecycledV10Filters(TypedDict, total=False):
+class ActionsListRecycledFilters(TypedDict, total=False):
     created_at: str
     query: str
     updated_at: str
 
 
-class ActionsListRecycledFilters(TypedDict, total=False):
+class ActionsListRecycledV10Filters(TypedDict, total=False):
     created_at: str
     query: str
     updated_at: str
@@ -270,7 +268,7 @@ class ActionsResource(Resource):
         body: ActionsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ActionsCreateResult]:
+    ) -> Response[ActionsShowResult]:
         """Create Action.
 
         ``POST /rest/v1.0/projects/{project_id}/incidents/actions``
@@ -327,7 +325,7 @@ class ActionsResource(Resource):
         id: int,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[ActionsCreateResult]:
+    ) -> Response[ActionsShowResult]:
         """Show Action.
 
         ``GET /rest/v1.0/projects/{project_id}/incidents/actions/{id}``
@@ -356,7 +354,7 @@ class ActionsResource(Resource):
         incident_id: int | None = None,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ActionsCreateResult]:
+    ) -> Response[ActionsShowResult]:
         """Update Action.
 
         ``PATCH /rest/v1.0/projects/{project_id}/incidents/actions/{id}``
@@ -435,7 +433,7 @@ class ActionsResource(Resource):
         id: int,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[ActionsCreateResult]:
+    ) -> Response[ActionsShowResult]:
         """Show Recycled Action.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/incidents/actions/{id}``
@@ -535,7 +533,7 @@ class ActionsResource(Resource):
         id: int,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[ActionsCreateResult]:
+    ) -> Response[ActionsShowResult]:
         """Show Recycled Action.
 
         ``GET /rest/v1.1/projects/{project_id}/recycle_bin/incidents/actions/{id}``

@@ -35,32 +35,33 @@ __all__ = [
     "ActualProductionQuantitiesBulkUpdateBodyActualProductionQuantitiesItem",
     "ActualProductionQuantitiesCreateBody",
     "ActualProductionQuantitiesCreateBodyActualProductionQuantity",
-    "ActualProductionQuantitiesCreateResult",
-    "ActualProductionQuantitiesCreateResultCrew",
-    "ActualProductionQuantitiesCreateResultCrewCreatedBy",
     "ActualProductionQuantitiesListAllFilters",
     "ActualProductionQuantitiesListAllItem",
     "ActualProductionQuantitiesListAllItemCrew",
-    "ActualProductionQuantitiesListAllItemCrewCreatedBy",
-    "ActualProductionQuantitiesListAllItemLocation",
     "ActualProductionQuantitiesListOfIdsFilters",
     "ActualProductionQuantitiesResource",
     "ActualProductionQuantitiesShowBody",
     "ActualProductionQuantitiesShowBodyActualProductionQuantity",
+    "ActualProductionQuantitiesShowResult",
+    "ActualProductionQuantitiesShowResultCrew",
+    "ActualProductionQuantitiesShowResultCrewCreatedBy",
+    "ActualProductionQuantitiesShowResultCrewEmployeesItem",
+    "ActualProductionQuantitiesShowResultLocation",
 ]
 
 
-class ActualProductionQuantitiesListAllFilters(TypedDict, total=False):
-    crew_id: str
-    date: str
-    id: Sequence[int]
-    location_id: Sequence[int]
-    timesheet_id: str
-    unit_of_measure: str
-    updated_at: str
+class ActualProductionQuantitiesShowBodyActualProductionQuantity(TypedDict, total=False):
+    description: str
+    quantity: float
+    crew_id: int
+    location_id: int
 
 
-class ActualProductionQuantitiesListAllItemLocation(TypedDict, total=False):
+class ActualProductionQuantitiesShowBody(TypedDict, total=False):
+    actual_production_quantity: ActualProductionQuantitiesShowBodyActualProductionQuantity
+
+
+class ActualProductionQuantitiesShowResultLocation(TypedDict, total=False):
     id: int
     name: str
     node_name: str
@@ -69,32 +70,38 @@ class ActualProductionQuantitiesListAllItemLocation(TypedDict, total=False):
     updated_at: str
 
 
-class ActualProductionQuantitiesListAllItemCrewCreatedBy(TypedDict, total=False):
+class ActualProductionQuantitiesShowResultCrewEmployeesItem(TypedDict, total=False):
     id: dict[str, Any]
     login: dict[str, Any]
     name: dict[str, Any]
 
 
-class ActualProductionQuantitiesListAllItemCrew(TypedDict, total=False):
+class ActualProductionQuantitiesShowResultCrewCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class ActualProductionQuantitiesShowResultCrew(TypedDict, total=False):
     id: int
     name: str
     project_id: int
     company_id: int
-    employees: list[dict[str, Any]]
-    created_by: ActualProductionQuantitiesListAllItemCrewCreatedBy
-    lead: ActualProductionQuantitiesListAllItemCrewCreatedBy
+    employees: list[ActualProductionQuantitiesShowResultCrewEmployeesItem]
+    created_by: ActualProductionQuantitiesShowResultCrewCreatedBy
+    lead: ActualProductionQuantitiesShowResultCrewCreatedBy
     created_at: str
     updated_at: str
 
 
-class ActualProductionQuantitiesListAllItem(TypedDict, total=False):
+class ActualProductionQuantitiesShowResult(TypedDict, total=False):
     id: int
     description: str
     unit_of_measure: str
     quantity: float
     timesheet_id: int
-    location: ActualProductionQuantitiesListAllItemLocation
-    crew: ActualProductionQuantitiesListAllItemCrew
+    location: ActualProductionQuantitiesShowResultLocation
+    crew: ActualProductionQuantitiesShowResultCrew
     sub_job: Any
     updated_at: str
     created_at: str
@@ -120,32 +127,36 @@ class ActualProductionQuantitiesCreateBody(TypedDict, total=False):
     actual_production_quantity: ActualProductionQuantitiesCreateBodyActualProductionQuantity
 
 
-class ActualProductionQuantitiesCreateResultCrewCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
+class ActualProductionQuantitiesListAllFilters(TypedDict, total=False):
+    crew_id: str
+    date: str
+    id: Sequence[int]
+    location_id: Sequence[int]
+    timesheet_id: str
+    unit_of_measure: str
+    updated_at: str
 
 
-class ActualProductionQuantitiesCreateResultCrew(TypedDict, total=False):
+class ActualProductionQuantitiesListAllItemCrew(TypedDict, total=False):
     id: int
     name: str
     project_id: int
     company_id: int
-    employees: list[ActualProductionQuantitiesListAllItemCrewCreatedBy]
-    created_by: ActualProductionQuantitiesCreateResultCrewCreatedBy
-    lead: ActualProductionQuantitiesCreateResultCrewCreatedBy
+    employees: list[dict[str, Any]]
+    created_by: ActualProductionQuantitiesShowResultCrewEmployeesItem
+    lead: ActualProductionQuantitiesShowResultCrewEmployeesItem
     created_at: str
     updated_at: str
 
 
-class ActualProductionQuantitiesCreateResult(TypedDict, total=False):
+class ActualProductionQuantitiesListAllItem(TypedDict, total=False):
     id: int
     description: str
     unit_of_measure: str
     quantity: float
     timesheet_id: int
-    location: ActualProductionQuantitiesListAllItemLocation
-    crew: ActualProductionQuantitiesCreateResultCrew
+    location: ActualProductionQuantitiesShowResultLocation
+    crew: ActualProductionQuantitiesListAllItemCrew
     sub_job: Any
     updated_at: str
     created_at: str
@@ -216,10 +227,6 @@ class ActualProductionQuantitiesBulkCreateResult(TypedDict, total=False):
     entities: list[ActualProductionQuantitiesBulkCreateResultEntitiesItem]
 
 
-class ActualProductionQuantitiesBulkDestroyBody(TypedDict, total=False):
-    actual_production_quantity_ids: list[int]
-
-
 class ActualProductionQuantitiesBulkUpdateBodyActualProductionQuantitiesItem(
     TypedDict, total=False
 ):
@@ -245,15 +252,8 @@ class ActualProductionQuantitiesListOfIdsFilters(TypedDict, total=False):
     updated_at: str
 
 
-class ActualProductionQuantitiesShowBodyActualProductionQuantity(TypedDict, total=False):
-    description: str
-    quantity: float
-    crew_id: int
-    location_id: int
-
-
-class ActualProductionQuantitiesShowBody(TypedDict, total=False):
-    actual_production_quantity: ActualProductionQuantitiesShowBodyActualProductionQuantity
+class ActualProductionQuantitiesBulkDestroyBody(TypedDict, total=False):
+    actual_production_quantity_ids: list[int]
 
 
 class ActualProductionQuantitiesResource(Resource):
@@ -304,7 +304,7 @@ class ActualProductionQuantitiesResource(Resource):
         project_id: int,
         body: ActualProductionQuantitiesCreateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[ActualProductionQuantitiesCreateResult]:
+    ) -> Response[ActualProductionQuantitiesShowResult]:
         """Create Actual Production Quantity.
 
         ``POST /rest/v1.0/projects/{project_id}/actual_production_quantities``
@@ -433,7 +433,7 @@ class ActualProductionQuantitiesResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ActualProductionQuantitiesCreateResult]:
+    ) -> Response[ActualProductionQuantitiesShowResult]:
         """Delete Actual Production Quantity.
 
         ``DELETE /rest/v1.0/projects/{project_id}/actual_production_quantities/{id}``
@@ -456,7 +456,7 @@ class ActualProductionQuantitiesResource(Resource):
         id: int,
         body: ActualProductionQuantitiesShowBody | None = None,
         company_id: int | None = None,
-    ) -> Response[ActualProductionQuantitiesCreateResult]:
+    ) -> Response[ActualProductionQuantitiesShowResult]:
         """Show Actual Production Quantity.
 
         ``GET /rest/v1.0/projects/{project_id}/actual_production_quantities/{id}``
@@ -481,7 +481,7 @@ class ActualProductionQuantitiesResource(Resource):
         id: int,
         body: ActualProductionQuantitiesShowBody | None = None,
         company_id: int | None = None,
-    ) -> Response[ActualProductionQuantitiesCreateResult]:
+    ) -> Response[ActualProductionQuantitiesShowResult]:
         """Update Actual Production Quantity.
 
         ``PATCH /rest/v1.0/projects/{project_id}/actual_production_quantities/{id}``

@@ -23,15 +23,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "AdminEquipmentLogsCreateEquipmentLogResult",
-    "AdminEquipmentLogsCreateEquipmentLogResultAttachmentsItem",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFields",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "AdminEquipmentLogsListEquipmentLogsFilters",
     "AdminEquipmentLogsListEquipmentLogsItem",
     "AdminEquipmentLogsListEquipmentLogsItemAttachmentsItem",
@@ -44,6 +35,15 @@ __all__ = [
     "AdminEquipmentLogsListEquipmentLogsItemLocation",
     "AdminEquipmentLogsListEquipmentLogsItemPermissions",
     "AdminEquipmentLogsResource",
+    "AdminEquipmentLogsShowEquipmentLogsResult",
+    "AdminEquipmentLogsShowEquipmentLogsResultAttachmentsItem",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFields",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
 ]
 
 
@@ -140,69 +140,69 @@ class AdminEquipmentLogsListEquipmentLogsItem(TypedDict, total=False):
     vendor: AdminEquipmentLogsListEquipmentLogsItemCostCode
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-AdminEquipmentLogsCreateEquipmentLogResultCustomFields = TypedDict(
-    "AdminEquipmentLogsCreateEquipmentLogResultCustomFields",
+AdminEquipmentLogsShowEquipmentLogsResultCustomFields = TypedDict(
+    "AdminEquipmentLogsShowEquipmentLogsResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": AdminEquipmentLogsCreateEquipmentLogResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": AdminEquipmentLogsShowEquipmentLogsResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class AdminEquipmentLogsCreateEquipmentLogResultAttachmentsItem(TypedDict, total=False):
+class AdminEquipmentLogsShowEquipmentLogsResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class AdminEquipmentLogsCreateEquipmentLogResult(TypedDict, total=False):
+class AdminEquipmentLogsShowEquipmentLogsResult(TypedDict, total=False):
     id: int
     created_at: str
     date: str
@@ -221,8 +221,8 @@ class AdminEquipmentLogsCreateEquipmentLogResult(TypedDict, total=False):
     equipment: AdminEquipmentLogsListEquipmentLogsItemEquipment
     equipment_register: AdminEquipmentLogsListEquipmentLogsItemEquipmentRegister
     permissions: AdminEquipmentLogsListEquipmentLogsItemPermissions
-    custom_fields: AdminEquipmentLogsCreateEquipmentLogResultCustomFields
-    attachments: list[AdminEquipmentLogsCreateEquipmentLogResultAttachmentsItem]
+    custom_fields: AdminEquipmentLogsShowEquipmentLogsResultCustomFields
+    attachments: list[AdminEquipmentLogsShowEquipmentLogsResultAttachmentsItem]
     vendor: AdminEquipmentLogsListEquipmentLogsItemCostCode
 
 
@@ -291,7 +291,7 @@ class AdminEquipmentLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[AdminEquipmentLogsCreateEquipmentLogResult]:
+    ) -> Response[AdminEquipmentLogsShowEquipmentLogsResult]:
         """Create Equipment Log.
 
         ``POST /rest/v1.0/projects/{project_id}/equipment_logs``
@@ -339,7 +339,7 @@ class AdminEquipmentLogsResource(Resource):
 
     async def show_equipment_logs(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[AdminEquipmentLogsCreateEquipmentLogResult]:
+    ) -> Response[AdminEquipmentLogsShowEquipmentLogsResult]:
         """Show Equipment Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/equipment_logs/{id}``
@@ -365,7 +365,7 @@ class AdminEquipmentLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[AdminEquipmentLogsCreateEquipmentLogResult]:
+    ) -> Response[AdminEquipmentLogsShowEquipmentLogsResult]:
         """Update Equipment Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/equipment_logs/{id}``

@@ -30,18 +30,6 @@ __all__ = [
 ]
 
 
-class AdvancedExportsGetExportOptionsForExistingRfiResultItemOptionsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class AdvancedExportsGetExportOptionsForExistingRfiResultItem(TypedDict, total=False):
-    slug: str
-    name: str
-    type: str
-    options: list[AdvancedExportsGetExportOptionsForExistingRfiResultItemOptionsItem]
-
-
 class AdvancedExportsCreateForExistingRfiBodyOptions(TypedDict, total=False):
     cover_sheet: str
     files: list[int]
@@ -53,6 +41,18 @@ class AdvancedExportsCreateForExistingRfiBody(TypedDict, total=False):
 
 class AdvancedExportsCreateForExistingRfiResult(TypedDict, total=False):
     message: str
+
+
+class AdvancedExportsGetExportOptionsForExistingRfiResultItemOptionsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class AdvancedExportsGetExportOptionsForExistingRfiResultItem(TypedDict, total=False):
+    slug: str
+    name: str
+    type: str
+    options: list[AdvancedExportsGetExportOptionsForExistingRfiResultItemOptionsItem]
 
 
 class AdvancedExportsResource(Resource):

@@ -25,20 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdvancedForecastingGetRowsOfProjectFiltersItem",
-    "AdvancedForecastingGetRowsOfProjectItem",
     "AdvancedForecastingResource",
     "AdvancedForecastingUpdateRowsBody",
+    "AdvancedForecastingUpdateRowsBodyForecastingRowsItem",
 ]
 
 
-class AdvancedForecastingGetRowsOfProjectFiltersItem(TypedDict, total=False):
-    id: str
-    tier: int
-    type: str
-    values: list[str]
-
-
-class AdvancedForecastingGetRowsOfProjectItem(TypedDict, total=False):
+class AdvancedForecastingUpdateRowsBodyForecastingRowsItem(TypedDict, total=False):
     budget_line_item_id: str
     wbs_code_id: str
     start_date: str
@@ -49,7 +42,14 @@ class AdvancedForecastingGetRowsOfProjectItem(TypedDict, total=False):
 
 
 class AdvancedForecastingUpdateRowsBody(TypedDict, total=False):
-    forecasting_rows: list[AdvancedForecastingGetRowsOfProjectItem]
+    forecasting_rows: list[AdvancedForecastingUpdateRowsBodyForecastingRowsItem]
+
+
+class AdvancedForecastingGetRowsOfProjectFiltersItem(TypedDict, total=False):
+    id: str
+    tier: int
+    type: str
+    values: list[str]
 
 
 class AdvancedForecastingResource(Resource):
@@ -66,7 +66,7 @@ class AdvancedForecastingResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[AdvancedForecastingGetRowsOfProjectItem]:
+    ) -> ItemIterator[AdvancedForecastingUpdateRowsBodyForecastingRowsItem]:
         """Get Advanced Forecasting Rows of a Project.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/advanced_forecastings/rows``
@@ -93,12 +93,12 @@ class AdvancedForecastingResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=AdvancedForecastingGetRowsOfProjectItem,
+            item_type=AdvancedForecastingUpdateRowsBodyForecastingRowsItem,
         )
 
     async def update_rows(
         self, *, company_id: int, project_id: str, body: AdvancedForecastingUpdateRowsBody
-    ) -> Response[builtins.list[AdvancedForecastingGetRowsOfProjectItem]]:
+    ) -> Response[builtins.list[AdvancedForecastingUpdateRowsBodyForecastingRowsItem]]:
         """Update Advanced Forecasting Rows.
 
         ``POST

@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppConfigurationsCreateBody",
-    "AppConfigurationsCreateResult",
-    "AppConfigurationsCreateResultProjectsItem",
     "AppConfigurationsListFilters",
     "AppConfigurationsListItem",
     "AppConfigurationsListItemProjectsItem",
     "AppConfigurationsResource",
+    "AppConfigurationsShowResult",
+    "AppConfigurationsShowResultProjectsItem",
     "AppConfigurationsUpdateBody",
 ]
 
@@ -51,6 +51,17 @@ class AppConfigurationsListItem(TypedDict, total=False):
     projects: list[AppConfigurationsListItemProjectsItem]
 
 
+class AppConfigurationsShowResultProjectsItem(TypedDict, total=False):
+    id: int
+
+
+class AppConfigurationsShowResult(TypedDict, total=False):
+    app_installation_id: int
+    company_id: int
+    manifest_url: str
+    projects: list[AppConfigurationsShowResultProjectsItem]
+
+
 class AppConfigurationsCreateBody(TypedDict, total=False):
     applies_to_all_projects: bool
     applies_to_company: bool
@@ -59,17 +70,6 @@ class AppConfigurationsCreateBody(TypedDict, total=False):
     instance_configuration: dict[str, Any]
     project_ids: list[int]
     title: str
-
-
-class AppConfigurationsCreateResultProjectsItem(TypedDict, total=False):
-    id: int
-
-
-class AppConfigurationsCreateResult(TypedDict, total=False):
-    app_installation_id: int
-    company_id: int
-    manifest_url: str
-    projects: list[AppConfigurationsCreateResultProjectsItem]
 
 
 class AppConfigurationsUpdateBody(TypedDict, total=False):
@@ -121,7 +121,7 @@ class AppConfigurationsResource(Resource):
 
     async def create(
         self, *, company_id: int, body: AppConfigurationsCreateBody, sort: str | None = None
-    ) -> Response[AppConfigurationsCreateResult]:
+    ) -> Response[AppConfigurationsShowResult]:
         """Create app configuration.
 
         ``POST /rest/v1.0/companies/{company_id}/app_configurations``
@@ -159,7 +159,7 @@ class AppConfigurationsResource(Resource):
             company_id=company_id,
         )
 
-    async def show(self, *, id: int, company_id: int) -> Response[AppConfigurationsCreateResult]:
+    async def show(self, *, id: int, company_id: int) -> Response[AppConfigurationsShowResult]:
         """Show app configuration.
 
         ``GET /rest/v1.0/companies/{company_id}/app_configurations/{id}``
@@ -179,7 +179,7 @@ class AppConfigurationsResource(Resource):
 
     async def update(
         self, *, id: int, company_id: int, body: AppConfigurationsUpdateBody
-    ) -> Response[AppConfigurationsCreateResult]:
+    ) -> Response[AppConfigurationsShowResult]:
         """Update app configuration.
 
         ``PATCH /rest/v1.0/companies/{company_id}/app_configurations/{id}``

@@ -25,11 +25,16 @@ if TYPE_CHECKING:
 __all__ = [
     "AppInstallationsCreateBody",
     "AppInstallationsCreateBodyAppInstallation",
-    "AppInstallationsCreateResult",
     "AppInstallationsResource",
+    "AppInstallationsShowResult",
     "AppInstallationsUpdateBody",
     "AppInstallationsUpdateBodyAppInstallation",
 ]
+
+
+class AppInstallationsShowResult(TypedDict, total=False):
+    manifest: dict[str, Any]
+    post_installation_instruction: dict[str, Any]
 
 
 class AppInstallationsCreateBodyAppInstallation(TypedDict, total=False):
@@ -41,11 +46,6 @@ class AppInstallationsCreateBody(TypedDict, total=False):
     project_id: int
     company_id: int
     app_installation: AppInstallationsCreateBodyAppInstallation
-
-
-class AppInstallationsCreateResult(TypedDict, total=False):
-    manifest: dict[str, Any]
-    post_installation_instruction: dict[str, Any]
 
 
 class AppInstallationsUpdateBodyAppInstallation(TypedDict, total=False):
@@ -100,7 +100,7 @@ class AppInstallationsResource(Resource):
 
     async def create(
         self, *, body: AppInstallationsCreateBody, company_id: int | None = None
-    ) -> Response[AppInstallationsCreateResult]:
+    ) -> Response[AppInstallationsShowResult]:
         """Create app installation.
 
         ``POST /rest/v1.0/app_installations`` (``RestV10AppInstallationsPost``).
@@ -113,7 +113,7 @@ class AppInstallationsResource(Resource):
 
     async def show(
         self, *, id: int, company_id: int, project_id: int
-    ) -> Response[AppInstallationsCreateResult]:
+    ) -> Response[AppInstallationsShowResult]:
         """Show app installation.
 
         ``GET /rest/v1.0/app_installations/{id}`` (``RestV10AppInstallationsIdGet``).

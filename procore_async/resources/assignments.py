@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "AssignmentsGetCompanyResultItem",
-    "AssignmentsGetCompanyResultItemDataItem",
+    "AssignmentsGetGroupResultItem",
+    "AssignmentsGetGroupResultItemDataItem",
     "AssignmentsGetPersonResultItem",
     "AssignmentsGetPersonResultItemDataItem",
     "AssignmentsGetProjectResultItem",
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class AssignmentsGetCompanyResultItemDataItem(TypedDict, total=False):
+class AssignmentsGetGroupResultItemDataItem(TypedDict, total=False):
     person_id: dict[str, Any]
     person_name: dict[str, Any]
     employee_number: dict[str, Any]
@@ -42,10 +42,10 @@ class AssignmentsGetCompanyResultItemDataItem(TypedDict, total=False):
     timeoff: dict[str, Any]
 
 
-class AssignmentsGetCompanyResultItem(TypedDict, total=False):
+class AssignmentsGetGroupResultItem(TypedDict, total=False):
     possible_pages: int
     current_page: int
-    data: list[AssignmentsGetCompanyResultItemDataItem]
+    data: list[AssignmentsGetGroupResultItemDataItem]
 
 
 class AssignmentsGetPersonResultItemDataItem(TypedDict, total=False):
@@ -115,7 +115,7 @@ class AssignmentsResource(Resource):
         updated_after: str | None = None,
         updated_at: str | None = None,
         updated_before: str | None = None,
-    ) -> Response[builtins.list[AssignmentsGetCompanyResultItem]]:
+    ) -> Response[builtins.list[AssignmentsGetGroupResultItem]]:
         """Get Company Assignments.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/assignments``
@@ -166,7 +166,7 @@ class AssignmentsResource(Resource):
 
     async def get_current_company(
         self, *, company_id: int, page_: int | None = None
-    ) -> Response[builtins.list[AssignmentsGetCompanyResultItem]]:
+    ) -> Response[builtins.list[AssignmentsGetGroupResultItem]]:
         """Get Current Company Assignments.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/assignments/current``
@@ -196,7 +196,7 @@ class AssignmentsResource(Resource):
         day_range: str,
         start_day: str,
         page_: int | None = None,
-    ) -> Response[builtins.list[AssignmentsGetCompanyResultItem]]:
+    ) -> Response[builtins.list[AssignmentsGetGroupResultItem]]:
         """Get Group Assignments.
 
         ``GET

@@ -50,12 +50,12 @@ class AttributeItemsCreateWbsBody(TypedDict, total=False):
     name: str
 
 
-class AttributeItemsCreateWbsInBulkBody(TypedDict, total=False):
-    attribute_items: list[AttributeItemsCreateWbsBody]
-
-
 class AttributeItemsUpdateWbsBody(TypedDict, total=False):
     name: str
+
+
+class AttributeItemsCreateWbsInBulkBody(TypedDict, total=False):
+    attribute_items: list[AttributeItemsCreateWbsBody]
 
 
 class AttributeItemsResource(Resource):

@@ -32,28 +32,6 @@ __all__ = [
 ]
 
 
-class BidBoardProjectProposalsCreateLineItemsAndLineItemGroupsInBulkToProjectBody(
-    TypedDict, total=False
-):
-    groups: list[Any]
-
-
-class BidBoardProjectProposalsRetrieveAllProjectProposalsItem(TypedDict, total=False):
-    id: str
-    name: str
-    quote_nr: int
-    order: int
-    include_in_primary_estimate: bool
-    type: str
-    notes: str
-    total: float
-    scope_of_work: str
-    inclusions: list[dict[str, Any]]
-    exclusions: list[dict[str, Any]]
-    is_procore_bid_form_alternate: bool
-    procore_change_event_id: str
-
-
 class BidBoardProjectProposalsCreateProposalInProjectBody(TypedDict, total=False):
     name: str
     type: str
@@ -87,6 +65,28 @@ class BidBoardProjectProposalsUpdateProposalOfProjectBody(TypedDict, total=False
     inclusions: list[str]
     exclusions: list[str]
     include_in_primary_estimate: bool
+
+
+class BidBoardProjectProposalsRetrieveAllProjectProposalsItem(TypedDict, total=False):
+    id: str
+    name: str
+    quote_nr: int
+    order: int
+    include_in_primary_estimate: bool
+    type: str
+    notes: str
+    total: float
+    scope_of_work: str
+    inclusions: list[dict[str, Any]]
+    exclusions: list[dict[str, Any]]
+    is_procore_bid_form_alternate: bool
+    procore_change_event_id: str
+
+
+class BidBoardProjectProposalsCreateLineItemsAndLineItemGroupsInBulkToProjectBody(
+    TypedDict, total=False
+):
+    groups: list[Any]
 
 
 class BidBoardProjectProposalsResource(Resource):

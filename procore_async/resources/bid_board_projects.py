@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BidBoardProjectsCloneBody",
+    "BidBoardProjectsCloneResult",
+    "BidBoardProjectsCloneResultAddress",
+    "BidBoardProjectsCloneResultStats",
     "BidBoardProjectsCreateBody",
-    "BidBoardProjectsCreateBodyAddress",
-    "BidBoardProjectsCreateResult",
-    "BidBoardProjectsCreateResultStats",
     "BidBoardProjectsGetAllItem",
     "BidBoardProjectsGetAllItemAddress",
     "BidBoardProjectsGetAllItemStats",
@@ -36,6 +36,88 @@ __all__ = [
     "BidBoardProjectsUpdateCustomFieldBody",
     "BidBoardProjectsUpdateCustomFieldResult",
 ]
+
+
+class BidBoardProjectsCloneBody(TypedDict, total=False):
+    name: str
+    as_template: bool
+
+
+class BidBoardProjectsCloneResultStats(TypedDict, total=False):
+    total: float
+    completed_tasks: int
+    total_tasks: int
+    total_notes: int
+
+
+class BidBoardProjectsCloneResultAddress(TypedDict, total=False):
+    street: str
+    city: str
+    state: str
+    zip: str
+    country: str
+
+
+class BidBoardProjectsCloneResult(TypedDict, total=False):
+    id: str
+    name: str
+    description: str
+    created_on: str
+    due_date: str
+    last_status_change: str
+    status: str
+    archived: bool
+    use_metric_units: bool
+    use_hip_and_valley: bool
+    use_tax_from_cost: bool
+    individual_labor_rates: bool
+    stats: BidBoardProjectsCloneResultStats
+    project_number: str
+    square_footage: float
+    pricing_locked: bool
+    deleted: bool
+    address: BidBoardProjectsCloneResultAddress
+    is_template: bool
+    use_unit_labor_cost: bool
+    wbs_validation_enabled: bool
+    disable_ea_parts_rounding: bool
+
+
+class BidBoardProjectsCreateBody(TypedDict, total=False):
+    name: str
+    description: str
+    due_date: str
+    status: str
+    use_metric_units: bool
+    use_tax_from_cost: bool
+    individual_labor_rates: bool
+    project_number: str
+    square_footage: float
+    address: BidBoardProjectsCloneResultAddress
+    is_template: bool
+    use_unit_labor_cost: bool
+    wbs_validation_enabled: bool
+    disable_ea_parts_rounding: bool
+
+
+class BidBoardProjectsUpdateBody(TypedDict, total=False):
+    name: str
+    description: str
+    due_date: str
+    status: str
+    archived: bool
+    use_metric_units: bool
+    use_tax_from_cost: bool
+    individual_labor_rates: bool
+    project_number: str
+    square_footage: float
+    pricing_locked: bool
+    deleted: bool
+    address: BidBoardProjectsCloneResultAddress
+    is_template: bool
+    use_unit_labor_cost: bool
+    wbs_validation_enabled: bool
+    disable_ea_parts_rounding: bool
 
 
 class BidBoardProjectsGetAllItemStats(TypedDict, total=False):
@@ -76,88 +158,6 @@ class BidBoardProjectsGetAllItem(TypedDict, total=False):
     use_unit_labor_cost: bool
     wbs_validation_enabled: bool
     disable_ea_parts_rounding: bool
-
-
-class BidBoardProjectsCreateBodyAddress(TypedDict, total=False):
-    street: str
-    city: str
-    state: str
-    zip: str
-    country: str
-
-
-class BidBoardProjectsCreateBody(TypedDict, total=False):
-    name: str
-    description: str
-    due_date: str
-    status: str
-    use_metric_units: bool
-    use_tax_from_cost: bool
-    individual_labor_rates: bool
-    project_number: str
-    square_footage: float
-    address: BidBoardProjectsCreateBodyAddress
-    is_template: bool
-    use_unit_labor_cost: bool
-    wbs_validation_enabled: bool
-    disable_ea_parts_rounding: bool
-
-
-class BidBoardProjectsCreateResultStats(TypedDict, total=False):
-    total: float
-    completed_tasks: int
-    total_tasks: int
-    total_notes: int
-
-
-class BidBoardProjectsCreateResult(TypedDict, total=False):
-    id: str
-    name: str
-    description: str
-    created_on: str
-    due_date: str
-    last_status_change: str
-    status: str
-    archived: bool
-    use_metric_units: bool
-    use_hip_and_valley: bool
-    use_tax_from_cost: bool
-    individual_labor_rates: bool
-    stats: BidBoardProjectsCreateResultStats
-    project_number: str
-    square_footage: float
-    pricing_locked: bool
-    deleted: bool
-    address: BidBoardProjectsCreateBodyAddress
-    is_template: bool
-    use_unit_labor_cost: bool
-    wbs_validation_enabled: bool
-    disable_ea_parts_rounding: bool
-
-
-class BidBoardProjectsUpdateBody(TypedDict, total=False):
-    name: str
-    description: str
-    due_date: str
-    status: str
-    archived: bool
-    use_metric_units: bool
-    use_tax_from_cost: bool
-    individual_labor_rates: bool
-    project_number: str
-    square_footage: float
-    pricing_locked: bool
-    deleted: bool
-    address: BidBoardProjectsCreateBodyAddress
-    is_template: bool
-    use_unit_labor_cost: bool
-    wbs_validation_enabled: bool
-    disable_ea_parts_rounding: bool
-
-
-class BidBoardProjectsCloneBody(TypedDict, total=False):
-    name: str
-    as_template: bool
 
 
 class BidBoardProjectsGetCustomFieldsResultCustomFieldsItem(TypedDict, total=False):
@@ -217,7 +217,7 @@ class BidBoardProjectsResource(Resource):
 
     async def create(
         self, *, company_id: int, body: BidBoardProjectsCreateBody
-    ) -> Response[BidBoardProjectsCreateResult]:
+    ) -> Response[BidBoardProjectsCloneResult]:
         """Create Bid Board project.
 
         ``POST /rest/v2.0/companies/{company_id}/estimating/bid_board_projects``
@@ -254,7 +254,7 @@ class BidBoardProjectsResource(Resource):
 
     async def get_by_id(
         self, *, bid_board_project_id: str, company_id: int
-    ) -> Response[BidBoardProjectsCreateResult]:
+    ) -> Response[BidBoardProjectsCloneResult]:
         """Get Bid Board project by id.
 
         ``GET
@@ -275,7 +275,7 @@ class BidBoardProjectsResource(Resource):
 
     async def update(
         self, *, bid_board_project_id: str, company_id: int, body: BidBoardProjectsUpdateBody
-    ) -> Response[BidBoardProjectsCreateResult]:
+    ) -> Response[BidBoardProjectsCloneResult]:
         """Update Bid Board project.
 
         ``PATCH
@@ -297,7 +297,7 @@ class BidBoardProjectsResource(Resource):
 
     async def clone(
         self, *, bid_board_project_id: str, company_id: int, body: BidBoardProjectsCloneBody
-    ) -> Response[BidBoardProjectsCreateResult]:
+    ) -> Response[BidBoardProjectsCloneResult]:
         """Clone Bid Board project.
 
         ``POST

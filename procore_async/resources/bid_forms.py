@@ -26,26 +26,13 @@ __all__ = [
     "BidFormsCreateResult",
     "BidFormsCreateV10Body",
     "BidFormsCreateV10BodyBaseBidItem",
-    "BidFormsCreateV10Result",
-    "BidFormsCreateV10ResultBaseBidItem",
     "BidFormsResource",
+    "BidFormsViewResult",
+    "BidFormsViewResultBaseBidItem",
 ]
 
 
-class BidFormsCreateV10BodyBaseBidItem(TypedDict, total=False):
-    title: str
-    position: int
-    header: bool
-    bid_form_items: list[dict[str, Any]]
-
-
-class BidFormsCreateV10Body(TypedDict, total=False):
-    title: str
-    base_bid: list[BidFormsCreateV10BodyBaseBidItem]
-    alternates: list[BidFormsCreateV10BodyBaseBidItem]
-
-
-class BidFormsCreateV10ResultBaseBidItem(TypedDict, total=False):
+class BidFormsViewResultBaseBidItem(TypedDict, total=False):
     id: int
     title: str
     position: int
@@ -54,7 +41,7 @@ class BidFormsCreateV10ResultBaseBidItem(TypedDict, total=False):
     sub_sections: list[dict[str, Any]]
 
 
-class BidFormsCreateV10Result(TypedDict, total=False):
+class BidFormsViewResult(TypedDict, total=False):
     id: int
     title: str
     proposal_id: int
@@ -62,8 +49,8 @@ class BidFormsCreateV10Result(TypedDict, total=False):
     lock_quantity_fields_base_bid: bool
     lock_unit_fields_alternates: bool
     lock_quantity_fields_alternates: bool
-    base_bid: list[BidFormsCreateV10ResultBaseBidItem]
-    alternates: list[BidFormsCreateV10ResultBaseBidItem]
+    base_bid: list[BidFormsViewResultBaseBidItem]
+    alternates: list[BidFormsViewResultBaseBidItem]
 
 
 class BidFormsCreateBodyBaseBidItem(TypedDict, total=False):
@@ -89,8 +76,21 @@ class BidFormsCreateResult(TypedDict, total=False):
     id: int
     title: str
     proposal_id: int
-    base_bid: list[BidFormsCreateV10ResultBaseBidItem]
-    alternates: list[BidFormsCreateV10ResultBaseBidItem]
+    base_bid: list[BidFormsViewResultBaseBidItem]
+    alternates: list[BidFormsViewResultBaseBidItem]
+
+
+class BidFormsCreateV10BodyBaseBidItem(TypedDict, total=False):
+    title: str
+    position: int
+    header: bool
+    bid_form_items: list[dict[str, Any]]
+
+
+class BidFormsCreateV10Body(TypedDict, total=False):
+    title: str
+    base_bid: list[BidFormsCreateV10BodyBaseBidItem]
+    alternates: list[BidFormsCreateV10BodyBaseBidItem]
 
 
 class BidFormsResource(Resource):
@@ -155,7 +155,7 @@ class BidFormsResource(Resource):
         bid_package_id: int,
         body: BidFormsCreateV10Body,
         company_id: int | None = None,
-    ) -> Response[BidFormsCreateV10Result]:
+    ) -> Response[BidFormsViewResult]:
         """Create a Bid Form.
 
         ``POST /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bid_forms``
@@ -209,7 +209,7 @@ class BidFormsResource(Resource):
         bid_package_id: int,
         bid_form_id: int,
         company_id: int | None = None,
-    ) -> Response[BidFormsCreateV10Result]:
+    ) -> Response[BidFormsViewResult]:
         """View Bid Form.
 
         ``GET
@@ -237,7 +237,7 @@ class BidFormsResource(Resource):
         bid_form_id: int,
         body: BidFormsCreateV10Body,
         company_id: int | None = None,
-    ) -> Response[BidFormsCreateV10Result]:
+    ) -> Response[BidFormsViewResult]:
         """Update Bid Form.
 
         ``PATCH

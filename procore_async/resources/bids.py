@@ -22,18 +22,18 @@ if TYPE_CHECKING:
 __all__ = [
     "BidsCreateBody",
     "BidsCreateBodyBid",
+    "BidsCreateResult",
+    "BidsCreateResultAttachmentsItem",
+    "BidsCreateResultBidItemsItem",
+    "BidsCreateResultBidRequester",
+    "BidsCreateResultCostCodesItem",
+    "BidsCreateResultLinks",
+    "BidsCreateResultProject",
+    "BidsCreateResultRecipientListItem",
+    "BidsCreateResultVendor",
     "BidsListWithinCompanyItem",
-    "BidsListWithinCompanyItemBidRequester",
-    "BidsListWithinCompanyItemProject",
     "BidsListWithinCompanyItemVendor",
     "BidsResource",
-    "BidsShowWithinCompanyResult",
-    "BidsShowWithinCompanyResultAttachmentsItem",
-    "BidsShowWithinCompanyResultBidItemsItem",
-    "BidsShowWithinCompanyResultCostCodesItem",
-    "BidsShowWithinCompanyResultLinks",
-    "BidsShowWithinCompanyResultRecipientListItem",
-    "BidsShowWithinCompanyResultVendor",
     "BidsUpdateFromBidPackageBody",
     "BidsUpdateFromBidPackageBodyBid",
     "BidsUpdateFromBidPackageBodyBidBidItemsItem",
@@ -47,7 +47,20 @@ __all__ = [
 ]
 
 
-class BidsListWithinCompanyItemBidRequester(TypedDict, total=False):
+class BidsCreateBodyBid(TypedDict, total=False):
+    vendor_id: int
+    lump_sum_amount: float
+    bidder_comments: str
+    is_bidder_committed: bool
+    submitted: bool
+    recipient_ids: list[int]
+
+
+class BidsCreateBody(TypedDict, total=False):
+    bid: BidsCreateBodyBid
+
+
+class BidsCreateResultBidRequester(TypedDict, total=False):
     company: str
     contact: str
     company_address: str
@@ -62,16 +75,109 @@ class BidsListWithinCompanyItemBidRequester(TypedDict, total=False):
     fax_number: str
 
 
+class BidsCreateResultRecipientListItem(TypedDict, total=False):
+    first: str
+    last: str
+    email: str
+    numbers: str
+
+
+class BidsCreateResultLinks(TypedDict, total=False):
+    uploads: str
+    cost_codes: str
+    bid_pdf: str
+
+
+class BidsCreateResultVendor(TypedDict, total=False):
+    id: int
+    name: str
+    avatar_url: str
+    trades: str
+    address: str
+    business_phone: str
+
+
+class BidsCreateResultProject(TypedDict, total=False):
+    name: str
+    address: str
+
+
+class BidsCreateResultBidItemsItem(TypedDict, total=False):
+    amount: float
+    bid_form_item_id: int
+    cost_code_id: int
+    cost_code_name: str
+    cost_code_number: str
+    id: int
+    included: bool
+    quantity: str
+    unit_cost: str
+    uom: str
+
+
+class BidsCreateResultCostCodesItem(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class BidsCreateResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    item_type: str
+    prostore_file_id: int
+    url: str
+    name: str
+
+
+class BidsCreateResult(TypedDict, total=False):
+    id: int
+    bid_package_id: int
+    bid_package_title: str
+    bid_form_title: str
+    awarded: bool
+    bidders_can_add_line_items: bool
+    bid_status: str
+    company_id: int
+    invitation_last_sent_at: str
+    is_bidder_committed: bool
+    lump_sum_amount: float
+    lump_sum_enabled: bool
+    submitted: bool
+    created_at: str
+    updated_at: str
+    due_date: str
+    bidder_comments: str
+    show_bid_in_estimating: bool
+    bid_amount: str
+    bid_requester: BidsCreateResultBidRequester
+    deleted_at: str
+    bidder_notes: str
+    attachments_count: int
+    recipient_ids: list[int]
+    recipient_list: list[BidsCreateResultRecipientListItem]
+    recipient_list_with_email_and_number: list[str]
+    mailto: str
+    bidder_inclusion: str
+    bidder_exclusion: str
+    bid_convertible_to_subcontract: bool
+    bid_convertible_to_purchase_order: bool
+    contract_button_disabled_reason: str
+    po_button_disabled_reason: str
+    links: BidsCreateResultLinks
+    vendor: BidsCreateResultVendor
+    project: BidsCreateResultProject
+    bid_items: list[BidsCreateResultBidItemsItem]
+    cost_codes: list[BidsCreateResultCostCodesItem]
+    attachments: list[BidsCreateResultAttachmentsItem]
+    attachments_zip_streaming_url: str
+    values_converted_by_name: str
+    values_converted_at: str
+
+
 class BidsListWithinCompanyItemVendor(TypedDict, total=False):
     id: int
     name: str
     avatar_url: str
     trades: str
-
-
-class BidsListWithinCompanyItemProject(TypedDict, total=False):
-    name: str
-    address: str
 
 
 class BidsListWithinCompanyItem(TypedDict, total=False):
@@ -92,102 +198,9 @@ class BidsListWithinCompanyItem(TypedDict, total=False):
     updated_at: str
     due_date: str
     bidder_comments: str
-    bid_requester: BidsListWithinCompanyItemBidRequester
+    bid_requester: BidsCreateResultBidRequester
     vendor: BidsListWithinCompanyItemVendor
-    project: BidsListWithinCompanyItemProject
-
-
-class BidsShowWithinCompanyResultRecipientListItem(TypedDict, total=False):
-    first: str
-    last: str
-    email: str
-    numbers: str
-
-
-class BidsShowWithinCompanyResultLinks(TypedDict, total=False):
-    uploads: str
-    cost_codes: str
-    bid_pdf: str
-
-
-class BidsShowWithinCompanyResultVendor(TypedDict, total=False):
-    id: int
-    name: str
-    avatar_url: str
-    trades: str
-    address: str
-    business_phone: str
-
-
-class BidsShowWithinCompanyResultBidItemsItem(TypedDict, total=False):
-    amount: float
-    bid_form_item_id: int
-    cost_code_id: int
-    cost_code_name: str
-    cost_code_number: str
-    id: int
-    included: bool
-    quantity: str
-    unit_cost: str
-    uom: str
-
-
-class BidsShowWithinCompanyResultCostCodesItem(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class BidsShowWithinCompanyResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    item_type: str
-    prostore_file_id: int
-    url: str
-    name: str
-
-
-class BidsShowWithinCompanyResult(TypedDict, total=False):
-    id: int
-    bid_package_id: int
-    bid_package_title: str
-    bid_form_title: str
-    awarded: bool
-    bidders_can_add_line_items: bool
-    bid_status: str
-    company_id: int
-    invitation_last_sent_at: str
-    is_bidder_committed: bool
-    lump_sum_amount: float
-    lump_sum_enabled: bool
-    submitted: bool
-    created_at: str
-    updated_at: str
-    due_date: str
-    bidder_comments: str
-    show_bid_in_estimating: bool
-    bid_amount: str
-    bid_requester: BidsListWithinCompanyItemBidRequester
-    deleted_at: str
-    bidder_notes: str
-    attachments_count: int
-    recipient_ids: list[int]
-    recipient_list: list[BidsShowWithinCompanyResultRecipientListItem]
-    recipient_list_with_email_and_number: list[str]
-    mailto: str
-    bidder_inclusion: str
-    bidder_exclusion: str
-    bid_convertible_to_subcontract: bool
-    bid_convertible_to_purchase_order: bool
-    contract_button_disabled_reason: str
-    po_button_disabled_reason: str
-    links: BidsShowWithinCompanyResultLinks
-    vendor: BidsShowWithinCompanyResultVendor
-    project: BidsListWithinCompanyItemProject
-    bid_items: list[BidsShowWithinCompanyResultBidItemsItem]
-    cost_codes: list[BidsShowWithinCompanyResultCostCodesItem]
-    attachments: list[BidsShowWithinCompanyResultAttachmentsItem]
-    attachments_zip_streaming_url: str
-    values_converted_by_name: str
-    values_converted_at: str
+    project: BidsCreateResultProject
 
 
 class BidsUpdateWithinCompanyBodyBidAttachmentsAttributesItem(TypedDict, total=False):
@@ -231,33 +244,6 @@ class BidsUpdateWithinCompanyBody(TypedDict, total=False):
     bid: BidsUpdateWithinCompanyBodyBid
 
 
-class BidsCreateBodyBid(TypedDict, total=False):
-    vendor_id: int
-    lump_sum_amount: float
-    bidder_comments: str
-    is_bidder_committed: bool
-    submitted: bool
-    recipient_ids: list[int]
-
-
-class BidsCreateBody(TypedDict, total=False):
-    bid: BidsCreateBodyBid
-
-
-class BidsUpdateFromBidPackageV10BodyBid(TypedDict, total=False):
-    lump_sum_amount: float
-    bidder_comments: str
-    bidder_inclusion: str
-    bidder_exclusion: str
-    is_bidder_committed: bool
-    submitted: bool
-    recipient_ids: list[int]
-
-
-class BidsUpdateFromBidPackageV10Body(TypedDict, total=False):
-    bid: BidsUpdateFromBidPackageV10BodyBid
-
-
 class BidsUpdateFromBidPackageBodyBidBidItemsItem(TypedDict, total=False):
     id: dict[str, Any]
     bid_form_item_id: dict[str, Any]
@@ -285,6 +271,20 @@ class BidsUpdateFromBidPackageBodyBid(TypedDict, total=False):
 
 class BidsUpdateFromBidPackageBody(TypedDict, total=False):
     bid: BidsUpdateFromBidPackageBodyBid
+
+
+class BidsUpdateFromBidPackageV10BodyBid(TypedDict, total=False):
+    lump_sum_amount: float
+    bidder_comments: str
+    bidder_inclusion: str
+    bidder_exclusion: str
+    is_bidder_committed: bool
+    submitted: bool
+    recipient_ids: list[int]
+
+
+class BidsUpdateFromBidPackageV10Body(TypedDict, total=False):
+    bid: BidsUpdateFromBidPackageV10BodyBid
 
 
 class BidsResource(Resource):
@@ -321,9 +321,7 @@ class BidsResource(Resource):
             item_type=BidsListWithinCompanyItem,
         )
 
-    async def show_within_company(
-        self, *, id: int, company_id: int
-    ) -> Response[BidsShowWithinCompanyResult]:
+    async def show_within_company(self, *, id: int, company_id: int) -> Response[BidsCreateResult]:
         """Show a Bid Within a Company.
 
         ``GET /rest/v1.0/companies/{company_id}/bids/{id}``
@@ -341,7 +339,7 @@ class BidsResource(Resource):
 
     async def update_within_company(
         self, *, id: int, company_id: int, body: BidsUpdateWithinCompanyBody
-    ) -> Response[BidsShowWithinCompanyResult]:
+    ) -> Response[BidsCreateResult]:
         """Update a Bid within a Company.
 
         ``PATCH /rest/v1.0/companies/{company_id}/bids/{id}``
@@ -402,7 +400,7 @@ class BidsResource(Resource):
         bid_package_id: int,
         body: BidsCreateBody,
         company_id: int | None = None,
-    ) -> Response[BidsShowWithinCompanyResult]:
+    ) -> Response[BidsCreateResult]:
         """Create bid.
 
         ``POST /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bids``
@@ -424,7 +422,7 @@ class BidsResource(Resource):
 
     async def show_within_package(
         self, *, project_id: int, bid_package_id: int, id: int, company_id: int | None = None
-    ) -> Response[BidsShowWithinCompanyResult]:
+    ) -> Response[BidsCreateResult]:
         """Show Bids within a Bid package.
 
         ``GET /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bids/{id}``
@@ -451,7 +449,7 @@ class BidsResource(Resource):
         id: int,
         body: BidsUpdateFromBidPackageV10Body,
         company_id: int | None = None,
-    ) -> Response[BidsShowWithinCompanyResult]:
+    ) -> Response[BidsCreateResult]:
         """Update a Bid from a Bid Package.
 
         ``PATCH /rest/v1.0/projects/{project_id}/bid_packages/{bid_package_id}/bids/{id}``
@@ -505,7 +503,7 @@ class BidsResource(Resource):
 
     async def show_within_project(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[BidsShowWithinCompanyResult]:
+    ) -> Response[BidsCreateResult]:
         """Show a Bid within a Project.
 
         ``GET /rest/v1.0/projects/{project_id}/bids/{id}``
@@ -529,7 +527,7 @@ class BidsResource(Resource):
         id: int,
         body: BidsUpdateFromBidPackageBody,
         company_id: int | None = None,
-    ) -> Response[BidsShowWithinCompanyResult]:
+    ) -> Response[BidsCreateResult]:
         """Update a Bid from a Bid Package.
 
         ``PATCH /rest/v1.1/projects/{project_id}/bid_packages/{bid_package_id}/bids/{id}``

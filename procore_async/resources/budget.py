@@ -19,10 +19,10 @@ else:
 if TYPE_CHECKING:
     from .._response import Response
 
-__all__ = ["BudgetResource", "BudgetShowMetaDataResult"]
+__all__ = ["BudgetDeleteLockResult", "BudgetResource"]
 
 
-class BudgetShowMetaDataResult(TypedDict, total=False):
+class BudgetDeleteLockResult(TypedDict, total=False):
     locked: bool
 
 
@@ -31,7 +31,7 @@ class BudgetResource(Resource):
 
     async def show_meta_data(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[BudgetShowMetaDataResult]:
+    ) -> Response[BudgetDeleteLockResult]:
         """Show Budget meta data.
 
         ``GET /rest/v1.0/projects/{project_id}/budget`` (``RestV10ProjectsProjectIdBudgetGet``).
@@ -51,7 +51,7 @@ class BudgetResource(Resource):
         project_id: int,
         destroy_all_budget_line_item_transfers: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[BudgetShowMetaDataResult]:
+    ) -> Response[BudgetDeleteLockResult]:
         """Delete budget lock.
 
         ``DELETE /rest/v1.0/projects/{project_id}/budget/lock``
@@ -76,7 +76,7 @@ class BudgetResource(Resource):
 
     async def create_lock(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[BudgetShowMetaDataResult]:
+    ) -> Response[BudgetDeleteLockResult]:
         """Create a budget lock.
 
         ``POST /rest/v1.0/projects/{project_id}/budget/lock``

@@ -32,10 +32,6 @@ __all__ = [
 ]
 
 
-class BudgetChangeListSummariesResult(TypedDict, total=False):
-    data: list[Any]
-
-
 class BudgetChangeCreateBodyAdjustmentLineItemsItem(TypedDict, total=False):
     ref: str
     adjustment_number: int
@@ -73,6 +69,10 @@ class BudgetChangeCreateBody(TypedDict, total=False):
 
 class BudgetChangeCreateResult(TypedDict, total=False):
     data: Any
+
+
+class BudgetChangeListSummariesResult(TypedDict, total=False):
+    data: list[Any]
 
 
 class BudgetChangeUpdateInformationOfBodyAdjustmentLineItemsItem(TypedDict, total=False):

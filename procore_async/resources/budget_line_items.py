@@ -24,16 +24,16 @@ __all__ = [
     "BudgetLineItem",
     "BudgetLineItemsCreateBody",
     "BudgetLineItemsCreateBodyBudgetLineItem",
-    "BudgetLineItemsCreateResult",
-    "BudgetLineItemsCreateResultWbsCode",
     "BudgetLineItemsCreateV10Body",
     "BudgetLineItemsCreateV10BodyBudgetLineItem",
-    "BudgetLineItemsCreateV10Result",
-    "BudgetLineItemsCreateV10ResultCostCode",
-    "BudgetLineItemsCreateV10ResultCurrencyConfiguration",
-    "BudgetLineItemsCreateV10ResultDivision",
-    "BudgetLineItemsCreateV10ResultLineItemType",
     "BudgetLineItemsResource",
+    "BudgetLineItemsShowResult",
+    "BudgetLineItemsShowResultCurrencyConfiguration",
+    "BudgetLineItemsShowResultWbsCode",
+    "BudgetLineItemsShowV10Result",
+    "BudgetLineItemsShowV10ResultCostCode",
+    "BudgetLineItemsShowV10ResultDivision",
+    "BudgetLineItemsShowV10ResultLineItemType",
     "BudgetLineItemsSyncBody",
     "BudgetLineItemsUpdateBody",
     "BudgetLineItemsUpdateV10Body",
@@ -41,9 +41,34 @@ __all__ = [
 ]
 
 
-class BudgetLineItemsCreateV10BodyBudgetLineItem(TypedDict, total=False):
-    cost_code_id: int
-    line_item_type_id: int
+class BudgetLineItemsSyncBody(TypedDict, total=False):
+    project_id: int
+    budget_line_items: list[Any]
+
+
+class BudgetLineItemsShowResultWbsCode(TypedDict, total=False):
+    id: int
+    flat_code: str
+    description: str
+
+
+class BudgetLineItemsShowResultCurrencyConfiguration(TypedDict, total=False):
+    currency_iso_code: str
+
+
+class BudgetLineItemsShowResult(TypedDict, total=False):
+    id: int
+    original_budget_amount: float
+    uom: str
+    quantity: float
+    unit_cost: float
+    calculation_strategy: str
+    wbs_code: BudgetLineItemsShowResultWbsCode
+    currency_configuration: BudgetLineItemsShowResultCurrencyConfiguration
+
+
+class BudgetLineItemsCreateBodyBudgetLineItem(TypedDict, total=False):
+    wbs_code_id: int
     original_budget_amount: float
     uom: str
     quantity: float
@@ -51,34 +76,35 @@ class BudgetLineItemsCreateV10BodyBudgetLineItem(TypedDict, total=False):
     calculation_strategy: str
 
 
-class BudgetLineItemsCreateV10Body(TypedDict, total=False):
+class BudgetLineItemsCreateBody(TypedDict, total=False):
     project_id: int
-    budget_line_item: BudgetLineItemsCreateV10BodyBudgetLineItem
+    budget_line_item: BudgetLineItemsCreateBodyBudgetLineItem
 
 
-class BudgetLineItemsCreateV10ResultCostCode(TypedDict, total=False):
+class BudgetLineItemsUpdateBody(TypedDict, total=False):
+    project_id: int
+    budget_line_item: BudgetLineItemsCreateBodyBudgetLineItem
+
+
+class BudgetLineItemsShowV10ResultCostCode(TypedDict, total=False):
     id: int
     name: str
     code: str
     full_code: str
 
 
-class BudgetLineItemsCreateV10ResultDivision(TypedDict, total=False):
+class BudgetLineItemsShowV10ResultDivision(TypedDict, total=False):
     id: int
     name: str
     full_code: str
 
 
-class BudgetLineItemsCreateV10ResultLineItemType(TypedDict, total=False):
+class BudgetLineItemsShowV10ResultLineItemType(TypedDict, total=False):
     id: int
     name: str
 
 
-class BudgetLineItemsCreateV10ResultCurrencyConfiguration(TypedDict, total=False):
-    currency_iso_code: str
-
-
-class BudgetLineItemsCreateV10Result(TypedDict, total=False):
+class BudgetLineItemsShowV10Result(TypedDict, total=False):
     id: int
     original_budget_amount: float
     uom: str
@@ -96,15 +122,25 @@ class BudgetLineItemsCreateV10Result(TypedDict, total=False):
     budget_forecast: float
     estimated_cost_at_completion: float
     projected_over_under: float
-    cost_code: BudgetLineItemsCreateV10ResultCostCode
-    division: BudgetLineItemsCreateV10ResultDivision
-    line_item_type: BudgetLineItemsCreateV10ResultLineItemType
-    currency_configuration: BudgetLineItemsCreateV10ResultCurrencyConfiguration
+    cost_code: BudgetLineItemsShowV10ResultCostCode
+    division: BudgetLineItemsShowV10ResultDivision
+    line_item_type: BudgetLineItemsShowV10ResultLineItemType
+    currency_configuration: BudgetLineItemsShowResultCurrencyConfiguration
 
 
-class BudgetLineItemsSyncBody(TypedDict, total=False):
+class BudgetLineItemsCreateV10BodyBudgetLineItem(TypedDict, total=False):
+    cost_code_id: int
+    line_item_type_id: int
+    original_budget_amount: float
+    uom: str
+    quantity: float
+    unit_cost: float
+    calculation_strategy: str
+
+
+class BudgetLineItemsCreateV10Body(TypedDict, total=False):
     project_id: int
-    budget_line_items: list[Any]
+    budget_line_item: BudgetLineItemsCreateV10BodyBudgetLineItem
 
 
 class BudgetLineItemsUpdateV10BodyBudgetLineItem(TypedDict, total=False):
@@ -123,43 +159,7 @@ class BudgetLineItemsUpdateV10Body(TypedDict, total=False):
     budget_line_item: BudgetLineItemsUpdateV10BodyBudgetLineItem
 
 
-class BudgetLineItemsCreateBodyBudgetLineItem(TypedDict, total=False):
-    wbs_code_id: int
-    original_budget_amount: float
-    uom: str
-    quantity: float
-    unit_cost: float
-    calculation_strategy: str
-
-
-class BudgetLineItemsCreateBody(TypedDict, total=False):
-    project_id: int
-    budget_line_item: BudgetLineItemsCreateBodyBudgetLineItem
-
-
-class BudgetLineItemsCreateResultWbsCode(TypedDict, total=False):
-    id: int
-    flat_code: str
-    description: str
-
-
-class BudgetLineItemsCreateResult(TypedDict, total=False):
-    id: int
-    original_budget_amount: float
-    uom: str
-    quantity: float
-    unit_cost: float
-    calculation_strategy: str
-    wbs_code: BudgetLineItemsCreateResultWbsCode
-    currency_configuration: BudgetLineItemsCreateV10ResultCurrencyConfiguration
-
-
-class BudgetLineItemsUpdateBody(TypedDict, total=False):
-    project_id: int
-    budget_line_item: BudgetLineItemsCreateBodyBudgetLineItem
-
-
-BudgetLineItem = BudgetLineItemsCreateV10Result
+BudgetLineItem = BudgetLineItemsShowV10Result
 
 
 class BudgetLineItemsResource(Resource):
@@ -167,7 +167,7 @@ class BudgetLineItemsResource(Resource):
 
     async def create_v1_0(
         self, *, body: BudgetLineItemsCreateV10Body, company_id: int | None = None
-    ) -> Response[BudgetLineItemsCreateV10Result]:
+    ) -> Response[BudgetLineItemsShowV10Result]:
         """Create Budget Line Item.
 
         ``POST /rest/v1.0/budget_line_items`` (``RestV10BudgetLineItemsPost``).
@@ -208,7 +208,7 @@ class BudgetLineItemsResource(Resource):
 
     async def show_v1_0(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[BudgetLineItemsCreateV10Result]:
+    ) -> Response[BudgetLineItemsShowV10Result]:
         """Show Budget Line Item.
 
         ``GET /rest/v1.0/budget_line_items/{id}`` (``RestV10BudgetLineItemsIdGet``).
@@ -228,7 +228,7 @@ class BudgetLineItemsResource(Resource):
 
     async def update_v1_0(
         self, *, id: int, body: BudgetLineItemsUpdateV10Body, company_id: int | None = None
-    ) -> Response[BudgetLineItemsCreateV10Result]:
+    ) -> Response[BudgetLineItemsShowV10Result]:
         """Update Budget Line Item.
 
         ``PATCH /rest/v1.0/budget_line_items/{id}`` (``RestV10BudgetLineItemsIdPatch``).
@@ -244,7 +244,7 @@ class BudgetLineItemsResource(Resource):
 
     async def create(
         self, *, body: BudgetLineItemsCreateBody, company_id: int | None = None
-    ) -> Response[BudgetLineItemsCreateResult]:
+    ) -> Response[BudgetLineItemsShowResult]:
         """Create Budget Line Item.
 
         ``POST /rest/v1.1/budget_line_items`` (``RestV11BudgetLineItemsPost``).
@@ -257,7 +257,7 @@ class BudgetLineItemsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[BudgetLineItemsCreateResult]:
+    ) -> Response[BudgetLineItemsShowResult]:
         """Show Budget Line Item.
 
         ``GET /rest/v1.1/budget_line_items/{id}`` (``RestV11BudgetLineItemsIdGet``).
@@ -277,7 +277,7 @@ class BudgetLineItemsResource(Resource):
 
     async def update(
         self, *, id: int, body: BudgetLineItemsUpdateBody, company_id: int | None = None
-    ) -> Response[BudgetLineItemsCreateResult]:
+    ) -> Response[BudgetLineItemsShowResult]:
         """Update Budget Line Item.
 
         ``PATCH /rest/v1.1/budget_line_items/{id}`` (``RestV11BudgetLineItemsIdPatch``).

@@ -26,65 +26,31 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BudgetProjectStatusSnapshotsGetBudgetViewOptionsItem",
+    "BudgetProjectStatusSnapshotsGetBudgetViewOptionsItemCreatedBy",
     "BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryFilters",
     "BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryResult",
     "BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryResultCurrencyConfiguration",
     "BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryResultGrandTotalItem",
     "BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsFilters",
     "BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItem",
-    "BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCreatedBy",
-    "BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCurrencyConfiguration",
-    "BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemProject",
     "BudgetProjectStatusSnapshotsListProjectStatusSnapshotsFilters",
     "BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItem",
+    "BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCreatedBy",
+    "BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCurrencyConfiguration",
     "BudgetProjectStatusSnapshotsResource",
 ]
 
 
-class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsFilters(TypedDict, total=False):
-    created_at: str
-    created_by_id: str
-    department_id: str
-    office_id: str
-    program_id: str
-    project_id: str
-    region_id: str
-    stage_id: str
-    status_id: str
-
-
-class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCreatedBy(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    display: dict[str, Any]
-
-
-class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemProject(
-    TypedDict, total=False
-):
+class BudgetProjectStatusSnapshotsGetBudgetViewOptionsItemCreatedBy(TypedDict, total=False):
     id: dict[str, Any]
     name: dict[str, Any]
 
 
-class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCurrencyConfiguration(
-    TypedDict, total=False
-):
-    currency_iso_code: dict[str, Any]
-
-
-class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItem(TypedDict, total=False):
+class BudgetProjectStatusSnapshotsGetBudgetViewOptionsItem(TypedDict, total=False):
     id: str
     name: str
-    description: str
-    status: Any
-    created_by: BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCreatedBy
+    created_by: BudgetProjectStatusSnapshotsGetBudgetViewOptionsItemCreatedBy
     created_at: str
-    project: BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemProject
-    currency_configuration: (
-        BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCurrencyConfiguration
-    )
-    column_totals: list[dict[str, Any]]
 
 
 class BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryFilters(TypedDict, total=False):
@@ -120,15 +86,19 @@ class BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryResult(TypedDict, to
     grand_total: list[BudgetProjectStatusSnapshotsGetCompanySnapshotsSummaryResultGrandTotalItem]
 
 
-class BudgetProjectStatusSnapshotsGetBudgetViewOptionsItem(TypedDict, total=False):
-    id: str
-    name: str
-    created_by: BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemProject
-    created_at: str
-
-
 class BudgetProjectStatusSnapshotsListProjectStatusSnapshotsFilters(TypedDict, total=False):
     status_id: str
+
+
+class BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCreatedBy(TypedDict, total=False):
+    id: dict[str, Any]
+    display: dict[str, Any]
+
+
+class BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCurrencyConfiguration(
+    TypedDict, total=False
+):
+    currency_iso_code: dict[str, Any]
 
 
 class BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItem(TypedDict, total=False):
@@ -136,10 +106,36 @@ class BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItem(TypedDict, tota
     name: str
     description: str
     status: Any
-    created_by: BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCreatedBy
+    created_by: BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCreatedBy
     created_at: str
     currency_configuration: (
-        BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItemCurrencyConfiguration
+        BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCurrencyConfiguration
+    )
+    column_totals: list[dict[str, Any]]
+
+
+class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsFilters(TypedDict, total=False):
+    created_at: str
+    created_by_id: str
+    department_id: str
+    office_id: str
+    program_id: str
+    project_id: str
+    region_id: str
+    stage_id: str
+    status_id: str
+
+
+class BudgetProjectStatusSnapshotsListCompanyProjectStatusSnapshotsItem(TypedDict, total=False):
+    id: str
+    name: str
+    description: str
+    status: Any
+    created_by: BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCreatedBy
+    created_at: str
+    project: BudgetProjectStatusSnapshotsGetBudgetViewOptionsItemCreatedBy
+    currency_configuration: (
+        BudgetProjectStatusSnapshotsListProjectStatusSnapshotsItemCurrencyConfiguration
     )
     column_totals: list[dict[str, Any]]
 

@@ -23,20 +23,16 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "BudgetedProductionQuantitiesCreateNewBody",
-    "BudgetedProductionQuantitiesCreateNewBodyBudgetedProductionQuantity",
+    "BudgetedProductionQuantitiesDeleteBody",
+    "BudgetedProductionQuantitiesDeleteBodyBudgetedProductionQuantity",
     "BudgetedProductionQuantitiesListAllProjectFilters",
     "BudgetedProductionQuantitiesListAllProjectIdsFilters",
-    "BudgetedProductionQuantitiesListAllProjectItem",
     "BudgetedProductionQuantitiesResource",
+    "BudgetedProductionQuantitiesShowResult",
 ]
 
 
-class BudgetedProductionQuantitiesListAllProjectFilters(TypedDict, total=False):
-    updated_at: str
-
-
-class BudgetedProductionQuantitiesListAllProjectItem(TypedDict, total=False):
+class BudgetedProductionQuantitiesShowResult(TypedDict, total=False):
     id: int
     unit_of_measure: str
     project_id: int
@@ -48,7 +44,7 @@ class BudgetedProductionQuantitiesListAllProjectItem(TypedDict, total=False):
     created_by: Any
 
 
-class BudgetedProductionQuantitiesCreateNewBodyBudgetedProductionQuantity(TypedDict, total=False):
+class BudgetedProductionQuantitiesDeleteBodyBudgetedProductionQuantity(TypedDict, total=False):
     project_id: int
     cost_code_id: int
     wbs_code_id: int
@@ -56,10 +52,12 @@ class BudgetedProductionQuantitiesCreateNewBodyBudgetedProductionQuantity(TypedD
     unit_of_measure: str
 
 
-class BudgetedProductionQuantitiesCreateNewBody(TypedDict, total=False):
-    budgeted_production_quantity: (
-        BudgetedProductionQuantitiesCreateNewBodyBudgetedProductionQuantity
-    )
+class BudgetedProductionQuantitiesDeleteBody(TypedDict, total=False):
+    budgeted_production_quantity: BudgetedProductionQuantitiesDeleteBodyBudgetedProductionQuantity
+
+
+class BudgetedProductionQuantitiesListAllProjectFilters(TypedDict, total=False):
+    updated_at: str
 
 
 class BudgetedProductionQuantitiesListAllProjectIdsFilters(TypedDict, total=False):
@@ -79,7 +77,7 @@ class BudgetedProductionQuantitiesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[BudgetedProductionQuantitiesListAllProjectItem]:
+    ) -> ItemIterator[BudgetedProductionQuantitiesShowResult]:
         """List all Project Budgeted Production Quantities.
 
         ``GET /rest/v1.0/projects/{project_id}/budgeted_production_quantities``
@@ -103,16 +101,16 @@ class BudgetedProductionQuantitiesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=BudgetedProductionQuantitiesListAllProjectItem,
+            item_type=BudgetedProductionQuantitiesShowResult,
         )
 
     async def create_new(
         self,
         *,
         project_id: int,
-        body: BudgetedProductionQuantitiesCreateNewBody,
+        body: BudgetedProductionQuantitiesDeleteBody,
         company_id: int | None = None,
-    ) -> Response[BudgetedProductionQuantitiesListAllProjectItem]:
+    ) -> Response[BudgetedProductionQuantitiesShowResult]:
         """Create a new Budgeted Production Quantity.
 
         ``POST /rest/v1.0/projects/{project_id}/budgeted_production_quantities``
@@ -172,7 +170,7 @@ class BudgetedProductionQuantitiesResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: BudgetedProductionQuantitiesCreateNewBody,
+        body: BudgetedProductionQuantitiesDeleteBody,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Delete a Budgeted Production Quantity.
@@ -194,7 +192,7 @@ class BudgetedProductionQuantitiesResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[BudgetedProductionQuantitiesListAllProjectItem]:
+    ) -> Response[BudgetedProductionQuantitiesShowResult]:
         """Show a Budgeted Production Quantity.
 
         ``GET /rest/v1.0/projects/{project_id}/budgeted_production_quantities/{id}``
@@ -217,9 +215,9 @@ class BudgetedProductionQuantitiesResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: BudgetedProductionQuantitiesCreateNewBody,
+        body: BudgetedProductionQuantitiesDeleteBody,
         company_id: int | None = None,
-    ) -> Response[BudgetedProductionQuantitiesListAllProjectItem]:
+    ) -> Response[BudgetedProductionQuantitiesShowResult]:
         """Update a Budgeted Production Quantity.
 
         ``PATCH /rest/v1.0/projects/{project_id}/budgeted_production_quantities/{id}``

@@ -64,21 +64,6 @@ class CalendarItemsListItem(TypedDict, total=False):
     updated_at: str
 
 
-class CalendarItemsCreateBodyCalendarItem(TypedDict, total=False):
-    assigned_id: int
-    color: str
-    description: str
-    finish: str
-    name: str
-    percentage: int
-    private: bool
-    start: str
-
-
-class CalendarItemsCreateBody(TypedDict, total=False):
-    calendar_item: CalendarItemsCreateBodyCalendarItem
-
-
 class CalendarItemsSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     assigned_id: int
@@ -93,6 +78,21 @@ class CalendarItemsSyncBodyUpdatesItem(TypedDict, total=False):
 
 class CalendarItemsSyncBody(TypedDict, total=False):
     updates: list[CalendarItemsSyncBodyUpdatesItem]
+
+
+class CalendarItemsCreateBodyCalendarItem(TypedDict, total=False):
+    assigned_id: int
+    color: str
+    description: str
+    finish: str
+    name: str
+    percentage: int
+    private: bool
+    start: str
+
+
+class CalendarItemsCreateBody(TypedDict, total=False):
+    calendar_item: CalendarItemsCreateBodyCalendarItem
 
 
 class CalendarItemsResource(Resource):

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "CallLogsCreateResult",
-    "CallLogsCreateResultAttachmentsItem",
     "CallLogsListFilters",
     "CallLogsListItem",
     "CallLogsListItemAttachmentsItem",
@@ -33,6 +31,8 @@ __all__ = [
     "CallLogsListItemPermissions",
     "CallLogsListItemVendor",
     "CallLogsResource",
+    "CallLogsShowResult",
+    "CallLogsShowResultAttachmentsItem",
 ]
 
 
@@ -108,7 +108,7 @@ class CallLogsListItem(TypedDict, total=False):
     attachments: list[CallLogsListItemAttachmentsItem]
 
 
-class CallLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class CallLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     content_type: str
     name: str
@@ -119,7 +119,7 @@ class CallLogsCreateResultAttachmentsItem(TypedDict, total=False):
     viewable_url: str
 
 
-class CallLogsCreateResult(TypedDict, total=False):
+class CallLogsShowResult(TypedDict, total=False):
     id: int
     created_at: str
     date: str
@@ -139,7 +139,7 @@ class CallLogsCreateResult(TypedDict, total=False):
     location: CallLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: CallLogsListItemDailyLogSegment
-    attachments: list[CallLogsCreateResultAttachmentsItem]
+    attachments: list[CallLogsShowResultAttachmentsItem]
 
 
 class CallLogsResource(Resource):
@@ -202,7 +202,7 @@ class CallLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[CallLogsCreateResult]:
+    ) -> Response[CallLogsShowResult]:
         """Create Call Log.
 
         ``POST /rest/v1.0/projects/{project_id}/call_logs``
@@ -240,7 +240,7 @@ class CallLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[CallLogsCreateResult]:
+    ) -> Response[CallLogsShowResult]:
         """Show Call Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/call_logs/{id}``
@@ -258,7 +258,7 @@ class CallLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[CallLogsCreateResult]:
+    ) -> Response[CallLogsShowResult]:
         """Update Call Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/call_logs/{id}``

@@ -27,12 +27,12 @@ __all__ = [
 ]
 
 
-class CategoryGetAllEquipmentCategoriesCompanyFilters(TypedDict, total=False):
+class CategoryCreateEquipmentCompanyBody(TypedDict, total=False):
+    name: str
     is_active: bool
 
 
-class CategoryCreateEquipmentCompanyBody(TypedDict, total=False):
-    name: str
+class CategoryGetAllEquipmentCategoriesCompanyFilters(TypedDict, total=False):
     is_active: bool
 
 

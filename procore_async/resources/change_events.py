@@ -28,50 +28,9 @@ __all__ = [
     "ChangeEventsCreateBodyChangeEventChangeItemsItem",
     "ChangeEventsCreateBodyChangeEventEventOrigin",
     "ChangeEventsCreateBodyChangeEventPrimeContractForEstimates",
-    "ChangeEventsCreateResult",
-    "ChangeEventsCreateResultChangeItemsItem",
-    "ChangeEventsCreateResultChangeItemsItemBudgetImpact",
-    "ChangeEventsCreateResultChangeItemsItemCostImpact",
-    "ChangeEventsCreateResultChangeItemsItemLatestCostValues",
-    "ChangeEventsCreateResultChangeItemsItemLatestRevenueValues",
-    "ChangeEventsCreateResultChangeItemsItemRevenueImpact",
-    "ChangeEventsCreateResultCustomFields",
-    "ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ChangeEventsCreateResultMarkupItemsItem",
-    "ChangeEventsCreateResultMarkupItemsItemRevenue",
-    "ChangeEventsCreateResultProductionQuantitiesItem",
-    "ChangeEventsCreateResultProductionQuantitiesItemBudgetChange",
-    "ChangeEventsCreateResultProductionQuantitiesItemEstimate",
-    "ChangeEventsCreateResultProductionQuantitiesItemPrimeChangeOrder",
-    "ChangeEventsCreateResultProductionQuantitiesItemProductionCode",
     "ChangeEventsCreateV10Body",
     "ChangeEventsCreateV10BodyChangeEvent",
-    "ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem",
-    "ChangeEventsCreateV10BodyChangeEventAttachmentsByUuidItem",
     "ChangeEventsCreateV10BodyChangeEventChangeEventLineItemsAttributesItem",
-    "ChangeEventsCreateV10Result",
-    "ChangeEventsCreateV10ResultAttachmentsItem",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItem",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemBiller",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetCode",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetMod",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemContract",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemCurrencyConfiguration",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemLineItemType",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemLinks",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemStatuses",
-    "ChangeEventsCreateV10ResultChangeEventLineItemsItemVendor",
-    "ChangeEventsCreateV10ResultRfqsItem",
-    "ChangeEventsCreateV10ResultRfqsItemChangeOrderPackages",
-    "ChangeEventsCreateV10ResultRfqsItemCreatedBy",
-    "ChangeEventsCreateV10ResultRfqsItemLocation",
-    "ChangeEventsCreateV10ResultRfqsItemPotentialChangeOrders",
-    "ChangeEventsCreateV10ResultRfqsItemSpecificationSection",
     "ChangeEventsListBody",
     "ChangeEventsListBodyFilters",
     "ChangeEventsListBodyFiltersBudgetChange",
@@ -80,9 +39,12 @@ __all__ = [
     "ChangeEventsListBodyFiltersCommitmentStatus",
     "ChangeEventsListFilters",
     "ChangeEventsListItem",
+    "ChangeEventsListItemAttachmentsItem",
     "ChangeEventsListItemChangeItemsItem",
     "ChangeEventsListItemChangeReason",
     "ChangeEventsListItemChangeType",
+    "ChangeEventsListItemCreatedBy",
+    "ChangeEventsListItemCurrencyConfiguration",
     "ChangeEventsListItemCustomFields",
     "ChangeEventsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ChangeEventsListItemEventOrigin",
@@ -93,535 +55,63 @@ __all__ = [
     "ChangeEventsListItemStatus",
     "ChangeEventsListV10Filters",
     "ChangeEventsListV10Item",
-    "ChangeEventsListV10ItemAttachmentsItem",
     "ChangeEventsListV10ItemChangeEventLineItemsItem",
     "ChangeEventsListV10ItemChangeEventStatus",
     "ChangeEventsListV10ItemChangeOrderChangeReason",
-    "ChangeEventsListV10ItemCreatedBy",
-    "ChangeEventsListV10ItemCurrencyConfiguration",
     "ChangeEventsListV10ItemRfi",
     "ChangeEventsListV10ItemRfqsItem",
     "ChangeEventsResource",
     "ChangeEventsShowNewResult",
     "ChangeEventsShowNewResultEventOrigin",
+    "ChangeEventsShowResult",
+    "ChangeEventsShowResultAttachmentsItem",
+    "ChangeEventsShowResultChangeItemsItem",
+    "ChangeEventsShowResultChangeItemsItemBudgetCode",
+    "ChangeEventsShowResultChangeItemsItemBudgetImpact",
+    "ChangeEventsShowResultChangeItemsItemCostImpact",
+    "ChangeEventsShowResultChangeItemsItemCurrencyConfiguration",
+    "ChangeEventsShowResultChangeItemsItemLatestCostValues",
+    "ChangeEventsShowResultChangeItemsItemLatestRevenueValues",
+    "ChangeEventsShowResultChangeItemsItemRevenueImpact",
+    "ChangeEventsShowResultCustomFields",
+    "ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ChangeEventsShowResultMarkupItemsItem",
+    "ChangeEventsShowResultMarkupItemsItemRevenue",
+    "ChangeEventsShowResultProductionQuantitiesItem",
+    "ChangeEventsShowResultProductionQuantitiesItemBudgetChange",
+    "ChangeEventsShowResultProductionQuantitiesItemEstimate",
+    "ChangeEventsShowResultProductionQuantitiesItemPrimeChangeOrder",
+    "ChangeEventsShowResultProductionQuantitiesItemProductionCode",
+    "ChangeEventsShowV10Result",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItem",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemBiller",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemBudgetMod",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemContract",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemLineItemType",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemLinks",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemStatuses",
+    "ChangeEventsShowV10ResultChangeEventLineItemsItemVendor",
+    "ChangeEventsShowV10ResultRfqsItem",
+    "ChangeEventsShowV10ResultRfqsItemChangeOrderPackages",
+    "ChangeEventsShowV10ResultRfqsItemCreatedBy",
+    "ChangeEventsShowV10ResultRfqsItemLocation",
+    "ChangeEventsShowV10ResultRfqsItemPotentialChangeOrders",
+    "ChangeEventsShowV10ResultRfqsItemSpecificationSection",
     "ChangeEventsUpdateBody",
     "ChangeEventsUpdateBodyChangeEvent",
+    "ChangeEventsUpdateBodyChangeEventAttachmentsByUuidItem",
+    "ChangeEventsUpdateBodyChangeEventAttachmentsItem",
     "ChangeEventsUpdateBodyChangeEventChangeItemsItem",
     "ChangeEventsUpdateBodyChangeEventEventOrigin",
     "ChangeEventsUpdateV10Body",
     "ChangeEventsUpdateV10BodyChangeEvent",
     "ChangeEventsUpdateV10BodyChangeEventChangeEventLineItemsAttributesItem",
 ]
-
-
-class ChangeEventsListV10Filters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    include_deleted: str
-    updated_at: str
-
-
-class ChangeEventsListV10ItemRfi(TypedDict, total=False):
-    id: int
-    title: str
-    number: int
-    full_number: str
-    full_number_with_revision: str
-    due_date: str
-    status: str
-    revision: str
-
-
-class ChangeEventsListV10ItemChangeEventLineItemsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    biller: dict[str, Any]
-    biller_guid: dict[str, Any]
-    budget_code: dict[str, Any]
-    budget_mod: dict[str, Any]
-    budget_mod_amount: dict[str, Any]
-    commitment_contract_cost: dict[str, Any]
-    commitment_pco_cost: dict[str, Any]
-    contract: dict[str, Any]
-    cost_code: dict[str, Any]
-    cost_code_biller_name: dict[str, Any]
-    cost_code_id: dict[str, Any]
-    cost_code_is_budgeted: dict[str, Any]
-    created_at: dict[str, Any]
-    currency_configuration: dict[str, Any]
-    deletable: dict[str, Any]
-    description: dict[str, Any]
-    editable: dict[str, Any]
-    estimated_cost_amount: dict[str, Any]
-    estimated_cost_calculation_strategy: dict[str, Any]
-    estimated_cost_quantity: dict[str, Any]
-    estimated_cost_unit_cost: dict[str, Any]
-    event_id: dict[str, Any]
-    line_item_type: dict[str, Any]
-    line_item_type_id: dict[str, Any]
-    links: dict[str, Any]
-    number: dict[str, Any]
-    prime_pco_cost: dict[str, Any]
-    proposed_contract_id: dict[str, Any]
-    proposed_vendor_id: dict[str, Any]
-    request_for_quote_id: dict[str, Any]
-    rfq_amount: dict[str, Any]
-    rfq_sent: dict[str, Any]
-    rom: dict[str, Any]
-    status: dict[str, Any]
-    statuses: dict[str, Any]
-    title: dict[str, Any]
-    updated_at: dict[str, Any]
-    uom: dict[str, Any]
-    vendor: dict[str, Any]
-
-
-class ChangeEventsListV10ItemChangeOrderChangeReason(TypedDict, total=False):
-    id: int
-    company_id: int
-    change_reason: str
-    show_in_select: bool
-
-
-class ChangeEventsListV10ItemChangeEventStatus(TypedDict, total=False):
-    id: int
-    name: str
-    mapped_to_status: str
-    show_in_select: bool
-
-
-class ChangeEventsListV10ItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class ChangeEventsListV10ItemAttachmentsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    url: dict[str, Any]
-    filename: dict[str, Any]
-
-
-class ChangeEventsListV10ItemRfqsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    commitment_contract_id: dict[str, Any]
-    created_at: dict[str, Any]
-    deleted_at: dict[str, Any]
-    description: dict[str, Any]
-    due_date: dict[str, Any]
-    estimated_amount: dict[str, Any]
-    estimated_schedule_impact: dict[str, Any]
-    estimated_status: dict[str, Any]
-    intent_to_quote: dict[str, Any]
-    number: dict[str, Any]
-    original_quote: dict[str, Any]
-    position: dict[str, Any]
-    private: dict[str, Any]
-    prostore_file_ids: dict[str, Any]
-    status: dict[str, Any]
-    title: dict[str, Any]
-    updated_at: dict[str, Any]
-    specification_section: dict[str, Any]
-    quotes: dict[str, Any]
-    responses: dict[str, Any]
-    potential_change_orders: dict[str, Any]
-    change_order_packages: dict[str, Any]
-    commitment_potential_change_orders: dict[str, Any]
-    commitment_change_order_packages: dict[str, Any]
-    created_by: dict[str, Any]
-    assigned: dict[str, Any]
-    location: dict[str, Any]
-    cost_code: dict[str, Any]
-
-
-class ChangeEventsListV10ItemCurrencyConfiguration(TypedDict, total=False):
-    currency_iso_code: str
-
-
-class ChangeEventsListV10Item(TypedDict, total=False):
-    id: int
-    number: int
-    alphanumeric_number: str
-    origin_data: str
-    origin_id: str
-    title: str
-    description: str
-    status: str
-    project_id: int
-    created_at: str
-    deleted_at: str
-    updated_at: str
-    event_type: str
-    event_scope: str
-    change_event_origin_id: int
-    change_event_origin_type: str
-    rfi: ChangeEventsListV10ItemRfi
-    change_event_line_items: list[ChangeEventsListV10ItemChangeEventLineItemsItem]
-    change_order_change_reason: ChangeEventsListV10ItemChangeOrderChangeReason
-    change_event_status: ChangeEventsListV10ItemChangeEventStatus
-    created_by: ChangeEventsListV10ItemCreatedBy
-    attachments: list[ChangeEventsListV10ItemAttachmentsItem]
-    rfqs: list[ChangeEventsListV10ItemRfqsItem]
-    currency_configuration: ChangeEventsListV10ItemCurrencyConfiguration
-
-
-class ChangeEventsCreateV10BodyChangeEventChangeEventLineItemsAttributesItem(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    budget_code: dict[str, Any]
-    created_at: dict[str, Any]
-    description: dict[str, Any]
-    uom: dict[str, Any]
-    estimated_cost_amount: dict[str, Any]
-    estimated_cost_quantity: dict[str, Any]
-    estimated_cost_unit_cost: dict[str, Any]
-    estimated_cost_calculation_strategy: dict[str, Any]
-    line_item_type_id: dict[str, Any]
-    cost_code_id: dict[str, Any]
-    proposed_vendor_id: dict[str, Any]
-    proposed_contract_id: dict[str, Any]
-    updated_at: dict[str, Any]
-    commitment_contract_line_item_id: dict[str, Any]
-
-
-class ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem(TypedDict, total=False):
-    id: dict[str, Any]
-
-
-class ChangeEventsCreateV10BodyChangeEventAttachmentsByUuidItem(TypedDict, total=False):
-    upload_uuid: dict[str, Any]
-
-
-class ChangeEventsCreateV10BodyChangeEvent(TypedDict, total=False):
-    title: str
-    number: str
-    status: str
-    change_event_status_id: int
-    change_order_change_reason_id: int
-    event_scope: str
-    event_type: str
-    origin_data: str
-    origin_id: str
-    rfi_id: int
-    change_event_line_items_attributes: list[
-        ChangeEventsCreateV10BodyChangeEventChangeEventLineItemsAttributesItem
-    ]
-    attachments_by_drawing_revision: list[
-        ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem
-    ]
-    attachments_by_file_version: list[
-        ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem
-    ]
-    attachments_by_form: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_image: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_uuid: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByUuidItem]
-
-
-class ChangeEventsCreateV10Body(TypedDict, total=False):
-    change_event: ChangeEventsCreateV10BodyChangeEvent
-    change_event_origin_id: int
-    change_event_origin_type: str
-    origin_global_id: str
-    attachments: list[str]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemBiller(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    model_name: dict[str, Any]
-    guid: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetCode(TypedDict, total=False):
-    id: dict[str, Any]
-    flat_code: dict[str, Any]
-    description: dict[str, Any]
-    segment_items: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetMod(TypedDict, total=False):
-    created_at: dict[str, Any]
-    transfer_amount: dict[str, Any]
-    notes: dict[str, Any]
-    from_budget_line_item_id: dict[str, Any]
-    to_budget_line_item_id: dict[str, Any]
-    from_budget_line_item_name: dict[str, Any]
-    to_budget_line_item_name: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemContract(TypedDict, total=False):
-    id: dict[str, Any]
-    number: dict[str, Any]
-    title: dict[str, Any]
-    name: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemCurrencyConfiguration(
-    TypedDict, total=False
-):
-    currency_iso_code: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemLineItemType(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    code: dict[str, Any]
-    base_type: dict[str, Any]
-    origin_data: dict[str, Any]
-    origin_id: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemLinks(TypedDict, total=False):
-    edit: dict[str, Any]
-    view: dict[str, Any]
-    contract: dict[str, Any]
-    commitment_contract_cost: dict[str, Any]
-    commitment_pco_cost: dict[str, Any]
-    rfq_amount: dict[str, Any]
-    rom: dict[str, Any]
-    prime_pco_cost: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemStatuses(TypedDict, total=False):
-    contract: dict[str, Any]
-    commitment_contract_cost: dict[str, Any]
-    commitment_contract_tooltip: dict[str, Any]
-    commitment_pco_cost: dict[str, Any]
-    commitment_pco_tooltip: dict[str, Any]
-    rfq_amount: dict[str, Any]
-    rfq_tooltip: dict[str, Any]
-    prime_pco_cost: dict[str, Any]
-    prime_pco_tooltip: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItemVendor(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultChangeEventLineItemsItem(TypedDict, total=False):
-    id: int
-    biller: ChangeEventsCreateV10ResultChangeEventLineItemsItemBiller
-    biller_guid: str
-    budget_code: ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetCode
-    budget_mod: ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetMod
-    budget_mod_amount: str
-    commitment_contract_cost: str
-    commitment_pco_cost: str
-    contract: ChangeEventsCreateV10ResultChangeEventLineItemsItemContract
-    cost_code: Any
-    cost_code_biller_name: str
-    cost_code_id: int
-    cost_code_is_budgeted: bool
-    created_at: str
-    currency_configuration: ChangeEventsCreateV10ResultChangeEventLineItemsItemCurrencyConfiguration
-    deletable: bool
-    description: str
-    editable: bool
-    estimated_cost_amount: str
-    estimated_cost_calculation_strategy: str
-    estimated_cost_quantity: float
-    estimated_cost_unit_cost: float
-    event_id: int
-    line_item_type: ChangeEventsCreateV10ResultChangeEventLineItemsItemLineItemType
-    line_item_type_id: int
-    links: ChangeEventsCreateV10ResultChangeEventLineItemsItemLinks
-    number: str
-    prime_pco_cost: str
-    proposed_contract_id: int
-    proposed_vendor_id: int
-    request_for_quote_id: int
-    rfq_amount: str
-    rfq_sent: str
-    rom: int
-    status: str
-    statuses: ChangeEventsCreateV10ResultChangeEventLineItemsItemStatuses
-    title: str
-    updated_at: str
-    uom: str
-    vendor: ChangeEventsCreateV10ResultChangeEventLineItemsItemVendor
-
-
-class ChangeEventsCreateV10ResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class ChangeEventsCreateV10ResultRfqsItemSpecificationSection(TypedDict, total=False):
-    specification_section_id: dict[str, Any]
-    spec_section_description: dict[str, Any]
-    spec_section_number: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultRfqsItemPotentialChangeOrders(TypedDict, total=False):
-    id: dict[str, Any]
-    created_at: dict[str, Any]
-    created_by_id: dict[str, Any]
-    deleted_at: dict[str, Any]
-    due_date: dict[str, Any]
-    invoiced_date: dict[str, Any]
-    number: dict[str, Any]
-    paid_date: dict[str, Any]
-    reviewed_at: dict[str, Any]
-    title: dict[str, Any]
-    status: dict[str, Any]
-    updated_at: dict[str, Any]
-    change_order_request_id: dict[str, Any]
-    executed: dict[str, Any]
-    grand_total: dict[str, Any]
-    revision: dict[str, Any]
-    schedule_impact_amount: dict[str, Any]
-    change_reason: dict[str, Any]
-    change_order_request_title: dict[str, Any]
-    change_order_package_title: dict[str, Any]
-    potential_change_order_acronym_number: dict[str, Any]
-    change_order_request_acronym_number: dict[str, Any]
-    change_order_package_acronym_number: dict[str, Any]
-    change_order_tiers: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultRfqsItemChangeOrderPackages(TypedDict, total=False):
-    id: dict[str, Any]
-    contract_id: dict[str, Any]
-    created_at: dict[str, Any]
-    deleted_at: dict[str, Any]
-    due_date: dict[str, Any]
-    invoiced_date: dict[str, Any]
-    number: dict[str, Any]
-    origin_data: dict[str, Any]
-    origin_id: dict[str, Any]
-    paid_date: dict[str, Any]
-    reviewed_at: dict[str, Any]
-    title: dict[str, Any]
-    status: dict[str, Any]
-    updated_at: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultRfqsItemCreatedBy(TypedDict, total=False):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultRfqsItemLocation(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    node_name: dict[str, Any]
-    parent_id: dict[str, Any]
-    created_at: dict[str, Any]
-    updated_at: dict[str, Any]
-
-
-class ChangeEventsCreateV10ResultRfqsItem(TypedDict, total=False):
-    id: int
-    commitment_contract_id: int
-    created_at: str
-    deleted_at: str
-    description: str
-    due_date: str
-    estimated_amount: float
-    estimated_schedule_impact: int
-    estimated_status: str
-    intent_to_quote: bool
-    number: str
-    original_quote: float
-    position: int
-    private: bool
-    prostore_file_ids: list[dict[str, Any]]
-    status: str
-    title: str
-    updated_at: str
-    specification_section: ChangeEventsCreateV10ResultRfqsItemSpecificationSection
-    quotes: list[dict[str, Any]]
-    responses: list[dict[str, Any]]
-    potential_change_orders: ChangeEventsCreateV10ResultRfqsItemPotentialChangeOrders
-    change_order_packages: ChangeEventsCreateV10ResultRfqsItemChangeOrderPackages
-    commitment_potential_change_orders: ChangeEventsCreateV10ResultRfqsItemPotentialChangeOrders
-    commitment_change_order_packages: ChangeEventsCreateV10ResultRfqsItemChangeOrderPackages
-    created_by: ChangeEventsCreateV10ResultRfqsItemCreatedBy
-    assigned: ChangeEventsCreateV10ResultRfqsItemCreatedBy
-    location: ChangeEventsCreateV10ResultRfqsItemLocation
-    cost_code: Any
-
-
-class ChangeEventsCreateV10Result(TypedDict, total=False):
-    id: int
-    number: int
-    alphanumeric_number: str
-    origin_data: str
-    origin_id: str
-    title: str
-    description: str
-    status: str
-    project_id: int
-    created_at: str
-    deleted_at: str
-    updated_at: str
-    event_type: str
-    event_scope: str
-    change_event_origin_id: int
-    change_event_origin_type: str
-    rfi: ChangeEventsListV10ItemRfi
-    change_event_line_items: list[ChangeEventsCreateV10ResultChangeEventLineItemsItem]
-    change_order_change_reason: ChangeEventsListV10ItemChangeOrderChangeReason
-    change_event_status: ChangeEventsListV10ItemChangeEventStatus
-    created_by: ChangeEventsListV10ItemCreatedBy
-    attachments: list[ChangeEventsCreateV10ResultAttachmentsItem]
-    rfqs: list[ChangeEventsCreateV10ResultRfqsItem]
-    currency_configuration: ChangeEventsListV10ItemCurrencyConfiguration
-
-
-class ChangeEventsUpdateV10BodyChangeEventChangeEventLineItemsAttributesItem(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    wbs_code_id: dict[str, Any]
-    description: dict[str, Any]
-    uom: dict[str, Any]
-    estimated_cost_amount: dict[str, Any]
-    estimated_cost_quantity: dict[str, Any]
-    estimated_cost_unit_cost: dict[str, Any]
-    estimated_cost_calculation_strategy: dict[str, Any]
-    line_item_type_id: dict[str, Any]
-    cost_code_id: dict[str, Any]
-    proposed_vendor_id: dict[str, Any]
-    proposed_contract_id: dict[str, Any]
-    commitment_contract_line_item_id: dict[str, Any]
-
-
-class ChangeEventsUpdateV10BodyChangeEvent(TypedDict, total=False):
-    title: str
-    number: str
-    status: str
-    change_event_status_id: int
-    change_order_change_reason_id: int
-    event_scope: str
-    event_type: str
-    origin_data: str
-    origin_id: str
-    rfi_id: int
-    change_event_line_items_attributes: list[
-        ChangeEventsUpdateV10BodyChangeEventChangeEventLineItemsAttributesItem
-    ]
-    attachments_by_drawing_revision: list[
-        ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem
-    ]
-    attachments_by_file_version: list[
-        ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem
-    ]
-    attachments_by_form: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_image: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_uuid: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByUuidItem]
-
-
-class ChangeEventsUpdateV10Body(TypedDict, total=False):
-    project_id: int
-    change_event: ChangeEventsUpdateV10BodyChangeEvent
-    change_event_origin_id: int
-    change_event_origin_type: str
-    origin_global_id: str
-    attachments: list[str]
 
 
 class ChangeEventsListFilters(TypedDict, total=False):
@@ -734,9 +224,21 @@ class ChangeEventsListItemPrimeContractForEstimates(TypedDict, total=False):
     name: str
 
 
+class ChangeEventsListItemAttachmentsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    url: dict[str, Any]
+    filename: dict[str, Any]
+
+
 class ChangeEventsListItemExternalData(TypedDict, total=False):
     origin_id: str
     origin_data: str
+
+
+class ChangeEventsListItemCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
 
 
 class ChangeEventsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
@@ -802,6 +304,10 @@ class ChangeEventsListItemProductionQuantitiesItem(TypedDict, total=False):
     prime_change_order: dict[str, Any]
 
 
+class ChangeEventsListItemCurrencyConfiguration(TypedDict, total=False):
+    currency_iso_code: str
+
+
 class ChangeEventsListItem(TypedDict, total=False):
     id: int
     number: str
@@ -821,15 +327,247 @@ class ChangeEventsListItem(TypedDict, total=False):
     change_type: ChangeEventsListItemChangeType
     change_reason: ChangeEventsListItemChangeReason
     prime_contract_for_estimates: ChangeEventsListItemPrimeContractForEstimates
-    attachments: list[ChangeEventsListV10ItemAttachmentsItem]
+    attachments: list[ChangeEventsListItemAttachmentsItem]
     external_data: ChangeEventsListItemExternalData
-    created_by: ChangeEventsListV10ItemCreatedBy
+    created_by: ChangeEventsListItemCreatedBy
     custom_fields: ChangeEventsListItemCustomFields
     change_items: list[ChangeEventsListItemChangeItemsItem]
     markup_items: list[ChangeEventsListItemMarkupItemsItem]
     production_quantities: list[ChangeEventsListItemProductionQuantitiesItem]
     notes: dict[str, Any]
-    currency_configuration: ChangeEventsListV10ItemCurrencyConfiguration
+    currency_configuration: ChangeEventsListItemCurrencyConfiguration
+    source: str
+
+
+class ChangeEventsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+ChangeEventsShowResultCustomFields = TypedDict(
+    "ChangeEventsShowResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ChangeEventsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class ChangeEventsShowResultChangeItemsItemBudgetCode(TypedDict, total=False):
+    id: dict[str, Any]
+    flat_code: dict[str, Any]
+    description: dict[str, Any]
+    segment_items: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItemBudgetImpact(TypedDict, total=False):
+    budget_change: dict[str, Any]
+    budget_modification: dict[str, Any]
+    estimate: dict[str, Any]
+    source_of_latest_budget_impact: dict[str, Any]
+    source_of_stage: dict[str, Any]
+    source_of_budget_rom: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItemCostImpact(TypedDict, total=False):
+    change_order_package: dict[str, Any]
+    commitment: dict[str, Any]
+    contract: dict[str, Any]
+    estimate: dict[str, Any]
+    non_commitment: dict[str, Any]
+    request_for_quote: dict[str, Any]
+    source_of_latest_cost: dict[str, Any]
+    source_of_stage: dict[str, Any]
+    vendor: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItemCurrencyConfiguration(TypedDict, total=False):
+    currency_iso_code: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItemLatestCostValues(TypedDict, total=False):
+    amount: dict[str, Any]
+    amount_project_currency: dict[str, Any]
+    calculation_strategy: dict[str, Any]
+    quantity: dict[str, Any]
+    unit_cost: dict[str, Any]
+    unit_cost_project_currency: dict[str, Any]
+    unit_of_measure: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItemLatestRevenueValues(TypedDict, total=False):
+    amount: dict[str, Any]
+    amount_project_currency: dict[str, Any]
+    calculation_strategy: dict[str, Any]
+    quantity: dict[str, Any]
+    unit_cost: dict[str, Any]
+    unit_cost_project_currency: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItemRevenueImpact(TypedDict, total=False):
+    estimate: dict[str, Any]
+    change_order: dict[str, Any]
+    change_order_package: dict[str, Any]
+    source_of_latest_price: dict[str, Any]
+    source_of_revenue_rom: dict[str, Any]
+    source_of_stage: dict[str, Any]
+
+
+class ChangeEventsShowResultChangeItemsItem(TypedDict, total=False):
+    budget_code: ChangeEventsShowResultChangeItemsItemBudgetCode
+    budget_impact: ChangeEventsShowResultChangeItemsItemBudgetImpact
+    cost_impact: ChangeEventsShowResultChangeItemsItemCostImpact
+    created_at: str
+    currency_configuration: ChangeEventsShowResultChangeItemsItemCurrencyConfiguration
+    deletable: bool
+    deleted_at: str
+    description: str
+    editable: bool
+    event_id: int
+    event_number: str
+    event_title: str
+    id: int
+    item_type: str
+    latest_cost_values: ChangeEventsShowResultChangeItemsItemLatestCostValues
+    latest_revenue_values: ChangeEventsShowResultChangeItemsItemLatestRevenueValues
+    line_aging: int
+    notes: dict[str, Any]
+    revenue_impact: ChangeEventsShowResultChangeItemsItemRevenueImpact
+    source: str
+    updated_at: str
+
+
+class ChangeEventsShowResultMarkupItemsItemRevenue(TypedDict, total=False):
+    estimate_amount: dict[str, Any]
+    change_order_amount: dict[str, Any]
+    latest_price_amount: dict[str, Any]
+
+
+class ChangeEventsShowResultMarkupItemsItem(TypedDict, total=False):
+    id: str
+    event_id: int
+    item_type: str
+    wbs_code: ChangeEventsShowResultChangeItemsItemBudgetCode
+    revenue: ChangeEventsShowResultMarkupItemsItemRevenue
+
+
+class ChangeEventsShowResultProductionQuantitiesItemEstimate(TypedDict, total=False):
+    quantity: dict[str, Any]
+    unit_of_measure: dict[str, Any]
+
+
+class ChangeEventsShowResultProductionQuantitiesItemProductionCode(TypedDict, total=False):
+    cost_code: dict[str, Any]
+    sub_job: dict[str, Any]
+    wbs_code: dict[str, Any]
+
+
+class ChangeEventsShowResultProductionQuantitiesItemBudgetChange(TypedDict, total=False):
+    id: dict[str, Any]
+    number: dict[str, Any]
+    title: dict[str, Any]
+    description: dict[str, Any]
+    status: dict[str, Any]
+    production_quantity: dict[str, Any]
+
+
+class ChangeEventsShowResultProductionQuantitiesItemPrimeChangeOrder(TypedDict, total=False):
+    id: dict[str, Any]
+    type: dict[str, Any]
+    number: dict[str, Any]
+    title: dict[str, Any]
+    description: dict[str, Any]
+    status: dict[str, Any]
+    contract_id: dict[str, Any]
+    production_quantity: dict[str, Any]
+
+
+class ChangeEventsShowResultProductionQuantitiesItem(TypedDict, total=False):
+    id: int
+    event_id: int
+    item_type: str
+    estimate: ChangeEventsShowResultProductionQuantitiesItemEstimate
+    production_code: ChangeEventsShowResultProductionQuantitiesItemProductionCode
+    budget_change: ChangeEventsShowResultProductionQuantitiesItemBudgetChange
+    disabled_fields: list[dict[str, Any]]
+    prime_change_order: ChangeEventsShowResultProductionQuantitiesItemPrimeChangeOrder
+
+
+class ChangeEventsShowResult(TypedDict, total=False):
+    id: int
+    number: str
+    title: str
+    description: str
+    scope: str
+    created_at: str
+    updated_at: str
+    deleted_at: str
+    comments_enabled: bool
+    deletable: bool
+    in_recycle_bin: bool
+    project_id: int
+    company_id: int
+    status: ChangeEventsListItemStatus
+    event_origin: ChangeEventsListItemEventOrigin
+    change_type: ChangeEventsListItemChangeType
+    change_reason: ChangeEventsListItemChangeReason
+    prime_contract_for_estimates: ChangeEventsListItemPrimeContractForEstimates
+    attachments: list[ChangeEventsShowResultAttachmentsItem]
+    external_data: ChangeEventsListItemExternalData
+    created_by: ChangeEventsListItemCreatedBy
+    custom_fields: ChangeEventsShowResultCustomFields
+    change_items: list[ChangeEventsShowResultChangeItemsItem]
+    markup_items: list[ChangeEventsShowResultMarkupItemsItem]
+    production_quantities: list[ChangeEventsShowResultProductionQuantitiesItem]
+    notes: dict[str, Any]
+    currency_configuration: ChangeEventsListItemCurrencyConfiguration
     source: str
 
 
@@ -876,235 +614,12 @@ class ChangeEventsCreateBody(TypedDict, total=False):
     change_event: ChangeEventsCreateBodyChangeEvent
 
 
-class ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
+class ChangeEventsUpdateBodyChangeEventAttachmentsItem(TypedDict, total=False):
     id: dict[str, Any]
-    label: dict[str, Any]
 
 
-class ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-ChangeEventsCreateResultCustomFields = TypedDict(
-    "ChangeEventsCreateResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ChangeEventsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class ChangeEventsCreateResultChangeItemsItemBudgetImpact(TypedDict, total=False):
-    budget_change: dict[str, Any]
-    budget_modification: dict[str, Any]
-    estimate: dict[str, Any]
-    source_of_latest_budget_impact: dict[str, Any]
-    source_of_stage: dict[str, Any]
-    source_of_budget_rom: dict[str, Any]
-
-
-class ChangeEventsCreateResultChangeItemsItemCostImpact(TypedDict, total=False):
-    change_order_package: dict[str, Any]
-    commitment: dict[str, Any]
-    contract: dict[str, Any]
-    estimate: dict[str, Any]
-    non_commitment: dict[str, Any]
-    request_for_quote: dict[str, Any]
-    source_of_latest_cost: dict[str, Any]
-    source_of_stage: dict[str, Any]
-    vendor: dict[str, Any]
-
-
-class ChangeEventsCreateResultChangeItemsItemLatestCostValues(TypedDict, total=False):
-    amount: dict[str, Any]
-    amount_project_currency: dict[str, Any]
-    calculation_strategy: dict[str, Any]
-    quantity: dict[str, Any]
-    unit_cost: dict[str, Any]
-    unit_cost_project_currency: dict[str, Any]
-    unit_of_measure: dict[str, Any]
-
-
-class ChangeEventsCreateResultChangeItemsItemLatestRevenueValues(TypedDict, total=False):
-    amount: dict[str, Any]
-    amount_project_currency: dict[str, Any]
-    calculation_strategy: dict[str, Any]
-    quantity: dict[str, Any]
-    unit_cost: dict[str, Any]
-    unit_cost_project_currency: dict[str, Any]
-
-
-class ChangeEventsCreateResultChangeItemsItemRevenueImpact(TypedDict, total=False):
-    estimate: dict[str, Any]
-    change_order: dict[str, Any]
-    change_order_package: dict[str, Any]
-    source_of_latest_price: dict[str, Any]
-    source_of_revenue_rom: dict[str, Any]
-    source_of_stage: dict[str, Any]
-
-
-class ChangeEventsCreateResultChangeItemsItem(TypedDict, total=False):
-    budget_code: ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetCode
-    budget_impact: ChangeEventsCreateResultChangeItemsItemBudgetImpact
-    cost_impact: ChangeEventsCreateResultChangeItemsItemCostImpact
-    created_at: str
-    currency_configuration: ChangeEventsCreateV10ResultChangeEventLineItemsItemCurrencyConfiguration
-    deletable: bool
-    deleted_at: str
-    description: str
-    editable: bool
-    event_id: int
-    event_number: str
-    event_title: str
-    id: int
-    item_type: str
-    latest_cost_values: ChangeEventsCreateResultChangeItemsItemLatestCostValues
-    latest_revenue_values: ChangeEventsCreateResultChangeItemsItemLatestRevenueValues
-    line_aging: int
-    notes: dict[str, Any]
-    revenue_impact: ChangeEventsCreateResultChangeItemsItemRevenueImpact
-    source: str
-    updated_at: str
-
-
-class ChangeEventsCreateResultMarkupItemsItemRevenue(TypedDict, total=False):
-    estimate_amount: dict[str, Any]
-    change_order_amount: dict[str, Any]
-    latest_price_amount: dict[str, Any]
-
-
-class ChangeEventsCreateResultMarkupItemsItem(TypedDict, total=False):
-    id: str
-    event_id: int
-    item_type: str
-    wbs_code: ChangeEventsCreateV10ResultChangeEventLineItemsItemBudgetCode
-    revenue: ChangeEventsCreateResultMarkupItemsItemRevenue
-
-
-class ChangeEventsCreateResultProductionQuantitiesItemEstimate(TypedDict, total=False):
-    quantity: dict[str, Any]
-    unit_of_measure: dict[str, Any]
-
-
-class ChangeEventsCreateResultProductionQuantitiesItemProductionCode(TypedDict, total=False):
-    cost_code: dict[str, Any]
-    sub_job: dict[str, Any]
-    wbs_code: dict[str, Any]
-
-
-class ChangeEventsCreateResultProductionQuantitiesItemBudgetChange(TypedDict, total=False):
-    id: dict[str, Any]
-    number: dict[str, Any]
-    title: dict[str, Any]
-    description: dict[str, Any]
-    status: dict[str, Any]
-    production_quantity: dict[str, Any]
-
-
-class ChangeEventsCreateResultProductionQuantitiesItemPrimeChangeOrder(TypedDict, total=False):
-    id: dict[str, Any]
-    type: dict[str, Any]
-    number: dict[str, Any]
-    title: dict[str, Any]
-    description: dict[str, Any]
-    status: dict[str, Any]
-    contract_id: dict[str, Any]
-    production_quantity: dict[str, Any]
-
-
-class ChangeEventsCreateResultProductionQuantitiesItem(TypedDict, total=False):
-    id: int
-    event_id: int
-    item_type: str
-    estimate: ChangeEventsCreateResultProductionQuantitiesItemEstimate
-    production_code: ChangeEventsCreateResultProductionQuantitiesItemProductionCode
-    budget_change: ChangeEventsCreateResultProductionQuantitiesItemBudgetChange
-    disabled_fields: list[dict[str, Any]]
-    prime_change_order: ChangeEventsCreateResultProductionQuantitiesItemPrimeChangeOrder
-
-
-class ChangeEventsCreateResult(TypedDict, total=False):
-    id: int
-    number: str
-    title: str
-    description: str
-    scope: str
-    created_at: str
-    updated_at: str
-    deleted_at: str
-    comments_enabled: bool
-    deletable: bool
-    in_recycle_bin: bool
-    project_id: int
-    company_id: int
-    status: ChangeEventsListItemStatus
-    event_origin: ChangeEventsListItemEventOrigin
-    change_type: ChangeEventsListItemChangeType
-    change_reason: ChangeEventsListItemChangeReason
-    prime_contract_for_estimates: ChangeEventsListItemPrimeContractForEstimates
-    attachments: list[ChangeEventsCreateV10ResultAttachmentsItem]
-    external_data: ChangeEventsListItemExternalData
-    created_by: ChangeEventsListV10ItemCreatedBy
-    custom_fields: ChangeEventsCreateResultCustomFields
-    change_items: list[ChangeEventsCreateResultChangeItemsItem]
-    markup_items: list[ChangeEventsCreateResultMarkupItemsItem]
-    production_quantities: list[ChangeEventsCreateResultProductionQuantitiesItem]
-    notes: dict[str, Any]
-    currency_configuration: ChangeEventsListV10ItemCurrencyConfiguration
-    source: str
-
-
-class ChangeEventsShowNewResultEventOrigin(TypedDict, total=False):
-    origin_id: int
-    origin_type: str
-
-
-class ChangeEventsShowNewResult(TypedDict, total=False):
-    company_id: int
-    project_id: int
-    number: str
-    scope: str
-    status: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
-    event_origin: ChangeEventsShowNewResultEventOrigin
-    change_type: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
-    prime_contract_for_estimates: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
+class ChangeEventsUpdateBodyChangeEventAttachmentsByUuidItem(TypedDict, total=False):
+    upload_uuid: dict[str, Any]
 
 
 class ChangeEventsUpdateBodyChangeEventChangeItemsItem(TypedDict, total=False):
@@ -1123,16 +638,12 @@ class ChangeEventsUpdateBodyChangeEventEventOrigin(TypedDict, total=False):
 
 
 class ChangeEventsUpdateBodyChangeEvent(TypedDict, total=False):
-    attachments: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_drawing_revision: list[
-        ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem
-    ]
-    attachments_by_file_version: list[
-        ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem
-    ]
-    attachments_by_form: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_image: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByDrawingRevisionItem]
-    attachments_by_uuid: list[ChangeEventsCreateV10BodyChangeEventAttachmentsByUuidItem]
+    attachments: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_drawing_revision: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_file_version: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_form: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_image: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_uuid: list[ChangeEventsUpdateBodyChangeEventAttachmentsByUuidItem]
     change_items: list[ChangeEventsUpdateBodyChangeEventChangeItemsItem]
     change_reason: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
     change_type: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
@@ -1151,6 +662,481 @@ class ChangeEventsUpdateBodyChangeEvent(TypedDict, total=False):
 
 class ChangeEventsUpdateBody(TypedDict, total=False):
     change_event: ChangeEventsUpdateBodyChangeEvent
+
+
+class ChangeEventsShowNewResultEventOrigin(TypedDict, total=False):
+    origin_id: int
+    origin_type: str
+
+
+class ChangeEventsShowNewResult(TypedDict, total=False):
+    company_id: int
+    project_id: int
+    number: str
+    scope: str
+    status: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
+    event_origin: ChangeEventsShowNewResultEventOrigin
+    change_type: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
+    prime_contract_for_estimates: ChangeEventsCreateBodyChangeEventPrimeContractForEstimates
+
+
+class ChangeEventsListV10Filters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    include_deleted: str
+    updated_at: str
+
+
+class ChangeEventsListV10ItemRfi(TypedDict, total=False):
+    id: int
+    title: str
+    number: int
+    full_number: str
+    full_number_with_revision: str
+    due_date: str
+    status: str
+    revision: str
+
+
+class ChangeEventsListV10ItemChangeEventLineItemsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    biller: dict[str, Any]
+    biller_guid: dict[str, Any]
+    budget_code: dict[str, Any]
+    budget_mod: dict[str, Any]
+    budget_mod_amount: dict[str, Any]
+    commitment_contract_cost: dict[str, Any]
+    commitment_pco_cost: dict[str, Any]
+    contract: dict[str, Any]
+    cost_code: dict[str, Any]
+    cost_code_biller_name: dict[str, Any]
+    cost_code_id: dict[str, Any]
+    cost_code_is_budgeted: dict[str, Any]
+    created_at: dict[str, Any]
+    currency_configuration: dict[str, Any]
+    deletable: dict[str, Any]
+    description: dict[str, Any]
+    editable: dict[str, Any]
+    estimated_cost_amount: dict[str, Any]
+    estimated_cost_calculation_strategy: dict[str, Any]
+    estimated_cost_quantity: dict[str, Any]
+    estimated_cost_unit_cost: dict[str, Any]
+    event_id: dict[str, Any]
+    line_item_type: dict[str, Any]
+    line_item_type_id: dict[str, Any]
+    links: dict[str, Any]
+    number: dict[str, Any]
+    prime_pco_cost: dict[str, Any]
+    proposed_contract_id: dict[str, Any]
+    proposed_vendor_id: dict[str, Any]
+    request_for_quote_id: dict[str, Any]
+    rfq_amount: dict[str, Any]
+    rfq_sent: dict[str, Any]
+    rom: dict[str, Any]
+    status: dict[str, Any]
+    statuses: dict[str, Any]
+    title: dict[str, Any]
+    updated_at: dict[str, Any]
+    uom: dict[str, Any]
+    vendor: dict[str, Any]
+
+
+class ChangeEventsListV10ItemChangeOrderChangeReason(TypedDict, total=False):
+    id: int
+    company_id: int
+    change_reason: str
+    show_in_select: bool
+
+
+class ChangeEventsListV10ItemChangeEventStatus(TypedDict, total=False):
+    id: int
+    name: str
+    mapped_to_status: str
+    show_in_select: bool
+
+
+class ChangeEventsListV10ItemRfqsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    commitment_contract_id: dict[str, Any]
+    created_at: dict[str, Any]
+    deleted_at: dict[str, Any]
+    description: dict[str, Any]
+    due_date: dict[str, Any]
+    estimated_amount: dict[str, Any]
+    estimated_schedule_impact: dict[str, Any]
+    estimated_status: dict[str, Any]
+    intent_to_quote: dict[str, Any]
+    number: dict[str, Any]
+    original_quote: dict[str, Any]
+    position: dict[str, Any]
+    private: dict[str, Any]
+    prostore_file_ids: dict[str, Any]
+    status: dict[str, Any]
+    title: dict[str, Any]
+    updated_at: dict[str, Any]
+    specification_section: dict[str, Any]
+    quotes: dict[str, Any]
+    responses: dict[str, Any]
+    potential_change_orders: dict[str, Any]
+    change_order_packages: dict[str, Any]
+    commitment_potential_change_orders: dict[str, Any]
+    commitment_change_order_packages: dict[str, Any]
+    created_by: dict[str, Any]
+    assigned: dict[str, Any]
+    location: dict[str, Any]
+    cost_code: dict[str, Any]
+
+
+class ChangeEventsListV10Item(TypedDict, total=False):
+    id: int
+    number: int
+    alphanumeric_number: str
+    origin_data: str
+    origin_id: str
+    title: str
+    description: str
+    status: str
+    project_id: int
+    created_at: str
+    deleted_at: str
+    updated_at: str
+    event_type: str
+    event_scope: str
+    change_event_origin_id: int
+    change_event_origin_type: str
+    rfi: ChangeEventsListV10ItemRfi
+    change_event_line_items: list[ChangeEventsListV10ItemChangeEventLineItemsItem]
+    change_order_change_reason: ChangeEventsListV10ItemChangeOrderChangeReason
+    change_event_status: ChangeEventsListV10ItemChangeEventStatus
+    created_by: ChangeEventsListItemCreatedBy
+    attachments: list[ChangeEventsListItemAttachmentsItem]
+    rfqs: list[ChangeEventsListV10ItemRfqsItem]
+    currency_configuration: ChangeEventsListItemCurrencyConfiguration
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemBiller(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    model_name: dict[str, Any]
+    guid: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemBudgetMod(TypedDict, total=False):
+    created_at: dict[str, Any]
+    transfer_amount: dict[str, Any]
+    notes: dict[str, Any]
+    from_budget_line_item_id: dict[str, Any]
+    to_budget_line_item_id: dict[str, Any]
+    from_budget_line_item_name: dict[str, Any]
+    to_budget_line_item_name: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemContract(TypedDict, total=False):
+    id: dict[str, Any]
+    number: dict[str, Any]
+    title: dict[str, Any]
+    name: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemLineItemType(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    code: dict[str, Any]
+    base_type: dict[str, Any]
+    origin_data: dict[str, Any]
+    origin_id: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemLinks(TypedDict, total=False):
+    edit: dict[str, Any]
+    view: dict[str, Any]
+    contract: dict[str, Any]
+    commitment_contract_cost: dict[str, Any]
+    commitment_pco_cost: dict[str, Any]
+    rfq_amount: dict[str, Any]
+    rom: dict[str, Any]
+    prime_pco_cost: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemStatuses(TypedDict, total=False):
+    contract: dict[str, Any]
+    commitment_contract_cost: dict[str, Any]
+    commitment_contract_tooltip: dict[str, Any]
+    commitment_pco_cost: dict[str, Any]
+    commitment_pco_tooltip: dict[str, Any]
+    rfq_amount: dict[str, Any]
+    rfq_tooltip: dict[str, Any]
+    prime_pco_cost: dict[str, Any]
+    prime_pco_tooltip: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItemVendor(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultChangeEventLineItemsItem(TypedDict, total=False):
+    id: int
+    biller: ChangeEventsShowV10ResultChangeEventLineItemsItemBiller
+    biller_guid: str
+    budget_code: ChangeEventsShowResultChangeItemsItemBudgetCode
+    budget_mod: ChangeEventsShowV10ResultChangeEventLineItemsItemBudgetMod
+    budget_mod_amount: str
+    commitment_contract_cost: str
+    commitment_pco_cost: str
+    contract: ChangeEventsShowV10ResultChangeEventLineItemsItemContract
+    cost_code: Any
+    cost_code_biller_name: str
+    cost_code_id: int
+    cost_code_is_budgeted: bool
+    created_at: str
+    currency_configuration: ChangeEventsShowResultChangeItemsItemCurrencyConfiguration
+    deletable: bool
+    description: str
+    editable: bool
+    estimated_cost_amount: str
+    estimated_cost_calculation_strategy: str
+    estimated_cost_quantity: float
+    estimated_cost_unit_cost: float
+    event_id: int
+    line_item_type: ChangeEventsShowV10ResultChangeEventLineItemsItemLineItemType
+    line_item_type_id: int
+    links: ChangeEventsShowV10ResultChangeEventLineItemsItemLinks
+    number: str
+    prime_pco_cost: str
+    proposed_contract_id: int
+    proposed_vendor_id: int
+    request_for_quote_id: int
+    rfq_amount: str
+    rfq_sent: str
+    rom: int
+    status: str
+    statuses: ChangeEventsShowV10ResultChangeEventLineItemsItemStatuses
+    title: str
+    updated_at: str
+    uom: str
+    vendor: ChangeEventsShowV10ResultChangeEventLineItemsItemVendor
+
+
+class ChangeEventsShowV10ResultRfqsItemSpecificationSection(TypedDict, total=False):
+    specification_section_id: dict[str, Any]
+    spec_section_description: dict[str, Any]
+    spec_section_number: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultRfqsItemPotentialChangeOrders(TypedDict, total=False):
+    id: dict[str, Any]
+    created_at: dict[str, Any]
+    created_by_id: dict[str, Any]
+    deleted_at: dict[str, Any]
+    due_date: dict[str, Any]
+    invoiced_date: dict[str, Any]
+    number: dict[str, Any]
+    paid_date: dict[str, Any]
+    reviewed_at: dict[str, Any]
+    title: dict[str, Any]
+    status: dict[str, Any]
+    updated_at: dict[str, Any]
+    change_order_request_id: dict[str, Any]
+    executed: dict[str, Any]
+    grand_total: dict[str, Any]
+    revision: dict[str, Any]
+    schedule_impact_amount: dict[str, Any]
+    change_reason: dict[str, Any]
+    change_order_request_title: dict[str, Any]
+    change_order_package_title: dict[str, Any]
+    potential_change_order_acronym_number: dict[str, Any]
+    change_order_request_acronym_number: dict[str, Any]
+    change_order_package_acronym_number: dict[str, Any]
+    change_order_tiers: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultRfqsItemChangeOrderPackages(TypedDict, total=False):
+    id: dict[str, Any]
+    contract_id: dict[str, Any]
+    created_at: dict[str, Any]
+    deleted_at: dict[str, Any]
+    due_date: dict[str, Any]
+    invoiced_date: dict[str, Any]
+    number: dict[str, Any]
+    origin_data: dict[str, Any]
+    origin_id: dict[str, Any]
+    paid_date: dict[str, Any]
+    reviewed_at: dict[str, Any]
+    title: dict[str, Any]
+    status: dict[str, Any]
+    updated_at: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultRfqsItemCreatedBy(TypedDict, total=False):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultRfqsItemLocation(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    node_name: dict[str, Any]
+    parent_id: dict[str, Any]
+    created_at: dict[str, Any]
+    updated_at: dict[str, Any]
+
+
+class ChangeEventsShowV10ResultRfqsItem(TypedDict, total=False):
+    id: int
+    commitment_contract_id: int
+    created_at: str
+    deleted_at: str
+    description: str
+    due_date: str
+    estimated_amount: float
+    estimated_schedule_impact: int
+    estimated_status: str
+    intent_to_quote: bool
+    number: str
+    original_quote: float
+    position: int
+    private: bool
+    prostore_file_ids: list[dict[str, Any]]
+    status: str
+    title: str
+    updated_at: str
+    specification_section: ChangeEventsShowV10ResultRfqsItemSpecificationSection
+    quotes: list[dict[str, Any]]
+    responses: list[dict[str, Any]]
+    potential_change_orders: ChangeEventsShowV10ResultRfqsItemPotentialChangeOrders
+    change_order_packages: ChangeEventsShowV10ResultRfqsItemChangeOrderPackages
+    commitment_potential_change_orders: ChangeEventsShowV10ResultRfqsItemPotentialChangeOrders
+    commitment_change_order_packages: ChangeEventsShowV10ResultRfqsItemChangeOrderPackages
+    created_by: ChangeEventsShowV10ResultRfqsItemCreatedBy
+    assigned: ChangeEventsShowV10ResultRfqsItemCreatedBy
+    location: ChangeEventsShowV10ResultRfqsItemLocation
+    cost_code: Any
+
+
+class ChangeEventsShowV10Result(TypedDict, total=False):
+    id: int
+    number: int
+    alphanumeric_number: str
+    origin_data: str
+    origin_id: str
+    title: str
+    description: str
+    status: str
+    project_id: int
+    created_at: str
+    deleted_at: str
+    updated_at: str
+    event_type: str
+    event_scope: str
+    change_event_origin_id: int
+    change_event_origin_type: str
+    rfi: ChangeEventsListV10ItemRfi
+    change_event_line_items: list[ChangeEventsShowV10ResultChangeEventLineItemsItem]
+    change_order_change_reason: ChangeEventsListV10ItemChangeOrderChangeReason
+    change_event_status: ChangeEventsListV10ItemChangeEventStatus
+    created_by: ChangeEventsListItemCreatedBy
+    attachments: list[ChangeEventsShowResultAttachmentsItem]
+    rfqs: list[ChangeEventsShowV10ResultRfqsItem]
+    currency_configuration: ChangeEventsListItemCurrencyConfiguration
+
+
+class ChangeEventsCreateV10BodyChangeEventChangeEventLineItemsAttributesItem(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    budget_code: dict[str, Any]
+    created_at: dict[str, Any]
+    description: dict[str, Any]
+    uom: dict[str, Any]
+    estimated_cost_amount: dict[str, Any]
+    estimated_cost_quantity: dict[str, Any]
+    estimated_cost_unit_cost: dict[str, Any]
+    estimated_cost_calculation_strategy: dict[str, Any]
+    line_item_type_id: dict[str, Any]
+    cost_code_id: dict[str, Any]
+    proposed_vendor_id: dict[str, Any]
+    proposed_contract_id: dict[str, Any]
+    updated_at: dict[str, Any]
+    commitment_contract_line_item_id: dict[str, Any]
+
+
+class ChangeEventsCreateV10BodyChangeEvent(TypedDict, total=False):
+    title: str
+    number: str
+    status: str
+    change_event_status_id: int
+    change_order_change_reason_id: int
+    event_scope: str
+    event_type: str
+    origin_data: str
+    origin_id: str
+    rfi_id: int
+    change_event_line_items_attributes: list[
+        ChangeEventsCreateV10BodyChangeEventChangeEventLineItemsAttributesItem
+    ]
+    attachments_by_drawing_revision: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_file_version: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_form: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_image: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_uuid: list[ChangeEventsUpdateBodyChangeEventAttachmentsByUuidItem]
+
+
+class ChangeEventsCreateV10Body(TypedDict, total=False):
+    change_event: ChangeEventsCreateV10BodyChangeEvent
+    change_event_origin_id: int
+    change_event_origin_type: str
+    origin_global_id: str
+    attachments: list[str]
+
+
+class ChangeEventsUpdateV10BodyChangeEventChangeEventLineItemsAttributesItem(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    wbs_code_id: dict[str, Any]
+    description: dict[str, Any]
+    uom: dict[str, Any]
+    estimated_cost_amount: dict[str, Any]
+    estimated_cost_quantity: dict[str, Any]
+    estimated_cost_unit_cost: dict[str, Any]
+    estimated_cost_calculation_strategy: dict[str, Any]
+    line_item_type_id: dict[str, Any]
+    cost_code_id: dict[str, Any]
+    proposed_vendor_id: dict[str, Any]
+    proposed_contract_id: dict[str, Any]
+    commitment_contract_line_item_id: dict[str, Any]
+
+
+class ChangeEventsUpdateV10BodyChangeEvent(TypedDict, total=False):
+    title: str
+    number: str
+    status: str
+    change_event_status_id: int
+    change_order_change_reason_id: int
+    event_scope: str
+    event_type: str
+    origin_data: str
+    origin_id: str
+    rfi_id: int
+    change_event_line_items_attributes: list[
+        ChangeEventsUpdateV10BodyChangeEventChangeEventLineItemsAttributesItem
+    ]
+    attachments_by_drawing_revision: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_file_version: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_form: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_image: list[ChangeEventsUpdateBodyChangeEventAttachmentsItem]
+    attachments_by_uuid: list[ChangeEventsUpdateBodyChangeEventAttachmentsByUuidItem]
+
+
+class ChangeEventsUpdateV10Body(TypedDict, total=False):
+    project_id: int
+    change_event: ChangeEventsUpdateV10BodyChangeEvent
+    change_event_origin_id: int
+    change_event_origin_type: str
+    origin_global_id: str
+    attachments: list[str]
 
 
 class ChangeEventsResource(Resource):
@@ -1201,7 +1187,7 @@ class ChangeEventsResource(Resource):
 
     async def create_v1_0(
         self, *, project_id: int, body: ChangeEventsCreateV10Body, company_id: int | None = None
-    ) -> Response[ChangeEventsCreateV10Result]:
+    ) -> Response[ChangeEventsShowV10Result]:
         """Create Change Event.
 
         ``POST /rest/v1.0/change_events`` (``RestV10ChangeEventsPost``).
@@ -1222,7 +1208,7 @@ class ChangeEventsResource(Resource):
 
     async def show_v1_0(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChangeEventsCreateV10Result]:
+    ) -> Response[ChangeEventsShowV10Result]:
         """Show Change Event.
 
         ``GET /rest/v1.0/change_events/{id}`` (``RestV10ChangeEventsIdGet``).
@@ -1245,7 +1231,7 @@ class ChangeEventsResource(Resource):
         project_id: int,
         body: ChangeEventsUpdateV10Body,
         company_id: int | None = None,
-    ) -> Response[ChangeEventsCreateV10Result]:
+    ) -> Response[ChangeEventsShowV10Result]:
         """Update Change Event.
 
         ``PATCH /rest/v1.0/change_events/{id}`` (``RestV10ChangeEventsIdPatch``).
@@ -1304,7 +1290,7 @@ class ChangeEventsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: ChangeEventsCreateBody, company_id: int | None = None
-    ) -> Response[ChangeEventsCreateResult]:
+    ) -> Response[ChangeEventsShowResult]:
         """Create Change Event.
 
         ``POST /rest/v1.1/change_events`` (``RestV11ChangeEventsPost``).
@@ -1368,7 +1354,7 @@ class ChangeEventsResource(Resource):
         project_id: int,
         include_deleted_change_event_line_items: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ChangeEventsCreateResult]:
+    ) -> Response[ChangeEventsShowResult]:
         """Show Change Event.
 
         ``GET /rest/v1.1/change_events/{id}`` (``RestV11ChangeEventsIdGet``).
@@ -1398,7 +1384,7 @@ class ChangeEventsResource(Resource):
         project_id: int,
         body: ChangeEventsUpdateBody,
         company_id: int | None = None,
-    ) -> Response[ChangeEventsCreateResult]:
+    ) -> Response[ChangeEventsShowResult]:
         """Update Change Event.
 
         ``PATCH /rest/v1.1/change_events/{id}`` (``RestV11ChangeEventsIdPatch``).
@@ -1416,7 +1402,7 @@ class ChangeEventsResource(Resource):
 
     async def clone(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChangeEventsCreateResult]:
+    ) -> Response[ChangeEventsShowResult]:
         """Clone Change Event.
 
         ``POST /rest/v1.1/change_events/{id}/clone`` (``RestV11ChangeEventsIdClonePost``).
@@ -1435,7 +1421,7 @@ class ChangeEventsResource(Resource):
 
     async def restore(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChangeEventsCreateResult]:
+    ) -> Response[ChangeEventsShowResult]:
         """Restore Change Event.
 
         ``PUT /rest/v1.1/change_events/{id}/restore`` (``RestV11ChangeEventsIdRestorePut``).

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChangeOrderChangeReasonsCreateBody",
     "ChangeOrderChangeReasonsCreateBodyChangeOrderChangeReason",
-    "ChangeOrderChangeReasonsListForCompanyItem",
+    "ChangeOrderChangeReasonsCreateResult",
     "ChangeOrderChangeReasonsListItem",
     "ChangeOrderChangeReasonsResource",
 ]
@@ -39,13 +39,6 @@ class ChangeOrderChangeReasonsListItem(TypedDict, total=False):
     show_in_select: bool
 
 
-class ChangeOrderChangeReasonsListForCompanyItem(TypedDict, total=False):
-    id: str
-    change_reason: str
-    show_in_select: bool
-    deletable: bool
-
-
 class ChangeOrderChangeReasonsCreateBodyChangeOrderChangeReason(TypedDict, total=False):
     change_reason: str
     show_in_select: bool
@@ -53,6 +46,13 @@ class ChangeOrderChangeReasonsCreateBodyChangeOrderChangeReason(TypedDict, total
 
 class ChangeOrderChangeReasonsCreateBody(TypedDict, total=False):
     change_order_change_reason: ChangeOrderChangeReasonsCreateBodyChangeOrderChangeReason
+
+
+class ChangeOrderChangeReasonsCreateResult(TypedDict, total=False):
+    id: str
+    change_reason: str
+    show_in_select: bool
+    deletable: bool
 
 
 class ChangeOrderChangeReasonsResource(Resource):
@@ -96,7 +96,7 @@ class ChangeOrderChangeReasonsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChangeOrderChangeReasonsListForCompanyItem]:
+    ) -> ItemIterator[ChangeOrderChangeReasonsCreateResult]:
         """List Change Order Change Reasons.
 
         ``GET /rest/v2.0/companies/{company_id}/change_order_change_reasons``
@@ -117,12 +117,12 @@ class ChangeOrderChangeReasonsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChangeOrderChangeReasonsListForCompanyItem,
+            item_type=ChangeOrderChangeReasonsCreateResult,
         )
 
     async def create(
         self, *, company_id: int, body: ChangeOrderChangeReasonsCreateBody
-    ) -> Response[ChangeOrderChangeReasonsListForCompanyItem]:
+    ) -> Response[ChangeOrderChangeReasonsCreateResult]:
         """Create a Change Order Change Reason.
 
         ``POST /rest/v2.0/companies/{company_id}/change_order_change_reasons``
@@ -162,7 +162,7 @@ class ChangeOrderChangeReasonsResource(Resource):
 
     async def update(
         self, *, company_id: int, id: str, body: ChangeOrderChangeReasonsCreateBody
-    ) -> Response[ChangeOrderChangeReasonsListForCompanyItem]:
+    ) -> Response[ChangeOrderChangeReasonsCreateResult]:
         """Update a Change Order Change Reason.
 
         ``PATCH /rest/v2.0/companies/{company_id}/change_order_change_reasons/{id}``

@@ -26,20 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ChangeOrderPackagesCreateBody",
     "ChangeOrderPackagesCreateBodyChangeOrder",
-    "ChangeOrderPackagesCreateResult",
-    "ChangeOrderPackagesCreateResultAttachmentsItem",
-    "ChangeOrderPackagesCreateResultCustomFields",
-    "ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ChangeOrderPackagesCreateResultLineItemsItem",
-    "ChangeOrderPackagesCreateResultLineItemsItemCurrencyConfiguration",
-    "ChangeOrderPackagesCreateResultLineItemsItemHolder",
-    "ChangeOrderPackagesCreateResultLineItemsItemLineItemType",
-    "ChangeOrderPackagesCreateResultLineItemsItemWbsCode",
     "ChangeOrderPackagesListFilters",
     "ChangeOrderPackagesListItem",
     "ChangeOrderPackagesListItemCurrencyConfiguration",
@@ -47,6 +33,20 @@ __all__ = [
     "ChangeOrderPackagesListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ChangeOrderPackagesListItemDesignatedReviewer",
     "ChangeOrderPackagesResource",
+    "ChangeOrderPackagesShowResult",
+    "ChangeOrderPackagesShowResultAttachmentsItem",
+    "ChangeOrderPackagesShowResultCustomFields",
+    "ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ChangeOrderPackagesShowResultLineItemsItem",
+    "ChangeOrderPackagesShowResultLineItemsItemCurrencyConfiguration",
+    "ChangeOrderPackagesShowResultLineItemsItemHolder",
+    "ChangeOrderPackagesShowResultLineItemsItemLineItemType",
+    "ChangeOrderPackagesShowResultLineItemsItemWbsCode",
 ]
 
 
@@ -119,47 +119,25 @@ class ChangeOrderPackagesListItem(TypedDict, total=False):
     custom_fields: ChangeOrderPackagesListItemCustomFields
 
 
-class ChangeOrderPackagesCreateBodyChangeOrder(TypedDict, total=False):
-    status: str
-    title: str
-    description: str
-    grand_total: str
-    schedule_impact_amount: int
-    origin_code: str
-    origin_data: str
-    origin_id: str
-    paid_date: str
-    invoiced_date: str
-    due_date: str
-    executed: bool
-    signed_change_order_received_date: str
-
-
-class ChangeOrderPackagesCreateBody(TypedDict, total=False):
-    project_id: int
-    contract_id: int
-    change_order: ChangeOrderPackagesCreateBodyChangeOrder
-
-
-class ChangeOrderPackagesCreateResultAttachmentsItem(TypedDict, total=False):
+class ChangeOrderPackagesShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class ChangeOrderPackagesCreateResultLineItemsItemWbsCode(TypedDict, total=False):
+class ChangeOrderPackagesShowResultLineItemsItemWbsCode(TypedDict, total=False):
     id: dict[str, Any]
     flat_code: dict[str, Any]
     description: dict[str, Any]
 
 
-class ChangeOrderPackagesCreateResultLineItemsItemHolder(TypedDict, total=False):
+class ChangeOrderPackagesShowResultLineItemsItemHolder(TypedDict, total=False):
     id: dict[str, Any]
     holder_type: dict[str, Any]
 
 
-class ChangeOrderPackagesCreateResultLineItemsItemLineItemType(TypedDict, total=False):
+class ChangeOrderPackagesShowResultLineItemsItemLineItemType(TypedDict, total=False):
     id: dict[str, Any]
     name: dict[str, Any]
     code: dict[str, Any]
@@ -168,11 +146,11 @@ class ChangeOrderPackagesCreateResultLineItemsItemLineItemType(TypedDict, total=
     origin_id: dict[str, Any]
 
 
-class ChangeOrderPackagesCreateResultLineItemsItemCurrencyConfiguration(TypedDict, total=False):
+class ChangeOrderPackagesShowResultLineItemsItemCurrencyConfiguration(TypedDict, total=False):
     currency_iso_code: dict[str, Any]
 
 
-class ChangeOrderPackagesCreateResultLineItemsItem(TypedDict, total=False):
+class ChangeOrderPackagesShowResultLineItemsItem(TypedDict, total=False):
     id: int
     position: int
     description: str
@@ -180,73 +158,71 @@ class ChangeOrderPackagesCreateResultLineItemsItem(TypedDict, total=False):
     uom: str
     total_amount: str
     extended_amount: str
-    cost_code: Any
-    wbs_code: ChangeOrderPackagesCreateResultLineItemsItemWbsCode
     unit_cost: str
-    holder: ChangeOrderPackagesCreateResultLineItemsItemHolder
-    line_item_type: ChangeOrderPackagesCreateResultLineItemsItemLineItemType
+    cost_code: Any
+    wbs_code: ChangeOrderPackagesShowResultLineItemsItemWbsCode
+    holder: ChangeOrderPackagesShowResultLineItemsItemHolder
+    line_item_type: ChangeOrderPackagesShowResultLineItemsItemLineItemType
     markup_line_items: list[dict[str, Any]]
-    currency_configuration: ChangeOrderPackagesCreateResultLineItemsItemCurrencyConfiguration
+    currency_configuration: ChangeOrderPackagesShowResultLineItemsItemCurrencyConfiguration
 
 
-class ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: (
-        ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-    )
+    value: ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-ChangeOrderPackagesCreateResultCustomFields = TypedDict(
-    "ChangeOrderPackagesCreateResultCustomFields",
+ChangeOrderPackagesShowResultCustomFields = TypedDict(
+    "ChangeOrderPackagesShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ChangeOrderPackagesCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ChangeOrderPackagesShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class ChangeOrderPackagesCreateResult(TypedDict, total=False):
+class ChangeOrderPackagesShowResult(TypedDict, total=False):
     id: int
     contract_id: int
     created_at: str
@@ -276,10 +252,32 @@ class ChangeOrderPackagesCreateResult(TypedDict, total=False):
     creator: ChangeOrderPackagesListItemDesignatedReviewer
     designated_reviewer: ChangeOrderPackagesListItemDesignatedReviewer
     reviewer: ChangeOrderPackagesListItemDesignatedReviewer
-    attachments: list[ChangeOrderPackagesCreateResultAttachmentsItem]
-    line_items: list[ChangeOrderPackagesCreateResultLineItemsItem]
+    attachments: list[ChangeOrderPackagesShowResultAttachmentsItem]
+    line_items: list[ChangeOrderPackagesShowResultLineItemsItem]
     currency_configuration: ChangeOrderPackagesListItemCurrencyConfiguration
-    custom_fields: ChangeOrderPackagesCreateResultCustomFields
+    custom_fields: ChangeOrderPackagesShowResultCustomFields
+
+
+class ChangeOrderPackagesCreateBodyChangeOrder(TypedDict, total=False):
+    status: str
+    title: str
+    description: str
+    grand_total: str
+    schedule_impact_amount: int
+    origin_code: str
+    origin_data: str
+    origin_id: str
+    paid_date: str
+    invoiced_date: str
+    due_date: str
+    executed: bool
+    signed_change_order_received_date: str
+
+
+class ChangeOrderPackagesCreateBody(TypedDict, total=False):
+    project_id: int
+    contract_id: int
+    change_order: ChangeOrderPackagesCreateBodyChangeOrder
 
 
 class ChangeOrderPackagesResource(Resource):
@@ -328,7 +326,7 @@ class ChangeOrderPackagesResource(Resource):
 
     async def create(
         self, *, body: ChangeOrderPackagesCreateBody, company_id: int | None = None
-    ) -> Response[ChangeOrderPackagesCreateResult]:
+    ) -> Response[ChangeOrderPackagesShowResult]:
         """Create Change Order Package.
 
         ``POST /rest/v1.0/change_order_packages`` (``RestV10ChangeOrderPackagesPost``).
@@ -344,7 +342,7 @@ class ChangeOrderPackagesResource(Resource):
         project_id: int,
         contract_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[ChangeOrderPackagesCreateResult]:
+    ) -> Response[ChangeOrderPackagesShowResult]:
         """Show Change Order Package.
 
         ``GET /rest/v1.0/change_order_packages/{id}`` (``RestV10ChangeOrderPackagesIdGet``).
@@ -363,7 +361,7 @@ class ChangeOrderPackagesResource(Resource):
 
     async def update(
         self, *, id: int, body: ChangeOrderPackagesCreateBody, company_id: int | None = None
-    ) -> Response[ChangeOrderPackagesCreateResult]:
+    ) -> Response[ChangeOrderPackagesShowResult]:
         """Update Change Order Package.
 
         ``PATCH /rest/v1.0/change_order_packages/{id}`` (``RestV10ChangeOrderPackagesIdPatch``).

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ChangeOrderRequestsCreateBody",
     "ChangeOrderRequestsCreateResult",
-    "ChangeOrderRequestsCreateResultCreator",
     "ChangeOrderRequestsListFilters",
     "ChangeOrderRequestsListItem",
     "ChangeOrderRequestsListItemCurrencyConfiguration",
@@ -38,6 +37,7 @@ __all__ = [
     "ChangeOrderRequestsShowResultBatch",
     "ChangeOrderRequestsShowResultContract",
     "ChangeOrderRequestsShowResultContractVendor",
+    "ChangeOrderRequestsShowResultCreator",
     "ChangeOrderRequestsSyncBody",
     "ChangeOrderRequestsSyncBodyUpdatesItem",
 ]
@@ -79,41 +79,6 @@ class ChangeOrderRequestsListItem(TypedDict, total=False):
     currency_configuration: ChangeOrderRequestsListItemCurrencyConfiguration
 
 
-class ChangeOrderRequestsCreateBody(TypedDict, total=False):
-    project_id: int
-    contract_id: int
-    change_order: dict[str, Any]
-
-
-class ChangeOrderRequestsCreateResultCreator(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class ChangeOrderRequestsCreateResult(TypedDict, total=False):
-    id: int
-    contract_id: int
-    created_at: str
-    creator: ChangeOrderRequestsCreateResultCreator
-    description: str
-    due_date: str
-    grand_total: str
-    invoiced_date: str
-    number: str
-    origin_data: str
-    origin_id: str
-    paid_date: str
-    position: int
-    private: bool
-    revision: int
-    schedule_impact_amount: int
-    status: str
-    title: str
-    updated_at: str
-    currency_configuration: ChangeOrderRequestsListItemCurrencyConfiguration
-
-
 class ChangeOrderRequestsSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     change_order_package_id: int
@@ -131,6 +96,12 @@ class ChangeOrderRequestsSyncBodyUpdatesItem(TypedDict, total=False):
 
 class ChangeOrderRequestsSyncBody(TypedDict, total=False):
     updates: list[ChangeOrderRequestsSyncBodyUpdatesItem]
+
+
+class ChangeOrderRequestsShowResultCreator(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
 
 
 class ChangeOrderRequestsShowResultAttachmentsItem(TypedDict, total=False):
@@ -166,7 +137,7 @@ class ChangeOrderRequestsShowResult(TypedDict, total=False):
     contract_id: int
     created_at: str
     executed: bool
-    creator: ChangeOrderRequestsCreateResultCreator
+    creator: ChangeOrderRequestsShowResultCreator
     deleted_at: str
     description: str
     due_date: str
@@ -188,6 +159,35 @@ class ChangeOrderRequestsShowResult(TypedDict, total=False):
     currency_configuration: ChangeOrderRequestsListItemCurrencyConfiguration
     contract: ChangeOrderRequestsShowResultContract
     batch: ChangeOrderRequestsShowResultBatch
+
+
+class ChangeOrderRequestsCreateBody(TypedDict, total=False):
+    project_id: int
+    contract_id: int
+    change_order: dict[str, Any]
+
+
+class ChangeOrderRequestsCreateResult(TypedDict, total=False):
+    id: int
+    contract_id: int
+    created_at: str
+    creator: ChangeOrderRequestsShowResultCreator
+    description: str
+    due_date: str
+    grand_total: str
+    invoiced_date: str
+    number: str
+    origin_data: str
+    origin_id: str
+    paid_date: str
+    position: int
+    private: bool
+    revision: int
+    schedule_impact_amount: int
+    status: str
+    title: str
+    updated_at: str
+    currency_configuration: ChangeOrderRequestsListItemCurrencyConfiguration
 
 
 class ChangeOrderRequestsResource(Resource):

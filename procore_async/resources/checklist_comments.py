@@ -24,12 +24,28 @@ if TYPE_CHECKING:
 __all__ = [
     "ChecklistCommentsCreateBody",
     "ChecklistCommentsCreateBodyComment",
-    "ChecklistCommentsCreateResult",
-    "ChecklistCommentsCreateResultCreatedBy",
     "ChecklistCommentsListChecklistInspectionCommentsFilters",
     "ChecklistCommentsListRecycledChecklistInspectionCommentsFilters",
     "ChecklistCommentsResource",
+    "ChecklistCommentsShowResult",
+    "ChecklistCommentsShowResultCreatedBy",
 ]
+
+
+class ChecklistCommentsShowResultCreatedBy(TypedDict, total=False):
+    id: int
+    company_name: str
+    login: str
+    name: str
+
+
+class ChecklistCommentsShowResult(TypedDict, total=False):
+    id: int
+    body: str
+    item_id: int
+    created_at: str
+    updated_at: str
+    created_by: ChecklistCommentsShowResultCreatedBy
 
 
 class ChecklistCommentsCreateBodyComment(TypedDict, total=False):
@@ -40,22 +56,6 @@ class ChecklistCommentsCreateBody(TypedDict, total=False):
     project_id: int
     item_id: int
     comment: ChecklistCommentsCreateBodyComment
-
-
-class ChecklistCommentsCreateResultCreatedBy(TypedDict, total=False):
-    id: int
-    company_name: str
-    login: str
-    name: str
-
-
-class ChecklistCommentsCreateResult(TypedDict, total=False):
-    id: int
-    body: str
-    item_id: int
-    created_at: str
-    updated_at: str
-    created_by: ChecklistCommentsCreateResultCreatedBy
 
 
 class ChecklistCommentsListChecklistInspectionCommentsFilters(TypedDict, total=False):
@@ -75,7 +75,7 @@ class ChecklistCommentsResource(Resource):
 
     async def create(
         self, *, list_id: int, body: ChecklistCommentsCreateBody, company_id: int | None = None
-    ) -> Response[ChecklistCommentsCreateResult]:
+    ) -> Response[ChecklistCommentsShowResult]:
         """Create Checklist Comment.
 
         ``POST /rest/v1.0/checklist/lists/{list_id}/comments``
@@ -95,7 +95,7 @@ class ChecklistCommentsResource(Resource):
 
     async def show(
         self, *, list_id: int, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChecklistCommentsCreateResult]:
+    ) -> Response[ChecklistCommentsShowResult]:
         """Show Checklist Comment.
 
         ``GET /rest/v1.0/checklist/lists/{list_id}/comments/{id}``
@@ -126,7 +126,7 @@ class ChecklistCommentsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChecklistCommentsCreateResult]:
+    ) -> ItemIterator[ChecklistCommentsShowResult]:
         """List Checklist (Inspection) Comments.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/list_item_comments``
@@ -152,7 +152,7 @@ class ChecklistCommentsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistCommentsCreateResult,
+            item_type=ChecklistCommentsShowResult,
         )
 
     def list_recycled_checklist_inspection_comments(
@@ -166,7 +166,7 @@ class ChecklistCommentsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChecklistCommentsCreateResult]:
+    ) -> ItemIterator[ChecklistCommentsShowResult]:
         """List Recycled Checklist (Inspection) Comments.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/checklist/list_item_comments``
@@ -192,5 +192,5 @@ class ChecklistCommentsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistCommentsCreateResult,
+            item_type=ChecklistCommentsShowResult,
         )

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from .._pagination import ItemIterator
     from .._response import Response
 
-__all__ = ["ChecklistItemTypesListAvailableItem", "ChecklistItemTypesResource"]
+__all__ = ["ChecklistItemTypesResource", "ChecklistItemTypesShowResult"]
 
 
-class ChecklistItemTypesListAvailableItem(TypedDict, total=False):
+class ChecklistItemTypesShowResult(TypedDict, total=False):
     id: int
     category: str
     name: str
@@ -41,7 +41,7 @@ class ChecklistItemTypesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChecklistItemTypesListAvailableItem]:
+    ) -> ItemIterator[ChecklistItemTypesShowResult]:
         """List Available Checklist Item Types.
 
         ``GET /rest/v1.0/checklist/item_types`` (``RestV10ChecklistItemTypesGet``).
@@ -65,12 +65,12 @@ class ChecklistItemTypesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistItemTypesListAvailableItem,
+            item_type=ChecklistItemTypesShowResult,
         )
 
     async def show(
         self, *, id: int, project_id: int, company_id: int
-    ) -> Response[ChecklistItemTypesListAvailableItem]:
+    ) -> Response[ChecklistItemTypesShowResult]:
         """Show Checklist Item Type.
 
         ``GET /rest/v1.0/checklist/item_types/{id}`` (``RestV10ChecklistItemTypesIdGet``).

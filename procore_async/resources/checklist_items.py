@@ -30,12 +30,12 @@ __all__ = [
     "ChecklistItemsListChecklistInspectionsItemsFilters",
     "ChecklistItemsListChecklistInspectionsItemsItem",
     "ChecklistItemsListChecklistInspectionsItemsItemDisplayConditionsItem",
+    "ChecklistItemsListChecklistInspectionsItemsItemItemResponse",
+    "ChecklistItemsListChecklistInspectionsItemsItemItemResponseItemType",
+    "ChecklistItemsListChecklistInspectionsItemsItemItemResponsePayload",
     "ChecklistItemsListChecklistInspectionsItemsItemResponseSet",
     "ChecklistItemsListChecklistInspectionsItemsV10Filters",
     "ChecklistItemsListChecklistInspectionsItemsV10Item",
-    "ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponse",
-    "ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponseItemType",
-    "ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponsePayload",
     "ChecklistItemsListChecklistInspectionsItemsV10ItemResponseSet",
     "ChecklistItemsResource",
     "ChecklistItemsShowResponseResult",
@@ -214,27 +214,6 @@ class ChecklistItemsUpdateBody(TypedDict, total=False):
     attachments: list[str]
 
 
-class ChecklistItemsCreateAttachmentResultCreatedBy(TypedDict, total=False):
-    id: int
-    company_name: str
-    login: str
-    name: str
-
-
-class ChecklistItemsCreateAttachmentResultAttachment(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-    name: str
-
-
-class ChecklistItemsCreateAttachmentResult(TypedDict, total=False):
-    id: int
-    created_at: str
-    created_by: ChecklistItemsCreateAttachmentResultCreatedBy
-    attachment: ChecklistItemsCreateAttachmentResultAttachment
-
-
 class ChecklistItemsShowResponseResultPayloadResponseOption(TypedDict, total=False):
     id: int
     name: str
@@ -268,62 +247,25 @@ class ChecklistItemsCreateResponseBody(TypedDict, total=False):
     item_response: ChecklistItemsCreateResponseBodyItemResponse
 
 
-class ChecklistItemsListChecklistInspectionsItemsV10Filters(TypedDict, total=False):
-    id: Sequence[int]
-    item_response_status: str
-    list_id: Sequence[int]
-    section_id: Sequence[int]
-    updated_at: str
-
-
-class ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponseItemType(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    category: dict[str, Any]
-    name: dict[str, Any]
-
-
-class ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponsePayload(TypedDict, total=False):
-    text_value: dict[str, Any]
-    number_value: dict[str, Any]
-    date_value: dict[str, Any]
-    response_option: dict[str, Any]
-
-
-class ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponse(TypedDict, total=False):
-    item_id: int
-    item_type: ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponseItemType
-    payload: ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponsePayload
-    responded_at: str
-    responder: ChecklistItemsShowResultObservationsItemAssignee
-    status: str
-
-
-class ChecklistItemsListChecklistInspectionsItemsV10ItemResponseSet(TypedDict, total=False):
+class ChecklistItemsCreateAttachmentResultCreatedBy(TypedDict, total=False):
     id: int
+    company_name: str
+    login: str
     name: str
-    responses: list[dict[str, Any]]
+
+
+class ChecklistItemsCreateAttachmentResultAttachment(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+    name: str
+
+
+class ChecklistItemsCreateAttachmentResult(TypedDict, total=False):
+    id: int
     created_at: str
-    updated_at: str
-
-
-class ChecklistItemsListChecklistInspectionsItemsV10Item(TypedDict, total=False):
-    id: int
-    details: str
-    item_response: ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponse
-    list_id: int
-    name: str
-    position: int
-    responded_with: str
-    response: ChecklistItemsShowResultResponse
-    response_set: ChecklistItemsListChecklistInspectionsItemsV10ItemResponseSet
-    response_type_id: int
-    section_id: int
-    status: str
-    template_item_id: int
-    type: ChecklistItemsShowResultItemResponseItemType
-    updated_at: str
+    created_by: ChecklistItemsCreateAttachmentResultCreatedBy
+    attachment: ChecklistItemsCreateAttachmentResultAttachment
 
 
 class ChecklistItemsListChecklistInspectionsItemsFilters(TypedDict, total=False):
@@ -331,6 +273,28 @@ class ChecklistItemsListChecklistInspectionsItemsFilters(TypedDict, total=False)
     list_id: Sequence[int]
     section_id: Sequence[int]
     updated_at: str
+
+
+class ChecklistItemsListChecklistInspectionsItemsItemItemResponseItemType(TypedDict, total=False):
+    id: dict[str, Any]
+    category: dict[str, Any]
+    name: dict[str, Any]
+
+
+class ChecklistItemsListChecklistInspectionsItemsItemItemResponsePayload(TypedDict, total=False):
+    text_value: dict[str, Any]
+    number_value: dict[str, Any]
+    date_value: dict[str, Any]
+    response_option: dict[str, Any]
+
+
+class ChecklistItemsListChecklistInspectionsItemsItemItemResponse(TypedDict, total=False):
+    item_id: int
+    item_type: ChecklistItemsListChecklistInspectionsItemsItemItemResponseItemType
+    payload: ChecklistItemsListChecklistInspectionsItemsItemItemResponsePayload
+    responded_at: str
+    responder: ChecklistItemsShowResultObservationsItemAssignee
+    status: str
 
 
 class ChecklistItemsListChecklistInspectionsItemsItemResponseSet(TypedDict, total=False):
@@ -357,7 +321,7 @@ class ChecklistItemsListChecklistInspectionsItemsItem(TypedDict, total=False):
     id: int
     details: str
     company_template_item_details: str
-    item_response: ChecklistItemsListChecklistInspectionsItemsV10ItemItemResponse
+    item_response: ChecklistItemsListChecklistInspectionsItemsItemItemResponse
     list_id: int
     name: str
     position: int
@@ -372,6 +336,40 @@ class ChecklistItemsListChecklistInspectionsItemsItem(TypedDict, total=False):
     template_item_id: int
     type: ChecklistItemsShowResultItemResponseItemType
     display_conditions: list[ChecklistItemsListChecklistInspectionsItemsItemDisplayConditionsItem]
+    updated_at: str
+
+
+class ChecklistItemsListChecklistInspectionsItemsV10Filters(TypedDict, total=False):
+    id: Sequence[int]
+    item_response_status: str
+    list_id: Sequence[int]
+    section_id: Sequence[int]
+    updated_at: str
+
+
+class ChecklistItemsListChecklistInspectionsItemsV10ItemResponseSet(TypedDict, total=False):
+    id: int
+    name: str
+    responses: list[dict[str, Any]]
+    created_at: str
+    updated_at: str
+
+
+class ChecklistItemsListChecklistInspectionsItemsV10Item(TypedDict, total=False):
+    id: int
+    details: str
+    item_response: ChecklistItemsListChecklistInspectionsItemsItemItemResponse
+    list_id: int
+    name: str
+    position: int
+    responded_with: str
+    response: ChecklistItemsShowResultResponse
+    response_set: ChecklistItemsListChecklistInspectionsItemsV10ItemResponseSet
+    response_type_id: int
+    section_id: int
+    status: str
+    template_item_id: int
+    type: ChecklistItemsShowResultItemResponseItemType
     updated_at: str
 
 

@@ -24,10 +24,9 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem",
     "ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsFilters",
-    "ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem",
     "ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsFilters",
+    "ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem",
     "ChecklistListFilterOptionsListChecklistListLocationFilterOptionsFilters",
     "ChecklistListFilterOptionsListChecklistListPointOfContactFilterOptionsFilters",
     "ChecklistListFilterOptionsListChecklistListResponsibleContractorFilterOptionsFilters",
@@ -35,35 +34,21 @@ __all__ = [
     "ChecklistListFilterOptionsListChecklistListTemplateFilterOptionsFilters",
     "ChecklistListFilterOptionsListChecklistListTradeFilterOptionsFilters",
     "ChecklistListFilterOptionsListChecklistListTypeFilterOptionsFilters",
+    "ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem",
     "ChecklistListFilterOptionsResource",
 ]
 
 
-class ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem(
-    TypedDict, total=False
-):
+class ChecklistListFilterOptionsListChecklistListTypeFilterOptionsFilters(TypedDict, total=False):
+    inspection_type_grouping: str
+
+
+class ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem(TypedDict, total=False):
     key: str
     value: str
 
 
-class ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsFilters(
-    TypedDict, total=False
-):
-    inspection_type_grouping: str
-
-
-class ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem(
-    TypedDict, total=False
-):
-    id: str
-    login: str
-    name: str
-    company_name: str
-
-
-class ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsFilters(
-    TypedDict, total=False
-):
+class ChecklistListFilterOptionsListChecklistListTradeFilterOptionsFilters(TypedDict, total=False):
     inspection_type_grouping: str
 
 
@@ -79,13 +64,26 @@ class ChecklistListFilterOptionsListChecklistListLocationFilterOptionsFilters(
     inspection_type_grouping: str
 
 
+class ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsFilters(
+    TypedDict, total=False
+):
+    inspection_type_grouping: str
+
+
+class ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem(TypedDict, total=False):
+    id: str
+    login: str
+    name: str
+    company_name: str
+
+
 class ChecklistListFilterOptionsListChecklistListPointOfContactFilterOptionsFilters(
     TypedDict, total=False
 ):
     inspection_type_grouping: str
 
 
-class ChecklistListFilterOptionsListChecklistListResponsibleContractorFilterOptionsFilters(
+class ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsFilters(
     TypedDict, total=False
 ):
     inspection_type_grouping: str
@@ -97,11 +95,9 @@ class ChecklistListFilterOptionsListChecklistListSpecificationSectionFilterOptio
     inspection_type_grouping: str
 
 
-class ChecklistListFilterOptionsListChecklistListTradeFilterOptionsFilters(TypedDict, total=False):
-    inspection_type_grouping: str
-
-
-class ChecklistListFilterOptionsListChecklistListTypeFilterOptionsFilters(TypedDict, total=False):
+class ChecklistListFilterOptionsListChecklistListResponsibleContractorFilterOptionsFilters(
+    TypedDict, total=False
+):
     inspection_type_grouping: str
 
 
@@ -110,11 +106,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_assigned_company_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Assigned Company Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/assigned_companies``
@@ -133,11 +125,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_closed_by_contact_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Closed By Contact Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/closed_by_contacts``
@@ -156,11 +144,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_created_by_contact_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Created By Contact Filter Options.
 
         ``GET
@@ -180,11 +164,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_equipment_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Equipment Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/equipment``
@@ -203,11 +183,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_inspector_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Inspector Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/inspectors``
@@ -226,11 +202,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_template_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Template Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/list_templates``
@@ -249,11 +221,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_location_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Location Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/locations``
@@ -272,11 +240,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_point_of_contact_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Point of Contact Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/points_of_contact``
@@ -295,11 +259,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_responsible_contractor_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Responsible Contractor Filter Options.
 
         ``GET
@@ -319,11 +279,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_specification_section_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Specification Section Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/spec_sections``
@@ -342,11 +298,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_status_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Status Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/statuses``
@@ -365,11 +317,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_trade_filter_options_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Trade Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/trades``
@@ -388,11 +336,7 @@ class ChecklistListFilterOptionsResource(Resource):
 
     async def list_checklist_list_inspection_type_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[
-        builtins.list[
-            ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]]:
         """List Checklist List Inspection Type Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/filter_options/types``
@@ -422,7 +366,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem]:
         """List Checklist List Closed By Contact Filter Options.
 
         ``GET
@@ -449,7 +393,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem,
+            item_type=ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem,
         )
 
     def list_checklist_list_inspector_filter_options(
@@ -465,7 +409,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem]:
         """List Checklist List Inspector Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/inspectors``
@@ -491,7 +435,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem,
+            item_type=ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem,
         )
 
     def list_checklist_list_template_filter_options(
@@ -507,9 +451,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-    ]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]:
         """List Checklist List Template Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/list_templates``
@@ -535,7 +477,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem,
+            item_type=ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem,
         )
 
     def list_checklist_list_location_filter_options(
@@ -551,9 +493,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-    ]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]:
         """List Checklist List Location Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/locations``
@@ -579,7 +519,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem,
+            item_type=ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem,
         )
 
     def list_checklist_list_point_of_contact_filter_options(
@@ -595,7 +535,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem]:
         """List Checklist List Point of Contact Filter Options.
 
         ``GET
@@ -622,7 +562,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListClosedByContactFilterOptionsItem,
+            item_type=ChecklistListFilterOptionsListChecklistListInspectorFilterOptionsItem,
         )
 
     def list_checklist_list_responsible_contractor_filter_options(
@@ -638,9 +578,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-    ]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]:
         """List Checklist List Responsible Contractor Filter Options.
 
         ``GET
@@ -668,7 +606,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem,
+            item_type=ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem,
         )
 
     def list_checklist_list_specification_section_filter_options(
@@ -684,9 +622,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-    ]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]:
         """List Checklist List Specification Section Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/spec_sections``
@@ -713,7 +649,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem,
+            item_type=ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem,
         )
 
     def list_checklist_list_trade_filter_options(
@@ -728,9 +664,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-    ]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]:
         """List Checklist List Trade Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/trades``
@@ -756,7 +690,7 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem,
+            item_type=ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem,
         )
 
     def list_checklist_list_type_filter_options(
@@ -771,9 +705,7 @@ class ChecklistListFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem
-    ]:
+    ) -> ItemIterator[ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem]:
         """List Checklist List Type Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/inspections/types``
@@ -799,5 +731,5 @@ class ChecklistListFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistListFilterOptionsListChecklistListAssignedCompanyFilterOptionsResultItem,
+            item_type=ChecklistListFilterOptionsListChecklistListTypeFilterOptionsItem,
         )

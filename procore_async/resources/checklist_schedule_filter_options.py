@@ -28,8 +28,8 @@ __all__ = [
     "ChecklistScheduleFilterOptionsListChecklistScheduleAssigneeFilterOptionsFilters",
     "ChecklistScheduleFilterOptionsListChecklistScheduleAssigneeFilterOptionsItem",
     "ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsFilters",
-    "ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsItem",
     "ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsFilters",
+    "ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsItem",
     "ChecklistScheduleFilterOptionsResource",
 ]
 
@@ -56,20 +56,20 @@ class ChecklistScheduleFilterOptionsListChecklistScheduleAssigneeFilterOptionsIt
     company_name: str
 
 
-class ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsFilters(
+class ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsFilters(
     TypedDict, total=False
 ):
     inspection_type_grouping: str
 
 
-class ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsItem(
+class ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsItem(
     TypedDict, total=False
 ):
     key: str
     value: str
 
 
-class ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsFilters(
+class ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsFilters(
     TypedDict, total=False
 ):
     inspection_type_grouping: str
@@ -248,7 +248,7 @@ class ChecklistScheduleFilterOptionsResource(Resource):
         max_items: int | None = None,
         concurrency: int | None = None,
     ) -> ItemIterator[
-        ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsItem
+        ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsItem
     ]:
         """List Checklist Schedule Inspection Template Filter Options.
 
@@ -276,7 +276,7 @@ class ChecklistScheduleFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsItem,
+            item_type=ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsItem,
         )
 
     def list_checklist_schedule_inspection_type_filter_options(
@@ -292,7 +292,7 @@ class ChecklistScheduleFilterOptionsResource(Resource):
         max_items: int | None = None,
         concurrency: int | None = None,
     ) -> ItemIterator[
-        ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsItem
+        ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsItem
     ]:
         """List Checklist Schedule Inspection Type Filter Options.
 
@@ -320,5 +320,5 @@ class ChecklistScheduleFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTemplateFilterOptionsItem,
+            item_type=ChecklistScheduleFilterOptionsListChecklistScheduleInspectionTypeFilterOptionsItem,
         )

@@ -30,17 +30,50 @@ __all__ = [
     "ChecklistSchedulesCalculateWhenFirstInspectionOfInspectionScheduleWillBeCreatedResult",
     "ChecklistSchedulesCreateChecklistInspectionScheduleBody",
     "ChecklistSchedulesCreateChecklistInspectionScheduleBodySchedule",
-    "ChecklistSchedulesCreateChecklistInspectionScheduleResult",
-    "ChecklistSchedulesCreateChecklistInspectionScheduleResultInspectionTemplate",
-    "ChecklistSchedulesCreateChecklistInspectionScheduleResultInspectionTemplateInspectionType",
     "ChecklistSchedulesListChecklistInspectionSchedulesFilters",
     "ChecklistSchedulesListChecklistInspectionSchedulesItem",
     "ChecklistSchedulesListChecklistInspectionSchedulesItemInspectionTemplate",
     "ChecklistSchedulesListChecklistInspectionSchedulesItemInspectionTemplateInspectionType",
     "ChecklistSchedulesResource",
+    "ChecklistSchedulesShowResult",
+    "ChecklistSchedulesShowResultInspectionTemplate",
+    "ChecklistSchedulesShowResultInspectionTemplateInspectionType",
     "ChecklistSchedulesUpdateChecklistInspectionScheduleBody",
     "ChecklistSchedulesUpdateChecklistInspectionScheduleBodySchedule",
 ]
+
+
+class ChecklistSchedulesShowResultInspectionTemplateInspectionType(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class ChecklistSchedulesShowResultInspectionTemplate(TypedDict, total=False):
+    id: int
+    attachment_ids: list[int]
+    description: str
+    inspection_type: ChecklistSchedulesShowResultInspectionTemplateInspectionType
+    name: str
+    trade_id: int
+
+
+class ChecklistSchedulesShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    first_inspection_due_at: str
+    ends_at: str
+    next_due_at: str
+    frequency: str
+    inspections_created: int
+    total_inspections_scheduled: int
+    inspection_template: ChecklistSchedulesShowResultInspectionTemplate
+    location_id: int
+    assignee_ids: list[int]
+    point_of_contact_id: int
+    responsible_contractor_id: int
+    created_at: str
+    updated_at: str
+    equipment_id: str
 
 
 class ChecklistSchedulesListChecklistInspectionSchedulesFilters(TypedDict, total=False):
@@ -115,43 +148,42 @@ class ChecklistSchedulesCreateChecklistInspectionScheduleBody(TypedDict, total=F
     schedule: ChecklistSchedulesCreateChecklistInspectionScheduleBodySchedule
 
 
-class ChecklistSchedulesCreateChecklistInspectionScheduleResultInspectionTemplateInspectionType(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-
-
-class ChecklistSchedulesCreateChecklistInspectionScheduleResultInspectionTemplate(
-    TypedDict, total=False
-):
-    id: int
-    attachment_ids: list[int]
-    description: str
-    inspection_type: (
-        ChecklistSchedulesCreateChecklistInspectionScheduleResultInspectionTemplateInspectionType
-    )
-    name: str
-    trade_id: int
-
-
-class ChecklistSchedulesCreateChecklistInspectionScheduleResult(TypedDict, total=False):
-    id: int
+class ChecklistSchedulesUpdateChecklistInspectionScheduleBodySchedule(TypedDict, total=False):
     name: str
     first_inspection_due_at: str
     ends_at: str
-    next_due_at: str
     frequency: str
-    inspections_created: int
-    total_inspections_scheduled: int
-    inspection_template: ChecklistSchedulesCreateChecklistInspectionScheduleResultInspectionTemplate
     location_id: int
-    assignee_ids: list[int]
     point_of_contact_id: int
     responsible_contractor_id: int
-    created_at: str
-    updated_at: str
+    specification_section_id: int
+    assignee_ids: list[int]
+    distribution_member_ids: list[int]
     equipment_id: str
+
+
+class ChecklistSchedulesUpdateChecklistInspectionScheduleBody(TypedDict, total=False):
+    schedule: ChecklistSchedulesUpdateChecklistInspectionScheduleBodySchedule
+
+
+class ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleBodySchedule(
+    TypedDict, total=False
+):
+    starts_at: str
+    ends_at: str
+    frequency: str
+
+
+class ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleBody(
+    TypedDict, total=False
+):
+    schedule: ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleBodySchedule
+
+
+class ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleResult(
+    TypedDict, total=False
+):
+    total_in_schedule: int
 
 
 class ChecklistSchedulesCalculateWhenFirstInspectionOfInspectionScheduleWillBeCreatedBodySchedule(
@@ -175,44 +207,6 @@ class ChecklistSchedulesCalculateWhenFirstInspectionOfInspectionScheduleWillBeCr
     TypedDict, total=False
 ):
     first_inspection_created_at: str
-
-
-class ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleBodySchedule(
-    TypedDict, total=False
-):
-    starts_at: str
-    ends_at: str
-    frequency: str
-
-
-class ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleBody(
-    TypedDict, total=False
-):
-    schedule: ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleBodySchedule
-
-
-class ChecklistSchedulesCalculateNumberOfInspectionsToCreateBasedOnScheduleResult(
-    TypedDict, total=False
-):
-    total_in_schedule: int
-
-
-class ChecklistSchedulesUpdateChecklistInspectionScheduleBodySchedule(TypedDict, total=False):
-    name: str
-    first_inspection_due_at: str
-    ends_at: str
-    frequency: str
-    location_id: int
-    point_of_contact_id: int
-    responsible_contractor_id: int
-    specification_section_id: int
-    assignee_ids: list[int]
-    distribution_member_ids: list[int]
-    equipment_id: str
-
-
-class ChecklistSchedulesUpdateChecklistInspectionScheduleBody(TypedDict, total=False):
-    schedule: ChecklistSchedulesUpdateChecklistInspectionScheduleBodySchedule
 
 
 class ChecklistSchedulesResource(Resource):
@@ -266,7 +260,7 @@ class ChecklistSchedulesResource(Resource):
         project_id: int,
         body: ChecklistSchedulesCreateChecklistInspectionScheduleBody | None = None,
         company_id: int | None = None,
-    ) -> Response[ChecklistSchedulesCreateChecklistInspectionScheduleResult]:
+    ) -> Response[ChecklistSchedulesShowResult]:
         """Create a Checklist (Inspection) Schedule.
 
         ``POST /rest/v1.0/projects/{project_id}/checklist/schedules``
@@ -357,7 +351,7 @@ class ChecklistSchedulesResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ChecklistSchedulesCreateChecklistInspectionScheduleResult]:
+    ) -> Response[ChecklistSchedulesShowResult]:
         """Show Checklist Schedule.
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/schedules/{id}``
@@ -382,7 +376,7 @@ class ChecklistSchedulesResource(Resource):
         id: int,
         body: ChecklistSchedulesUpdateChecklistInspectionScheduleBody | None = None,
         company_id: int | None = None,
-    ) -> Response[ChecklistSchedulesCreateChecklistInspectionScheduleResult]:
+    ) -> Response[ChecklistSchedulesShowResult]:
         """Update a Checklist (Inspection) Schedule.
 
         ``PATCH /rest/v1.0/projects/{project_id}/checklist/schedules/{id}``

@@ -25,13 +25,21 @@ __all__ = [
     "ChecklistSectionsCreateBody",
     "ChecklistSectionsCreateBodySection",
     "ChecklistSectionsCreateBodySectionItemsAttributesItem",
-    "ChecklistSectionsCreateResult",
     "ChecklistSectionsListChecklistInspectionSectionsFilters",
     "ChecklistSectionsListChecklistInspectionSectionsItem",
     "ChecklistSectionsListRecycledChecklistInspectionSectionsFilters",
     "ChecklistSectionsResource",
+    "ChecklistSectionsShowResult",
     "ChecklistSectionsToggleNotApplicableStatusBody",
 ]
+
+
+class ChecklistSectionsShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    position: int
+    list_id: int
+    not_applicable: bool
 
 
 class ChecklistSectionsCreateBodySectionItemsAttributesItem(TypedDict, total=False):
@@ -50,14 +58,6 @@ class ChecklistSectionsCreateBodySection(TypedDict, total=False):
 class ChecklistSectionsCreateBody(TypedDict, total=False):
     project_id: int
     section: ChecklistSectionsCreateBodySection
-
-
-class ChecklistSectionsCreateResult(TypedDict, total=False):
-    id: int
-    name: str
-    position: int
-    list_id: int
-    not_applicable: bool
 
 
 class ChecklistSectionsToggleNotApplicableStatusBody(TypedDict, total=False):
@@ -90,7 +90,7 @@ class ChecklistSectionsResource(Resource):
 
     async def create(
         self, *, list_id: int, body: ChecklistSectionsCreateBody, company_id: int | None = None
-    ) -> Response[ChecklistSectionsCreateResult]:
+    ) -> Response[ChecklistSectionsShowResult]:
         """Create Checklist Section.
 
         ``POST /rest/v1.0/checklist/lists/{list_id}/sections``
@@ -132,7 +132,7 @@ class ChecklistSectionsResource(Resource):
 
     async def show(
         self, *, list_id: int, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChecklistSectionsCreateResult]:
+    ) -> Response[ChecklistSectionsShowResult]:
         """Show Checklist Section.
 
         ``GET /rest/v1.0/checklist/lists/{list_id}/sections/{id}``
@@ -159,7 +159,7 @@ class ChecklistSectionsResource(Resource):
         id: int,
         body: ChecklistSectionsCreateBody,
         company_id: int | None = None,
-    ) -> Response[ChecklistSectionsCreateResult]:
+    ) -> Response[ChecklistSectionsShowResult]:
         """Update Checklist Section.
 
         ``PATCH /rest/v1.0/checklist/lists/{list_id}/sections/{id}``
@@ -185,7 +185,7 @@ class ChecklistSectionsResource(Resource):
         section_id: int,
         body: ChecklistSectionsToggleNotApplicableStatusBody,
         company_id: int | None = None,
-    ) -> Response[ChecklistSectionsCreateResult]:
+    ) -> Response[ChecklistSectionsShowResult]:
         """Toggle Checklist Section Not Applicable status.
 
         ``PATCH /rest/v1.0/checklist/lists/{list_id}/sections/{section_id}/toggle_not_applicable``
@@ -212,7 +212,7 @@ class ChecklistSectionsResource(Resource):
         section_id: int,
         body: ChecklistSectionsToggleNotApplicableStatusBody,
         company_id: int | None = None,
-    ) -> Response[ChecklistSectionsCreateResult]:
+    ) -> Response[ChecklistSectionsShowResult]:
         """Toggle Checklist Section Not Applicable status.
 
         ``PUT /rest/v1.0/checklist/lists/{list_id}/sections/{section_id}/toggle_not_applicable``

@@ -27,13 +27,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ChecklistSignatureRequestsCreateBody",
     "ChecklistSignatureRequestsCreateBodySignatureRequest",
-    "ChecklistSignatureRequestsCreateResult",
-    "ChecklistSignatureRequestsCreateResultSignature",
-    "ChecklistSignatureRequestsCreateResultSignatureAttachment",
     "ChecklistSignatureRequestsListResultItem",
     "ChecklistSignatureRequestsListResultItemSignature",
     "ChecklistSignatureRequestsListResultItemSignatureAttachment",
     "ChecklistSignatureRequestsResource",
+    "ChecklistSignatureRequestsShowResult",
+    "ChecklistSignatureRequestsShowResultSignature",
+    "ChecklistSignatureRequestsShowResultSignatureAttachment",
 ]
 
 
@@ -57,32 +57,32 @@ class ChecklistSignatureRequestsListResultItem(TypedDict, total=False):
     signature: ChecklistSignatureRequestsListResultItemSignature
 
 
-class ChecklistSignatureRequestsCreateBodySignatureRequest(TypedDict, total=False):
-    signatory_id: int
-
-
-class ChecklistSignatureRequestsCreateBody(TypedDict, total=False):
-    signature_request: ChecklistSignatureRequestsCreateBodySignatureRequest
-
-
-class ChecklistSignatureRequestsCreateResultSignatureAttachment(TypedDict, total=False):
+class ChecklistSignatureRequestsShowResultSignatureAttachment(TypedDict, total=False):
     id: int
     url: str
     filename: str
     name: str
 
 
-class ChecklistSignatureRequestsCreateResultSignature(TypedDict, total=False):
+class ChecklistSignatureRequestsShowResultSignature(TypedDict, total=False):
     id: int
     captured_by: Any
     captured_at: str
-    attachment: ChecklistSignatureRequestsCreateResultSignatureAttachment
+    attachment: ChecklistSignatureRequestsShowResultSignatureAttachment
 
 
-class ChecklistSignatureRequestsCreateResult(TypedDict, total=False):
+class ChecklistSignatureRequestsShowResult(TypedDict, total=False):
     id: int
     signatory: Any
-    signature: ChecklistSignatureRequestsCreateResultSignature
+    signature: ChecklistSignatureRequestsShowResultSignature
+
+
+class ChecklistSignatureRequestsCreateBodySignatureRequest(TypedDict, total=False):
+    signatory_id: int
+
+
+class ChecklistSignatureRequestsCreateBody(TypedDict, total=False):
+    signature_request: ChecklistSignatureRequestsCreateBodySignatureRequest
 
 
 class ChecklistSignatureRequestsResource(Resource):
@@ -116,7 +116,7 @@ class ChecklistSignatureRequestsResource(Resource):
         project_id: int,
         body: ChecklistSignatureRequestsCreateBody,
         company_id: int | None = None,
-    ) -> Response[ChecklistSignatureRequestsCreateResult]:
+    ) -> Response[ChecklistSignatureRequestsShowResult]:
         """Create Checklist Signature Request.
 
         ``POST /rest/v1.0/checklist/lists/{list_id}/signature_requests``
@@ -159,7 +159,7 @@ class ChecklistSignatureRequestsResource(Resource):
 
     async def show(
         self, *, list_id: int, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChecklistSignatureRequestsCreateResult]:
+    ) -> Response[ChecklistSignatureRequestsShowResult]:
         """Show Checklist Signature Request.
 
         ``GET /rest/v1.0/checklist/lists/{list_id}/signature_requests/{id}``
@@ -215,7 +215,7 @@ class ChecklistSignatureRequestsResource(Resource):
         project_id: int,
         body: Mapping[str, Any],
         company_id: int | None = None,
-    ) -> Response[ChecklistSignatureRequestsCreateResult]:
+    ) -> Response[ChecklistSignatureRequestsShowResult]:
         """Create Checklist Signature.
 
         ``POST

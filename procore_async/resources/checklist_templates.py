@@ -134,13 +134,13 @@ class ChecklistTemplatesShowResult(TypedDict, total=False):
     sections: list[ChecklistTemplatesShowResultSectionsItem]
 
 
-class ChecklistTemplatesRemoveAlternativeResponseSetBody(TypedDict, total=False):
-    project_id: int
-
-
 class ChecklistTemplatesAddAlternativeResponseSetBody(TypedDict, total=False):
     project_id: int
     alternative_response_set_id: int
+
+
+class ChecklistTemplatesRemoveAlternativeResponseSetBody(TypedDict, total=False):
+    project_id: int
 
 
 class ChecklistTemplatesResource(Resource):

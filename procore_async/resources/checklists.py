@@ -30,27 +30,6 @@ __all__ = [
     "ChecklistsCreateInspectionResultSpecificationSection",
     "ChecklistsCreateInspectionV10Body",
     "ChecklistsCreateInspectionV10BodyList",
-    "ChecklistsCreateInspectionV10Result",
-    "ChecklistsCreateInspectionV10ResultAttachmentsItem",
-    "ChecklistsCreateResult",
-    "ChecklistsCreateResultAttachmentsItem",
-    "ChecklistsCreateResultCustomFields",
-    "ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ChecklistsCreateResultDistributionMembersItem",
-    "ChecklistsCreateResultInspectionType",
-    "ChecklistsCreateResultLocation",
-    "ChecklistsCreateResultResponseSet",
-    "ChecklistsCreateResultResponsibleContractor",
-    "ChecklistsCreateResultSectionsItem",
-    "ChecklistsCreateResultSignatureRequestsItem",
-    "ChecklistsCreateResultSignatureRequestsItemSignature",
-    "ChecklistsCreateResultSpecificationSection",
-    "ChecklistsCreateResultTrade",
     "ChecklistsListFilters",
     "ChecklistsListGroupedInspectionsFilters",
     "ChecklistsListGroupedInspectionsItem",
@@ -59,11 +38,9 @@ __all__ = [
     "ChecklistsListInspectionsFilters",
     "ChecklistsListInspectionsItem",
     "ChecklistsListInspectionsItemAttachmentsItem",
-    "ChecklistsListInspectionsItemCreatedBy",
     "ChecklistsListInspectionsItemCustomFields",
     "ChecklistsListInspectionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ChecklistsListInspectionsItemInspectorsItem",
-    "ChecklistsListInspectionsItemLocation",
     "ChecklistsListInspectionsItemSignatureRequestsItem",
     "ChecklistsListRecycledInspectionsFilters",
     "ChecklistsListResultItem",
@@ -71,6 +48,29 @@ __all__ = [
     "ChecklistsListResultItemResponseSet",
     "ChecklistsResource",
     "ChecklistsSendInspectionEmailBody",
+    "ChecklistsShowInspectionResult",
+    "ChecklistsShowInspectionResultAttachmentsItem",
+    "ChecklistsShowInspectionResultCreatedBy",
+    "ChecklistsShowInspectionResultLocation",
+    "ChecklistsShowResult",
+    "ChecklistsShowResultAttachmentsItem",
+    "ChecklistsShowResultCustomFields",
+    "ChecklistsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ChecklistsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ChecklistsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ChecklistsShowResultDistributionMembersItem",
+    "ChecklistsShowResultInspectionType",
+    "ChecklistsShowResultLocation",
+    "ChecklistsShowResultResponseSet",
+    "ChecklistsShowResultResponsibleContractor",
+    "ChecklistsShowResultSectionsItem",
+    "ChecklistsShowResultSignatureRequestsItem",
+    "ChecklistsShowResultSignatureRequestsItemSignature",
+    "ChecklistsShowResultSpecificationSection",
+    "ChecklistsShowResultTrade",
     "ChecklistsUpdateBody",
     "ChecklistsUpdateInspectionBody",
     "ChecklistsUpdateInspectionV10Body",
@@ -149,27 +149,20 @@ class ChecklistsListResultItem(TypedDict, total=False):
     lists: list[ChecklistsListResultItemListsItem]
 
 
-ChecklistsCreateBody = TypedDict(
-    "ChecklistsCreateBody",
-    {"project_id": int, "template_id": int, "list": dict[str, Any], "attachments": list[str]},
-    total=False,
-)
-
-
-class ChecklistsCreateResultInspectionType(TypedDict, total=False):
+class ChecklistsShowResultInspectionType(TypedDict, total=False):
     id: int
     name: str
     created_at: str
     updated_at: str
 
 
-class ChecklistsCreateResultDistributionMembersItem(TypedDict, total=False):
+class ChecklistsShowResultDistributionMembersItem(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class ChecklistsCreateResultLocation(TypedDict, total=False):
+class ChecklistsShowResultLocation(TypedDict, total=False):
     id: int
     name: str
     node_name: str
@@ -178,40 +171,40 @@ class ChecklistsCreateResultLocation(TypedDict, total=False):
     updated_at: str
 
 
-class ChecklistsCreateResultSpecificationSection(TypedDict, total=False):
+class ChecklistsShowResultSpecificationSection(TypedDict, total=False):
     id: int
     description: str
     section: str
     latest_revision_url: str
 
 
-class ChecklistsCreateResultTrade(TypedDict, total=False):
+class ChecklistsShowResultTrade(TypedDict, total=False):
     id: int
     name: str
     active: bool
     updated_at: str
 
 
-class ChecklistsCreateResultSignatureRequestsItemSignature(TypedDict, total=False):
+class ChecklistsShowResultSignatureRequestsItemSignature(TypedDict, total=False):
     id: dict[str, Any]
     captured_by: dict[str, Any]
     captured_at: dict[str, Any]
     attachment: dict[str, Any]
 
 
-class ChecklistsCreateResultSignatureRequestsItem(TypedDict, total=False):
+class ChecklistsShowResultSignatureRequestsItem(TypedDict, total=False):
     id: int
     signatory: Any
-    signature: ChecklistsCreateResultSignatureRequestsItemSignature
+    signature: ChecklistsShowResultSignatureRequestsItemSignature
 
 
-class ChecklistsCreateResultResponsibleContractor(TypedDict, total=False):
+class ChecklistsShowResultResponsibleContractor(TypedDict, total=False):
     id: int
     name: str
 
 
-ChecklistsCreateResultResponseSet = TypedDict(
-    "ChecklistsCreateResultResponseSet",
+ChecklistsShowResultResponseSet = TypedDict(
+    "ChecklistsShowResultResponseSet",
     {
         "conforming_response": str,
         "deficient_response": str,
@@ -223,14 +216,14 @@ ChecklistsCreateResultResponseSet = TypedDict(
 )
 
 
-class ChecklistsCreateResultAttachmentsItem(TypedDict, total=False):
+class ChecklistsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     url: str
     filename: str
     name: str
 
 
-class ChecklistsCreateResultSectionsItem(TypedDict, total=False):
+class ChecklistsShowResultSectionsItem(TypedDict, total=False):
     id: int
     name: str
     position: int
@@ -239,68 +232,68 @@ class ChecklistsCreateResultSectionsItem(TypedDict, total=False):
     template_section_id: int
 
 
-class ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class ChecklistsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class ChecklistsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class ChecklistsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-ChecklistsCreateResultCustomFields = TypedDict(
-    "ChecklistsCreateResultCustomFields",
+ChecklistsShowResultCustomFields = TypedDict(
+    "ChecklistsShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ChecklistsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": ChecklistsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ChecklistsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ChecklistsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ChecklistsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class ChecklistsCreateResult(TypedDict, total=False):
+class ChecklistsShowResult(TypedDict, total=False):
     id: int
-    inspection_type: ChecklistsCreateResultInspectionType
+    inspection_type: ChecklistsShowResultInspectionType
     list_template_id: int
     name: str
     description: str
-    distribution_members: list[ChecklistsCreateResultDistributionMembersItem]
+    distribution_members: list[ChecklistsShowResultDistributionMembersItem]
     due_at: str
     identifier: str
     number: int
@@ -320,19 +313,19 @@ class ChecklistsCreateResult(TypedDict, total=False):
     not_inspected_item_count: int
     drawing_ids: list[int]
     current_drawing_revision_ids: list[int]
-    location: ChecklistsCreateResultLocation
-    specification_section: ChecklistsCreateResultSpecificationSection
-    trade: ChecklistsCreateResultTrade
-    created_by: ChecklistsCreateResultDistributionMembersItem
-    closed_by: ChecklistsCreateResultDistributionMembersItem
-    inspectors: list[ChecklistsCreateResultDistributionMembersItem]
-    signature_requests: list[ChecklistsCreateResultSignatureRequestsItem]
-    responsible_contractor: ChecklistsCreateResultResponsibleContractor
-    responsible_party: ChecklistsCreateResultDistributionMembersItem
-    response_set: ChecklistsCreateResultResponseSet
-    attachments: list[ChecklistsCreateResultAttachmentsItem]
-    sections: list[ChecklistsCreateResultSectionsItem]
-    custom_fields: ChecklistsCreateResultCustomFields
+    location: ChecklistsShowResultLocation
+    specification_section: ChecklistsShowResultSpecificationSection
+    trade: ChecklistsShowResultTrade
+    created_by: ChecklistsShowResultDistributionMembersItem
+    closed_by: ChecklistsShowResultDistributionMembersItem
+    inspectors: list[ChecklistsShowResultDistributionMembersItem]
+    signature_requests: list[ChecklistsShowResultSignatureRequestsItem]
+    responsible_contractor: ChecklistsShowResultResponsibleContractor
+    responsible_party: ChecklistsShowResultDistributionMembersItem
+    response_set: ChecklistsShowResultResponseSet
+    attachments: list[ChecklistsShowResultAttachmentsItem]
+    sections: list[ChecklistsShowResultSectionsItem]
+    custom_fields: ChecklistsShowResultCustomFields
     managed_equipment_id: int
     template_id: int
     list_template_name: str
@@ -342,11 +335,88 @@ class ChecklistsCreateResult(TypedDict, total=False):
     reinspected_from_id: str
 
 
+ChecklistsCreateBody = TypedDict(
+    "ChecklistsCreateBody",
+    {"project_id": int, "template_id": int, "list": dict[str, Any], "attachments": list[str]},
+    total=False,
+)
+
 ChecklistsUpdateBody = TypedDict(
     "ChecklistsUpdateBody",
     {"project_id": int, "list": dict[str, Any], "attachments": list[str]},
     total=False,
 )
+
+
+class ChecklistsShowInspectionResultLocation(TypedDict, total=False):
+    id: int
+    name: str
+    code: str
+    node_name: str
+    parent_id: int
+    created_at: str
+    updated_at: str
+
+
+class ChecklistsShowInspectionResultCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+    company_name: str
+
+
+class ChecklistsShowInspectionResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    thumbnail_url: str
+    name: str
+    filename: str
+    content_type: str
+    viewable_document_id: int
+
+
+class ChecklistsShowInspectionResult(TypedDict, total=False):
+    id: int
+    name: str
+    list_template_id: int
+    list_template_name: str
+    number: int
+    status: str
+    location: ChecklistsShowInspectionResultLocation
+    created_at: str
+    updated_at: str
+    closed_at: str
+    drawing_ids: list[int]
+    current_drawing_revision_ids: list[int]
+    default_response_phrasing: ChecklistsListResultItemResponseSet
+    description: str
+    deleted: bool
+    due_at: str
+    inspection_date: str
+    inspection_type: ChecklistsShowResultInspectionType
+    private: bool
+    created_by: ChecklistsShowInspectionResultCreatedBy
+    closed_by: ChecklistsShowInspectionResultCreatedBy
+    responsible_contractor: ChecklistsShowResultResponsibleContractor
+    point_of_contact: ChecklistsShowInspectionResultCreatedBy
+    trade: ChecklistsShowResultTrade
+    inspectors: list[ChecklistsShowInspectionResultCreatedBy]
+    distribution_members: list[ChecklistsShowInspectionResultCreatedBy]
+    signature_requests: list[ChecklistsShowResultSignatureRequestsItem]
+    managed_equipment_id: int
+    specification_section: ChecklistsShowResultSpecificationSection
+    attachments: list[ChecklistsShowInspectionResultAttachmentsItem]
+    conforming_item_count: int
+    deficient_item_count: int
+    not_applicable_item_count: int
+    neutral_item_count: int
+    inspected_item_count: int
+    observations_count: int
+    closed_observations_count: int
+    item_count: int
+    custom_fields: ChecklistsShowResultCustomFields
+    template_id: int
+    overdue: bool
 
 
 class ChecklistsListInspectionsFilters(TypedDict, total=False):
@@ -369,23 +439,6 @@ class ChecklistsListInspectionsFilters(TypedDict, total=False):
     template_id: Sequence[str]
     trade_id: int
     updated_at: str
-
-
-class ChecklistsListInspectionsItemLocation(TypedDict, total=False):
-    id: int
-    name: str
-    code: str
-    node_name: str
-    parent_id: int
-    created_at: str
-    updated_at: str
-
-
-class ChecklistsListInspectionsItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-    company_name: str
 
 
 class ChecklistsListInspectionsItemInspectorsItem(TypedDict, total=False):
@@ -438,7 +491,7 @@ class ChecklistsListInspectionsItem(TypedDict, total=False):
     list_template_name: str
     number: int
     status: str
-    location: ChecklistsListInspectionsItemLocation
+    location: ChecklistsShowInspectionResultLocation
     created_at: str
     updated_at: str
     closed_at: str
@@ -449,18 +502,18 @@ class ChecklistsListInspectionsItem(TypedDict, total=False):
     deleted: bool
     due_at: str
     inspection_date: str
-    inspection_type: ChecklistsCreateResultInspectionType
+    inspection_type: ChecklistsShowResultInspectionType
     private: bool
-    created_by: ChecklistsListInspectionsItemCreatedBy
-    closed_by: ChecklistsListInspectionsItemCreatedBy
-    responsible_contractor: ChecklistsCreateResultResponsibleContractor
-    point_of_contact: ChecklistsListInspectionsItemCreatedBy
-    trade: ChecklistsCreateResultTrade
+    created_by: ChecklistsShowInspectionResultCreatedBy
+    closed_by: ChecklistsShowInspectionResultCreatedBy
+    responsible_contractor: ChecklistsShowResultResponsibleContractor
+    point_of_contact: ChecklistsShowInspectionResultCreatedBy
+    trade: ChecklistsShowResultTrade
     inspectors: list[ChecklistsListInspectionsItemInspectorsItem]
     distribution_members: list[ChecklistsListInspectionsItemInspectorsItem]
     signature_requests: list[ChecklistsListInspectionsItemSignatureRequestsItem]
     managed_equipment_id: int
-    specification_section: ChecklistsCreateResultSpecificationSection
+    specification_section: ChecklistsShowResultSpecificationSection
     attachments: list[ChecklistsListInspectionsItemAttachmentsItem]
     conforming_item_count: int
     deficient_item_count: int
@@ -473,6 +526,79 @@ class ChecklistsListInspectionsItem(TypedDict, total=False):
     custom_fields: ChecklistsListInspectionsItemCustomFields
     template_id: int
     overdue: bool
+
+
+ChecklistsCreateInspectionBody = TypedDict(
+    "ChecklistsCreateInspectionBody", {"list_template_id": int, "list": dict[str, Any]}, total=False
+)
+
+
+class ChecklistsCreateInspectionResultSpecificationSection(TypedDict, total=False):
+    id: int
+    current_revision_id: int
+    description: str
+    section: str
+    latest_revision_url: str
+
+
+class ChecklistsCreateInspectionResult(TypedDict, total=False):
+    id: int
+    name: str
+    list_template_id: int
+    list_template_name: str
+    number: int
+    status: str
+    location: ChecklistsShowInspectionResultLocation
+    created_at: str
+    updated_at: str
+    closed_at: str
+    drawing_ids: list[int]
+    current_drawing_revision_ids: list[int]
+    description: str
+    deleted: bool
+    due_at: str
+    identifier: str
+    inspection_date: str
+    inspection_type: ChecklistsShowResultInspectionType
+    private: bool
+    created_by: ChecklistsShowResultDistributionMembersItem
+    closed_by: ChecklistsShowResultDistributionMembersItem
+    responsible_contractor: ChecklistsShowResultResponsibleContractor
+    point_of_contact: ChecklistsShowResultDistributionMembersItem
+    trade: ChecklistsShowResultTrade
+    inspectors: list[ChecklistsShowResultDistributionMembersItem]
+    distribution_members: list[ChecklistsShowResultDistributionMembersItem]
+    signature_requests: list[ChecklistsShowResultSignatureRequestsItem]
+    managed_equipment_id: int
+    specification_section: ChecklistsCreateInspectionResultSpecificationSection
+    attachments: list[ChecklistsShowInspectionResultAttachmentsItem]
+    conforming_item_count: int
+    deficient_item_count: int
+    not_applicable_item_count: int
+    neutral_item_count: int
+    inspected_item_count: int
+    observations_count: int
+    closed_observations_count: int
+    item_count: int
+    respondable_item_count: int
+    custom_fields: ChecklistsShowResultCustomFields
+    template_id: int
+    overdue: bool
+    reinspected_by_id: str
+    reinspected_from_id: str
+
+
+ChecklistsUpdateInspectionBody = TypedDict(
+    "ChecklistsUpdateInspectionBody", {"list": dict[str, Any]}, total=False
+)
+
+
+class ChecklistsSendInspectionEmailBody(TypedDict, total=False):
+    subject: str
+    body: str
+    distribution_ids: list[int]
+    cc_distribution_ids: list[int]
+    bcc_distribution_ids: list[int]
 
 
 ChecklistsCreateInspectionV10BodyList = TypedDict(
@@ -505,59 +631,34 @@ ChecklistsCreateInspectionV10Body = TypedDict(
     total=False,
 )
 
+ChecklistsUpdateInspectionV10BodyList = TypedDict(
+    "ChecklistsUpdateInspectionV10BodyList",
+    {
+        "name": str,
+        "description": str,
+        "due_at": str,
+        "inspection_date": str,
+        "inspection_type_id": int,
+        "number": int,
+        "point_of_contact_id": int,
+        "inspector_ids": list[int],
+        "private": bool,
+        "responsible_contractor_id": int,
+        "spec_section_id": int,
+        "status": str,
+        "trade_id": int,
+        "distribution_member_ids": list[int],
+        "location_id": int,
+        "custom_field_%{custom_field_definition_id}": Any,
+    },
+    total=False,
+)
 
-class ChecklistsCreateInspectionV10ResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    thumbnail_url: str
-    name: str
-    filename: str
-    content_type: str
-    viewable_document_id: int
-
-
-class ChecklistsCreateInspectionV10Result(TypedDict, total=False):
-    id: int
-    name: str
-    list_template_id: int
-    list_template_name: str
-    number: int
-    status: str
-    location: ChecklistsListInspectionsItemLocation
-    created_at: str
-    updated_at: str
-    closed_at: str
-    drawing_ids: list[int]
-    current_drawing_revision_ids: list[int]
-    default_response_phrasing: ChecklistsListResultItemResponseSet
-    description: str
-    deleted: bool
-    due_at: str
-    inspection_date: str
-    inspection_type: ChecklistsCreateResultInspectionType
-    private: bool
-    created_by: ChecklistsListInspectionsItemCreatedBy
-    closed_by: ChecklistsListInspectionsItemCreatedBy
-    responsible_contractor: ChecklistsCreateResultResponsibleContractor
-    point_of_contact: ChecklistsListInspectionsItemCreatedBy
-    trade: ChecklistsCreateResultTrade
-    inspectors: list[ChecklistsListInspectionsItemCreatedBy]
-    distribution_members: list[ChecklistsListInspectionsItemCreatedBy]
-    signature_requests: list[ChecklistsCreateResultSignatureRequestsItem]
-    managed_equipment_id: int
-    specification_section: ChecklistsCreateResultSpecificationSection
-    attachments: list[ChecklistsCreateInspectionV10ResultAttachmentsItem]
-    conforming_item_count: int
-    deficient_item_count: int
-    not_applicable_item_count: int
-    neutral_item_count: int
-    inspected_item_count: int
-    observations_count: int
-    closed_observations_count: int
-    item_count: int
-    custom_fields: ChecklistsCreateResultCustomFields
-    template_id: int
-    overdue: bool
+ChecklistsUpdateInspectionV10Body = TypedDict(
+    "ChecklistsUpdateInspectionV10Body",
+    {"list": ChecklistsUpdateInspectionV10BodyList},
+    total=False,
+)
 
 
 class ChecklistsListGroupedInspectionsFilters(TypedDict, total=False):
@@ -625,46 +726,8 @@ class ChecklistsListGroupedInspectionsItemDataItem(TypedDict, total=False):
 
 
 class ChecklistsListGroupedInspectionsItem(TypedDict, total=False):
-    header: ChecklistsCreateResultResponsibleContractor
+    header: ChecklistsShowResultResponsibleContractor
     data: list[ChecklistsListGroupedInspectionsItemDataItem]
-
-
-ChecklistsUpdateInspectionV10BodyList = TypedDict(
-    "ChecklistsUpdateInspectionV10BodyList",
-    {
-        "name": str,
-        "description": str,
-        "due_at": str,
-        "inspection_date": str,
-        "inspection_type_id": int,
-        "number": int,
-        "point_of_contact_id": int,
-        "inspector_ids": list[int],
-        "private": bool,
-        "responsible_contractor_id": int,
-        "spec_section_id": int,
-        "status": str,
-        "trade_id": int,
-        "distribution_member_ids": list[int],
-        "location_id": int,
-        "custom_field_%{custom_field_definition_id}": Any,
-    },
-    total=False,
-)
-
-ChecklistsUpdateInspectionV10Body = TypedDict(
-    "ChecklistsUpdateInspectionV10Body",
-    {"list": ChecklistsUpdateInspectionV10BodyList},
-    total=False,
-)
-
-
-class ChecklistsSendInspectionEmailBody(TypedDict, total=False):
-    subject: str
-    body: str
-    distribution_ids: list[int]
-    cc_distribution_ids: list[int]
-    bcc_distribution_ids: list[int]
 
 
 class ChecklistsListRecycledInspectionsFilters(TypedDict, total=False):
@@ -711,71 +774,6 @@ class ChecklistsListGroupedRecycledInspectionsFilters(TypedDict, total=False):
     updated_at: str
 
 
-ChecklistsCreateInspectionBody = TypedDict(
-    "ChecklistsCreateInspectionBody", {"list_template_id": int, "list": dict[str, Any]}, total=False
-)
-
-
-class ChecklistsCreateInspectionResultSpecificationSection(TypedDict, total=False):
-    id: int
-    current_revision_id: int
-    description: str
-    section: str
-    latest_revision_url: str
-
-
-class ChecklistsCreateInspectionResult(TypedDict, total=False):
-    id: int
-    name: str
-    list_template_id: int
-    list_template_name: str
-    number: int
-    status: str
-    location: ChecklistsListInspectionsItemLocation
-    created_at: str
-    updated_at: str
-    closed_at: str
-    drawing_ids: list[int]
-    current_drawing_revision_ids: list[int]
-    description: str
-    deleted: bool
-    due_at: str
-    identifier: str
-    inspection_date: str
-    inspection_type: ChecklistsCreateResultInspectionType
-    private: bool
-    created_by: ChecklistsCreateResultDistributionMembersItem
-    closed_by: ChecklistsCreateResultDistributionMembersItem
-    responsible_contractor: ChecklistsCreateResultResponsibleContractor
-    point_of_contact: ChecklistsCreateResultDistributionMembersItem
-    trade: ChecklistsCreateResultTrade
-    inspectors: list[ChecklistsCreateResultDistributionMembersItem]
-    distribution_members: list[ChecklistsCreateResultDistributionMembersItem]
-    signature_requests: list[ChecklistsCreateResultSignatureRequestsItem]
-    managed_equipment_id: int
-    specification_section: ChecklistsCreateInspectionResultSpecificationSection
-    attachments: list[ChecklistsCreateInspectionV10ResultAttachmentsItem]
-    conforming_item_count: int
-    deficient_item_count: int
-    not_applicable_item_count: int
-    neutral_item_count: int
-    inspected_item_count: int
-    observations_count: int
-    closed_observations_count: int
-    item_count: int
-    respondable_item_count: int
-    custom_fields: ChecklistsCreateResultCustomFields
-    template_id: int
-    overdue: bool
-    reinspected_by_id: str
-    reinspected_from_id: str
-
-
-ChecklistsUpdateInspectionBody = TypedDict(
-    "ChecklistsUpdateInspectionBody", {"list": dict[str, Any]}, total=False
-)
-
-
 class ChecklistsResource(Resource):
     """Project Management / Inspections / checklists (20 operations)."""
 
@@ -814,7 +812,7 @@ class ChecklistsResource(Resource):
         body: ChecklistsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ChecklistsCreateResult]:
+    ) -> Response[ChecklistsShowResult]:
         """Create Checklist.
 
         ``POST /rest/v1.0/checklist/lists`` (``RestV10ChecklistListsPost``).
@@ -854,7 +852,7 @@ class ChecklistsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChecklistsCreateResult]:
+    ) -> Response[ChecklistsShowResult]:
         """Show Checklist.
 
         ``GET /rest/v1.0/checklist/lists/{id}`` (``RestV10ChecklistListsIdGet``).
@@ -879,7 +877,7 @@ class ChecklistsResource(Resource):
         body: ChecklistsUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ChecklistsCreateResult]:
+    ) -> Response[ChecklistsShowResult]:
         """Update Checklist.
 
         ``PATCH /rest/v1.0/checklist/lists/{id}`` (``RestV10ChecklistListsIdPatch``).
@@ -949,7 +947,7 @@ class ChecklistsResource(Resource):
         body: ChecklistsCreateInspectionV10Body,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ChecklistsCreateInspectionV10Result]:
+    ) -> Response[ChecklistsShowInspectionResult]:
         """Create Checklist (Inspection).
 
         ``POST /rest/v1.0/projects/{project_id}/checklist/lists``
@@ -1036,7 +1034,7 @@ class ChecklistsResource(Resource):
 
     async def show_inspection(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChecklistsCreateInspectionV10Result]:
+    ) -> Response[ChecklistsShowInspectionResult]:
         """Show Checklist (Inspection).
 
         ``GET /rest/v1.0/projects/{project_id}/checklist/lists/{id}``
@@ -1062,7 +1060,7 @@ class ChecklistsResource(Resource):
         body: ChecklistsUpdateInspectionV10Body,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ChecklistsCreateInspectionV10Result]:
+    ) -> Response[ChecklistsShowInspectionResult]:
         """Update Checklist (Inspection).
 
         ``PATCH /rest/v1.0/projects/{project_id}/checklist/lists/{id}``
@@ -1198,7 +1196,7 @@ class ChecklistsResource(Resource):
 
     async def show_recycled_inspection(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ChecklistsCreateInspectionV10Result]:
+    ) -> Response[ChecklistsShowInspectionResult]:
         """Show Recycled Checklist (Inspection).
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/checklist/lists/{id}``

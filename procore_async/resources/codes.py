@@ -31,7 +31,6 @@ __all__ = [
     "CodesBulkCreateWbsResult",
     "CodesBulkCreateWbsResultEntitiesItem",
     "CodesBulkUpdateWbsBody",
-    "CodesBulkUpdateWbsBodyAttributes",
     "CodesCreateWbsBody",
     "CodesCreateWbsBodySegmentItemsItem",
     "CodesCreateWbsResult",
@@ -41,46 +40,30 @@ __all__ = [
     "CodesListProjectWbsItem",
     "CodesListProjectWbsItemSegmentItemsItem",
     "CodesListWbsFilterOptionsFilters",
-    "CodesListWbsFilterOptionsItem",
     "CodesListWbsFilters",
+    "CodesListWbsFiltersItem",
     "CodesListWbsIdsBodyItem",
     "CodesListWbsIdsBodyItemSegmentItemItem",
     "CodesListWbsItem",
     "CodesResource",
+    "CodesUpdateWbsBody",
 ]
 
 
-class CodesListProjectWbsFilters(TypedDict, total=False):
-    updated_at: str
+class CodesListWbsFilters(TypedDict, total=False):
+    id: Sequence[str]
+    scope: str
+    search: str
 
 
-class CodesListProjectWbsItemSegmentItemsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    code: dict[str, Any]
-    name: dict[str, Any]
-    created_at: dict[str, Any]
-    updated_at: dict[str, Any]
-    parent_id: dict[str, Any]
-    path_ids: dict[str, Any]
-    path_code: dict[str, Any]
-    is_parent: dict[str, Any]
-    path_codes: dict[str, Any]
-    path_names: dict[str, Any]
-    in_use: dict[str, Any]
-    segment: dict[str, Any]
-    status: dict[str, Any]
-
-
-class CodesListProjectWbsItem(TypedDict, total=False):
-    id: int
-    flat_code: str
-    flat_name: str
+class CodesListWbsItem(TypedDict, total=False):
+    attribute_1_name: str
+    attribute_2_name: str
+    attribute_3_name: str
+    code: str
     description: str
+    id: str
     status: str
-    created_at: str
-    updated_at: str
-    segment_items: list[CodesListProjectWbsItemSegmentItemsItem]
-    wbs_pattern_id: int
 
 
 class CodesCreateWbsBodySegmentItemsItem(TypedDict, total=False):
@@ -138,6 +121,25 @@ class CodesCreateWbsResult(TypedDict, total=False):
     wbs_pattern_id: int
 
 
+class CodesUpdateWbsBody(TypedDict, total=False):
+    description: str
+    status: str
+
+
+class CodesListWbsIdsBodyItemSegmentItemItem(TypedDict, total=False):
+    id: dict[str, Any]
+    segment_id: dict[str, Any]
+    tier_depth: dict[str, Any]
+
+
+class CodesListWbsIdsBodyItem(TypedDict, total=False):
+    id: list[str]
+    scope: str
+    search: str
+    segment_item: list[CodesListWbsIdsBodyItemSegmentItemItem]
+    status: str
+
+
 class CodesBulkCreateWbsBodyBulkItem(TypedDict, total=False):
     description: str
     segment_items: list[dict[str, Any]]
@@ -164,29 +166,52 @@ class CodesBulkCreateWbsResult(TypedDict, total=False):
     errors: list[dict[str, Any]]
 
 
-class CodesBulkUpdateWbsBodyAttributes(TypedDict, total=False):
-    status: str
-
-
 class CodesBulkUpdateWbsBody(TypedDict, total=False):
     ids: list[int]
-    attributes: CodesBulkUpdateWbsBodyAttributes
+    attributes: CodesUpdateWbsBody
 
 
-class CodesListWbsFilters(TypedDict, total=False):
-    id: Sequence[str]
-    scope: str
-    search: str
+class CodesListProjectWbsFilters(TypedDict, total=False):
+    updated_at: str
 
 
-class CodesListWbsItem(TypedDict, total=False):
-    attribute_1_name: str
-    attribute_2_name: str
-    attribute_3_name: str
-    code: str
+class CodesListProjectWbsItemSegmentItemsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    code: dict[str, Any]
+    name: dict[str, Any]
+    created_at: dict[str, Any]
+    updated_at: dict[str, Any]
+    parent_id: dict[str, Any]
+    path_ids: dict[str, Any]
+    path_code: dict[str, Any]
+    is_parent: dict[str, Any]
+    path_codes: dict[str, Any]
+    path_names: dict[str, Any]
+    in_use: dict[str, Any]
+    segment: dict[str, Any]
+    status: dict[str, Any]
+
+
+class CodesListProjectWbsItem(TypedDict, total=False):
+    id: int
+    flat_code: str
+    flat_name: str
     description: str
-    id: str
     status: str
+    created_at: str
+    updated_at: str
+    segment_items: list[CodesListProjectWbsItemSegmentItemsItem]
+    wbs_pattern_id: int
+
+
+class CodesListWbsFiltersItem(TypedDict, total=False):
+    id: str
+    label: str
+
+
+class CodesListWbsFilterOptionsFilters(TypedDict, total=False):
+    id: str
+    search: str
 
 
 class CodesAssignAttributeItemsToWbsBodyFilters(TypedDict, total=False):
@@ -196,30 +221,6 @@ class CodesAssignAttributeItemsToWbsBodyFilters(TypedDict, total=False):
 class CodesAssignAttributeItemsToWbsBody(TypedDict, total=False):
     attribute_item_ids: list[str]
     filters: CodesAssignAttributeItemsToWbsBodyFilters
-
-
-class CodesListWbsFilterOptionsFilters(TypedDict, total=False):
-    id: str
-    search: str
-
-
-class CodesListWbsFilterOptionsItem(TypedDict, total=False):
-    id: str
-    label: str
-
-
-class CodesListWbsIdsBodyItemSegmentItemItem(TypedDict, total=False):
-    id: dict[str, Any]
-    segment_id: dict[str, Any]
-    tier_depth: dict[str, Any]
-
-
-class CodesListWbsIdsBodyItem(TypedDict, total=False):
-    id: list[str]
-    scope: str
-    search: str
-    segment_item: list[CodesListWbsIdsBodyItemSegmentItemItem]
-    status: str
 
 
 class CodesResource(Resource):
@@ -359,12 +360,7 @@ class CodesResource(Resource):
         )
 
     async def update_wbs(
-        self,
-        *,
-        project_id: int,
-        id: int,
-        body: CodesBulkUpdateWbsBodyAttributes,
-        company_id: int | None = None,
+        self, *, project_id: int, id: int, body: CodesUpdateWbsBody, company_id: int | None = None
     ) -> Response[CodesCreateWbsResult]:
         """Update a WBS code.
 
@@ -505,7 +501,7 @@ class CodesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CodesListWbsFilterOptionsItem]:
+    ) -> ItemIterator[CodesListWbsFiltersItem]:
         """List Wbs Codes Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/codes/filter_options``
@@ -531,7 +527,7 @@ class CodesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CodesListWbsFilterOptionsItem,
+            item_type=CodesListWbsFiltersItem,
         )
 
     def list_wbs_filters(
@@ -543,7 +539,7 @@ class CodesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CodesListWbsFilterOptionsItem]:
+    ) -> ItemIterator[CodesListWbsFiltersItem]:
         """List Wbs Codes Filters.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/wbs/codes/filters``
@@ -565,7 +561,7 @@ class CodesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CodesListWbsFilterOptionsItem,
+            item_type=CodesListWbsFiltersItem,
         )
 
     def list_wbs_ids(

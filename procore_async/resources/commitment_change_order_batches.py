@@ -42,15 +42,6 @@ __all__ = [
     "CommitmentChangeOrderBatchesUpdateBody",
 ]
 
-
-class CommitmentChangeOrderBatchesShowAllFilters(TypedDict, total=False):
-    change_order_id: int
-    contract_id: int
-    id: int
-    status: Mapping[str, Any]
-    updated_at: str
-
-
 CommitmentChangeOrderBatchesCreateBodyChangeOrderBatch = TypedDict(
     "CommitmentChangeOrderBatchesCreateBodyChangeOrderBatch",
     {
@@ -193,6 +184,14 @@ class CommitmentChangeOrderBatchesCreateResult(TypedDict, total=False):
 
 class CommitmentChangeOrderBatchesUpdateBody(TypedDict, total=False):
     change_order_batch: CommitmentChangeOrderBatchesCreateBodyChangeOrderBatch
+
+
+class CommitmentChangeOrderBatchesShowAllFilters(TypedDict, total=False):
+    change_order_id: int
+    contract_id: int
+    id: int
+    status: Mapping[str, Any]
+    updated_at: str
 
 
 class CommitmentChangeOrderBatchesResource(Resource):

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CommitmentChangeOrderLineItemsCreateBody",
-    "CommitmentChangeOrderLineItemsCreateResult",
-    "CommitmentChangeOrderLineItemsCreateResultWbsCode",
     "CommitmentChangeOrderLineItemsListItem",
     "CommitmentChangeOrderLineItemsListItemWbsCode",
     "CommitmentChangeOrderLineItemsResource",
+    "CommitmentChangeOrderLineItemsShowResult",
+    "CommitmentChangeOrderLineItemsShowResultWbsCode",
 ]
 
 
@@ -55,25 +55,13 @@ class CommitmentChangeOrderLineItemsListItem(TypedDict, total=False):
     work_breakdown_structure: dict[str, Any]
 
 
-class CommitmentChangeOrderLineItemsCreateBody(TypedDict, total=False):
-    prime_line_item_id: str
-    commitment_line_item_id: str
-    amount: str
-    description: str
-    quantity: str
-    unit_cost: str
-    uom: str
-    wbs_code_id: str
-    tax_code_id: str
-
-
-class CommitmentChangeOrderLineItemsCreateResultWbsCode(TypedDict, total=False):
+class CommitmentChangeOrderLineItemsShowResultWbsCode(TypedDict, total=False):
     id: str
     flat_code: str
     description: str
 
 
-class CommitmentChangeOrderLineItemsCreateResult(TypedDict, total=False):
+class CommitmentChangeOrderLineItemsShowResult(TypedDict, total=False):
     prime_line_item_id: str
     commitment_line_item_id: str
     id: str
@@ -86,8 +74,20 @@ class CommitmentChangeOrderLineItemsCreateResult(TypedDict, total=False):
     wbs_code_id: str
     tax_code_id: str
     position: float
-    wbs_code: CommitmentChangeOrderLineItemsCreateResultWbsCode
+    wbs_code: CommitmentChangeOrderLineItemsShowResultWbsCode
     work_breakdown_structure: dict[str, Any]
+
+
+class CommitmentChangeOrderLineItemsCreateBody(TypedDict, total=False):
+    prime_line_item_id: str
+    commitment_line_item_id: str
+    amount: str
+    description: str
+    quantity: str
+    unit_cost: str
+    uom: str
+    wbs_code_id: str
+    tax_code_id: str
 
 
 class CommitmentChangeOrderLineItemsResource(Resource):
@@ -137,7 +137,7 @@ class CommitmentChangeOrderLineItemsResource(Resource):
         project_id: str,
         commitment_change_order_id: str,
         body: CommitmentChangeOrderLineItemsCreateBody,
-    ) -> Response[CommitmentChangeOrderLineItemsCreateResult]:
+    ) -> Response[CommitmentChangeOrderLineItemsShowResult]:
         """Create Commitment Change Order Line Item.
 
         ``POST
@@ -185,7 +185,7 @@ class CommitmentChangeOrderLineItemsResource(Resource):
 
     async def show(
         self, *, company_id: int, project_id: str, commitment_change_order_id: str, id: str
-    ) -> Response[CommitmentChangeOrderLineItemsCreateResult]:
+    ) -> Response[CommitmentChangeOrderLineItemsShowResult]:
         """Show Commitment Change Order Line Item.
 
         ``GET
@@ -216,7 +216,7 @@ class CommitmentChangeOrderLineItemsResource(Resource):
         commitment_change_order_id: str,
         id: str,
         body: CommitmentChangeOrderLineItemsCreateBody,
-    ) -> Response[CommitmentChangeOrderLineItemsCreateResult]:
+    ) -> Response[CommitmentChangeOrderLineItemsShowResult]:
         """Update Commitment Change Order Line Item.
 
         ``PATCH

@@ -30,19 +30,6 @@ __all__ = [
     "CommitmentChangeOrdersUpdateBody",
 ]
 
-
-class CommitmentChangeOrdersShowAllFilters(TypedDict, total=False):
-    batch_id: int
-    contract_id: int
-    executed: bool
-    id: int
-    legacy_package_id: int
-    signature_required: bool
-    status: str
-    updated_at: str
-    vendor_id: int
-
-
 CommitmentChangeOrdersCreateBodyChangeOrder = TypedDict(
     "CommitmentChangeOrdersCreateBodyChangeOrder",
     {
@@ -89,6 +76,18 @@ class CommitmentChangeOrdersCreateBody(TypedDict, total=False):
 
 class CommitmentChangeOrdersUpdateBody(TypedDict, total=False):
     change_order: CommitmentChangeOrdersCreateBodyChangeOrder
+
+
+class CommitmentChangeOrdersShowAllFilters(TypedDict, total=False):
+    batch_id: int
+    contract_id: int
+    executed: bool
+    id: int
+    legacy_package_id: int
+    signature_required: bool
+    status: str
+    updated_at: str
+    vendor_id: int
 
 
 class CommitmentChangeOrdersResource(Resource):

@@ -22,17 +22,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CommitmentComplianceResource",
-    "CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResult",
-    "CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultComplianceDocumentsItem",
-    "CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultComplianceRequirementsNotCreatedItem",
-    "CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultInsuranceDocumentsItem",
-    "CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultInsuranceRequirementsNotCreatedItem",
-    "CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractBody",
-    "CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractResult",
+    "CommitmentComplianceShowComplianceInformationForWorkOrderContractResult",
+    "CommitmentComplianceShowComplianceInformationForWorkOrderContractResultComplianceDocumentsItem",
+    "CommitmentComplianceShowComplianceInformationForWorkOrderContractResultComplianceRequirementsNotCreatedItem",
+    "CommitmentComplianceShowComplianceInformationForWorkOrderContractResultInsuranceDocumentsItem",
+    "CommitmentComplianceShowComplianceInformationForWorkOrderContractResultInsuranceRequirementsNotCreatedItem",
+    "CommitmentComplianceUpdateComplianceInformationForWorkOrderContractBody",
+    "CommitmentComplianceUpdateComplianceInformationForWorkOrderContractResult",
 ]
 
 
-class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultInsuranceDocumentsItem(
+class CommitmentComplianceShowComplianceInformationForWorkOrderContractResultInsuranceDocumentsItem(
     TypedDict, total=False
 ):
     id: int
@@ -45,7 +45,7 @@ class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResul
     attachments: list[dict[str, Any]]
 
 
-class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultComplianceDocumentsItem(
+class CommitmentComplianceShowComplianceInformationForWorkOrderContractResultComplianceDocumentsItem(
     TypedDict, total=False
 ):
     id: int
@@ -60,7 +60,7 @@ class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResul
     attachments: list[dict[str, Any]]
 
 
-class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultInsuranceRequirementsNotCreatedItem(
+class CommitmentComplianceShowComplianceInformationForWorkOrderContractResultInsuranceRequirementsNotCreatedItem(
     TypedDict, total=False
 ):
     id: int
@@ -69,7 +69,7 @@ class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResul
     status: str
 
 
-class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultComplianceRequirementsNotCreatedItem(
+class CommitmentComplianceShowComplianceInformationForWorkOrderContractResultComplianceRequirementsNotCreatedItem(
     TypedDict, total=False
 ):
     id: int
@@ -78,7 +78,7 @@ class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResul
     status: str
 
 
-class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResult(
+class CommitmentComplianceShowComplianceInformationForWorkOrderContractResult(
     TypedDict, total=False
 ):
     updated_at: str
@@ -89,21 +89,21 @@ class CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResul
     insurance_notes: str
     derived_insurance_status: str
     insurance_documents: list[
-        CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultInsuranceDocumentsItem
+        CommitmentComplianceShowComplianceInformationForWorkOrderContractResultInsuranceDocumentsItem
     ]
     derived_compliance_status: str
     compliance_documents: list[
-        CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultComplianceDocumentsItem
+        CommitmentComplianceShowComplianceInformationForWorkOrderContractResultComplianceDocumentsItem
     ]
     insurance_requirements_not_created: list[
-        CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultInsuranceRequirementsNotCreatedItem
+        CommitmentComplianceShowComplianceInformationForWorkOrderContractResultInsuranceRequirementsNotCreatedItem
     ]
     compliance_requirements_not_created: list[
-        CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResultComplianceRequirementsNotCreatedItem
+        CommitmentComplianceShowComplianceInformationForWorkOrderContractResultComplianceRequirementsNotCreatedItem
     ]
 
 
-class CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractBody(
+class CommitmentComplianceUpdateComplianceInformationForWorkOrderContractBody(
     TypedDict, total=False
 ):
     compliance_status: str
@@ -112,7 +112,7 @@ class CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractBod
     insurance_notes: str
 
 
-class CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractResult(
+class CommitmentComplianceUpdateComplianceInformationForWorkOrderContractResult(
     TypedDict, total=False
 ):
     updated_at: str
@@ -128,7 +128,7 @@ class CommitmentComplianceResource(Resource):
 
     async def show_compliance_information_for_purchase_order_contract(
         self, *, project_id: int, contract_id: int, company_id: int | None = None
-    ) -> Response[CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResult]:
+    ) -> Response[CommitmentComplianceShowComplianceInformationForWorkOrderContractResult]:
         """Show compliance information for a Purchase Order Contract.
 
         ``GET /rest/v1.0/projects/{project_id}/purchase_order_contracts/{contract_id}/compliance``
@@ -152,9 +152,9 @@ class CommitmentComplianceResource(Resource):
         *,
         project_id: int,
         contract_id: int,
-        body: CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractBody,
+        body: CommitmentComplianceUpdateComplianceInformationForWorkOrderContractBody,
         company_id: int | None = None,
-    ) -> Response[CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractResult]:
+    ) -> Response[CommitmentComplianceUpdateComplianceInformationForWorkOrderContractResult]:
         """Update the compliance information for a Purchase Order Contract.
 
         ``PATCH
@@ -176,7 +176,7 @@ class CommitmentComplianceResource(Resource):
 
     async def show_compliance_information_for_work_order_contract(
         self, *, project_id: int, contract_id: int, company_id: int | None = None
-    ) -> Response[CommitmentComplianceShowComplianceInformationForPurchaseOrderContractResult]:
+    ) -> Response[CommitmentComplianceShowComplianceInformationForWorkOrderContractResult]:
         """Show compliance information for a Work Order Contract.
 
         ``GET /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance``
@@ -200,9 +200,9 @@ class CommitmentComplianceResource(Resource):
         *,
         project_id: int,
         contract_id: int,
-        body: CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractBody,
+        body: CommitmentComplianceUpdateComplianceInformationForWorkOrderContractBody,
         company_id: int | None = None,
-    ) -> Response[CommitmentComplianceUpdateComplianceInformationForPurchaseOrderContractResult]:
+    ) -> Response[CommitmentComplianceUpdateComplianceInformationForWorkOrderContractResult]:
         """Update the compliance information for a Work Order Contract.
 
         ``PATCH /rest/v1.0/projects/{project_id}/work_order_contracts/{contract_id}/compliance``

@@ -24,12 +24,54 @@ if TYPE_CHECKING:
 __all__ = [
     "CommitmentComplianceDocumentsCreateComplianceDocumentBody",
     "CommitmentComplianceDocumentsCreateComplianceDocumentBodyAttributes",
-    "CommitmentComplianceDocumentsCreateComplianceDocumentResult",
-    "CommitmentComplianceDocumentsCreateComplianceDocumentResultAttachmentsItem",
     "CommitmentComplianceDocumentsResource",
+    "CommitmentComplianceDocumentsShowComplianceDocumentResult",
+    "CommitmentComplianceDocumentsShowComplianceDocumentResultAttachmentsItem",
     "CommitmentComplianceDocumentsShowComplianceDocumentsForContractItem",
     "CommitmentComplianceDocumentsShowComplianceDocumentsForContractItemAttachmentsItem",
 ]
+
+
+class CommitmentComplianceDocumentsShowComplianceDocumentResultAttachmentsItem(
+    TypedDict, total=False
+):
+    id: int
+    filename: str
+    content_type: str
+    url: str
+
+
+class CommitmentComplianceDocumentsShowComplianceDocumentResult(TypedDict, total=False):
+    id: int
+    name: str
+    notes: str
+    type: str
+    status: str
+    effective_at: str
+    expires_at: str
+    created_at: str
+    updated_at: str
+    attachments: list[CommitmentComplianceDocumentsShowComplianceDocumentResultAttachmentsItem]
+
+
+class CommitmentComplianceDocumentsCreateComplianceDocumentBodyAttributes(TypedDict, total=False):
+    name: str
+    notes: str
+    type: str
+    status: str
+    effective_at: str
+    expires_at: str
+    send_expiration_notification: bool
+    attachment_ids: list[int]
+    drawing_revision_ids: list[int]
+    file_version_ids: list[int]
+    form_ids: list[int]
+    image_ids: list[int]
+    upload_ids: list[str]
+
+
+class CommitmentComplianceDocumentsCreateComplianceDocumentBody(TypedDict, total=False):
+    attributes: CommitmentComplianceDocumentsCreateComplianceDocumentBodyAttributes
 
 
 class CommitmentComplianceDocumentsShowComplianceDocumentsForContractItemAttachmentsItem(
@@ -54,48 +96,6 @@ class CommitmentComplianceDocumentsShowComplianceDocumentsForContractItem(TypedD
     attachments: list[
         CommitmentComplianceDocumentsShowComplianceDocumentsForContractItemAttachmentsItem
     ]
-
-
-class CommitmentComplianceDocumentsCreateComplianceDocumentBodyAttributes(TypedDict, total=False):
-    name: str
-    notes: str
-    type: str
-    status: str
-    effective_at: str
-    expires_at: str
-    send_expiration_notification: bool
-    attachment_ids: list[int]
-    drawing_revision_ids: list[int]
-    file_version_ids: list[int]
-    form_ids: list[int]
-    image_ids: list[int]
-    upload_ids: list[str]
-
-
-class CommitmentComplianceDocumentsCreateComplianceDocumentBody(TypedDict, total=False):
-    attributes: CommitmentComplianceDocumentsCreateComplianceDocumentBodyAttributes
-
-
-class CommitmentComplianceDocumentsCreateComplianceDocumentResultAttachmentsItem(
-    TypedDict, total=False
-):
-    id: int
-    filename: str
-    content_type: str
-    url: str
-
-
-class CommitmentComplianceDocumentsCreateComplianceDocumentResult(TypedDict, total=False):
-    id: int
-    name: str
-    notes: str
-    type: str
-    status: str
-    effective_at: str
-    expires_at: str
-    created_at: str
-    updated_at: str
-    attachments: list[CommitmentComplianceDocumentsCreateComplianceDocumentResultAttachmentsItem]
 
 
 class CommitmentComplianceDocumentsResource(Resource):
@@ -144,7 +144,7 @@ class CommitmentComplianceDocumentsResource(Resource):
         contract_id: int,
         body: CommitmentComplianceDocumentsCreateComplianceDocumentBody,
         company_id: int | None = None,
-    ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[CommitmentComplianceDocumentsShowComplianceDocumentResult]:
         """Create a compliance document.
 
         ``POST
@@ -188,7 +188,7 @@ class CommitmentComplianceDocumentsResource(Resource):
 
     async def show_compliance_document(
         self, *, project_id: int, contract_id: int, id: int, company_id: int | None = None
-    ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[CommitmentComplianceDocumentsShowComplianceDocumentResult]:
         """Show a compliance document.
 
         ``GET
@@ -216,7 +216,7 @@ class CommitmentComplianceDocumentsResource(Resource):
         id: int,
         body: CommitmentComplianceDocumentsCreateComplianceDocumentBody,
         company_id: int | None = None,
-    ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[CommitmentComplianceDocumentsShowComplianceDocumentResult]:
         """Update a compliance document.
 
         ``PATCH
@@ -280,7 +280,7 @@ class CommitmentComplianceDocumentsResource(Resource):
         contract_id: int,
         body: CommitmentComplianceDocumentsCreateComplianceDocumentBody,
         company_id: int | None = None,
-    ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[CommitmentComplianceDocumentsShowComplianceDocumentResult]:
         """Create a compliance document.
 
         ``POST
@@ -324,7 +324,7 @@ class CommitmentComplianceDocumentsResource(Resource):
 
     async def show_compliance_document_for_project(
         self, *, project_id: int, contract_id: int, id: int, company_id: int | None = None
-    ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[CommitmentComplianceDocumentsShowComplianceDocumentResult]:
         """Show a compliance document.
 
         ``GET
@@ -352,7 +352,7 @@ class CommitmentComplianceDocumentsResource(Resource):
         id: int,
         body: CommitmentComplianceDocumentsCreateComplianceDocumentBody,
         company_id: int | None = None,
-    ) -> Response[CommitmentComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[CommitmentComplianceDocumentsShowComplianceDocumentResult]:
         """Update a compliance document.
 
         ``PATCH

@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CommitmentContractLineItemsCreateBody",
-    "CommitmentContractLineItemsCreateResult",
-    "CommitmentContractLineItemsCreateResultWbsCode",
     "CommitmentContractLineItemsListItem",
     "CommitmentContractLineItemsListItemWbsCode",
     "CommitmentContractLineItemsResource",
+    "CommitmentContractLineItemsShowResult",
+    "CommitmentContractLineItemsShowResultWbsCode",
 ]
 
 
@@ -54,24 +54,13 @@ class CommitmentContractLineItemsListItem(TypedDict, total=False):
     work_breakdown_structure: dict[str, Any]
 
 
-class CommitmentContractLineItemsCreateBody(TypedDict, total=False):
-    prime_line_item_id: str
-    amount: str
-    description: str
-    quantity: str
-    unit_cost: str
-    uom: str
-    wbs_code_id: str
-    tax_code_id: str
-
-
-class CommitmentContractLineItemsCreateResultWbsCode(TypedDict, total=False):
+class CommitmentContractLineItemsShowResultWbsCode(TypedDict, total=False):
     id: str
     flat_code: str
     description: str
 
 
-class CommitmentContractLineItemsCreateResult(TypedDict, total=False):
+class CommitmentContractLineItemsShowResult(TypedDict, total=False):
     prime_line_item_id: str
     id: str
     description: str
@@ -83,8 +72,19 @@ class CommitmentContractLineItemsCreateResult(TypedDict, total=False):
     wbs_code_id: str
     tax_code_id: str
     position: float
-    wbs_code: CommitmentContractLineItemsCreateResultWbsCode
+    wbs_code: CommitmentContractLineItemsShowResultWbsCode
     work_breakdown_structure: dict[str, Any]
+
+
+class CommitmentContractLineItemsCreateBody(TypedDict, total=False):
+    prime_line_item_id: str
+    amount: str
+    description: str
+    quantity: str
+    unit_cost: str
+    uom: str
+    wbs_code_id: str
+    tax_code_id: str
 
 
 class CommitmentContractLineItemsResource(Resource):
@@ -134,7 +134,7 @@ class CommitmentContractLineItemsResource(Resource):
         project_id: str,
         commitment_contract_id: str,
         body: CommitmentContractLineItemsCreateBody,
-    ) -> Response[CommitmentContractLineItemsCreateResult]:
+    ) -> Response[CommitmentContractLineItemsShowResult]:
         """Create Commitment Contract Line Item.
 
         ``POST
@@ -182,7 +182,7 @@ class CommitmentContractLineItemsResource(Resource):
 
     async def show(
         self, *, company_id: int, project_id: str, commitment_contract_id: str, id: str
-    ) -> Response[CommitmentContractLineItemsCreateResult]:
+    ) -> Response[CommitmentContractLineItemsShowResult]:
         """Show Commitment Contract Line Item.
 
         ``GET
@@ -213,7 +213,7 @@ class CommitmentContractLineItemsResource(Resource):
         commitment_contract_id: str,
         id: str,
         body: CommitmentContractLineItemsCreateBody,
-    ) -> Response[CommitmentContractLineItemsCreateResult]:
+    ) -> Response[CommitmentContractLineItemsShowResult]:
         """Update Commitment Contract Line Item.
 
         ``PATCH

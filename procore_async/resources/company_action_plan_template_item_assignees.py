@@ -38,8 +38,8 @@ __all__ = [
     "CompanyActionPlanTemplateItemAssigneesListItem",
     "CompanyActionPlanTemplateItemAssigneesListItemVerificationMethod",
     "CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesFilters",
-    "CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesItem",
     "CompanyActionPlanTemplateItemAssigneesResource",
+    "CompanyActionPlanTemplateItemAssigneesShowRecycledCompanyActionPlanTemplateItemsAssigneeResult",
     "CompanyActionPlanTemplateItemAssigneesUpdateBody",
     "CompanyActionPlanTemplateItemAssigneesUpdateBodyPlanTemplateItemAssignee",
 ]
@@ -86,6 +86,44 @@ class CompanyActionPlanTemplateItemAssigneesCreateBody(TypedDict, total=False):
     )
 
 
+class CompanyActionPlanTemplateItemAssigneesUpdateBodyPlanTemplateItemAssignee(
+    TypedDict, total=False
+):
+    is_holding: bool
+    verification_method_id: int
+
+
+class CompanyActionPlanTemplateItemAssigneesUpdateBody(TypedDict, total=False):
+    plan_template_item_assignee: (
+        CompanyActionPlanTemplateItemAssigneesUpdateBodyPlanTemplateItemAssignee
+    )
+
+
+class CompanyActionPlanTemplateItemAssigneesBulkUpdateBodyPlanTemplateItemAssigneesItem(
+    TypedDict, total=False
+):
+    id: int
+    party_id: int
+    verification_method_id: int
+    role: str
+
+
+class CompanyActionPlanTemplateItemAssigneesBulkUpdateBody(TypedDict, total=False):
+    plan_template_item_assignees: list[
+        CompanyActionPlanTemplateItemAssigneesBulkUpdateBodyPlanTemplateItemAssigneesItem
+    ]
+
+
+class CompanyActionPlanTemplateItemAssigneesBulkUpdateResultItem(TypedDict, total=False):
+    id: int
+    is_holding: bool
+    errors: dict[str, Any]
+    role: str
+    verification_method_id: int
+    party_id: int
+    status: str
+
+
 class CompanyActionPlanTemplateItemAssigneesBulkCreateActionPlanTemplateItemAssigneesBodyPlanTemplateItemAssigneesItem(
     TypedDict, total=False
 ):
@@ -116,55 +154,7 @@ class CompanyActionPlanTemplateItemAssigneesBulkCreateActionPlanTemplateItemAssi
     status: str
 
 
-class CompanyActionPlanTemplateItemAssigneesBulkUpdateBodyPlanTemplateItemAssigneesItem(
-    TypedDict, total=False
-):
-    id: int
-    party_id: int
-    verification_method_id: int
-    role: str
-
-
-class CompanyActionPlanTemplateItemAssigneesBulkUpdateBody(TypedDict, total=False):
-    plan_template_item_assignees: list[
-        CompanyActionPlanTemplateItemAssigneesBulkUpdateBodyPlanTemplateItemAssigneesItem
-    ]
-
-
-class CompanyActionPlanTemplateItemAssigneesBulkUpdateResultItem(TypedDict, total=False):
-    id: int
-    is_holding: bool
-    errors: dict[str, Any]
-    role: str
-    verification_method_id: int
-    party_id: int
-    status: str
-
-
-class CompanyActionPlanTemplateItemAssigneesUpdateBodyPlanTemplateItemAssignee(
-    TypedDict, total=False
-):
-    is_holding: bool
-    verification_method_id: int
-
-
-class CompanyActionPlanTemplateItemAssigneesUpdateBody(TypedDict, total=False):
-    plan_template_item_assignee: (
-        CompanyActionPlanTemplateItemAssigneesUpdateBodyPlanTemplateItemAssignee
-    )
-
-
-class CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesFilters(
-    TypedDict, total=False
-):
-    created_at: str
-    id: Sequence[int]
-    plan_template_id: Sequence[int]
-    plan_template_item_id: Sequence[int]
-    updated_at: str
-
-
-class CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesItem(
+class CompanyActionPlanTemplateItemAssigneesShowRecycledCompanyActionPlanTemplateItemsAssigneeResult(
     TypedDict, total=False
 ):
     id: int
@@ -176,6 +166,16 @@ class CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplat
     role: str
     updated_at: str
     verification_method: CompanyActionPlanTemplateItemAssigneesListItemVerificationMethod
+
+
+class CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesFilters(
+    TypedDict, total=False
+):
+    created_at: str
+    id: Sequence[int]
+    plan_template_id: Sequence[int]
+    plan_template_item_id: Sequence[int]
+    updated_at: str
 
 
 class CompanyActionPlanTemplateItemAssigneesResource(Resource):
@@ -380,7 +380,7 @@ class CompanyActionPlanTemplateItemAssigneesResource(Resource):
         max_items: int | None = None,
         concurrency: int | None = None,
     ) -> ItemIterator[
-        CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesItem
+        CompanyActionPlanTemplateItemAssigneesShowRecycledCompanyActionPlanTemplateItemsAssigneeResult
     ]:
         """List Recycled Company Action Plan Template Items Assignees.
 
@@ -410,13 +410,13 @@ class CompanyActionPlanTemplateItemAssigneesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesItem,
+            item_type=CompanyActionPlanTemplateItemAssigneesShowRecycledCompanyActionPlanTemplateItemsAssigneeResult,
         )
 
     async def show_recycled_company_action_plan_template_items_assignee(
         self, *, company_id: int, id: int
     ) -> Response[
-        CompanyActionPlanTemplateItemAssigneesListRecycledCompanyActionPlanTemplateItemsAssigneesItem
+        CompanyActionPlanTemplateItemAssigneesShowRecycledCompanyActionPlanTemplateItemsAssigneeResult
     ]:
         """Show Recycled Company Action Plan Template Items Assignee.
 

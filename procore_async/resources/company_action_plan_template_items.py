@@ -148,12 +148,6 @@ class CompanyActionPlanTemplateItemsBulkUpdateActionPlanTemplateItemResultItemIt
     errors: dict[str, Any]
 
 
-class CompanyActionPlanTemplateItemsCreateCopyOfActionPlanTemplateItemInItemSSectionBody(
-    TypedDict, total=False
-):
-    plan_template_item_id: int
-
-
 class CompanyActionPlanTemplateItemsListRecycledActionPlanTemplateItemsFilters(
     TypedDict, total=False
 ):
@@ -198,6 +192,12 @@ class CompanyActionPlanTemplateItemsShowRecycledActionPlanTemplateItemsResult(
     title: str
     due_at: str
     updated_at: str
+
+
+class CompanyActionPlanTemplateItemsCreateCopyOfActionPlanTemplateItemInItemSSectionBody(
+    TypedDict, total=False
+):
+    plan_template_item_id: int
 
 
 class CompanyActionPlanTemplateItemsResource(Resource):

@@ -30,9 +30,6 @@ __all__ = [
     "CompanyActionPlanTemplateReferencesBulkCreatePlanTemplateReferencesBodyPlanTemplateReferencesItem",
     "CompanyActionPlanTemplateReferencesBulkCreatePlanTemplateReferencesBodyPlanTemplateReferencesItemPayload",
     "CompanyActionPlanTemplateReferencesBulkCreatePlanTemplateReferencesResultItemItem",
-    "CompanyActionPlanTemplateReferencesCreateResult",
-    "CompanyActionPlanTemplateReferencesCreateResultPayload",
-    "CompanyActionPlanTemplateReferencesCreateResultPayloadAttachment",
     "CompanyActionPlanTemplateReferencesListFilters",
     "CompanyActionPlanTemplateReferencesListItem",
     "CompanyActionPlanTemplateReferencesListItemPayload",
@@ -41,6 +38,9 @@ __all__ = [
     "CompanyActionPlanTemplateReferencesListRecycledItem",
     "CompanyActionPlanTemplateReferencesResource",
     "CompanyActionPlanTemplateReferencesShowRecycledResult",
+    "CompanyActionPlanTemplateReferencesShowResult",
+    "CompanyActionPlanTemplateReferencesShowResultPayload",
+    "CompanyActionPlanTemplateReferencesShowResultPayloadAttachment",
 ]
 
 
@@ -74,7 +74,7 @@ class CompanyActionPlanTemplateReferencesListItem(TypedDict, total=False):
     updated_at: str
 
 
-class CompanyActionPlanTemplateReferencesCreateResultPayloadAttachment(TypedDict, total=False):
+class CompanyActionPlanTemplateReferencesShowResultPayloadAttachment(TypedDict, total=False):
     id: int
     url: str
     thumbnail_url: str
@@ -82,15 +82,45 @@ class CompanyActionPlanTemplateReferencesCreateResultPayloadAttachment(TypedDict
     content_type: str
 
 
-class CompanyActionPlanTemplateReferencesCreateResultPayload(TypedDict, total=False):
-    attachment: CompanyActionPlanTemplateReferencesCreateResultPayloadAttachment
+class CompanyActionPlanTemplateReferencesShowResultPayload(TypedDict, total=False):
+    attachment: CompanyActionPlanTemplateReferencesShowResultPayloadAttachment
 
 
-class CompanyActionPlanTemplateReferencesCreateResult(TypedDict, total=False):
+class CompanyActionPlanTemplateReferencesShowResult(TypedDict, total=False):
     id: int
     plan_template_item_id: int
     created_at: str
-    payload: CompanyActionPlanTemplateReferencesCreateResultPayload
+    payload: CompanyActionPlanTemplateReferencesShowResultPayload
+    plan_template_id: int
+    type: str
+    updated_at: str
+
+
+class CompanyActionPlanTemplateReferencesListRecycledFilters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    plan_template_id: int
+    plan_template_item_id: Sequence[int]
+    updated_at: str
+
+
+class CompanyActionPlanTemplateReferencesListRecycledItem(TypedDict, total=False):
+    id: int
+    plan_template_item_id: int
+    created_at: str
+    deleted_at: str
+    payload: CompanyActionPlanTemplateReferencesListItemPayload
+    plan_template_id: int
+    type: str
+    updated_at: str
+
+
+class CompanyActionPlanTemplateReferencesShowRecycledResult(TypedDict, total=False):
+    id: int
+    plan_template_item_id: int
+    created_at: str
+    deleted_at: str
+    payload: CompanyActionPlanTemplateReferencesShowResultPayload
     plan_template_id: int
     type: str
     updated_at: str
@@ -124,36 +154,6 @@ class CompanyActionPlanTemplateReferencesBulkCreatePlanTemplateReferencesResultI
     id: int
     status: str
     errors: dict[str, Any]
-
-
-class CompanyActionPlanTemplateReferencesListRecycledFilters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    plan_template_id: int
-    plan_template_item_id: Sequence[int]
-    updated_at: str
-
-
-class CompanyActionPlanTemplateReferencesListRecycledItem(TypedDict, total=False):
-    id: int
-    plan_template_item_id: int
-    created_at: str
-    deleted_at: str
-    payload: CompanyActionPlanTemplateReferencesListItemPayload
-    plan_template_id: int
-    type: str
-    updated_at: str
-
-
-class CompanyActionPlanTemplateReferencesShowRecycledResult(TypedDict, total=False):
-    id: int
-    plan_template_item_id: int
-    created_at: str
-    deleted_at: str
-    payload: CompanyActionPlanTemplateReferencesCreateResultPayload
-    plan_template_id: int
-    type: str
-    updated_at: str
 
 
 class CompanyActionPlanTemplateReferencesResource(Resource):
@@ -202,7 +202,7 @@ class CompanyActionPlanTemplateReferencesResource(Resource):
 
     async def create(
         self, *, company_id: int, body: Mapping[str, Any]
-    ) -> Response[CompanyActionPlanTemplateReferencesCreateResult]:
+    ) -> Response[CompanyActionPlanTemplateReferencesShowResult]:
         """Create Company Action Plan Template Reference.
 
         ``POST /rest/v1.0/companies/{company_id}/action_plans/plan_template_references``
@@ -278,7 +278,7 @@ class CompanyActionPlanTemplateReferencesResource(Resource):
 
     async def show(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyActionPlanTemplateReferencesCreateResult]:
+    ) -> Response[CompanyActionPlanTemplateReferencesShowResult]:
         """Show Company Action Plan Template Reference.
 
         ``GET /rest/v1.0/companies/{company_id}/action_plans/plan_template_references/{id}``

@@ -29,8 +29,8 @@ __all__ = [
     "CompanyActionPlanTemplateSectionsCreateCopyOfActionPlanTemplateSectionInSectionSTemplateBody",
     "CompanyActionPlanTemplateSectionsCreateResult",
     "CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsFilters",
-    "CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsItem",
     "CompanyActionPlanTemplateSectionsResource",
+    "CompanyActionPlanTemplateSectionsShowRecycledActionPlanTemplateSectionResult",
 ]
 
 
@@ -52,10 +52,16 @@ class CompanyActionPlanTemplateSectionsCreateResult(TypedDict, total=False):
     updated_at: str
 
 
-class CompanyActionPlanTemplateSectionsCreateCopyOfActionPlanTemplateSectionInSectionSTemplateBody(
+class CompanyActionPlanTemplateSectionsShowRecycledActionPlanTemplateSectionResult(
     TypedDict, total=False
 ):
-    template_section_id: int
+    id: int
+    created_at: str
+    deleted_at: str
+    plan_template_id: int
+    position: int
+    title: str
+    updated_at: str
 
 
 class CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsFilters(
@@ -67,16 +73,10 @@ class CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsFil
     updated_at: str
 
 
-class CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsItem(
+class CompanyActionPlanTemplateSectionsCreateCopyOfActionPlanTemplateSectionInSectionSTemplateBody(
     TypedDict, total=False
 ):
-    id: int
-    created_at: str
-    deleted_at: str
-    plan_template_id: int
-    position: int
-    title: str
-    updated_at: str
+    template_section_id: int
 
 
 class CompanyActionPlanTemplateSectionsResource(Resource):
@@ -134,7 +134,7 @@ class CompanyActionPlanTemplateSectionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsItem]:
+    ) -> ItemIterator[CompanyActionPlanTemplateSectionsShowRecycledActionPlanTemplateSectionResult]:
         """List Recycled Action Plan Template Sections.
 
         ``GET /rest/v1.0/companies/{company_id}/recycle_bin/action_plans/plan_template_sections``
@@ -160,12 +160,12 @@ class CompanyActionPlanTemplateSectionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsItem,
+            item_type=CompanyActionPlanTemplateSectionsShowRecycledActionPlanTemplateSectionResult,
         )
 
     async def show_recycled_action_plan_template_section(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyActionPlanTemplateSectionsListRecycledActionPlanTemplateSectionsItem]:
+    ) -> Response[CompanyActionPlanTemplateSectionsShowRecycledActionPlanTemplateSectionResult]:
         """Show Recycled Action Plan Template Section.
 
         ``GET

@@ -34,12 +34,60 @@ __all__ = [
     "CompanyActionPlanTemplateTestRecordRequestsCreateBody",
     "CompanyActionPlanTemplateTestRecordRequestsCreateBodyPlanTemplateTestRecordRequest",
     "CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsFilters",
-    "CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItem",
-    "CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItemPayload",
     "CompanyActionPlanTemplateTestRecordRequestsListRecycledFilters",
     "CompanyActionPlanTemplateTestRecordRequestsListRecycledItem",
     "CompanyActionPlanTemplateTestRecordRequestsResource",
+    "CompanyActionPlanTemplateTestRecordRequestsShowResult",
+    "CompanyActionPlanTemplateTestRecordRequestsShowResultPayload",
 ]
+
+
+class CompanyActionPlanTemplateTestRecordRequestsShowResultPayload(TypedDict, total=False):
+    checklist_template_id: int
+
+
+class CompanyActionPlanTemplateTestRecordRequestsShowResult(TypedDict, total=False):
+    id: int
+    plan_template_item_id: int
+    created_at: str
+    payload: CompanyActionPlanTemplateTestRecordRequestsShowResultPayload
+    plan_template_id: int
+    type: str
+    updated_at: str
+
+
+class CompanyActionPlanTemplateTestRecordRequestsCreateBodyPlanTemplateTestRecordRequest(
+    TypedDict, total=False
+):
+    plan_template_item_id: int
+    type: str
+    payload: CompanyActionPlanTemplateTestRecordRequestsShowResultPayload
+
+
+class CompanyActionPlanTemplateTestRecordRequestsCreateBody(TypedDict, total=False):
+    plan_template_test_record_request: (
+        CompanyActionPlanTemplateTestRecordRequestsCreateBodyPlanTemplateTestRecordRequest
+    )
+
+
+class CompanyActionPlanTemplateTestRecordRequestsListRecycledFilters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    plan_template_id: Sequence[int]
+    plan_template_item_id: Sequence[int]
+    type: Sequence[str]
+    updated_at: str
+
+
+class CompanyActionPlanTemplateTestRecordRequestsListRecycledItem(TypedDict, total=False):
+    id: int
+    plan_template_item_id: int
+    created_at: str
+    deleted_at: str
+    payload: CompanyActionPlanTemplateTestRecordRequestsShowResultPayload
+    plan_template_id: int
+    type: str
+    updated_at: str
 
 
 class CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsFilters(
@@ -51,42 +99,6 @@ class CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRe
     plan_template_item_id: Sequence[int]
     type: Sequence[str]
     updated_at: str
-
-
-class CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItemPayload(
-    TypedDict, total=False
-):
-    checklist_template_id: int
-
-
-class CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItem(
-    TypedDict, total=False
-):
-    id: int
-    plan_template_item_id: int
-    created_at: str
-    payload: (
-        CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItemPayload
-    )
-    plan_template_id: int
-    type: str
-    updated_at: str
-
-
-class CompanyActionPlanTemplateTestRecordRequestsCreateBodyPlanTemplateTestRecordRequest(
-    TypedDict, total=False
-):
-    plan_template_item_id: int
-    type: str
-    payload: (
-        CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItemPayload
-    )
-
-
-class CompanyActionPlanTemplateTestRecordRequestsCreateBody(TypedDict, total=False):
-    plan_template_test_record_request: (
-        CompanyActionPlanTemplateTestRecordRequestsCreateBodyPlanTemplateTestRecordRequest
-    )
 
 
 class CompanyActionPlanTemplateTestRecordRequestsBulkCreateActionPlanTemplateTestRecordRequestsBodyPlanTemplateTestRecordRequestsItemPayload(
@@ -131,28 +143,6 @@ class CompanyActionPlanTemplateTestRecordRequestsBulkCreateActionPlanTemplateTes
     errors: dict[str, Any]
 
 
-class CompanyActionPlanTemplateTestRecordRequestsListRecycledFilters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    plan_template_id: Sequence[int]
-    plan_template_item_id: Sequence[int]
-    type: Sequence[str]
-    updated_at: str
-
-
-class CompanyActionPlanTemplateTestRecordRequestsListRecycledItem(TypedDict, total=False):
-    id: int
-    plan_template_item_id: int
-    created_at: str
-    deleted_at: str
-    payload: (
-        CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItemPayload
-    )
-    plan_template_id: int
-    type: str
-    updated_at: str
-
-
 class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
     """Project Management / Action Plans / company-action-plan-template-test-record-requests (7
     operations).
@@ -169,9 +159,7 @@ class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItem
-    ]:
+    ) -> ItemIterator[CompanyActionPlanTemplateTestRecordRequestsShowResult]:
         """List Company Action Plan Template Requests.
 
         ``GET /rest/v1.0/companies/{company_id}/action_plans/plan_template_test_record_requests``
@@ -199,14 +187,12 @@ class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItem,
+            item_type=CompanyActionPlanTemplateTestRecordRequestsShowResult,
         )
 
     async def create(
         self, *, company_id: int, body: CompanyActionPlanTemplateTestRecordRequestsCreateBody
-    ) -> Response[
-        CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItem
-    ]:
+    ) -> Response[CompanyActionPlanTemplateTestRecordRequestsShowResult]:
         """Create Company Action Plan Template Test Record Request.
 
         ``POST /rest/v1.0/companies/{company_id}/action_plans/plan_template_test_record_requests``
@@ -279,9 +265,7 @@ class CompanyActionPlanTemplateTestRecordRequestsResource(Resource):
 
     async def show(
         self, *, company_id: int, id: int
-    ) -> Response[
-        CompanyActionPlanTemplateTestRecordRequestsListCompanyActionPlanTemplateRequestsItem
-    ]:
+    ) -> Response[CompanyActionPlanTemplateTestRecordRequestsShowResult]:
         """Show Company Action Plan Template Test Record Request.
 
         ``GET

@@ -29,29 +29,22 @@ __all__ = [
     "CompanyActionPlanTemplatesCreateV10Body",
     "CompanyActionPlanTemplatesCreateV10BodyPlanTemplate",
     "CompanyActionPlanTemplatesListOfFilters",
-    "CompanyActionPlanTemplatesListOfItem",
     "CompanyActionPlanTemplatesListOfV10Filters",
-    "CompanyActionPlanTemplatesListOfV10Item",
-    "CompanyActionPlanTemplatesListOfV10ItemPlanType",
     "CompanyActionPlanTemplatesListRecycledFilters",
     "CompanyActionPlanTemplatesListRecycledItem",
+    "CompanyActionPlanTemplatesListRecycledItemDeletedBy",
     "CompanyActionPlanTemplatesListRecycledV10Filters",
     "CompanyActionPlanTemplatesListRecycledV10Item",
-    "CompanyActionPlanTemplatesListRecycledV10ItemDeletedBy",
     "CompanyActionPlanTemplatesResource",
+    "CompanyActionPlanTemplatesShowResult",
+    "CompanyActionPlanTemplatesShowResultPlanType",
+    "CompanyActionPlanTemplatesShowV10Result",
     "CompanyActionPlanTemplatesUpdateBody",
     "CompanyActionPlanTemplatesUpdateV10Body",
 ]
 
 
-class CompanyActionPlanTemplatesListOfV10Filters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    plan_type_id: Sequence[int]
-    updated_at: str
-
-
-class CompanyActionPlanTemplatesListOfV10ItemPlanType(TypedDict, total=False):
+class CompanyActionPlanTemplatesShowResultPlanType(TypedDict, total=False):
     id: int
     active: bool
     created_at: str
@@ -60,69 +53,7 @@ class CompanyActionPlanTemplatesListOfV10ItemPlanType(TypedDict, total=False):
     source_key: str
 
 
-class CompanyActionPlanTemplatesListOfV10Item(TypedDict, total=False):
-    id: int
-    created_at: str
-    description: str
-    description_plain_text: str
-    status: str
-    title: str
-    plan_type: CompanyActionPlanTemplatesListOfV10ItemPlanType
-    template_type: str
-    updated_at: str
-
-
-class CompanyActionPlanTemplatesCreateV10BodyPlanTemplate(TypedDict, total=False):
-    title: str
-    description: str
-    plan_type_id: int
-
-
-class CompanyActionPlanTemplatesCreateV10Body(TypedDict, total=False):
-    plan_template: CompanyActionPlanTemplatesCreateV10BodyPlanTemplate
-
-
-class CompanyActionPlanTemplatesUpdateV10Body(TypedDict, total=False):
-    plan_template: CompanyActionPlanTemplatesCreateV10BodyPlanTemplate
-
-
-class CompanyActionPlanTemplatesListRecycledV10Filters(TypedDict, total=False):
-    created_at: str
-    deleted_at: str
-    deleted_by_id: Sequence[int]
-    id: Sequence[int]
-    type_id: Sequence[str]
-    updated_at: str
-
-
-class CompanyActionPlanTemplatesListRecycledV10ItemDeletedBy(TypedDict, total=False):
-    id: int
-    name: str
-    login: str
-
-
-class CompanyActionPlanTemplatesListRecycledV10Item(TypedDict, total=False):
-    id: int
-    created_at: str
-    deleted_at: str
-    deleted_by: CompanyActionPlanTemplatesListRecycledV10ItemDeletedBy
-    description: str
-    description_plain_text: str
-    status: str
-    title: str
-    plan_type: CompanyActionPlanTemplatesListOfV10ItemPlanType
-    template_type: str
-    updated_at: str
-
-
-class CompanyActionPlanTemplatesListOfFilters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    plan_type_id: Sequence[int]
-    updated_at: str
-
-
-class CompanyActionPlanTemplatesListOfItem(TypedDict, total=False):
+class CompanyActionPlanTemplatesShowResult(TypedDict, total=False):
     id: int
     created_at: str
     description: str
@@ -130,7 +61,7 @@ class CompanyActionPlanTemplatesListOfItem(TypedDict, total=False):
     status: str
     private: bool
     title: str
-    plan_type: CompanyActionPlanTemplatesListOfV10ItemPlanType
+    plan_type: CompanyActionPlanTemplatesShowResultPlanType
     provider_type: str
     updated_at: str
 
@@ -150,6 +81,46 @@ class CompanyActionPlanTemplatesUpdateBody(TypedDict, total=False):
     plan_template: CompanyActionPlanTemplatesCreateBodyPlanTemplate
 
 
+class CompanyActionPlanTemplatesListOfFilters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    plan_type_id: Sequence[int]
+    updated_at: str
+
+
+class CompanyActionPlanTemplatesShowV10Result(TypedDict, total=False):
+    id: int
+    created_at: str
+    description: str
+    description_plain_text: str
+    status: str
+    title: str
+    plan_type: CompanyActionPlanTemplatesShowResultPlanType
+    template_type: str
+    updated_at: str
+
+
+class CompanyActionPlanTemplatesCreateV10BodyPlanTemplate(TypedDict, total=False):
+    title: str
+    description: str
+    plan_type_id: int
+
+
+class CompanyActionPlanTemplatesCreateV10Body(TypedDict, total=False):
+    plan_template: CompanyActionPlanTemplatesCreateV10BodyPlanTemplate
+
+
+class CompanyActionPlanTemplatesUpdateV10Body(TypedDict, total=False):
+    plan_template: CompanyActionPlanTemplatesCreateV10BodyPlanTemplate
+
+
+class CompanyActionPlanTemplatesListOfV10Filters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    plan_type_id: Sequence[int]
+    updated_at: str
+
+
 class CompanyActionPlanTemplatesListRecycledFilters(TypedDict, total=False):
     created_at: str
     deleted_at: str
@@ -159,17 +130,46 @@ class CompanyActionPlanTemplatesListRecycledFilters(TypedDict, total=False):
     updated_at: str
 
 
+class CompanyActionPlanTemplatesListRecycledItemDeletedBy(TypedDict, total=False):
+    id: int
+    name: str
+    login: str
+
+
 class CompanyActionPlanTemplatesListRecycledItem(TypedDict, total=False):
     id: int
     created_at: str
     deleted_at: str
-    deleted_by: CompanyActionPlanTemplatesListRecycledV10ItemDeletedBy
+    deleted_by: CompanyActionPlanTemplatesListRecycledItemDeletedBy
     description: str
     description_plain_text: str
     status: str
     title: str
-    plan_type: CompanyActionPlanTemplatesListOfV10ItemPlanType
+    plan_type: CompanyActionPlanTemplatesShowResultPlanType
     provider_type: str
+    updated_at: str
+
+
+class CompanyActionPlanTemplatesListRecycledV10Filters(TypedDict, total=False):
+    created_at: str
+    deleted_at: str
+    deleted_by_id: Sequence[int]
+    id: Sequence[int]
+    type_id: Sequence[str]
+    updated_at: str
+
+
+class CompanyActionPlanTemplatesListRecycledV10Item(TypedDict, total=False):
+    id: int
+    created_at: str
+    deleted_at: str
+    deleted_by: CompanyActionPlanTemplatesListRecycledItemDeletedBy
+    description: str
+    description_plain_text: str
+    status: str
+    title: str
+    plan_type: CompanyActionPlanTemplatesShowResultPlanType
+    template_type: str
     updated_at: str
 
 
@@ -186,7 +186,7 @@ class CompanyActionPlanTemplatesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyActionPlanTemplatesListOfV10Item]:
+    ) -> ItemIterator[CompanyActionPlanTemplatesShowV10Result]:
         """List of Company Action Plan Templates.
 
         ``GET /rest/v1.0/companies/{company_id}/action_plans/plan_templates``
@@ -214,12 +214,12 @@ class CompanyActionPlanTemplatesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyActionPlanTemplatesListOfV10Item,
+            item_type=CompanyActionPlanTemplatesShowV10Result,
         )
 
     async def create_v1_0(
         self, *, company_id: int, body: CompanyActionPlanTemplatesCreateV10Body
-    ) -> Response[CompanyActionPlanTemplatesListOfV10Item]:
+    ) -> Response[CompanyActionPlanTemplatesShowV10Result]:
         """Create Company Action Plan Templates.
 
         ``POST /rest/v1.0/companies/{company_id}/action_plans/plan_templates``
@@ -257,7 +257,7 @@ class CompanyActionPlanTemplatesResource(Resource):
 
     async def show_v1_0(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyActionPlanTemplatesListOfV10Item]:
+    ) -> Response[CompanyActionPlanTemplatesShowV10Result]:
         """Show Company Action Plan Template.
 
         ``GET /rest/v1.0/companies/{company_id}/action_plans/plan_templates/{id}``
@@ -277,7 +277,7 @@ class CompanyActionPlanTemplatesResource(Resource):
 
     async def update_v1_0(
         self, *, company_id: int, id: int, body: CompanyActionPlanTemplatesUpdateV10Body
-    ) -> Response[CompanyActionPlanTemplatesListOfV10Item]:
+    ) -> Response[CompanyActionPlanTemplatesShowV10Result]:
         """Update a Company Action Plan Template.
 
         ``PATCH /rest/v1.0/companies/{company_id}/action_plans/plan_templates/{id}``
@@ -423,7 +423,7 @@ class CompanyActionPlanTemplatesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyActionPlanTemplatesListOfItem]:
+    ) -> ItemIterator[CompanyActionPlanTemplatesShowResult]:
         """List of Company Action Plan Templates.
 
         ``GET /rest/v1.1/companies/{company_id}/action_plans/plan_templates``
@@ -451,12 +451,12 @@ class CompanyActionPlanTemplatesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyActionPlanTemplatesListOfItem,
+            item_type=CompanyActionPlanTemplatesShowResult,
         )
 
     async def create(
         self, *, company_id: int, body: CompanyActionPlanTemplatesCreateBody
-    ) -> Response[CompanyActionPlanTemplatesListOfItem]:
+    ) -> Response[CompanyActionPlanTemplatesShowResult]:
         """Create Company Action Plan Templates.
 
         ``POST /rest/v1.1/companies/{company_id}/action_plans/plan_templates``
@@ -494,7 +494,7 @@ class CompanyActionPlanTemplatesResource(Resource):
 
     async def show(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyActionPlanTemplatesListOfItem]:
+    ) -> Response[CompanyActionPlanTemplatesShowResult]:
         """Show Company Action Plan Template.
 
         ``GET /rest/v1.1/companies/{company_id}/action_plans/plan_templates/{id}``
@@ -514,7 +514,7 @@ class CompanyActionPlanTemplatesResource(Resource):
 
     async def update(
         self, *, company_id: int, id: int, body: CompanyActionPlanTemplatesUpdateBody
-    ) -> Response[CompanyActionPlanTemplatesListOfItem]:
+    ) -> Response[CompanyActionPlanTemplatesShowResult]:
         """Update a Company Action Plan Template.
 
         ``PATCH /rest/v1.1/companies/{company_id}/action_plans/plan_templates/{id}``

@@ -37,46 +37,6 @@ __all__ = [
 ]
 
 
-class CompanyBidPackagesListBidPackagesResultBidPackagesItemLinks(TypedDict, total=False):
-    self: dict[str, Any]
-    bid: dict[str, Any]
-    bid_pdf: dict[str, Any]
-    bid_list: dict[str, Any]
-    emails: dict[str, Any]
-    addendums: dict[str, Any]
-    files: dict[str, Any]
-
-
-class CompanyBidPackagesListBidPackagesResultBidPackagesItem(TypedDict, total=False):
-    id: int
-    project_id: int
-    bid_due_date: str
-    number: int
-    title: str
-    project_name: str
-    project_location: str
-    accounting_method: str
-    formatted_bid_due_date: str
-    links: CompanyBidPackagesListBidPackagesResultBidPackagesItemLinks
-    allow_bidder_sum: bool
-    accept_post_due_submissions: bool
-    sealed: bool
-    bid_invites_sent_count: float
-    bids_received_count: float
-    enable_prebid_walkthrough: bool
-    enable_prebid_rfi_deadline: bool
-    pre_bid_rfi_deadline_date: str
-    formatted_bid_web_message: str
-    formatted_bid_email_message: str
-    formatted_pre_bid_walk_through_notes: str
-    has_bid_docs: bool
-    user_bid_id: int
-
-
-class CompanyBidPackagesListBidPackagesResult(TypedDict, total=False):
-    bidPackages: list[CompanyBidPackagesListBidPackagesResultBidPackagesItem]
-
-
 class CompanyBidPackagesShowBidPackageResultBidDocsManifest(TypedDict, total=False):
     id: int
     streaming_url: str
@@ -216,6 +176,46 @@ class CompanyBidPackagesShowBidPackageResult(TypedDict, total=False):
     lock_unit_fields_alternates: bool
     lock_quantity_fields_alternates: bool
     has_pdm_documents: bool
+
+
+class CompanyBidPackagesListBidPackagesResultBidPackagesItemLinks(TypedDict, total=False):
+    self: dict[str, Any]
+    bid: dict[str, Any]
+    bid_pdf: dict[str, Any]
+    bid_list: dict[str, Any]
+    emails: dict[str, Any]
+    addendums: dict[str, Any]
+    files: dict[str, Any]
+
+
+class CompanyBidPackagesListBidPackagesResultBidPackagesItem(TypedDict, total=False):
+    id: int
+    project_id: int
+    bid_due_date: str
+    number: int
+    title: str
+    project_name: str
+    project_location: str
+    accounting_method: str
+    formatted_bid_due_date: str
+    links: CompanyBidPackagesListBidPackagesResultBidPackagesItemLinks
+    allow_bidder_sum: bool
+    accept_post_due_submissions: bool
+    sealed: bool
+    bid_invites_sent_count: float
+    bids_received_count: float
+    enable_prebid_walkthrough: bool
+    enable_prebid_rfi_deadline: bool
+    pre_bid_rfi_deadline_date: str
+    formatted_bid_web_message: str
+    formatted_bid_email_message: str
+    formatted_pre_bid_walk_through_notes: str
+    has_bid_docs: bool
+    user_bid_id: int
+
+
+class CompanyBidPackagesListBidPackagesResult(TypedDict, total=False):
+    bidPackages: list[CompanyBidPackagesListBidPackagesResultBidPackagesItem]
 
 
 class CompanyBidPackagesResource(Resource):

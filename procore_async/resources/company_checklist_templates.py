@@ -88,10 +88,6 @@ class CompanyChecklistTemplatesCreateBody(TypedDict, total=False):
     attachments: list[str]
 
 
-class CompanyChecklistTemplatesAddAlternativeResponseSetBody(TypedDict, total=False):
-    alternative_response_set_id: int
-
-
 class CompanyChecklistTemplatesListRecycledItem(TypedDict, total=False):
     id: int
     name: str
@@ -100,6 +96,10 @@ class CompanyChecklistTemplatesListRecycledItem(TypedDict, total=False):
     description: str
     inspection_type: CompanyChecklistTemplatesListItemInspectionType
     trade: CompanyChecklistTemplatesListItemTrade
+
+
+class CompanyChecklistTemplatesAddAlternativeResponseSetBody(TypedDict, total=False):
+    alternative_response_set_id: int
 
 
 class CompanyChecklistTemplatesResource(Resource):

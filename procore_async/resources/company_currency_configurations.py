@@ -30,14 +30,6 @@ __all__ = [
 ]
 
 
-class CompanyCurrencyConfigurationsDeleteResult(TypedDict, total=False):
-    company_id: int
-    currency_iso_code: str
-    currency_display: str
-    multicurrency_enabled: bool
-    multicurrency_enabled_effective_date: str
-
-
 class CompanyCurrencyConfigurationsGetResult(TypedDict, total=False):
     company_id: int
     currency_iso_code: str
@@ -45,6 +37,14 @@ class CompanyCurrencyConfigurationsGetResult(TypedDict, total=False):
     multicurrency_enabled: bool
     multicurrency_enabled_effective_date: str
     eligible_for_multicurrency: bool
+
+
+class CompanyCurrencyConfigurationsDeleteResult(TypedDict, total=False):
+    company_id: int
+    currency_iso_code: str
+    currency_display: str
+    multicurrency_enabled: bool
+    multicurrency_enabled_effective_date: str
 
 
 class CompanyCurrencyConfigurationsUpdateBody(TypedDict, total=False):

@@ -22,117 +22,26 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "CompanyFoldersAndFilesCreateCompanyFileResult",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCheckedOutBy",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFields",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "CompanyFoldersAndFilesCreateCompanyFolderBody",
     "CompanyFoldersAndFilesCreateCompanyFolderBodyFolder",
     "CompanyFoldersAndFilesCreateCompanyFolderResult",
     "CompanyFoldersAndFilesListResult",
+    "CompanyFoldersAndFilesListResultCustomFields",
+    "CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "CompanyFoldersAndFilesListResultFilesItem",
     "CompanyFoldersAndFilesListResultFilesItemCheckedOutBy",
     "CompanyFoldersAndFilesListResultFoldersItem",
     "CompanyFoldersAndFilesListResultFoldersItemCustomFields",
     "CompanyFoldersAndFilesResource",
     "CompanyFoldersAndFilesSendEmailForFileSharingBody",
+    "CompanyFoldersAndFilesShowCompanyFileResult",
+    "CompanyFoldersAndFilesShowCompanyFileResultCheckedOutBy",
 ]
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCheckedOutBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-CompanyFoldersAndFilesCreateCompanyFileResultCustomFields = TypedDict(
-    "CompanyFoldersAndFilesCreateCompanyFileResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": CompanyFoldersAndFilesCreateCompanyFileResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class CompanyFoldersAndFilesCreateCompanyFileResult(TypedDict, total=False):
-    id: int
-    name: str
-    parent_id: int
-    size: int
-    description: str
-    updated_at: str
-    created_at: str
-    checked_out_until: str
-    name_with_path: str
-    private: bool
-    is_tracked: bool
-    tracked_folder: dict[str, Any]
-    checked_out_by: CompanyFoldersAndFilesCreateCompanyFileResultCheckedOutBy
-    file_type: str
-    file_versions: list[Any]
-    legacy_id: int
-    is_deleted: bool
-    custom_fields: CompanyFoldersAndFilesCreateCompanyFileResultCustomFields
-
-
-class CompanyFoldersAndFilesSendEmailForFileSharingBody(TypedDict, total=False):
-    subject: str
-    body: str
-    distribution_ids: list[int]
-    cc_distribution_ids: list[int]
-    bcc_distribution_ids: list[int]
-
 
 CompanyFoldersAndFilesListResultFoldersItemCustomFields = TypedDict(
     "CompanyFoldersAndFilesListResultFoldersItemCustomFields",
@@ -194,6 +103,63 @@ class CompanyFoldersAndFilesListResultFilesItem(TypedDict, total=False):
     custom_fields: CompanyFoldersAndFilesListResultFoldersItemCustomFields
 
 
+class CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: (
+        CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    )
+
+
+class CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+CompanyFoldersAndFilesListResultCustomFields = TypedDict(
+    "CompanyFoldersAndFilesListResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": CompanyFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
 class CompanyFoldersAndFilesListResult(TypedDict, total=False):
     id: int
     name: str
@@ -211,7 +177,34 @@ class CompanyFoldersAndFilesListResult(TypedDict, total=False):
     has_children: bool
     has_children_files: bool
     has_children_folders: bool
-    custom_fields: CompanyFoldersAndFilesCreateCompanyFileResultCustomFields
+    custom_fields: CompanyFoldersAndFilesListResultCustomFields
+
+
+class CompanyFoldersAndFilesShowCompanyFileResultCheckedOutBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class CompanyFoldersAndFilesShowCompanyFileResult(TypedDict, total=False):
+    id: int
+    name: str
+    parent_id: int
+    size: int
+    description: str
+    updated_at: str
+    created_at: str
+    checked_out_until: str
+    name_with_path: str
+    private: bool
+    is_tracked: bool
+    tracked_folder: dict[str, Any]
+    checked_out_by: CompanyFoldersAndFilesShowCompanyFileResultCheckedOutBy
+    file_type: str
+    file_versions: list[Any]
+    legacy_id: int
+    is_deleted: bool
+    custom_fields: CompanyFoldersAndFilesListResultCustomFields
 
 
 CompanyFoldersAndFilesCreateCompanyFolderBodyFolder = TypedDict(
@@ -248,7 +241,15 @@ class CompanyFoldersAndFilesCreateCompanyFolderResult(TypedDict, total=False):
     has_children: bool
     has_children_files: bool
     has_children_folders: bool
-    custom_fields: CompanyFoldersAndFilesCreateCompanyFileResultCustomFields
+    custom_fields: CompanyFoldersAndFilesListResultCustomFields
+
+
+class CompanyFoldersAndFilesSendEmailForFileSharingBody(TypedDict, total=False):
+    subject: str
+    body: str
+    distribution_ids: list[int]
+    cc_distribution_ids: list[int]
+    bcc_distribution_ids: list[int]
 
 
 class CompanyFoldersAndFilesResource(Resource):
@@ -298,7 +299,7 @@ class CompanyFoldersAndFilesResource(Resource):
 
     async def create_company_file(
         self, *, company_id: int, body: Mapping[str, Any]
-    ) -> Response[CompanyFoldersAndFilesCreateCompanyFileResult]:
+    ) -> Response[CompanyFoldersAndFilesShowCompanyFileResult]:
         """Create company File.
 
         ``POST /rest/v1.0/companies/{company_id}/files`` (``RestV10CompaniesCompanyIdFilesPost``).
@@ -332,7 +333,7 @@ class CompanyFoldersAndFilesResource(Resource):
 
     async def show_company_file(
         self, *, company_id: int, id: int, show_latest_version_only: bool | None = None
-    ) -> Response[CompanyFoldersAndFilesCreateCompanyFileResult]:
+    ) -> Response[CompanyFoldersAndFilesShowCompanyFileResult]:
         """Show company File.
 
         ``GET /rest/v1.0/companies/{company_id}/files/{id}``
@@ -354,7 +355,7 @@ class CompanyFoldersAndFilesResource(Resource):
 
     async def update_company_file(
         self, *, company_id: int, id: int, body: Mapping[str, Any]
-    ) -> Response[CompanyFoldersAndFilesCreateCompanyFileResult]:
+    ) -> Response[CompanyFoldersAndFilesShowCompanyFileResult]:
         """Update company File.
 
         ``PATCH /rest/v1.0/companies/{company_id}/files/{id}``

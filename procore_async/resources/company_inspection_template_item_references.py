@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "CompanyInspectionTemplateItemReferencesCreateResult",
-    "CompanyInspectionTemplateItemReferencesCreateResultPayload",
-    "CompanyInspectionTemplateItemReferencesCreateResultPayloadAttachment",
     "CompanyInspectionTemplateItemReferencesListFilters",
     "CompanyInspectionTemplateItemReferencesListItem",
     "CompanyInspectionTemplateItemReferencesListItemPayload",
     "CompanyInspectionTemplateItemReferencesListItemPayloadAttachment",
     "CompanyInspectionTemplateItemReferencesResource",
+    "CompanyInspectionTemplateItemReferencesShowResult",
+    "CompanyInspectionTemplateItemReferencesShowResultPayload",
+    "CompanyInspectionTemplateItemReferencesShowResultPayloadAttachment",
 ]
 
 
@@ -64,7 +64,7 @@ class CompanyInspectionTemplateItemReferencesListItem(TypedDict, total=False):
     updated_at: str
 
 
-class CompanyInspectionTemplateItemReferencesCreateResultPayloadAttachment(TypedDict, total=False):
+class CompanyInspectionTemplateItemReferencesShowResultPayloadAttachment(TypedDict, total=False):
     id: int
     url: str
     thumbnail_url: str
@@ -72,15 +72,15 @@ class CompanyInspectionTemplateItemReferencesCreateResultPayloadAttachment(Typed
     content_type: str
 
 
-class CompanyInspectionTemplateItemReferencesCreateResultPayload(TypedDict, total=False):
-    attachment: CompanyInspectionTemplateItemReferencesCreateResultPayloadAttachment
+class CompanyInspectionTemplateItemReferencesShowResultPayload(TypedDict, total=False):
+    attachment: CompanyInspectionTemplateItemReferencesShowResultPayloadAttachment
 
 
-class CompanyInspectionTemplateItemReferencesCreateResult(TypedDict, total=False):
+class CompanyInspectionTemplateItemReferencesShowResult(TypedDict, total=False):
     id: int
     template_id: int
     item_id: int
-    payload: CompanyInspectionTemplateItemReferencesCreateResultPayload
+    payload: CompanyInspectionTemplateItemReferencesShowResultPayload
     type: str
     created_at: str
     updated_at: str
@@ -137,7 +137,7 @@ class CompanyInspectionTemplateItemReferencesResource(Resource):
 
     async def create(
         self, *, company_id: int, inspection_template_id: int, body: Mapping[str, Any]
-    ) -> Response[CompanyInspectionTemplateItemReferencesCreateResult]:
+    ) -> Response[CompanyInspectionTemplateItemReferencesShowResult]:
         """Create Company Inspection Template Item Reference.
 
         ``POST
@@ -184,7 +184,7 @@ class CompanyInspectionTemplateItemReferencesResource(Resource):
 
     async def show(
         self, *, company_id: int, inspection_template_id: int, id: int
-    ) -> Response[CompanyInspectionTemplateItemReferencesCreateResult]:
+    ) -> Response[CompanyInspectionTemplateItemReferencesShowResult]:
         """Show Company Inspection Template Item Reference.
 
         ``GET

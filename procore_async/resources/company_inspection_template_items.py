@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CompanyInspectionTemplateItemsCreateBody",
     "CompanyInspectionTemplateItemsCreateBodyInspectionTemplateItem",
-    "CompanyInspectionTemplateItemsCreateResult",
-    "CompanyInspectionTemplateItemsCreateResultResponseSet",
-    "CompanyInspectionTemplateItemsCreateResultResponseSetResponsesItem",
     "CompanyInspectionTemplateItemsListItem",
     "CompanyInspectionTemplateItemsListItemResponseSet",
     "CompanyInspectionTemplateItemsListItemType",
     "CompanyInspectionTemplateItemsResource",
+    "CompanyInspectionTemplateItemsShowResult",
+    "CompanyInspectionTemplateItemsShowResultResponseSet",
+    "CompanyInspectionTemplateItemsShowResultResponseSetResponsesItem",
     "CompanyInspectionTemplateItemsUpdateBody",
     "CompanyInspectionTemplateItemsUpdateBodyInspectionTemplateItem",
 ]
@@ -64,6 +64,35 @@ class CompanyInspectionTemplateItemsListItem(TypedDict, total=False):
     updated_at: str
 
 
+class CompanyInspectionTemplateItemsShowResultResponseSetResponsesItem(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    status: dict[str, Any]
+    item_status_id: dict[str, Any]
+
+
+class CompanyInspectionTemplateItemsShowResultResponseSet(TypedDict, total=False):
+    id: int
+    name: str
+    active: bool
+    created_at: str
+    updated_at: str
+    responses: list[CompanyInspectionTemplateItemsShowResultResponseSetResponsesItem]
+    deletable: bool
+    procore_standard: bool
+
+
+class CompanyInspectionTemplateItemsShowResult(TypedDict, total=False):
+    id: int
+    details: str
+    name: str
+    position: int
+    section_id: int
+    response_set: CompanyInspectionTemplateItemsShowResultResponseSet
+    type: CompanyInspectionTemplateItemsListItemType
+    updated_at: str
+
+
 class CompanyInspectionTemplateItemsCreateBodyInspectionTemplateItem(TypedDict, total=False):
     name: str
     position: int
@@ -74,35 +103,6 @@ class CompanyInspectionTemplateItemsCreateBodyInspectionTemplateItem(TypedDict, 
 
 class CompanyInspectionTemplateItemsCreateBody(TypedDict, total=False):
     inspection_template_item: CompanyInspectionTemplateItemsCreateBodyInspectionTemplateItem
-
-
-class CompanyInspectionTemplateItemsCreateResultResponseSetResponsesItem(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    status: dict[str, Any]
-    item_status_id: dict[str, Any]
-
-
-class CompanyInspectionTemplateItemsCreateResultResponseSet(TypedDict, total=False):
-    id: int
-    name: str
-    active: bool
-    created_at: str
-    updated_at: str
-    responses: list[CompanyInspectionTemplateItemsCreateResultResponseSetResponsesItem]
-    deletable: bool
-    procore_standard: bool
-
-
-class CompanyInspectionTemplateItemsCreateResult(TypedDict, total=False):
-    id: int
-    details: str
-    name: str
-    position: int
-    section_id: int
-    response_set: CompanyInspectionTemplateItemsCreateResultResponseSet
-    type: CompanyInspectionTemplateItemsListItemType
-    updated_at: str
 
 
 class CompanyInspectionTemplateItemsUpdateBodyInspectionTemplateItem(TypedDict, total=False):
@@ -159,7 +159,7 @@ class CompanyInspectionTemplateItemsResource(Resource):
         company_id: int,
         inspection_template_id: int,
         body: CompanyInspectionTemplateItemsCreateBody,
-    ) -> Response[CompanyInspectionTemplateItemsCreateResult]:
+    ) -> Response[CompanyInspectionTemplateItemsShowResult]:
         """Create Company Inspection Template Item.
 
         ``POST
@@ -203,7 +203,7 @@ class CompanyInspectionTemplateItemsResource(Resource):
 
     async def show(
         self, *, company_id: int, inspection_template_id: int, id: int
-    ) -> Response[CompanyInspectionTemplateItemsCreateResult]:
+    ) -> Response[CompanyInspectionTemplateItemsShowResult]:
         """Show Company Inspection Template Item.
 
         ``GET
@@ -230,7 +230,7 @@ class CompanyInspectionTemplateItemsResource(Resource):
         inspection_template_id: int,
         id: int,
         body: CompanyInspectionTemplateItemsUpdateBody,
-    ) -> Response[CompanyInspectionTemplateItemsCreateResult]:
+    ) -> Response[CompanyInspectionTemplateItemsShowResult]:
         """Update Company Inspection Template Item.
 
         ``PATCH

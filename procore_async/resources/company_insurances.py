@@ -53,30 +53,6 @@ class CompanyInsurancesListItem(TypedDict, total=False):
     origin_id: str
 
 
-class CompanyInsurancesCreateBodyInsurance(TypedDict, total=False):
-    effective_date: str
-    enable_expired_insurance_notifications: bool
-    exempt: bool
-    expiration_date: str
-    info_received: bool
-    insurance_type: str
-    limit: str
-    name: str
-    notes: str
-    policy_number: str
-    status: str
-    vendor_id: int
-    additional_insured: str
-    division_template: str
-    insurance_sets: str
-    origin_data: str
-    origin_id: str
-
-
-class CompanyInsurancesCreateBody(TypedDict, total=False):
-    insurance: CompanyInsurancesCreateBodyInsurance
-
-
 class CompanyInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     effective_date: str
@@ -100,6 +76,30 @@ class CompanyInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
 
 class CompanyInsurancesSyncBody(TypedDict, total=False):
     updates: list[CompanyInsurancesSyncBodyUpdatesItem]
+
+
+class CompanyInsurancesCreateBodyInsurance(TypedDict, total=False):
+    effective_date: str
+    enable_expired_insurance_notifications: bool
+    exempt: bool
+    expiration_date: str
+    info_received: bool
+    insurance_type: str
+    limit: str
+    name: str
+    notes: str
+    policy_number: str
+    status: str
+    vendor_id: int
+    additional_insured: str
+    division_template: str
+    insurance_sets: str
+    origin_data: str
+    origin_id: str
+
+
+class CompanyInsurancesCreateBody(TypedDict, total=False):
+    insurance: CompanyInsurancesCreateBodyInsurance
 
 
 class CompanyInsurancesSyncAlternativeBodyUpdatesItem(TypedDict, total=False):

@@ -26,19 +26,9 @@ __all__ = [
     "CompanyManagedEquipmentMaintenanceLogAttachmentBulkDeleteManagedEquipmentMaintenanceLogAttachmentsBodyManagedEquipmentMaintenanceLogsAttachment",
     "CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentBody",
     "CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentBodyManagedEquipmentMaintenanceLogsAttachment",
-    "CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem",
+    "CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult",
     "CompanyManagedEquipmentMaintenanceLogAttachmentResource",
 ]
-
-
-class CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem(
-    TypedDict, total=False
-):
-    id: int
-    presentation_url: str
-    url: str
-    thumbnail_url: str
-    filename: str
 
 
 class CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentBodyManagedEquipmentMaintenanceLogsAttachment(
@@ -54,6 +44,16 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachm
     TypedDict, total=False
 ):
     managed_equipment_maintenance_logs_attachment: CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentBodyManagedEquipmentMaintenanceLogsAttachment
+
+
+class CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult(
+    TypedDict, total=False
+):
+    id: int
+    presentation_url: str
+    url: str
+    thumbnail_url: str
+    filename: str
 
 
 class CompanyManagedEquipmentMaintenanceLogAttachmentBulkDeleteManagedEquipmentMaintenanceLogAttachmentsBodyManagedEquipmentMaintenanceLogsAttachment(
@@ -77,7 +77,7 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
         self, *, company_id: int, id: int
     ) -> Response[
         builtins.list[
-            CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem
+            CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult
         ]
     ]:
         """List all maintenance logs attachment.
@@ -106,7 +106,7 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
         id: int,
         body: CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentBody,
     ) -> Response[
-        CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem
+        CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult
     ]:
         """Create maintenance log attachment.
 
@@ -135,7 +135,7 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
         body: CompanyManagedEquipmentMaintenanceLogAttachmentBulkDeleteManagedEquipmentMaintenanceLogAttachmentsBody,
     ) -> Response[
         builtins.list[
-            CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem
+            CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult
         ]
     ]:
         """Bulk Delete Managed Equipment Maintenance Log Attachments.
@@ -159,7 +159,7 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
     async def delete_managed_equipment_maintenance_log_attachment(
         self, *, company_id: int, id: int, attachment_id: int
     ) -> Response[
-        CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem
+        CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult
     ]:
         """Delete Managed Equipment Maintenance Log Attachment.
 
@@ -183,7 +183,7 @@ class CompanyManagedEquipmentMaintenanceLogAttachmentResource(Resource):
     async def show_individual_managed_equipment_maintenance_log_attachment(
         self, *, company_id: int, id: int, attachment_id: int
     ) -> Response[
-        CompanyManagedEquipmentMaintenanceLogAttachmentListAllMaintenanceLogsAttachmentResultItem
+        CompanyManagedEquipmentMaintenanceLogAttachmentCreateMaintenanceLogAttachmentResult
     ]:
         """Show an individual managed equipment maintenance log attachment.
 

@@ -44,6 +44,10 @@ class CompanyPeopleListFilters(TypedDict, total=False):
     without_reference_users: bool
 
 
+class CompanyPeopleBulkActivationBody(TypedDict, total=False):
+    ids: list[int]
+
+
 class CompanyPeopleCreateCompanyPersonBodyPerson(TypedDict, total=False):
     first_name: str
     last_name: str
@@ -57,10 +61,6 @@ class CompanyPeopleCreateCompanyPersonBodyPerson(TypedDict, total=False):
 
 class CompanyPeopleCreateCompanyPersonBody(TypedDict, total=False):
     person: CompanyPeopleCreateCompanyPersonBodyPerson
-
-
-class CompanyPeopleBulkActivationBody(TypedDict, total=False):
-    ids: list[int]
 
 
 class CompanyPeopleResource(Resource):

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CompanyPermissionTemplatesCreatePermissionTemplateBody",
-    "CompanyPermissionTemplatesCreatePermissionTemplateBodyPermissionTemplate",
     "CompanyPermissionTemplatesListPermissionTemplatesFilters",
     "CompanyPermissionTemplatesListPermissionTemplatesResultItem",
     "CompanyPermissionTemplatesResource",
+    "CompanyPermissionTemplatesReturnsSpecificTemplateResult",
 ]
 
 
@@ -41,9 +41,7 @@ class CompanyPermissionTemplatesListPermissionTemplatesResultItem(TypedDict, tot
     category: str
 
 
-class CompanyPermissionTemplatesCreatePermissionTemplateBodyPermissionTemplate(
-    TypedDict, total=False
-):
+class CompanyPermissionTemplatesReturnsSpecificTemplateResult(TypedDict, total=False):
     id: int
     company_id: int
     name: str
@@ -57,7 +55,7 @@ class CompanyPermissionTemplatesCreatePermissionTemplateBodyPermissionTemplate(
 
 
 class CompanyPermissionTemplatesCreatePermissionTemplateBody(TypedDict, total=False):
-    permission_template: CompanyPermissionTemplatesCreatePermissionTemplateBodyPermissionTemplate
+    permission_template: CompanyPermissionTemplatesReturnsSpecificTemplateResult
 
 
 class CompanyPermissionTemplatesResource(Resource):
@@ -92,7 +90,7 @@ class CompanyPermissionTemplatesResource(Resource):
 
     async def create_permission_template(
         self, *, company_id: int, body: CompanyPermissionTemplatesCreatePermissionTemplateBody
-    ) -> Response[CompanyPermissionTemplatesCreatePermissionTemplateBodyPermissionTemplate]:
+    ) -> Response[CompanyPermissionTemplatesReturnsSpecificTemplateResult]:
         """Create Permission Template.
 
         ``POST /rest/v1.0/companies/{company_id}/permission_templates``
@@ -112,7 +110,7 @@ class CompanyPermissionTemplatesResource(Resource):
 
     async def returns_specific_template(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyPermissionTemplatesCreatePermissionTemplateBodyPermissionTemplate]:
+    ) -> Response[CompanyPermissionTemplatesReturnsSpecificTemplateResult]:
         """Returns specific template.
 
         ``GET /rest/v1.0/companies/{company_id}/permission_templates/{id}``

@@ -41,32 +41,40 @@ __all__ = [
     "CompanyUsersBulkRemoveFromProjectsResultItem",
     "CompanyUsersBulkRemoveFromProjectsV11Body",
     "CompanyUsersBulkRemoveFromProjectsV11BodyUsersItem",
+    "CompanyUsersCreateResult",
+    "CompanyUsersCreateResultPermissionTemplate",
     "CompanyUsersListFilters",
     "CompanyUsersListForCompanyFilters",
     "CompanyUsersListForCompanyV10Filters",
-    "CompanyUsersListForCompanyV10Item",
-    "CompanyUsersListForCompanyV10ItemPermissionTemplate",
     "CompanyUsersListForCompanyV11Filters",
     "CompanyUsersListForCompanyV12Filters",
+    "CompanyUsersListItem",
+    "CompanyUsersListItemVendor",
     "CompanyUsersListV10Filters",
     "CompanyUsersListV11Filters",
     "CompanyUsersListV12Filters",
     "CompanyUsersResource",
     "CompanyUsersRetrievesStatusOfAsyncronousJobThatBulkUsersCommandQueuedResult",
-    "CompanyUsersShowCurrentV10Result",
-    "CompanyUsersShowCurrentV10ResultVendor",
-    "CompanyUsersShowForCompanyV10Result",
+    "CompanyUsersUpdateResult",
 ]
 
 
-class CompanyUsersShowCurrentV10ResultVendor(TypedDict, total=False):
+class CompanyUsersListFilters(TypedDict, total=False):
+    active: bool
+    created_at: str
+    origin_id: str
+    search: str
+    updated_at: str
+    vendor_id: Sequence[int]
+
+
+class CompanyUsersListItemVendor(TypedDict, total=False):
     id: int
     name: str
 
 
-class CompanyUsersShowCurrentV10Result(TypedDict, total=False):
+class CompanyUsersListItem(TypedDict, total=False):
     address: str
-    add_to_new_projects: bool
     avatar: str
     business_id: str
     business_phone: str
@@ -91,32 +99,25 @@ class CompanyUsersShowCurrentV10Result(TypedDict, total=False):
     notes: str
     state_code: str
     zip: str
+    locale: str
     origin_id: str
     origin_data: str
     created_at: str
     updated_at: str
-    vendor: CompanyUsersShowCurrentV10ResultVendor
+    vendor: CompanyUsersListItemVendor
     work_classification_id: int
     default_permission_template_id: int
     company_permission_template_id: int
 
 
-class CompanyUsersListForCompanyV10Filters(TypedDict, total=False):
-    created_at: str
-    origin_id: str
-    search: str
-    updated_at: str
-    vendor_id: Sequence[int]
-
-
-class CompanyUsersListForCompanyV10ItemPermissionTemplate(TypedDict, total=False):
+class CompanyUsersCreateResultPermissionTemplate(TypedDict, total=False):
     id: int
     name: str
     project_specific: bool
     type: str
 
 
-class CompanyUsersListForCompanyV10Item(TypedDict, total=False):
+class CompanyUsersCreateResult(TypedDict, total=False):
     address: str
     avatar: str
     business_id: str
@@ -150,13 +151,14 @@ class CompanyUsersListForCompanyV10Item(TypedDict, total=False):
     welcome_email_sent_at: str
     zip: str
     work_classification_id: int
-    permission_template: CompanyUsersListForCompanyV10ItemPermissionTemplate
-    company_permission_template: CompanyUsersListForCompanyV10ItemPermissionTemplate
-    vendor: CompanyUsersShowCurrentV10ResultVendor
+    permission_template: CompanyUsersCreateResultPermissionTemplate
+    company_permission_template: CompanyUsersCreateResultPermissionTemplate
+    vendor: CompanyUsersListItemVendor
 
 
-class CompanyUsersShowForCompanyV10Result(TypedDict, total=False):
+class CompanyUsersUpdateResult(TypedDict, total=False):
     address: str
+    add_to_new_projects: bool
     avatar: str
     business_id: str
     business_phone: str
@@ -181,12 +183,11 @@ class CompanyUsersShowForCompanyV10Result(TypedDict, total=False):
     notes: str
     state_code: str
     zip: str
-    locale: str
     origin_id: str
     origin_data: str
     created_at: str
     updated_at: str
-    vendor: CompanyUsersShowCurrentV10ResultVendor
+    vendor: CompanyUsersListItemVendor
     work_classification_id: int
     default_permission_template_id: int
     company_permission_template_id: int
@@ -201,7 +202,64 @@ class CompanyUsersListV10Filters(TypedDict, total=False):
     vendor_id: Sequence[int]
 
 
+class CompanyUsersListV11Filters(TypedDict, total=False):
+    active: bool
+    created_at: str
+    origin_id: str
+    search: str
+    updated_at: str
+    vendor_id: Sequence[int]
+
+
+class CompanyUsersListV12Filters(TypedDict, total=False):
+    active: bool
+    created_at: str
+    origin_id: str
+    search: str
+    updated_at: str
+    vendor_id: Sequence[int]
+
+
+class CompanyUsersListForCompanyFilters(TypedDict, total=False):
+    created_at: str
+    origin_id: str
+    search: str
+    updated_at: str
+    vendor_id: Sequence[int]
+
+
+class CompanyUsersBulkAddToProjectsBodyUsersItem(TypedDict, total=False):
+    user_id: str
+    project_id: str
+    permission_template_id: str
+    project_role_ids: list[dict[str, Any]]
+
+
+class CompanyUsersBulkAddToProjectsBody(TypedDict, total=False):
+    users: list[CompanyUsersBulkAddToProjectsBodyUsersItem]
+
+
+class CompanyUsersBulkAddToProjectsResultItem(TypedDict, total=False):
+    entities: list[dict[str, Any]]
+
+
+class CompanyUsersListForCompanyV10Filters(TypedDict, total=False):
+    created_at: str
+    origin_id: str
+    search: str
+    updated_at: str
+    vendor_id: Sequence[int]
+
+
 class CompanyUsersListForCompanyV11Filters(TypedDict, total=False):
+    created_at: str
+    origin_id: str
+    search: str
+    updated_at: str
+    vendor_id: Sequence[int]
+
+
+class CompanyUsersListForCompanyV12Filters(TypedDict, total=False):
     created_at: str
     origin_id: str
     search: str
@@ -227,49 +285,6 @@ class CompanyUsersBulkAddToProjectsV11Result(TypedDict, total=False):
     userId: CompanyUsersBulkAddToProjectsV11ResultUserId
 
 
-class CompanyUsersBulkRemoveFromProjectsV11BodyUsersItem(TypedDict, total=False):
-    user_id: float
-    project_id: float
-
-
-class CompanyUsersBulkRemoveFromProjectsV11Body(TypedDict, total=False):
-    users: list[CompanyUsersBulkRemoveFromProjectsV11BodyUsersItem]
-
-
-class CompanyUsersListV11Filters(TypedDict, total=False):
-    active: bool
-    created_at: str
-    origin_id: str
-    search: str
-    updated_at: str
-    vendor_id: Sequence[int]
-
-
-class CompanyUsersListForCompanyV12Filters(TypedDict, total=False):
-    created_at: str
-    origin_id: str
-    search: str
-    updated_at: str
-    vendor_id: Sequence[int]
-
-
-class CompanyUsersListV12Filters(TypedDict, total=False):
-    active: bool
-    created_at: str
-    origin_id: str
-    search: str
-    updated_at: str
-    vendor_id: Sequence[int]
-
-
-class CompanyUsersListForCompanyFilters(TypedDict, total=False):
-    created_at: str
-    origin_id: str
-    search: str
-    updated_at: str
-    vendor_id: Sequence[int]
-
-
 class CompanyUsersBulkAddToProjectsV13ResultEntitiesItem(TypedDict, total=False):
     userId: str
     projects: list[dict[str, Any]]
@@ -277,41 +292,6 @@ class CompanyUsersBulkAddToProjectsV13ResultEntitiesItem(TypedDict, total=False)
 
 class CompanyUsersBulkAddToProjectsV13Result(TypedDict, total=False):
     entities: list[CompanyUsersBulkAddToProjectsV13ResultEntitiesItem]
-
-
-class CompanyUsersListFilters(TypedDict, total=False):
-    active: bool
-    created_at: str
-    origin_id: str
-    search: str
-    updated_at: str
-    vendor_id: Sequence[int]
-
-
-class CompanyUsersRetrievesStatusOfAsyncronousJobThatBulkUsersCommandQueuedResult(
-    TypedDict, total=False
-):
-    is_complete: bool
-    bid: str
-    total: int
-    pending: int
-    description: str
-    failures: int
-
-
-class CompanyUsersBulkAddToProjectsBodyUsersItem(TypedDict, total=False):
-    user_id: str
-    project_id: str
-    permission_template_id: str
-    project_role_ids: list[dict[str, Any]]
-
-
-class CompanyUsersBulkAddToProjectsBody(TypedDict, total=False):
-    users: list[CompanyUsersBulkAddToProjectsBodyUsersItem]
-
-
-class CompanyUsersBulkAddToProjectsResultItem(TypedDict, total=False):
-    entities: list[dict[str, Any]]
 
 
 class CompanyUsersBulkRemoveFromProjectsBodyUsersItem(TypedDict, total=False):
@@ -327,15 +307,34 @@ CompanyUsersBulkRemoveFromProjectsResultItem = TypedDict(
     "CompanyUsersBulkRemoveFromProjectsResultItem", {"{user_id}": dict[str, Any]}, total=False
 )
 
-CompanyUser = CompanyUsersShowForCompanyV10Result
+
+class CompanyUsersBulkRemoveFromProjectsV11BodyUsersItem(TypedDict, total=False):
+    user_id: float
+    project_id: float
+
+
+class CompanyUsersBulkRemoveFromProjectsV11Body(TypedDict, total=False):
+    users: list[CompanyUsersBulkRemoveFromProjectsV11BodyUsersItem]
+
+
+class CompanyUsersRetrievesStatusOfAsyncronousJobThatBulkUsersCommandQueuedResult(
+    TypedDict, total=False
+):
+    is_complete: bool
+    bid: str
+    total: int
+    pending: int
+    description: str
+    failures: int
+
+
+CompanyUser = CompanyUsersListItem
 
 
 class CompanyUsersResource(Resource):
     """Core / Directory / company-users (47 operations)."""
 
-    async def show_current_v1_0(
-        self, *, company_id: int
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    async def show_current_v1_0(self, *, company_id: int) -> Response[CompanyUsersUpdateResult]:
         """Show current company user.
 
         ``GET /rest/v1.0/companies/{company_id}/me`` (``RestV10CompaniesCompanyIdMeGet``).
@@ -360,7 +359,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersListForCompanyV10Item]:
+    ) -> ItemIterator[CompanyUsersCreateResult]:
         """List company users.
 
         ``GET /rest/v1.0/companies/{company_id}/users`` (``RestV10CompaniesCompanyIdUsersGet``).
@@ -390,7 +389,7 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersListForCompanyV10Item,
+            item_type=CompanyUsersCreateResult,
         )
 
     async def create_for_company_v1_0(
@@ -399,7 +398,7 @@ class CompanyUsersResource(Resource):
         company_id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Create company user.
 
         ``POST /rest/v1.0/companies/{company_id}/users`` (``RestV10CompaniesCompanyIdUsersPost``).
@@ -466,7 +465,7 @@ class CompanyUsersResource(Resource):
 
     async def show_for_company_v1_0(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyUsersShowForCompanyV10Result]:
+    ) -> Response[CompanyUsersListItem]:
         """Show company user.
 
         ``GET /rest/v1.0/companies/{company_id}/users/{id}``
@@ -489,7 +488,7 @@ class CompanyUsersResource(Resource):
         id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Update company user.
 
         ``PATCH /rest/v1.0/companies/{company_id}/users/{id}``
@@ -548,7 +547,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersListForCompanyV10Item]:
+    ) -> ItemIterator[CompanyUsersCreateResult]:
         """List company users.
 
         ``GET /rest/v1.0/users`` (``RestV10UsersGet``).
@@ -584,7 +583,7 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersListForCompanyV10Item,
+            item_type=CompanyUsersCreateResult,
         )
 
     async def create(
@@ -593,7 +592,7 @@ class CompanyUsersResource(Resource):
         company_id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersListForCompanyV10Item]:
+    ) -> Response[CompanyUsersCreateResult]:
         """Create company user.
 
         ``POST /rest/v1.0/users`` (``RestV10UsersPost``).
@@ -624,9 +623,7 @@ class CompanyUsersResource(Resource):
             body=body,
         )
 
-    async def show_v1_0(
-        self, *, id: int, company_id: int
-    ) -> Response[CompanyUsersShowForCompanyV10Result]:
+    async def show_v1_0(self, *, id: int, company_id: int) -> Response[CompanyUsersListItem]:
         """Show company user.
 
         ``GET /rest/v1.0/users/{id}`` (``RestV10UsersIdGet``).
@@ -669,7 +666,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersListForCompanyV10Item]:
+    ) -> ItemIterator[CompanyUsersCreateResult]:
         """List company users.
 
         ``GET /rest/v1.1/companies/{company_id}/users`` (``RestV11CompaniesCompanyIdUsersGet``).
@@ -699,7 +696,7 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersListForCompanyV10Item,
+            item_type=CompanyUsersCreateResult,
         )
 
     async def create_for_company_v1_1(
@@ -708,7 +705,7 @@ class CompanyUsersResource(Resource):
         company_id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Create company user.
 
         ``POST /rest/v1.1/companies/{company_id}/users`` (``RestV11CompaniesCompanyIdUsersPost``).
@@ -817,7 +814,7 @@ class CompanyUsersResource(Resource):
 
     async def show_for_company_v1_1(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyUsersShowForCompanyV10Result]:
+    ) -> Response[CompanyUsersListItem]:
         """Show company user.
 
         ``GET /rest/v1.1/companies/{company_id}/users/{id}``
@@ -840,7 +837,7 @@ class CompanyUsersResource(Resource):
         id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Update company user.
 
         ``PATCH /rest/v1.1/companies/{company_id}/users/{id}``
@@ -899,7 +896,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersShowForCompanyV10Result]:
+    ) -> ItemIterator[CompanyUsersListItem]:
         """List company users.
 
         ``GET /rest/v1.1/users`` (``RestV11UsersGet``).
@@ -935,12 +932,10 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersShowForCompanyV10Result,
+            item_type=CompanyUsersListItem,
         )
 
-    async def show_v1_1(
-        self, *, id: int, company_id: int
-    ) -> Response[CompanyUsersShowForCompanyV10Result]:
+    async def show_v1_1(self, *, id: int, company_id: int) -> Response[CompanyUsersListItem]:
         """Show company user.
 
         ``GET /rest/v1.1/users/{id}`` (``RestV11UsersIdGet``).
@@ -983,7 +978,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersListForCompanyV10Item]:
+    ) -> ItemIterator[CompanyUsersCreateResult]:
         """List company users.
 
         ``GET /rest/v1.2/companies/{company_id}/users`` (``RestV12CompaniesCompanyIdUsersGet``).
@@ -1013,7 +1008,7 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersListForCompanyV10Item,
+            item_type=CompanyUsersCreateResult,
         )
 
     async def create_for_company_v1_2(
@@ -1022,7 +1017,7 @@ class CompanyUsersResource(Resource):
         company_id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Create company user.
 
         ``POST /rest/v1.2/companies/{company_id}/users`` (``RestV12CompaniesCompanyIdUsersPost``).
@@ -1131,7 +1126,7 @@ class CompanyUsersResource(Resource):
 
     async def show_for_company_v1_2(
         self, *, company_id: int, id: int
-    ) -> Response[CompanyUsersShowForCompanyV10Result]:
+    ) -> Response[CompanyUsersListItem]:
         """Show company user.
 
         ``GET /rest/v1.2/companies/{company_id}/users/{id}``
@@ -1154,7 +1149,7 @@ class CompanyUsersResource(Resource):
         id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Update company user.
 
         ``PATCH /rest/v1.2/companies/{company_id}/users/{id}``
@@ -1213,7 +1208,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersShowForCompanyV10Result]:
+    ) -> ItemIterator[CompanyUsersListItem]:
         """List company users.
 
         ``GET /rest/v1.2/users`` (``RestV12UsersGet``).
@@ -1249,7 +1244,7 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersShowForCompanyV10Result,
+            item_type=CompanyUsersListItem,
         )
 
     async def show_current(self, *, company_id: int) -> Response[Any]:
@@ -1325,7 +1320,7 @@ class CompanyUsersResource(Resource):
         company_id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Create company user.
 
         ``POST /rest/v1.3/companies/{company_id}/users`` (``RestV13CompaniesCompanyIdUsersPost``).
@@ -1455,7 +1450,7 @@ class CompanyUsersResource(Resource):
         id: int,
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
-    ) -> Response[CompanyUsersShowCurrentV10Result]:
+    ) -> Response[CompanyUsersUpdateResult]:
         """Update company user.
 
         ``PATCH /rest/v1.3/companies/{company_id}/users/{id}``
@@ -1514,7 +1509,7 @@ class CompanyUsersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CompanyUsersShowForCompanyV10Result]:
+    ) -> ItemIterator[CompanyUsersListItem]:
         """List company users.
 
         ``GET /rest/v1.3/users`` (``RestV13UsersGet``).
@@ -1550,12 +1545,10 @@ class CompanyUsersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CompanyUsersShowForCompanyV10Result,
+            item_type=CompanyUsersListItem,
         )
 
-    async def show(
-        self, *, id: int, company_id: int
-    ) -> Response[CompanyUsersShowForCompanyV10Result]:
+    async def show(self, *, id: int, company_id: int) -> Response[CompanyUsersListItem]:
         """Show company user.
 
         ``GET /rest/v1.3/users/{id}`` (``RestV13UsersIdGet``).

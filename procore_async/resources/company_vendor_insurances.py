@@ -51,29 +51,6 @@ class CompanyVendorInsurancesListItem(TypedDict, total=False):
     origin_id: str
 
 
-class CompanyVendorInsurancesCreateBodyInsurance(TypedDict, total=False):
-    effective_date: str
-    enable_expired_insurance_notifications: bool
-    exempt: bool
-    expiration_date: str
-    info_received: bool
-    insurance_type: str
-    limit: str
-    name: str
-    notes: str
-    policy_number: str
-    status: str
-    additional_insured: str
-    division_template: str
-    insurance_sets: str
-    origin_data: str
-    origin_id: str
-
-
-class CompanyVendorInsurancesCreateBody(TypedDict, total=False):
-    insurance: CompanyVendorInsurancesCreateBodyInsurance
-
-
 class CompanyVendorInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     effective_date: str
@@ -96,6 +73,29 @@ class CompanyVendorInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
 
 class CompanyVendorInsurancesSyncBody(TypedDict, total=False):
     updates: list[CompanyVendorInsurancesSyncBodyUpdatesItem]
+
+
+class CompanyVendorInsurancesCreateBodyInsurance(TypedDict, total=False):
+    effective_date: str
+    enable_expired_insurance_notifications: bool
+    exempt: bool
+    expiration_date: str
+    info_received: bool
+    insurance_type: str
+    limit: str
+    name: str
+    notes: str
+    policy_number: str
+    status: str
+    additional_insured: str
+    division_template: str
+    insurance_sets: str
+    origin_data: str
+    origin_id: str
+
+
+class CompanyVendorInsurancesCreateBody(TypedDict, total=False):
+    insurance: CompanyVendorInsurancesCreateBodyInsurance
 
 
 class CompanyVendorInsurancesResource(Resource):

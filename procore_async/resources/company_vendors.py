@@ -46,61 +46,6 @@ class CompanyVendorsListFilters(TypedDict, total=False):
     updated_at: str
 
 
-class CompanyVendorsCreateBodyVendorBidding(TypedDict, total=False):
-    affirmative_action: bool
-    small_business: bool
-    african_american_business: bool
-    hispanic_business: bool
-    womens_business: bool
-    historically_underutilized_business: bool
-    sdvo_business: bool
-    certified_business_enterprise: bool
-    asian_american_business: bool
-    native_american_business: bool
-    disadvantaged_business: bool
-    minority_business_enterprise: bool
-    eight_a_business: bool
-
-
-class CompanyVendorsCreateBodyVendor(TypedDict, total=False):
-    name: str
-    address: str
-    city: str
-    zip: str
-    business_phone: str
-    mobile_phone: str
-    fax_number: str
-    email_address: str
-    is_active: bool
-    state_code: str
-    authorized_bidder: bool
-    prequalified: bool
-    country_code: str
-    labor_union: str
-    license_number: str
-    website: str
-    union_member: bool
-    non_union_prevailing_wage: bool
-    abbreviated_name: str
-    notes: str
-    vendor_group_id: int
-    parent_id: int
-    primary_contact_id: int
-    origin_id: str
-    origin_data: str
-    origin_code: str
-    trade_ids: list[int]
-    bidding_distribution_ids: list[int]
-    standard_cost_code_ids: list[int]
-    trade_name: str
-    bidding: CompanyVendorsCreateBodyVendorBidding
-
-
-class CompanyVendorsCreateBody(TypedDict, total=False):
-    company_id: int
-    vendor: CompanyVendorsCreateBodyVendor
-
-
 class CompanyVendorsSyncBodyUpdatesItemBidding(TypedDict, total=False):
     affirmative_action: dict[str, Any]
     small_business: dict[str, Any]
@@ -162,6 +107,61 @@ class CompanyVendorsSyncBodyUpdatesItem(TypedDict, total=False):
 class CompanyVendorsSyncBody(TypedDict, total=False):
     company_id: int
     updates: list[CompanyVendorsSyncBodyUpdatesItem]
+
+
+class CompanyVendorsCreateBodyVendorBidding(TypedDict, total=False):
+    affirmative_action: bool
+    small_business: bool
+    african_american_business: bool
+    hispanic_business: bool
+    womens_business: bool
+    historically_underutilized_business: bool
+    sdvo_business: bool
+    certified_business_enterprise: bool
+    asian_american_business: bool
+    native_american_business: bool
+    disadvantaged_business: bool
+    minority_business_enterprise: bool
+    eight_a_business: bool
+
+
+class CompanyVendorsCreateBodyVendor(TypedDict, total=False):
+    name: str
+    address: str
+    city: str
+    zip: str
+    business_phone: str
+    mobile_phone: str
+    fax_number: str
+    email_address: str
+    is_active: bool
+    state_code: str
+    authorized_bidder: bool
+    prequalified: bool
+    country_code: str
+    labor_union: str
+    license_number: str
+    website: str
+    union_member: bool
+    non_union_prevailing_wage: bool
+    abbreviated_name: str
+    notes: str
+    vendor_group_id: int
+    parent_id: int
+    primary_contact_id: int
+    origin_id: str
+    origin_data: str
+    origin_code: str
+    trade_ids: list[int]
+    bidding_distribution_ids: list[int]
+    standard_cost_code_ids: list[int]
+    trade_name: str
+    bidding: CompanyVendorsCreateBodyVendorBidding
+
+
+class CompanyVendorsCreateBody(TypedDict, total=False):
+    company_id: int
+    vendor: CompanyVendorsCreateBodyVendor
 
 
 class CompanyVendorsUpdateBusinessRegisterBodyBusinessRegister(TypedDict, total=False):

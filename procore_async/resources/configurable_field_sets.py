@@ -28,12 +28,6 @@ __all__ = [
     "ConfigurableFieldSetsCreateBody",
     "ConfigurableFieldSetsCreateBodyConfigurableFieldSet",
     "ConfigurableFieldSetsCreateBodyConfigurableFieldSetFields",
-    "ConfigurableFieldSetsCreateResult",
-    "ConfigurableFieldSetsCreateResultFields",
-    "ConfigurableFieldSetsCreateResultFieldsCustomField1",
-    "ConfigurableFieldSetsCreateResultFieldsField1",
-    "ConfigurableFieldSetsCreateResultProjectsItem",
-    "ConfigurableFieldSetsCreateResultSectionsItem",
     "ConfigurableFieldSetsDuplicateAndItsCustomFieldsResult",
     "ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFields",
     "ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFieldsCustomField1",
@@ -46,6 +40,12 @@ __all__ = [
     "ConfigurableFieldSetsListItemSectionsItem",
     "ConfigurableFieldSetsListItemUpdatedBy",
     "ConfigurableFieldSetsResource",
+    "ConfigurableFieldSetsShowResult",
+    "ConfigurableFieldSetsShowResultFields",
+    "ConfigurableFieldSetsShowResultFieldsCustomField1",
+    "ConfigurableFieldSetsShowResultFieldsField1",
+    "ConfigurableFieldSetsShowResultProjectsItem",
+    "ConfigurableFieldSetsShowResultSectionsItem",
     "ConfigurableFieldSetsUpdateBody",
     "ConfigurableFieldSetsUpdateBodyConfigurableFieldSet",
     "ConfigurableFieldSetsUpdateBodyConfigurableFieldSetFields",
@@ -114,34 +114,13 @@ class ConfigurableFieldSetsListItem(TypedDict, total=False):
     updated_by: ConfigurableFieldSetsListItemUpdatedBy
 
 
-class ConfigurableFieldSetsCreateBodyConfigurableFieldSetFields(TypedDict, total=False):
-    field_1: ConfigurableFieldSetsListItemFieldsField1
-
-
-class ConfigurableFieldSetsCreateBodyConfigurableFieldSet(TypedDict, total=False):
-    name: str
-    class_name: str
-    fields: ConfigurableFieldSetsCreateBodyConfigurableFieldSetFields
-    project_ids: list[int]
-    category: str
-    action_plan_type_id: int
-    inspection_type_id: int
-    generic_tool_id: int
-    company_default: bool
-    company_configurable_field_set_default_column_name: str
-
-
-class ConfigurableFieldSetsCreateBody(TypedDict, total=False):
-    configurable_field_set: ConfigurableFieldSetsCreateBodyConfigurableFieldSet
-
-
-class ConfigurableFieldSetsCreateResultFieldsField1(TypedDict, total=False):
+class ConfigurableFieldSetsShowResultFieldsField1(TypedDict, total=False):
     name: str
     visible: bool
     required: bool
 
 
-class ConfigurableFieldSetsCreateResultFieldsCustomField1(TypedDict, total=False):
+class ConfigurableFieldSetsShowResultFieldsCustomField1(TypedDict, total=False):
     id: int
     name: str
     company_id: int
@@ -161,12 +140,12 @@ class ConfigurableFieldSetsCreateResultFieldsCustomField1(TypedDict, total=False
     column_width: float
 
 
-class ConfigurableFieldSetsCreateResultFields(TypedDict, total=False):
-    field_1: ConfigurableFieldSetsCreateResultFieldsField1
-    custom_field_1: ConfigurableFieldSetsCreateResultFieldsCustomField1
+class ConfigurableFieldSetsShowResultFields(TypedDict, total=False):
+    field_1: ConfigurableFieldSetsShowResultFieldsField1
+    custom_field_1: ConfigurableFieldSetsShowResultFieldsCustomField1
 
 
-class ConfigurableFieldSetsCreateResultSectionsItem(TypedDict, total=False):
+class ConfigurableFieldSetsShowResultSectionsItem(TypedDict, total=False):
     id: int
     name: str
     description: str
@@ -174,19 +153,19 @@ class ConfigurableFieldSetsCreateResultSectionsItem(TypedDict, total=False):
     from_v1_custom_fields: bool
 
 
-class ConfigurableFieldSetsCreateResultProjectsItem(TypedDict, total=False):
+class ConfigurableFieldSetsShowResultProjectsItem(TypedDict, total=False):
     id: int
     name: str
 
 
-class ConfigurableFieldSetsCreateResult(TypedDict, total=False):
+class ConfigurableFieldSetsShowResult(TypedDict, total=False):
     id: int
     name: str
     type: str
     category: str
     class_name: str
-    fields: ConfigurableFieldSetsCreateResultFields
-    sections: list[ConfigurableFieldSetsCreateResultSectionsItem]
+    fields: ConfigurableFieldSetsShowResultFields
+    sections: list[ConfigurableFieldSetsShowResultSectionsItem]
     deletable: bool
     updated_at: str
     updated_by: Any
@@ -194,15 +173,28 @@ class ConfigurableFieldSetsCreateResult(TypedDict, total=False):
     generic_tool_id: int
     action_plan_type_id: int
     observations_category_id: int
-    projects: list[ConfigurableFieldSetsCreateResultProjectsItem]
+    projects: list[ConfigurableFieldSetsShowResultProjectsItem]
 
 
-class ConfigurableFieldSetsFindByIndexScope(TypedDict, total=False):
+class ConfigurableFieldSetsCreateBodyConfigurableFieldSetFields(TypedDict, total=False):
+    field_1: ConfigurableFieldSetsListItemFieldsField1
+
+
+class ConfigurableFieldSetsCreateBodyConfigurableFieldSet(TypedDict, total=False):
+    name: str
+    class_name: str
+    fields: ConfigurableFieldSetsCreateBodyConfigurableFieldSetFields
+    project_ids: list[int]
+    category: str
     action_plan_type_id: int
-    category: int
-    generic_tool_id: int
     inspection_type_id: int
-    observations_category_id: int
+    generic_tool_id: int
+    company_default: bool
+    company_configurable_field_set_default_column_name: str
+
+
+class ConfigurableFieldSetsCreateBody(TypedDict, total=False):
+    configurable_field_set: ConfigurableFieldSetsCreateBodyConfigurableFieldSet
 
 
 class ConfigurableFieldSetsUpdateBodyConfigurableFieldSetFieldsCustomField1(TypedDict, total=False):
@@ -238,6 +230,14 @@ class ConfigurableFieldSetsUpdateBody(TypedDict, total=False):
     configurable_field_set: ConfigurableFieldSetsUpdateBodyConfigurableFieldSet
 
 
+class ConfigurableFieldSetsFindByIndexScope(TypedDict, total=False):
+    action_plan_type_id: int
+    category: int
+    generic_tool_id: int
+    inspection_type_id: int
+    observations_category_id: int
+
+
 class ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFieldsCustomField1(
     TypedDict, total=False
 ):
@@ -257,7 +257,7 @@ class ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFieldsCustomField1(
 
 
 class ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFields(TypedDict, total=False):
-    field_1: ConfigurableFieldSetsCreateResultFieldsField1
+    field_1: ConfigurableFieldSetsShowResultFieldsField1
     custom_field_1: ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFieldsCustomField1
 
 
@@ -268,13 +268,17 @@ class ConfigurableFieldSetsDuplicateAndItsCustomFieldsResult(TypedDict, total=Fa
     category: str
     class_name: str
     fields: ConfigurableFieldSetsDuplicateAndItsCustomFieldsResultFields
-    sections: list[ConfigurableFieldSetsCreateResultSectionsItem]
+    sections: list[ConfigurableFieldSetsShowResultSectionsItem]
     inspection_type_id: int
     generic_tool_id: int
     action_plan_type_id: int
     observations_category_id: int
     updated_at: str
     updated_by: ConfigurableFieldSetsListItemUpdatedBy
+
+
+class ConfigurableFieldSetsListCustomFieldsUserOptionsFilters(TypedDict, total=False):
+    search: str
 
 
 class ConfigurableFieldSetsValidateCustomFieldsValuesWithBodyAttributes(TypedDict, total=False):
@@ -297,10 +301,6 @@ class ConfigurableFieldSetsValidateCustomFieldsValuesWithResultErrors(TypedDict,
 class ConfigurableFieldSetsValidateCustomFieldsValuesWithResult(TypedDict, total=False):
     valid: bool
     errors: ConfigurableFieldSetsValidateCustomFieldsValuesWithResultErrors
-
-
-class ConfigurableFieldSetsListCustomFieldsUserOptionsFilters(TypedDict, total=False):
-    search: str
 
 
 class ConfigurableFieldSetsResource(Resource):
@@ -363,7 +363,7 @@ class ConfigurableFieldSetsResource(Resource):
         company_id: int,
         body: ConfigurableFieldSetsCreateBody,
         include_lov_entries: bool | None = None,
-    ) -> Response[ConfigurableFieldSetsCreateResult]:
+    ) -> Response[ConfigurableFieldSetsShowResult]:
         """Create Configurable Field Sets.
 
         ``POST /rest/v1.0/companies/{company_id}/configurable_field_sets``
@@ -393,7 +393,7 @@ class ConfigurableFieldSetsResource(Resource):
         type_: str,
         project_id: int | None = None,
         scope: ConfigurableFieldSetsFindByIndexScope | None = None,
-    ) -> Response[ConfigurableFieldSetsCreateResult]:
+    ) -> Response[ConfigurableFieldSetsShowResult]:
         """Find Configurable Field Set by Index.
 
         ``GET /rest/v1.0/companies/{company_id}/configurable_field_sets/find_by_index``
@@ -437,9 +437,7 @@ class ConfigurableFieldSetsResource(Resource):
             company_id=company_id,
         )
 
-    async def show(
-        self, *, company_id: int, id: int
-    ) -> Response[ConfigurableFieldSetsCreateResult]:
+    async def show(self, *, company_id: int, id: int) -> Response[ConfigurableFieldSetsShowResult]:
         """Show Configurable Field Set.
 
         ``GET /rest/v1.0/companies/{company_id}/configurable_field_sets/{id}``
@@ -459,7 +457,7 @@ class ConfigurableFieldSetsResource(Resource):
 
     async def update(
         self, *, company_id: int, id: int, body: ConfigurableFieldSetsUpdateBody
-    ) -> Response[ConfigurableFieldSetsCreateResult]:
+    ) -> Response[ConfigurableFieldSetsShowResult]:
         """Update Configurable Field Set.
 
         ``PATCH /rest/v1.0/companies/{company_id}/configurable_field_sets/{id}``

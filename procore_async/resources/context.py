@@ -28,17 +28,17 @@ __all__ = [
 ]
 
 
+class ContextUpdateBody(TypedDict, total=False):
+    name: str
+    settings: dict[str, Any]
+
+
 class ContextCreateNewBody(TypedDict, total=False):
     name: str
     context_type: str
     context_type_id: str
     sub_context_type: str
     sub_context_type_id: str
-    settings: dict[str, Any]
-
-
-class ContextUpdateBody(TypedDict, total=False):
-    name: str
     settings: dict[str, Any]
 
 

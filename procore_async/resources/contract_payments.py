@@ -23,11 +23,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ContractPaymentsCreateBody",
     "ContractPaymentsCreateBodyContractPayment",
-    "ContractPaymentsCreateResult",
-    "ContractPaymentsCreateResultAttachmentsItem",
     "ContractPaymentsListItem",
     "ContractPaymentsListItemAttachmentsItem",
     "ContractPaymentsResource",
+    "ContractPaymentsShowResult",
+    "ContractPaymentsShowResultAttachmentsItem",
 ]
 
 
@@ -61,6 +61,36 @@ class ContractPaymentsListItem(TypedDict, total=False):
     status: str
 
 
+class ContractPaymentsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class ContractPaymentsShowResult(TypedDict, total=False):
+    id: int
+    amount: str
+    check_number: str
+    contract_id: int
+    created_at: str
+    updated_at: str
+    date: str
+    date_payment_settled: str
+    date_payment_initiated: str
+    draw_request_number: int
+    external_payment_id: str
+    invoice_number: str
+    notes: str
+    payment_number: int
+    attachments: list[ContractPaymentsShowResultAttachmentsItem]
+    project_id: int
+    requisition_id: int
+    origin_id: str
+    origin_code: str
+    origin_data: str
+    status: str
+
+
 class ContractPaymentsCreateBodyContractPayment(TypedDict, total=False):
     date: str
     invoice_number: str
@@ -82,36 +112,6 @@ class ContractPaymentsCreateBody(TypedDict, total=False):
     contract_id: int
     attachments: list[str]
     contract_payment: ContractPaymentsCreateBodyContractPayment
-
-
-class ContractPaymentsCreateResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class ContractPaymentsCreateResult(TypedDict, total=False):
-    id: int
-    amount: str
-    check_number: str
-    contract_id: int
-    created_at: str
-    updated_at: str
-    date: str
-    date_payment_settled: str
-    date_payment_initiated: str
-    draw_request_number: int
-    external_payment_id: str
-    invoice_number: str
-    notes: str
-    payment_number: int
-    attachments: list[ContractPaymentsCreateResultAttachmentsItem]
-    project_id: int
-    requisition_id: int
-    origin_id: str
-    origin_code: str
-    origin_data: str
-    status: str
 
 
 class ContractPaymentsResource(Resource):
@@ -154,7 +154,7 @@ class ContractPaymentsResource(Resource):
 
     async def create(
         self, *, body: ContractPaymentsCreateBody, company_id: int | None = None
-    ) -> Response[ContractPaymentsCreateResult]:
+    ) -> Response[ContractPaymentsShowResult]:
         """Create Contract Payment.
 
         ``POST /rest/v1.0/contract_payments`` (``RestV10ContractPaymentsPost``).
@@ -188,7 +188,7 @@ class ContractPaymentsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, contract_id: int, company_id: int | None = None
-    ) -> Response[ContractPaymentsCreateResult]:
+    ) -> Response[ContractPaymentsShowResult]:
         """Show Contract Payment.
 
         ``GET /rest/v1.0/contract_payments/{id}`` (``RestV10ContractPaymentsIdGet``).
@@ -209,7 +209,7 @@ class ContractPaymentsResource(Resource):
 
     async def update(
         self, *, id: int, body: ContractPaymentsCreateBody, company_id: int | None = None
-    ) -> Response[ContractPaymentsCreateResult]:
+    ) -> Response[ContractPaymentsShowResult]:
         """Update Contract Payment.
 
         ``PATCH /rest/v1.0/contract_payments/{id}`` (``RestV10ContractPaymentsIdPatch``).

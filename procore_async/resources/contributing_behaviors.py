@@ -56,6 +56,10 @@ class ContributingBehaviorsCreateBody(TypedDict, total=False):
     contributing_behavior: ContributingBehaviorsCreateBodyContributingBehavior
 
 
+class ContributingBehaviorsUpdateBody(TypedDict, total=False):
+    contributing_behavior: ContributingBehaviorsCreateBodyContributingBehavior
+
+
 class ContributingBehaviorsBulkUpdateBodyContributingBehavior(TypedDict, total=False):
     ids: list[int]
     active: bool
@@ -63,10 +67,6 @@ class ContributingBehaviorsBulkUpdateBodyContributingBehavior(TypedDict, total=F
 
 class ContributingBehaviorsBulkUpdateBody(TypedDict, total=False):
     contributing_behavior: ContributingBehaviorsBulkUpdateBodyContributingBehavior
-
-
-class ContributingBehaviorsUpdateBody(TypedDict, total=False):
-    contributing_behavior: ContributingBehaviorsCreateBodyContributingBehavior
 
 
 class ContributingBehaviorsResource(Resource):

@@ -56,6 +56,10 @@ class ContributingConditionsCreateBody(TypedDict, total=False):
     contributing_condition: ContributingConditionsCreateBodyContributingCondition
 
 
+class ContributingConditionsUpdateBody(TypedDict, total=False):
+    contributing_condition: ContributingConditionsCreateBodyContributingCondition
+
+
 class ContributingConditionsBulkUpdateBodyContributingCondition(TypedDict, total=False):
     ids: list[int]
     active: bool
@@ -63,10 +67,6 @@ class ContributingConditionsBulkUpdateBodyContributingCondition(TypedDict, total
 
 class ContributingConditionsBulkUpdateBody(TypedDict, total=False):
     contributing_condition: ContributingConditionsBulkUpdateBodyContributingCondition
-
-
-class ContributingConditionsUpdateBody(TypedDict, total=False):
-    contributing_condition: ContributingConditionsCreateBodyContributingCondition
 
 
 class ContributingConditionsResource(Resource):

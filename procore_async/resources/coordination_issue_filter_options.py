@@ -23,16 +23,50 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsFilters",
-    "CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem",
     "CoordinationIssueFilterOptionsListAssigneeFilterOptionsFilters",
     "CoordinationIssueFilterOptionsListAvailableFiltersForCoordinationIssuesResultItem",
-    "CoordinationIssueFilterOptionsListCreationSourceFilterOptionsResultItem",
     "CoordinationIssueFilterOptionsListCreatorFilterOptionsFilters",
+    "CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem",
     "CoordinationIssueFilterOptionsListLocationFilterOptionsFilters",
     "CoordinationIssueFilterOptionsListStatusFilterOptionsFilters",
+    "CoordinationIssueFilterOptionsListStatusFilterOptionsResultItem",
     "CoordinationIssueFilterOptionsListWatcherFilterOptionsFilters",
     "CoordinationIssueFilterOptionsResource",
 ]
+
+
+class CoordinationIssueFilterOptionsListStatusFilterOptionsFilters(TypedDict, total=False):
+    bim_file_id: int
+
+
+class CoordinationIssueFilterOptionsListStatusFilterOptionsResultItem(TypedDict, total=False):
+    key: str
+    value: str
+
+
+class CoordinationIssueFilterOptionsListCreatorFilterOptionsFilters(TypedDict, total=False):
+    bim_file_id: int
+
+
+class CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem(TypedDict, total=False):
+    key: int
+    value: str
+
+
+class CoordinationIssueFilterOptionsListWatcherFilterOptionsFilters(TypedDict, total=False):
+    bim_file_id: int
+
+
+class CoordinationIssueFilterOptionsListAssigneeFilterOptionsFilters(TypedDict, total=False):
+    bim_file_id: int
+
+
+class CoordinationIssueFilterOptionsListLocationFilterOptionsFilters(TypedDict, total=False):
+    bim_file_id: int
+
+
+class CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsFilters(TypedDict, total=False):
+    bim_file_id: int
 
 
 class CoordinationIssueFilterOptionsListAvailableFiltersForCoordinationIssuesResultItem(
@@ -41,44 +75,6 @@ class CoordinationIssueFilterOptionsListAvailableFiltersForCoordinationIssuesRes
     key: str
     value: str
     endpoint: str
-
-
-class CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsFilters(TypedDict, total=False):
-    bim_file_id: int
-
-
-class CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem(
-    TypedDict, total=False
-):
-    key: int
-    value: str
-
-
-class CoordinationIssueFilterOptionsListAssigneeFilterOptionsFilters(TypedDict, total=False):
-    bim_file_id: int
-
-
-class CoordinationIssueFilterOptionsListCreatorFilterOptionsFilters(TypedDict, total=False):
-    bim_file_id: int
-
-
-class CoordinationIssueFilterOptionsListCreationSourceFilterOptionsResultItem(
-    TypedDict, total=False
-):
-    key: str
-    value: str
-
-
-class CoordinationIssueFilterOptionsListLocationFilterOptionsFilters(TypedDict, total=False):
-    bim_file_id: int
-
-
-class CoordinationIssueFilterOptionsListStatusFilterOptionsFilters(TypedDict, total=False):
-    bim_file_id: int
-
-
-class CoordinationIssueFilterOptionsListWatcherFilterOptionsFilters(TypedDict, total=False):
-    bim_file_id: int
 
 
 class CoordinationIssueFilterOptionsResource(Resource):
@@ -119,9 +115,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
         filters: CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsFilters
         | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem]]:
         """List Assignee Company Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/assignee_company_id``
@@ -150,9 +144,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
         locale: str | None = None,
         filters: CoordinationIssueFilterOptionsListAssigneeFilterOptionsFilters | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem]]:
         """List Assignee Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/assignee_id``
@@ -176,9 +168,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
 
     async def list_coordination_issue_file_filter_options(
         self, *, project_id: int, locale: str | None = None, company_id: int | None = None
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem]]:
         """List Coordination Issue File Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/coordination_issue_file_id``
@@ -206,9 +196,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
         locale: str | None = None,
         filters: CoordinationIssueFilterOptionsListCreatorFilterOptionsFilters | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem]]:
         """List Creator Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/created_by_id``
@@ -232,9 +220,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
 
     async def list_creation_source_filter_options(
         self, *, project_id: int, locale: str | None = None, company_id: int | None = None
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListCreationSourceFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListStatusFilterOptionsResultItem]]:
         """List Creation Source Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/created_from``
@@ -262,9 +248,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
         locale: str | None = None,
         filters: CoordinationIssueFilterOptionsListLocationFilterOptionsFilters | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem]]:
         """List Location Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/location_id``
@@ -293,9 +277,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
         locale: str | None = None,
         filters: CoordinationIssueFilterOptionsListStatusFilterOptionsFilters | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListCreationSourceFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListStatusFilterOptionsResultItem]]:
         """List Status Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/status``
@@ -323,9 +305,7 @@ class CoordinationIssueFilterOptionsResource(Resource):
         locale: str | None = None,
         filters: CoordinationIssueFilterOptionsListWatcherFilterOptionsFilters | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[CoordinationIssueFilterOptionsListAssigneeCompanyFilterOptionsResultItem]
-    ]:
+    ) -> Response[builtins.list[CoordinationIssueFilterOptionsListCreatorFilterOptionsResultItem]]:
         """List Watcher Filter Options.
 
         ``GET /rest/v1.0/coordination_issues/filter_options/watcher_id``

@@ -33,10 +33,10 @@ __all__ = [
     "CoordinationIssuesCreateBodyCoordinationIssueViewpointsItem",
     "CoordinationIssuesCreateRestV20Body",
     "CoordinationIssuesCreateRestV20BodyOrigin",
-    "CoordinationIssuesCreateRestV20Result",
     "CoordinationIssuesListFilters",
     "CoordinationIssuesListForProjectRestV20Filters",
     "CoordinationIssuesResource",
+    "CoordinationIssuesShowRestV20Result",
     "CoordinationIssuesUpdateBody",
     "CoordinationIssuesUpdateBodyCoordinationIssue",
     "CoordinationIssuesUpdateRestV20Body",
@@ -126,55 +126,7 @@ class CoordinationIssuesUpdateBody(TypedDict, total=False):
     coordination_issue: CoordinationIssuesUpdateBodyCoordinationIssue
 
 
-class CoordinationIssuesListForProjectRestV20Filters(TypedDict, total=False):
-    assignee_company_id: Sequence[str]
-    assignee_id: Sequence[str]
-    coordination_issue_file_id: Sequence[str]
-    created_at: str
-    created_by_id: Sequence[str]
-    created_from: Sequence[str]
-    document_container_id: Sequence[str]
-    document_revision_id: Sequence[str]
-    due_date: str
-    ids: Sequence[int]
-    include_sublocations: bool
-    issue_type: Sequence[str]
-    location_id: str
-    overdue: bool
-    priority: Sequence[str]
-    search: str
-    status: str
-    trade_id: str
-    updated_at: str
-    watcher_id: Sequence[str]
-
-
-class CoordinationIssuesCreateRestV20BodyOrigin(TypedDict, total=False):
-    origin_id: str
-    origin_type: str
-    deep_link_url: str
-    title: str
-
-
-class CoordinationIssuesCreateRestV20Body(TypedDict, total=False):
-    project_id: str
-    company_id: str
-    title: str
-    description: str
-    creation_source: str
-    location_id: str
-    assignee_id: str
-    bim_file_id: str
-    bim_model_id: str
-    due_date: str
-    issue_type: str
-    priority: str
-    trade_id: str
-    attachment_upload_uuids: list[str]
-    origin: CoordinationIssuesCreateRestV20BodyOrigin
-
-
-class CoordinationIssuesCreateRestV20Result(TypedDict, total=False):
+class CoordinationIssuesShowRestV20Result(TypedDict, total=False):
     id: str
     uuid: str
     title: str
@@ -207,8 +159,56 @@ class CoordinationIssuesCreateRestV20Result(TypedDict, total=False):
     custom_fields: dict[str, Any]
 
 
+class CoordinationIssuesCreateRestV20BodyOrigin(TypedDict, total=False):
+    origin_id: str
+    origin_type: str
+    deep_link_url: str
+    title: str
+
+
+class CoordinationIssuesCreateRestV20Body(TypedDict, total=False):
+    project_id: str
+    company_id: str
+    title: str
+    description: str
+    creation_source: str
+    location_id: str
+    assignee_id: str
+    bim_file_id: str
+    bim_model_id: str
+    due_date: str
+    issue_type: str
+    priority: str
+    trade_id: str
+    attachment_upload_uuids: list[str]
+    origin: CoordinationIssuesCreateRestV20BodyOrigin
+
+
 class CoordinationIssuesUpdateRestV20Body(TypedDict, total=False):
     coordination_issue: CoordinationIssuesCreateRestV20Body
+
+
+class CoordinationIssuesListForProjectRestV20Filters(TypedDict, total=False):
+    assignee_company_id: Sequence[str]
+    assignee_id: Sequence[str]
+    coordination_issue_file_id: Sequence[str]
+    created_at: str
+    created_by_id: Sequence[str]
+    created_from: Sequence[str]
+    document_container_id: Sequence[str]
+    document_revision_id: Sequence[str]
+    due_date: str
+    ids: Sequence[int]
+    include_sublocations: bool
+    issue_type: Sequence[str]
+    location_id: str
+    overdue: bool
+    priority: Sequence[str]
+    search: str
+    status: str
+    trade_id: str
+    updated_at: str
+    watcher_id: Sequence[str]
 
 
 class CoordinationIssuesResource(Resource):
@@ -468,7 +468,7 @@ class CoordinationIssuesResource(Resource):
 
     async def create_rest_v2_0(
         self, *, company_id: int, project_id: str, body: CoordinationIssuesCreateRestV20Body
-    ) -> Response[CoordinationIssuesCreateRestV20Result]:
+    ) -> Response[CoordinationIssuesShowRestV20Result]:
         """Create a coordination issue (REST v2.0).
 
         ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues``
@@ -514,7 +514,7 @@ class CoordinationIssuesResource(Resource):
 
     async def show_rest_v2_0(
         self, *, company_id: int, project_id: str, id: str, included: str | None = None
-    ) -> Response[CoordinationIssuesCreateRestV20Result]:
+    ) -> Response[CoordinationIssuesShowRestV20Result]:
         """Show a coordination issue (REST v2.0).
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{id}``
@@ -545,7 +545,7 @@ class CoordinationIssuesResource(Resource):
         project_id: str,
         id: str,
         body: CoordinationIssuesUpdateRestV20Body,
-    ) -> Response[CoordinationIssuesCreateRestV20Result]:
+    ) -> Response[CoordinationIssuesShowRestV20Result]:
         """Update a coordination issue (REST v2.0).
 
         ``PATCH /rest/v2.0/companies/{company_id}/projects/{project_id}/coordination_issues/{id}``

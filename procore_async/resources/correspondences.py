@@ -34,24 +34,14 @@ __all__ = [
     "CorrespondencesCreateGenericToolItemBody",
     "CorrespondencesCreateGenericToolItemBodyGenericToolItem",
     "CorrespondencesCreateGenericToolItemResponseResult",
-    "CorrespondencesCreateGenericToolItemResult",
-    "CorrespondencesCreateGenericToolItemResultAttachmentsItem",
-    "CorrespondencesCreateGenericToolItemResultCustomFields",
-    "CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "CorrespondencesCreateGenericToolItemResultTasksItem",
     "CorrespondencesCreateGenericToolStatusBody",
     "CorrespondencesCreateGenericToolStatusBodyGenericToolStatus",
+    "CorrespondencesCreateGenericToolStatusResult",
     "CorrespondencesListChangeHistoryForGenericToolItemItem",
     "CorrespondencesListGenericToolItemsFilters",
     "CorrespondencesListGenericToolsFilters",
     "CorrespondencesListResponsesForGenericToolItemItem",
     "CorrespondencesListStatusesAvailableForGenericToolItem",
-    "CorrespondencesListStatusesForGenericToolItem",
     "CorrespondencesListTypeDefaultsFilters",
     "CorrespondencesListTypeDefaultsItem",
     "CorrespondencesListTypeDefaultsItemDistributionMembersItem",
@@ -62,6 +52,7 @@ __all__ = [
     "CorrespondencesListTypeItemsItemCostCode",
     "CorrespondencesListTypeItemsItemCustomFields",
     "CorrespondencesListTypeItemsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "CorrespondencesListTypeItemsItemGenericTool",
     "CorrespondencesListTypeItemsItemLocation",
     "CorrespondencesListTypeItemsItemScheduleImpact",
     "CorrespondencesListTypeItemsItemSpecificationSection",
@@ -77,49 +68,19 @@ __all__ = [
     "CorrespondencesListUsersWithAccessToGenericToolFilters",
     "CorrespondencesResource",
     "CorrespondencesSendResponseFromGenericToolItemAndThenUpdateItemStatusBody",
+    "CorrespondencesShowGenericToolItemResult",
+    "CorrespondencesShowGenericToolItemResultAttachmentsItem",
+    "CorrespondencesShowGenericToolItemResultCustomFields",
+    "CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "CorrespondencesShowGenericToolItemResultTasksItem",
     "CorrespondencesUpdateGenericToolItemResponseBody",
     "CorrespondencesUpdateGenericToolItemResponseBodyGenericToolItemResponse",
-    "CorrespondencesUpdateGenericToolResult",
 ]
-
-
-class CorrespondencesListGenericToolsFilters(TypedDict, total=False):
-    project_id: int
-
-
-class CorrespondencesCreateGenericToolBodyGenericTool(TypedDict, total=False):
-    title: str
-    abbreviation: str
-    private_by_default: bool
-    new_project_default: bool
-    send_overdue_notifications: bool
-
-
-class CorrespondencesCreateGenericToolBody(TypedDict, total=False):
-    generic_tool: CorrespondencesCreateGenericToolBodyGenericTool
-
-
-class CorrespondencesUpdateGenericToolResult(TypedDict, total=False):
-    id: int
-    abbreviation: str
-    domain_id: int
-    title: str
-
-
-class CorrespondencesListStatusesForGenericToolItem(TypedDict, total=False):
-    id: int
-    status_name: str
-    status: str
-    is_used: bool
-
-
-class CorrespondencesCreateGenericToolStatusBodyGenericToolStatus(TypedDict, total=False):
-    status_name: str
-    status: str
-
-
-class CorrespondencesCreateGenericToolStatusBody(TypedDict, total=False):
-    generic_tool_status: CorrespondencesCreateGenericToolStatusBodyGenericToolStatus
 
 
 class CorrespondencesListTypeItemsFilters(TypedDict, total=False):
@@ -197,6 +158,13 @@ class CorrespondencesListTypeItemsItemSubJob(TypedDict, total=False):
     Code: str
 
 
+class CorrespondencesListTypeItemsItemGenericTool(TypedDict, total=False):
+    id: int
+    abbreviation: str
+    domain_id: int
+    title: str
+
+
 class CorrespondencesListTypeItemsItemAttachmentsItem(TypedDict, total=False):
     id: dict[str, Any]
     url: dict[str, Any]
@@ -249,7 +217,7 @@ class CorrespondencesListTypeItemsItem(TypedDict, total=False):
     trades: list[CorrespondencesListTypeItemsItemTradesItem]
     tasks: list[CorrespondencesListTypeItemsItemTasksItem]
     sub_job: CorrespondencesListTypeItemsItemSubJob
-    generic_tool: CorrespondencesUpdateGenericToolResult
+    generic_tool: CorrespondencesListTypeItemsItemGenericTool
     attachments: list[CorrespondencesListTypeItemsItemAttachmentsItem]
     document_management_document_revision_ids: list[str]
     distribution_members: list[Any]
@@ -257,31 +225,28 @@ class CorrespondencesListTypeItemsItem(TypedDict, total=False):
     custom_fields: CorrespondencesListTypeItemsItemCustomFields
 
 
-class CorrespondencesBatchUpdateTypeItemsBodyGenericToolItemsItem(TypedDict, total=False):
+class CorrespondencesListTypeUsersItemCompany(TypedDict, total=False):
     id: int
-    due_date: str
-    private: bool
-    schedule_impact: str
-    cost_impact: str
-    status: str
-    assignee_ids: list[dict[str, Any]]
-    received_from_id: int
-    location_id: int
-    cost_code_id: int
-    specification_section_id: int
-    sub_job_id: int
-    trade_ids: list[dict[str, Any]]
-    task_ids: list[dict[str, Any]]
+    name: str
 
 
-class CorrespondencesBatchUpdateTypeItemsBody(TypedDict, total=False):
-    generic_tool_items: list[CorrespondencesBatchUpdateTypeItemsBodyGenericToolItemsItem]
+class CorrespondencesListTypeUsersItemGenericToolsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    potential_assignee: dict[str, Any]
+    potential_received_from: dict[str, Any]
+    potential_distribution_member: dict[str, Any]
+    custom_fields: dict[str, Any]
 
 
-class CorrespondencesBatchUpdateTypeItemsResultItemItem(TypedDict, total=False):
+class CorrespondencesListTypeUsersItem(TypedDict, total=False):
     id: int
-    status: str
-    errors: dict[str, Any]
+    name: str
+    company: CorrespondencesListTypeUsersItemCompany
+    generic_tools: list[CorrespondencesListTypeUsersItemGenericToolsItem]
+
+
+class CorrespondencesListGenericToolsFilters(TypedDict, total=False):
+    project_id: int
 
 
 class CorrespondencesListTypeDefaultsFilters(TypedDict, total=False):
@@ -312,6 +277,18 @@ class CorrespondencesListTypeDefaultsItem(TypedDict, total=False):
     workflow_preset_config_url: str
 
 
+class CorrespondencesCreateGenericToolBodyGenericTool(TypedDict, total=False):
+    title: str
+    abbreviation: str
+    private_by_default: bool
+    new_project_default: bool
+    send_overdue_notifications: bool
+
+
+class CorrespondencesCreateGenericToolBody(TypedDict, total=False):
+    generic_tool: CorrespondencesCreateGenericToolBodyGenericTool
+
+
 class CorrespondencesListTypePermissionsItemPermittedActionsItem(TypedDict, total=False):
     id: dict[str, Any]
     action_name: dict[str, Any]
@@ -331,24 +308,133 @@ class CorrespondencesListTypePermissionsItem(TypedDict, total=False):
     permitted_actions: list[CorrespondencesListTypePermissionsItemPermittedActionsItem]
 
 
-class CorrespondencesListTypeUsersItemCompany(TypedDict, total=False):
+class CorrespondencesShowGenericToolItemResultTasksItem(TypedDict, total=False):
     id: int
     name: str
+    task_name: str
+    key: str
 
 
-class CorrespondencesListTypeUsersItemGenericToolsItem(TypedDict, total=False):
+class CorrespondencesShowGenericToolItemResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
     id: dict[str, Any]
-    potential_assignee: dict[str, Any]
-    potential_received_from: dict[str, Any]
-    potential_distribution_member: dict[str, Any]
-    custom_fields: dict[str, Any]
+    label: dict[str, Any]
 
 
-class CorrespondencesListTypeUsersItem(TypedDict, total=False):
+class CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+CorrespondencesShowGenericToolItemResultCustomFields = TypedDict(
+    "CorrespondencesShowGenericToolItemResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": CorrespondencesShowGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class CorrespondencesShowGenericToolItemResult(TypedDict, total=False):
     id: int
-    name: str
-    company: CorrespondencesListTypeUsersItemCompany
-    generic_tools: list[CorrespondencesListTypeUsersItemGenericToolsItem]
+    closed_at: str
+    created_at: str
+    description: str
+    due_date: str
+    issued_at: str
+    origin_generic_tool_item_id: int
+    origin_rfi_id: int
+    position: str
+    private: bool
+    schedule_impact: CorrespondencesListTypeItemsItemScheduleImpact
+    cost_impact: CorrespondencesListTypeItemsItemScheduleImpact
+    updated_at: str
+    status: str
+    status_type: str
+    title: str
+    created_by: Any
+    received_from: Any
+    location: CorrespondencesListTypeItemsItemLocation
+    cost_code: CorrespondencesListTypeItemsItemCostCode
+    specification_section: CorrespondencesListTypeItemsItemSpecificationSection
+    trade: CorrespondencesListTypeItemsItemTrade
+    trades: list[CorrespondencesListTypeItemsItemTrade]
+    tasks: list[CorrespondencesShowGenericToolItemResultTasksItem]
+    sub_job: CorrespondencesListTypeItemsItemSubJob
+    generic_tool: CorrespondencesListTypeItemsItemGenericTool
+    attachments: list[CorrespondencesShowGenericToolItemResultAttachmentsItem]
+    document_management_document_revision_ids: list[str]
+    distribution_members: list[Any]
+    assignees: list[Any]
+    custom_fields: CorrespondencesShowGenericToolItemResultCustomFields
+
+
+class CorrespondencesBatchUpdateTypeItemsBodyGenericToolItemsItem(TypedDict, total=False):
+    id: int
+    due_date: str
+    private: bool
+    schedule_impact: str
+    cost_impact: str
+    status: str
+    assignee_ids: list[dict[str, Any]]
+    received_from_id: int
+    location_id: int
+    cost_code_id: int
+    specification_section_id: int
+    sub_job_id: int
+    trade_ids: list[dict[str, Any]]
+    task_ids: list[dict[str, Any]]
+
+
+class CorrespondencesBatchUpdateTypeItemsBody(TypedDict, total=False):
+    generic_tool_items: list[CorrespondencesBatchUpdateTypeItemsBodyGenericToolItemsItem]
+
+
+class CorrespondencesBatchUpdateTypeItemsResultItemItem(TypedDict, total=False):
+    id: int
+    status: str
+    errors: dict[str, Any]
 
 
 class CorrespondencesListGenericToolItemsFilters(TypedDict, total=False):
@@ -365,38 +451,6 @@ class CorrespondencesListGenericToolItemsFilters(TypedDict, total=False):
     status: Sequence[str]
     updated_at: str
     vendor_id: int
-
-
-CorrespondencesBatchUpdateGenericToolItemsBodyGenericToolItemsItem = TypedDict(
-    "CorrespondencesBatchUpdateGenericToolItemsBodyGenericToolItemsItem",
-    {
-        "id": int,
-        "due_date": str,
-        "private": bool,
-        "schedule_impact": str,
-        "schedule_impact_value": str,
-        "cost_impact": str,
-        "cost_impact_value": str,
-        "status": str,
-        "assignee_ids": list[dict[str, Any]],
-        "received_from_id": int,
-        "location_id": int,
-        "cost_code_id": int,
-        "specification_section_id": int,
-        "sub_job_id": int,
-        "trade_ids": list[dict[str, Any]],
-        "task_ids": list[dict[str, Any]],
-        "quantity": int,
-        "uom": str,
-        "trade_id": int,
-        "custom_field_%{custom_field_definition_id}": Any,
-    },
-    total=False,
-)
-
-
-class CorrespondencesBatchUpdateGenericToolItemsBody(TypedDict, total=False):
-    generic_tool_items: list[CorrespondencesBatchUpdateGenericToolItemsBodyGenericToolItemsItem]
 
 
 CorrespondencesCreateGenericToolItemBodyGenericToolItem = TypedDict(
@@ -437,106 +491,86 @@ class CorrespondencesCreateGenericToolItemBody(TypedDict, total=False):
     generic_tool_item: CorrespondencesCreateGenericToolItemBodyGenericToolItem
 
 
-class CorrespondencesCreateGenericToolItemResultTasksItem(TypedDict, total=False):
+class CorrespondencesCreateGenericToolStatusBodyGenericToolStatus(TypedDict, total=False):
+    status_name: str
+    status: str
+
+
+class CorrespondencesCreateGenericToolStatusBody(TypedDict, total=False):
+    generic_tool_status: CorrespondencesCreateGenericToolStatusBodyGenericToolStatus
+
+
+class CorrespondencesCreateGenericToolStatusResult(TypedDict, total=False):
     id: int
-    name: str
-    task_name: str
-    key: str
+    status_name: str
+    status: str
+    is_used: bool
 
 
-class CorrespondencesCreateGenericToolItemResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-CorrespondencesCreateGenericToolItemResultCustomFields = TypedDict(
-    "CorrespondencesCreateGenericToolItemResultCustomFields",
+CorrespondencesBatchUpdateGenericToolItemsBodyGenericToolItemsItem = TypedDict(
+    "CorrespondencesBatchUpdateGenericToolItemsBodyGenericToolItemsItem",
     {
-        "custom_field_%{custom_field_string_definition_id}": CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": CorrespondencesCreateGenericToolItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "id": int,
+        "due_date": str,
+        "private": bool,
+        "schedule_impact": str,
+        "schedule_impact_value": str,
+        "cost_impact": str,
+        "cost_impact_value": str,
+        "status": str,
+        "assignee_ids": list[dict[str, Any]],
+        "received_from_id": int,
+        "location_id": int,
+        "cost_code_id": int,
+        "specification_section_id": int,
+        "sub_job_id": int,
+        "trade_ids": list[dict[str, Any]],
+        "task_ids": list[dict[str, Any]],
+        "quantity": int,
+        "uom": str,
+        "trade_id": int,
+        "custom_field_%{custom_field_definition_id}": Any,
     },
     total=False,
 )
 
 
-class CorrespondencesCreateGenericToolItemResult(TypedDict, total=False):
+class CorrespondencesBatchUpdateGenericToolItemsBody(TypedDict, total=False):
+    generic_tool_items: list[CorrespondencesBatchUpdateGenericToolItemsBodyGenericToolItemsItem]
+
+
+class CorrespondencesCreateGenericToolItemResponseResult(TypedDict, total=False):
     id: int
-    closed_at: str
+    notes: str
     created_at: str
-    description: str
-    due_date: str
-    issued_at: str
-    origin_generic_tool_item_id: int
-    origin_rfi_id: int
-    position: str
-    private: bool
-    schedule_impact: CorrespondencesListTypeItemsItemScheduleImpact
-    cost_impact: CorrespondencesListTypeItemsItemScheduleImpact
-    updated_at: str
+    official: bool
+    position: int
     status: str
-    status_type: str
-    title: str
     created_by: Any
-    received_from: Any
-    location: CorrespondencesListTypeItemsItemLocation
-    cost_code: CorrespondencesListTypeItemsItemCostCode
-    specification_section: CorrespondencesListTypeItemsItemSpecificationSection
-    trade: CorrespondencesListTypeItemsItemTrade
-    trades: list[CorrespondencesListTypeItemsItemTrade]
-    tasks: list[CorrespondencesCreateGenericToolItemResultTasksItem]
-    sub_job: CorrespondencesListTypeItemsItemSubJob
-    generic_tool: CorrespondencesUpdateGenericToolResult
-    attachments: list[CorrespondencesCreateGenericToolItemResultAttachmentsItem]
-    document_management_document_revision_ids: list[str]
-    distribution_members: list[Any]
-    assignees: list[Any]
-    custom_fields: CorrespondencesCreateGenericToolItemResultCustomFields
+    attachments: list[CorrespondencesShowGenericToolItemResultAttachmentsItem]
+
+
+class CorrespondencesUpdateGenericToolItemResponseBodyGenericToolItemResponse(
+    TypedDict, total=False
+):
+    official: bool
+
+
+class CorrespondencesUpdateGenericToolItemResponseBody(TypedDict, total=False):
+    generic_tool_item_response: (
+        CorrespondencesUpdateGenericToolItemResponseBodyGenericToolItemResponse
+    )
+
+
+class CorrespondencesListResponsesForGenericToolItemItem(TypedDict, total=False):
+    id: int
+    notes: str
+    created_at: str
+    official: bool
+    position: int
+    status: str
+    created_by: Any
+    attachments: list[CorrespondencesListTypeItemsItemAttachmentsItem]
 
 
 class CorrespondencesListUsersWithAccessToGenericToolFilters(TypedDict, total=False):
@@ -556,40 +590,6 @@ class CorrespondencesListChangeHistoryForGenericToolItemItem(TypedDict, total=Fa
     new_value: str
     created_by: Any
     created_at: str
-
-
-class CorrespondencesListResponsesForGenericToolItemItem(TypedDict, total=False):
-    id: int
-    notes: str
-    created_at: str
-    official: bool
-    position: int
-    status: str
-    created_by: Any
-    attachments: list[CorrespondencesListTypeItemsItemAttachmentsItem]
-
-
-class CorrespondencesCreateGenericToolItemResponseResult(TypedDict, total=False):
-    id: int
-    notes: str
-    created_at: str
-    official: bool
-    position: int
-    status: str
-    created_by: Any
-    attachments: list[CorrespondencesCreateGenericToolItemResultAttachmentsItem]
-
-
-class CorrespondencesUpdateGenericToolItemResponseBodyGenericToolItemResponse(
-    TypedDict, total=False
-):
-    official: bool
-
-
-class CorrespondencesUpdateGenericToolItemResponseBody(TypedDict, total=False):
-    generic_tool_item_response: (
-        CorrespondencesUpdateGenericToolItemResponseBodyGenericToolItemResponse
-    )
 
 
 class CorrespondencesSendResponseFromGenericToolItemAndThenUpdateItemStatusBody(
@@ -660,7 +660,7 @@ class CorrespondencesResource(Resource):
 
     async def update_generic_tool(
         self, *, company_id: int, generic_tool_id: int, body: CorrespondencesCreateGenericToolBody
-    ) -> Response[CorrespondencesUpdateGenericToolResult]:
+    ) -> Response[CorrespondencesListTypeItemsItemGenericTool]:
         """Update Generic Tool.
 
         ``PATCH /rest/v1.0/companies/{company_id}/generic_tools/{generic_tool_id}``
@@ -689,7 +689,7 @@ class CorrespondencesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CorrespondencesListStatusesForGenericToolItem]:
+    ) -> ItemIterator[CorrespondencesCreateGenericToolStatusResult]:
         """List Statuses for a Generic Tool.
 
         ``GET /rest/v1.0/companies/{company_id}/generic_tools/{generic_tool_id}/statuses``
@@ -712,7 +712,7 @@ class CorrespondencesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CorrespondencesListStatusesForGenericToolItem,
+            item_type=CorrespondencesCreateGenericToolStatusResult,
         )
 
     async def create_generic_tool_status(
@@ -721,7 +721,7 @@ class CorrespondencesResource(Resource):
         company_id: int,
         generic_tool_id: int,
         body: CorrespondencesCreateGenericToolStatusBody,
-    ) -> Response[CorrespondencesListStatusesForGenericToolItem]:
+    ) -> Response[CorrespondencesCreateGenericToolStatusResult]:
         """Create Generic Tool Status.
 
         ``POST /rest/v1.0/companies/{company_id}/generic_tools/{generic_tool_id}/statuses``
@@ -1086,7 +1086,7 @@ class CorrespondencesResource(Resource):
         body: CorrespondencesCreateGenericToolItemBody,
         view: str | None = None,
         company_id: int | None = None,
-    ) -> Response[CorrespondencesCreateGenericToolItemResult]:
+    ) -> Response[CorrespondencesShowGenericToolItemResult]:
         """Create Generic Tool Item.
 
         ``POST
@@ -1229,7 +1229,7 @@ class CorrespondencesResource(Resource):
         project_id: int,
         view: str | None = None,
         company_id: int | None = None,
-    ) -> Response[CorrespondencesCreateGenericToolItemResult]:
+    ) -> Response[CorrespondencesShowGenericToolItemResult]:
         """Show Generic Tool Item.
 
         ``GET
@@ -1261,7 +1261,7 @@ class CorrespondencesResource(Resource):
         body: CorrespondencesCreateGenericToolItemBody,
         view: str | None = None,
         company_id: int | None = None,
-    ) -> Response[CorrespondencesCreateGenericToolItemResult]:
+    ) -> Response[CorrespondencesShowGenericToolItemResult]:
         """Update Generic Tool Item.
 
         ``PATCH
@@ -1440,7 +1440,7 @@ class CorrespondencesResource(Resource):
         project_id: int,
         body: CorrespondencesSendResponseFromGenericToolItemAndThenUpdateItemStatusBody,
         company_id: int | None = None,
-    ) -> Response[CorrespondencesCreateGenericToolItemResult]:
+    ) -> Response[CorrespondencesShowGenericToolItemResult]:
         """Send a response from a Generic Tool Item and then update the item status.
 
         ``POST

@@ -30,19 +30,19 @@ __all__ = [
     "CostCodesCopySubsetFromStandardListResult",
     "CostCodesCreateBody",
     "CostCodesCreateBodyCostCode",
-    "CostCodesCreateResult",
-    "CostCodesCreateResultLineItemTypesItem",
-    "CostCodesCreateResultParent",
     "CostCodesCreateStandardBody",
     "CostCodesCreateStandardBodyStandardCostCode",
     "CostCodesCreateStandardListBody",
     "CostCodesCreateStandardListBodyStandardCostCodeList",
-    "CostCodesCreateStandardListResult",
     "CostCodesListFilters",
     "CostCodesListStandardFilters",
     "CostCodesListStandardItem",
     "CostCodesListStandardListsItem",
     "CostCodesResource",
+    "CostCodesShowResult",
+    "CostCodesShowResultLineItemTypesItem",
+    "CostCodesShowResultParent",
+    "CostCodesShowStandardListResult",
     "CostCodesSyncBody",
     "CostCodesSyncBodyUpdatesItem",
     "CostCodesSyncStandardBody",
@@ -55,6 +55,56 @@ __all__ = [
 class CostCodesListFilters(TypedDict, total=False):
     id: Sequence[int]
     origin_id: str
+
+
+class CostCodesSyncBodyUpdatesItem(TypedDict, total=False):
+    id: int
+    position: int
+    code: str
+    name: str
+    origin_data: str
+    origin_id: str
+    parent_id: int
+    standard_cost_code_id: int
+
+
+class CostCodesSyncBody(TypedDict, total=False):
+    updates: list[CostCodesSyncBodyUpdatesItem]
+
+
+class CostCodesShowResultParent(TypedDict, total=False):
+    id: int
+
+
+class CostCodesShowResultLineItemTypesItem(TypedDict, total=False):
+    id: int
+    name: str
+    code: str
+    base_type: str
+    origin_data: str
+    origin_id: str
+
+
+class CostCodesShowResult(TypedDict, total=False):
+    id: int
+    biller: str
+    biller_id: int
+    biller_type: str
+    budgeted: bool
+    code: str
+    created_at: str
+    deleted_at: str
+    full_code: str
+    name: str
+    origin_data: str
+    origin_id: str
+    parent: CostCodesShowResultParent
+    position: int
+    sortable_code: str
+    standard_cost_code_id: int
+    standard_cost_code_list_id: int
+    updated_at: str
+    line_item_types: list[CostCodesShowResultLineItemTypesItem]
 
 
 class CostCodesCreateBodyCostCode(TypedDict, total=False):
@@ -73,72 +123,55 @@ class CostCodesCreateBody(TypedDict, total=False):
     cost_code: CostCodesCreateBodyCostCode
 
 
-class CostCodesCreateResultParent(TypedDict, total=False):
-    id: int
-
-
-class CostCodesCreateResultLineItemTypesItem(TypedDict, total=False):
-    id: int
-    name: str
-    code: str
-    base_type: str
-    origin_data: str
+class CostCodesListStandardFilters(TypedDict, total=False):
     origin_id: str
 
 
-class CostCodesCreateResult(TypedDict, total=False):
+class CostCodesListStandardItem(TypedDict, total=False):
     id: int
-    biller: str
-    biller_id: int
-    biller_type: str
-    budgeted: bool
+    standard_cost_code_list_id: int
+    parent_id: int
     code: str
-    created_at: str
-    deleted_at: str
     full_code: str
     name: str
     origin_data: str
     origin_id: str
-    parent: CostCodesCreateResultParent
-    position: int
-    sortable_code: str
-    standard_cost_code_id: int
-    standard_cost_code_list_id: int
-    updated_at: str
-    line_item_types: list[CostCodesCreateResultLineItemTypesItem]
 
 
-class CostCodesCopyFromStandardListBody(TypedDict, total=False):
-    project_id: int
-    sub_job_id: int
-    standard_cost_code_list_id: int
-
-
-class CostCodesCopySubsetFromStandardListBody(TypedDict, total=False):
-    standard_cost_code_list_id: int
-    standard_cost_code_ids: list[int]
-    sub_job_id: int
-    project_id: int
-
-
-class CostCodesCopySubsetFromStandardListResult(TypedDict, total=False):
-    successes: list[Any]
-    failures: list[str]
-
-
-class CostCodesSyncBodyUpdatesItem(TypedDict, total=False):
+class CostCodesSyncStandardBodyUpdatesItem(TypedDict, total=False):
+    name: str
     id: int
-    position: int
+    code: str
+    parent_id: int
+    origin_id: str
+    origin_data: str
+
+
+class CostCodesSyncStandardBody(TypedDict, total=False):
+    company_id: int
+    standard_cost_code_list_id: int
+    updates: list[CostCodesSyncStandardBodyUpdatesItem]
+
+
+class CostCodesCreateStandardBodyStandardCostCode(TypedDict, total=False):
+    parent_id: int
     code: str
     name: str
     origin_data: str
     origin_id: str
-    parent_id: int
-    standard_cost_code_id: int
 
 
-class CostCodesSyncBody(TypedDict, total=False):
-    updates: list[CostCodesSyncBodyUpdatesItem]
+class CostCodesCreateStandardBody(TypedDict, total=False):
+    company_id: int
+    standard_cost_code_list_id: int
+    standard_cost_code: CostCodesCreateStandardBodyStandardCostCode
+
+
+class CostCodesShowStandardListResult(TypedDict, total=False):
+    id: int
+    is_erp_list: bool
+    name: str
+    company_id: int
 
 
 class CostCodesListStandardListsItem(TypedDict, total=False):
@@ -157,13 +190,6 @@ class CostCodesCreateStandardListBody(TypedDict, total=False):
     standard_cost_code_list: CostCodesCreateStandardListBodyStandardCostCodeList
 
 
-class CostCodesCreateStandardListResult(TypedDict, total=False):
-    id: int
-    is_erp_list: bool
-    name: str
-    company_id: int
-
-
 class CostCodesUpdateStandardListBodyStandardCostCodeList(TypedDict, total=False):
     name: str
     is_erp_list: bool
@@ -174,48 +200,22 @@ class CostCodesUpdateStandardListBody(TypedDict, total=False):
     standard_cost_code_list: CostCodesUpdateStandardListBodyStandardCostCodeList
 
 
-class CostCodesListStandardFilters(TypedDict, total=False):
-    origin_id: str
-
-
-class CostCodesListStandardItem(TypedDict, total=False):
-    id: int
+class CostCodesCopyFromStandardListBody(TypedDict, total=False):
+    project_id: int
+    sub_job_id: int
     standard_cost_code_list_id: int
-    parent_id: int
-    code: str
-    full_code: str
-    name: str
-    origin_data: str
-    origin_id: str
 
 
-class CostCodesCreateStandardBodyStandardCostCode(TypedDict, total=False):
-    parent_id: int
-    code: str
-    name: str
-    origin_data: str
-    origin_id: str
-
-
-class CostCodesCreateStandardBody(TypedDict, total=False):
-    company_id: int
+class CostCodesCopySubsetFromStandardListBody(TypedDict, total=False):
     standard_cost_code_list_id: int
-    standard_cost_code: CostCodesCreateStandardBodyStandardCostCode
+    standard_cost_code_ids: list[int]
+    sub_job_id: int
+    project_id: int
 
 
-class CostCodesSyncStandardBodyUpdatesItem(TypedDict, total=False):
-    name: str
-    id: int
-    code: str
-    parent_id: int
-    origin_id: str
-    origin_data: str
-
-
-class CostCodesSyncStandardBody(TypedDict, total=False):
-    company_id: int
-    standard_cost_code_list_id: int
-    updates: list[CostCodesSyncStandardBodyUpdatesItem]
+class CostCodesCopySubsetFromStandardListResult(TypedDict, total=False):
+    successes: list[Any]
+    failures: list[str]
 
 
 class CostCodesResource(Resource):
@@ -271,7 +271,7 @@ class CostCodesResource(Resource):
 
     async def create(
         self, *, body: CostCodesCreateBody, company_id: int | None = None
-    ) -> Response[CostCodesCreateResult]:
+    ) -> Response[CostCodesShowResult]:
         """Create Cost Code.
 
         ``POST /rest/v1.0/cost_codes`` (``RestV10CostCodesPost``).
@@ -358,7 +358,7 @@ class CostCodesResource(Resource):
         project_id: int,
         sub_job_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[CostCodesCreateResult]:
+    ) -> Response[CostCodesShowResult]:
         """Show Cost Code.
 
         ``GET /rest/v1.0/cost_codes/{id}`` (``RestV10CostCodesIdGet``).
@@ -379,7 +379,7 @@ class CostCodesResource(Resource):
 
     async def update(
         self, *, id: int, body: CostCodesCreateBody, company_id: int | None = None
-    ) -> Response[CostCodesCreateResult]:
+    ) -> Response[CostCodesShowResult]:
         """Update Cost Code.
 
         ``PATCH /rest/v1.0/cost_codes/{id}`` (``RestV10CostCodesIdPatch``).
@@ -429,7 +429,7 @@ class CostCodesResource(Resource):
 
     async def create_standard_list(
         self, *, body: CostCodesCreateStandardListBody, company_id: int | None = None
-    ) -> Response[CostCodesCreateStandardListResult]:
+    ) -> Response[CostCodesShowStandardListResult]:
         """Create Standard Cost Code List.
 
         ``POST /rest/v1.0/standard_cost_code_lists`` (``RestV10StandardCostCodeListsPost``).
@@ -442,7 +442,7 @@ class CostCodesResource(Resource):
 
     async def show_standard_list(
         self, *, id: int, company_id: int
-    ) -> Response[CostCodesCreateStandardListResult]:
+    ) -> Response[CostCodesShowStandardListResult]:
         """Show Standard Cost Code List.
 
         ``GET /rest/v1.0/standard_cost_code_lists/{id}`` (``RestV10StandardCostCodeListsIdGet``).
@@ -462,7 +462,7 @@ class CostCodesResource(Resource):
 
     async def update_standard_list(
         self, *, id: int, body: CostCodesUpdateStandardListBody, company_id: int | None = None
-    ) -> Response[CostCodesCreateStandardListResult]:
+    ) -> Response[CostCodesShowStandardListResult]:
         """Update Standard Cost Code List.
 
         ``PATCH /rest/v1.0/standard_cost_code_lists/{id}``

@@ -26,11 +26,72 @@ if TYPE_CHECKING:
 __all__ = [
     "CostItemsCreateBody",
     "CostItemsCreateBodySubItemsItem",
-    "CostItemsCreateResult",
-    "CostItemsCreateResultSubItemsItem",
     "CostItemsGetForCompanyItem",
+    "CostItemsGetResult",
+    "CostItemsGetResultSubItemsItem",
     "CostItemsResource",
 ]
+
+
+class CostItemsGetResultSubItemsItem(TypedDict, total=False):
+    type: dict[str, Any]
+    name: dict[str, Any]
+    description: dict[str, Any]
+    unit_cost: dict[str, Any]
+    unit_labor: dict[str, Any]
+    unit_labor_cost: dict[str, Any]
+    manufacturer: dict[str, Any]
+    catalog_number: dict[str, Any]
+    supplier: dict[str, Any]
+    sub_job_code: dict[str, Any]
+    sub_job_name: dict[str, Any]
+    cost_code: dict[str, Any]
+    cost_name: dict[str, Any]
+    cost_type_code: dict[str, Any]
+    cost_type_name: dict[str, Any]
+    waste: dict[str, Any]
+    material_waste: dict[str, Any]
+    item_margin: dict[str, Any]
+    labor_margin: dict[str, Any]
+    unit_labor_rate: dict[str, Any]
+    is_untaxed: dict[str, Any]
+    unit: dict[str, Any]
+    notes: dict[str, Any]
+    multiplier: dict[str, Any]
+
+
+class CostItemsGetResult(TypedDict, total=False):
+    id: str
+    type: str
+    name: str
+    description: str
+    unit_cost: float
+    unit_labor: float
+    unit_labor_cost: float
+    manufacturer: str
+    catalog_number: str
+    supplier: str
+    sub_job_code: str
+    sub_job_name: str
+    cost_code: str
+    cost_name: str
+    cost_type_code: str
+    cost_type_name: str
+    waste: float
+    material_waste: float
+    item_margin: float
+    labor_margin: float
+    unit_labor_rate: float
+    is_untaxed: bool
+    unit: str
+    notes: str
+    used_by_item_ids: list[int]
+    color: str
+    delivery_unit: int
+    catalog_id: str
+    custom: bool
+    sealed: bool
+    sub_items: list[CostItemsGetResultSubItemsItem]
 
 
 class CostItemsCreateBodySubItemsItem(TypedDict, total=False):
@@ -82,67 +143,6 @@ class CostItemsCreateBody(TypedDict, total=False):
     sub_items: list[CostItemsCreateBodySubItemsItem]
 
 
-class CostItemsCreateResultSubItemsItem(TypedDict, total=False):
-    type: dict[str, Any]
-    name: dict[str, Any]
-    description: dict[str, Any]
-    unit_cost: dict[str, Any]
-    unit_labor: dict[str, Any]
-    unit_labor_cost: dict[str, Any]
-    manufacturer: dict[str, Any]
-    catalog_number: dict[str, Any]
-    supplier: dict[str, Any]
-    sub_job_code: dict[str, Any]
-    sub_job_name: dict[str, Any]
-    cost_code: dict[str, Any]
-    cost_name: dict[str, Any]
-    cost_type_code: dict[str, Any]
-    cost_type_name: dict[str, Any]
-    waste: dict[str, Any]
-    material_waste: dict[str, Any]
-    item_margin: dict[str, Any]
-    labor_margin: dict[str, Any]
-    unit_labor_rate: dict[str, Any]
-    is_untaxed: dict[str, Any]
-    unit: dict[str, Any]
-    notes: dict[str, Any]
-    multiplier: dict[str, Any]
-
-
-class CostItemsCreateResult(TypedDict, total=False):
-    id: str
-    type: str
-    name: str
-    description: str
-    unit_cost: float
-    unit_labor: float
-    unit_labor_cost: float
-    manufacturer: str
-    catalog_number: str
-    supplier: str
-    sub_job_code: str
-    sub_job_name: str
-    cost_code: str
-    cost_name: str
-    cost_type_code: str
-    cost_type_name: str
-    waste: float
-    material_waste: float
-    item_margin: float
-    labor_margin: float
-    unit_labor_rate: float
-    is_untaxed: bool
-    unit: str
-    notes: str
-    used_by_item_ids: list[int]
-    color: str
-    delivery_unit: int
-    catalog_id: str
-    custom: bool
-    sealed: bool
-    sub_items: list[CostItemsCreateResultSubItemsItem]
-
-
 class CostItemsGetForCompanyItem(TypedDict, total=False):
     id: str
     type: str
@@ -182,7 +182,7 @@ class CostItemsResource(Resource):
 
     async def create(
         self, *, company_id: int, body: CostItemsCreateBody
-    ) -> Response[CostItemsCreateResult]:
+    ) -> Response[CostItemsGetResult]:
         """Create Cost Item.
 
         ``POST /rest/v2.0/companies/{company_id}/estimating/catalogs/items``
@@ -237,7 +237,7 @@ class CostItemsResource(Resource):
             company_id=company_id,
         )
 
-    async def get(self, *, item_id: str, company_id: int) -> Response[CostItemsCreateResult]:
+    async def get(self, *, item_id: str, company_id: int) -> Response[CostItemsGetResult]:
         """Get Cost Item.
 
         ``GET /rest/v2.0/companies/{company_id}/estimating/catalogs/items/{item_id}``
@@ -259,7 +259,7 @@ class CostItemsResource(Resource):
 
     async def update(
         self, *, item_id: str, company_id: int, body: CostItemsCreateBody
-    ) -> Response[CostItemsCreateResult]:
+    ) -> Response[CostItemsGetResult]:
         """Update Cost Item.
 
         ``PUT /rest/v2.0/companies/{company_id}/estimating/catalogs/items/{item_id}``

@@ -21,18 +21,59 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "CrewsCreateNewBody",
-    "CrewsCreateNewBodyCrew",
-    "CrewsCreateNewResult",
+    "CrewsDeleteBody",
+    "CrewsDeleteBodyCrew",
     "CrewsListAllProjectFilters",
     "CrewsListAllProjectIdsFilters",
     "CrewsListAllProjectItem",
-    "CrewsListAllProjectItemCreatedBy",
     "CrewsListAllProjectItemEmployeesItem",
-    "CrewsListAllProjectItemLeadParty",
     "CrewsListAllProjectItemMembersItem",
     "CrewsResource",
+    "CrewsShowResult",
+    "CrewsShowResultEmployeesItem",
+    "CrewsShowResultLeadParty",
 ]
+
+
+class CrewsShowResultEmployeesItem(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class CrewsShowResultLeadParty(TypedDict, total=False):
+    id: int
+    first_name: str
+    last_name: str
+    is_employee: bool
+    employee_id: str
+    user_id: int
+    is_active: bool
+
+
+class CrewsShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    project_id: int
+    company_id: int
+    employees: list[CrewsShowResultEmployeesItem]
+    created_by: CrewsShowResultEmployeesItem
+    lead: CrewsShowResultEmployeesItem
+    lead_party: CrewsShowResultLeadParty
+    members: list[CrewsShowResultLeadParty]
+    created_at: str
+    updated_at: str
+
+
+class CrewsDeleteBodyCrew(TypedDict, total=False):
+    lead_party_id: int
+    name: str
+    party_ids: list[int]
+    equipment_ids: list[int]
+
+
+class CrewsDeleteBody(TypedDict, total=False):
+    crew: CrewsDeleteBodyCrew
 
 
 class CrewsListAllProjectFilters(TypedDict, total=False):
@@ -43,22 +84,6 @@ class CrewsListAllProjectItemEmployeesItem(TypedDict, total=False):
     id: dict[str, Any]
     login: dict[str, Any]
     name: dict[str, Any]
-
-
-class CrewsListAllProjectItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class CrewsListAllProjectItemLeadParty(TypedDict, total=False):
-    id: int
-    first_name: str
-    last_name: str
-    is_employee: bool
-    employee_id: str
-    user_id: int
-    is_active: bool
 
 
 class CrewsListAllProjectItemMembersItem(TypedDict, total=False):
@@ -77,35 +102,10 @@ class CrewsListAllProjectItem(TypedDict, total=False):
     project_id: int
     company_id: int
     employees: list[CrewsListAllProjectItemEmployeesItem]
-    created_by: CrewsListAllProjectItemCreatedBy
-    lead: CrewsListAllProjectItemCreatedBy
-    lead_party: CrewsListAllProjectItemLeadParty
+    created_by: CrewsShowResultEmployeesItem
+    lead: CrewsShowResultEmployeesItem
+    lead_party: CrewsShowResultLeadParty
     members: list[CrewsListAllProjectItemMembersItem]
-    created_at: str
-    updated_at: str
-
-
-class CrewsCreateNewBodyCrew(TypedDict, total=False):
-    lead_party_id: int
-    name: str
-    party_ids: list[int]
-    equipment_ids: list[int]
-
-
-class CrewsCreateNewBody(TypedDict, total=False):
-    crew: CrewsCreateNewBodyCrew
-
-
-class CrewsCreateNewResult(TypedDict, total=False):
-    id: int
-    name: str
-    project_id: int
-    company_id: int
-    employees: list[CrewsListAllProjectItemCreatedBy]
-    created_by: CrewsListAllProjectItemCreatedBy
-    lead: CrewsListAllProjectItemCreatedBy
-    lead_party: CrewsListAllProjectItemLeadParty
-    members: list[CrewsListAllProjectItemLeadParty]
     created_at: str
     updated_at: str
 
@@ -154,8 +154,8 @@ class CrewsResource(Resource):
         )
 
     async def create_new(
-        self, *, project_id: int, body: CrewsCreateNewBody, company_id: int | None = None
-    ) -> Response[CrewsCreateNewResult]:
+        self, *, project_id: int, body: CrewsDeleteBody, company_id: int | None = None
+    ) -> Response[CrewsShowResult]:
         """Create a new Crew.
 
         ``POST /rest/v1.0/projects/{project_id}/crews`` (``RestV10ProjectsProjectIdCrewsPost``).
@@ -206,7 +206,7 @@ class CrewsResource(Resource):
         )
 
     async def delete(
-        self, *, project_id: int, id: int, body: CrewsCreateNewBody, company_id: int | None = None
+        self, *, project_id: int, id: int, body: CrewsDeleteBody, company_id: int | None = None
     ) -> Response[Any]:
         """Delete a Crew.
 
@@ -225,7 +225,7 @@ class CrewsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[CrewsCreateNewResult]:
+    ) -> Response[CrewsShowResult]:
         """Show A Crew.
 
         ``GET /rest/v1.0/projects/{project_id}/crews/{id}``
@@ -242,8 +242,8 @@ class CrewsResource(Resource):
         )
 
     async def update(
-        self, *, project_id: int, id: int, body: CrewsCreateNewBody, company_id: int | None = None
-    ) -> Response[CrewsCreateNewResult]:
+        self, *, project_id: int, id: int, body: CrewsDeleteBody, company_id: int | None = None
+    ) -> Response[CrewsShowResult]:
         """Update a Crew.
 
         ``PATCH /rest/v1.0/projects/{project_id}/crews/{id}``

@@ -39,12 +39,136 @@ __all__ = [
     "CustomFieldsListMetadataFilters",
     "CustomFieldsListMetadataItem",
     "CustomFieldsListMetadataItemLovEntriesItem",
-    "CustomFieldsListSectionsItem",
     "CustomFieldsResource",
     "CustomFieldsShowDefinitionResult",
     "CustomFieldsShowLovEntryResult",
     "CustomFieldsShowMetadatumResult",
+    "CustomFieldsShowSectionResult",
 ]
+
+
+class CustomFieldsShowSectionResult(TypedDict, total=False):
+    id: int
+    name: str
+    description: str
+    position: int
+    from_v1_custom_fields: bool
+
+
+class CustomFieldsListMetadataFilters(TypedDict, total=False):
+    custom_field_definitions_id: int
+
+
+class CustomFieldsListMetadataItemLovEntriesItem(TypedDict, total=False):
+    id: dict[str, Any]
+    label: dict[str, Any]
+    position: dict[str, Any]
+    active: dict[str, Any]
+
+
+class CustomFieldsListMetadataItem(TypedDict, total=False):
+    id: float
+    custom_field_definition_id: float
+    position: float
+    required: bool
+    visible: bool
+    company_id: float
+    host_type: str
+    source_type: str
+    source_id: str
+    label: str
+    data_type: str
+    variant: str
+    default_value: str
+    row: float
+    column: float
+    column_width: float
+    custom_fields_section_id: float
+    lov_entries: list[CustomFieldsListMetadataItemLovEntriesItem]
+
+
+class CustomFieldsShowLovEntryResult(TypedDict, total=False):
+    id: int
+    label: str
+    position: float
+    active: bool
+
+
+class CustomFieldsShowMetadatumResult(TypedDict, total=False):
+    id: float
+    custom_field_definition_id: float
+    position: float
+    required: bool
+    visible: bool
+    company_id: float
+    host_type: str
+    source_type: str
+    source_id: str
+    label: str
+    data_type: str
+    variant: str
+    default_value: str
+    row: float
+    column: float
+    column_width: float
+    custom_fields_section_id: float
+    lov_entries: list[CustomFieldsShowLovEntryResult]
+
+
+class CustomFieldsGetDataTypesResult(TypedDict, total=False):
+    all: list[str]
+    lov: list[str]
+    variants: dict[str, Any]
+
+
+class CustomFieldsShowDefinitionResult(TypedDict, total=False):
+    id: int
+    label: str
+    active: bool
+    company_id: int
+    data_type: str
+    variant: str
+    description: str
+    default_value: str
+    configurable_field_sets_count: int
+    custom_field_lov_entries: list[CustomFieldsShowLovEntryResult]
+
+
+class CustomFieldsListDefinitionsFilters(TypedDict, total=False):
+    with_label: str
+
+
+class CustomFieldsListDefinitionsScope(TypedDict, total=False):
+    action_plan_type_id: int
+    category: str
+    generic_tool_id: int
+    inspection_type_id: int
+    observations_category_id: int
+    type: str
+
+
+class CustomFieldsListLovEntriesFilters(TypedDict, total=False):
+    active: bool
+    id: Sequence[int]
+    label_with: str
+    start_with: str
+
+
+class CustomFieldsListDefinitionsForCompanyFilters(TypedDict, total=False):
+    id: Sequence[int]
+    with_label: str
+
+
+class CustomFieldsListDefinitionsForCompanyItem(TypedDict, total=False):
+    id: int
+    label: str
+    active: bool
+    company_id: int
+    data_type: str
+    variant: str
+    description: str
+    default_value: str
+    configurable_field_sets_count: int
 
 
 class CustomFieldsListDefinitionSConfigurableFieldSetsResultItemFieldsField1(
@@ -115,130 +239,6 @@ class CustomFieldsListDefinitionSConfigurableFieldSetsResultItem(TypedDict, tota
     action_plan_type_id: int
     observations_category_id: int
     projects: list[CustomFieldsListDefinitionSConfigurableFieldSetsResultItemProjectsItem]
-
-
-class CustomFieldsListDefinitionsFilters(TypedDict, total=False):
-    with_label: str
-
-
-class CustomFieldsListDefinitionsScope(TypedDict, total=False):
-    action_plan_type_id: int
-    category: str
-    generic_tool_id: int
-    inspection_type_id: int
-    observations_category_id: int
-    type: str
-
-
-class CustomFieldsListLovEntriesFilters(TypedDict, total=False):
-    active: bool
-    id: Sequence[int]
-    label_with: str
-    start_with: str
-
-
-class CustomFieldsShowLovEntryResult(TypedDict, total=False):
-    id: int
-    label: str
-    position: float
-    active: bool
-
-
-class CustomFieldsShowDefinitionResult(TypedDict, total=False):
-    id: int
-    label: str
-    active: bool
-    company_id: int
-    data_type: str
-    variant: str
-    description: str
-    default_value: str
-    configurable_field_sets_count: int
-    custom_field_lov_entries: list[CustomFieldsShowLovEntryResult]
-
-
-class CustomFieldsListMetadataFilters(TypedDict, total=False):
-    custom_field_definitions_id: int
-
-
-class CustomFieldsListMetadataItemLovEntriesItem(TypedDict, total=False):
-    id: dict[str, Any]
-    label: dict[str, Any]
-    position: dict[str, Any]
-    active: dict[str, Any]
-
-
-class CustomFieldsListMetadataItem(TypedDict, total=False):
-    id: float
-    custom_field_definition_id: float
-    position: float
-    required: bool
-    visible: bool
-    company_id: float
-    host_type: str
-    source_type: str
-    source_id: str
-    label: str
-    data_type: str
-    variant: str
-    default_value: str
-    row: float
-    column: float
-    column_width: float
-    custom_fields_section_id: float
-    lov_entries: list[CustomFieldsListMetadataItemLovEntriesItem]
-
-
-class CustomFieldsShowMetadatumResult(TypedDict, total=False):
-    id: float
-    custom_field_definition_id: float
-    position: float
-    required: bool
-    visible: bool
-    company_id: float
-    host_type: str
-    source_type: str
-    source_id: str
-    label: str
-    data_type: str
-    variant: str
-    default_value: str
-    row: float
-    column: float
-    column_width: float
-    custom_fields_section_id: float
-    lov_entries: list[CustomFieldsShowLovEntryResult]
-
-
-class CustomFieldsListSectionsItem(TypedDict, total=False):
-    id: int
-    name: str
-    description: str
-    position: int
-    from_v1_custom_fields: bool
-
-
-class CustomFieldsListDefinitionsForCompanyFilters(TypedDict, total=False):
-    id: Sequence[int]
-    with_label: str
-
-
-class CustomFieldsListDefinitionsForCompanyItem(TypedDict, total=False):
-    id: int
-    label: str
-    active: bool
-    company_id: int
-    data_type: str
-    variant: str
-    description: str
-    default_value: str
-    configurable_field_sets_count: int
-
-
-class CustomFieldsGetDataTypesResult(TypedDict, total=False):
-    all: list[str]
-    lov: list[str]
-    variants: dict[str, Any]
 
 
 class CustomFieldsResource(Resource):
@@ -506,7 +506,7 @@ class CustomFieldsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[CustomFieldsListSectionsItem]:
+    ) -> ItemIterator[CustomFieldsShowSectionResult]:
         """List Custom Field Sections.
 
         ``GET /rest/v1.0/custom_fields_sections`` (``RestV10CustomFieldsSectionsGet``).
@@ -527,12 +527,12 @@ class CustomFieldsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=CustomFieldsListSectionsItem,
+            item_type=CustomFieldsShowSectionResult,
         )
 
     async def show_section(
         self, *, id: int, company_id: int
-    ) -> Response[CustomFieldsListSectionsItem]:
+    ) -> Response[CustomFieldsShowSectionResult]:
         """Show Custom Fields Section.
 
         ``GET /rest/v1.0/custom_fields_sections/{id}`` (``RestV10CustomFieldsSectionsIdGet``).

@@ -26,15 +26,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DailyConstructionReportLogsCreateResult",
-    "DailyConstructionReportLogsCreateResultAttachmentsItem",
-    "DailyConstructionReportLogsCreateResultCustomFields",
-    "DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "DailyConstructionReportLogsListFilters",
     "DailyConstructionReportLogsListItem",
     "DailyConstructionReportLogsListItemAttachmentsItem",
@@ -46,6 +37,15 @@ __all__ = [
     "DailyConstructionReportLogsListItemTrade",
     "DailyConstructionReportLogsListItemVendor",
     "DailyConstructionReportLogsResource",
+    "DailyConstructionReportLogsShowResult",
+    "DailyConstructionReportLogsShowResultAttachmentsItem",
+    "DailyConstructionReportLogsShowResultCustomFields",
+    "DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
 ]
 
 
@@ -146,69 +146,69 @@ class DailyConstructionReportLogsListItem(TypedDict, total=False):
     location: DailyConstructionReportLogsListItemLocation
 
 
-class DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-DailyConstructionReportLogsCreateResultCustomFields = TypedDict(
-    "DailyConstructionReportLogsCreateResultCustomFields",
+DailyConstructionReportLogsShowResultCustomFields = TypedDict(
+    "DailyConstructionReportLogsShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": DailyConstructionReportLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": DailyConstructionReportLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class DailyConstructionReportLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class DailyConstructionReportLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class DailyConstructionReportLogsCreateResult(TypedDict, total=False):
+class DailyConstructionReportLogsShowResult(TypedDict, total=False):
     id: int
     apprentice_hours: str
     created_at: str
@@ -235,8 +235,8 @@ class DailyConstructionReportLogsCreateResult(TypedDict, total=False):
     vendor: DailyConstructionReportLogsListItemVendor
     trade: DailyConstructionReportLogsListItemTrade
     permissions: DailyConstructionReportLogsListItemPermissions
-    custom_fields: DailyConstructionReportLogsCreateResultCustomFields
-    attachments: list[DailyConstructionReportLogsCreateResultAttachmentsItem]
+    custom_fields: DailyConstructionReportLogsShowResultCustomFields
+    attachments: list[DailyConstructionReportLogsShowResultAttachmentsItem]
     location: DailyConstructionReportLogsListItemLocation
 
 
@@ -306,7 +306,7 @@ class DailyConstructionReportLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[DailyConstructionReportLogsCreateResult]:
+    ) -> Response[DailyConstructionReportLogsShowResult]:
         """Create Daily Construction Report Log.
 
         ``POST /rest/v1.0/projects/{project_id}/daily_construction_report_logs``
@@ -373,7 +373,7 @@ class DailyConstructionReportLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DailyConstructionReportLogsCreateResult]:
+    ) -> Response[DailyConstructionReportLogsShowResult]:
         """Show Daily Construction Report Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/daily_construction_report_logs/{id}``
@@ -399,7 +399,7 @@ class DailyConstructionReportLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[DailyConstructionReportLogsCreateResult]:
+    ) -> Response[DailyConstructionReportLogsShowResult]:
         """Update Daily Construction Report Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/daily_construction_report_logs/{id}``

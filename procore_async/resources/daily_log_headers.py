@@ -22,32 +22,12 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DailyLogHeadersGetViaDateOrIdResult",
-    "DailyLogHeadersGetViaDateOrIdResultCompletedBy",
     "DailyLogHeadersResource",
     "DailyLogHeadersUpdateStateOfBody",
     "DailyLogHeadersUpdateStateOfBodyDailyLogHeader",
+    "DailyLogHeadersUpdateStateOfResult",
+    "DailyLogHeadersUpdateStateOfResultCompletedBy",
 ]
-
-
-class DailyLogHeadersGetViaDateOrIdResultCompletedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class DailyLogHeadersGetViaDateOrIdResult(TypedDict, total=False):
-    id: int
-    log_date: str
-    log_datetime: str
-    completed: bool
-    completed_by: DailyLogHeadersGetViaDateOrIdResultCompletedBy
-    completed_at: str
-    completable: bool
-    distributed: bool
-    distributed_by: DailyLogHeadersGetViaDateOrIdResultCompletedBy
-    distributed_at: str
-    distributable: bool
 
 
 class DailyLogHeadersUpdateStateOfBodyDailyLogHeader(TypedDict, total=False):
@@ -57,6 +37,26 @@ class DailyLogHeadersUpdateStateOfBodyDailyLogHeader(TypedDict, total=False):
 
 class DailyLogHeadersUpdateStateOfBody(TypedDict, total=False):
     daily_log_header: DailyLogHeadersUpdateStateOfBodyDailyLogHeader
+
+
+class DailyLogHeadersUpdateStateOfResultCompletedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class DailyLogHeadersUpdateStateOfResult(TypedDict, total=False):
+    id: int
+    log_date: str
+    log_datetime: str
+    completed: bool
+    completed_by: DailyLogHeadersUpdateStateOfResultCompletedBy
+    completed_at: str
+    completable: bool
+    distributed: bool
+    distributed_by: DailyLogHeadersUpdateStateOfResultCompletedBy
+    distributed_at: str
+    distributable: bool
 
 
 class DailyLogHeadersResource(Resource):
@@ -69,7 +69,7 @@ class DailyLogHeadersResource(Resource):
         id: int | None = None,
         log_date: str | None = None,
         company_id: int | None = None,
-    ) -> Response[DailyLogHeadersGetViaDateOrIdResult]:
+    ) -> Response[DailyLogHeadersUpdateStateOfResult]:
         """Get the Daily Log Header via date or id.
 
         ``GET /rest/v1.0/projects/{project_id}/daily_log_headers``
@@ -98,7 +98,7 @@ class DailyLogHeadersResource(Resource):
         log_date: str | None = None,
         app_name: str | None = None,
         company_id: int | None = None,
-    ) -> Response[DailyLogHeadersGetViaDateOrIdResult]:
+    ) -> Response[DailyLogHeadersUpdateStateOfResult]:
         """Update the state of a Daily Log Header.
 
         ``PATCH /rest/v1.0/projects/{project_id}/daily_log_headers``
@@ -135,7 +135,7 @@ class DailyLogHeadersResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DailyLogHeadersGetViaDateOrIdResult]:
+    ) -> ItemIterator[DailyLogHeadersUpdateStateOfResult]:
         """Get Daily Log Headers for the Project.
 
         ``GET /rest/v1.0/projects/{project_id}/daily_log_headers/index``
@@ -160,5 +160,5 @@ class DailyLogHeadersResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DailyLogHeadersGetViaDateOrIdResult,
+            item_type=DailyLogHeadersUpdateStateOfResult,
         )

@@ -44,6 +44,14 @@ class DelayLogTypesListItem(TypedDict, total=False):
     updated_at: str
 
 
+class DelayLogTypesUpdateBodyDelayLogType(TypedDict, total=False):
+    visible: bool
+
+
+class DelayLogTypesUpdateBody(TypedDict, total=False):
+    delay_log_type: DelayLogTypesUpdateBodyDelayLogType
+
+
 class DelayLogTypesCreateNewBodyDelayLogType(TypedDict, total=False):
     display_name: str
     visible: bool
@@ -51,14 +59,6 @@ class DelayLogTypesCreateNewBodyDelayLogType(TypedDict, total=False):
 
 class DelayLogTypesCreateNewBody(TypedDict, total=False):
     delay_log_type: DelayLogTypesCreateNewBodyDelayLogType
-
-
-class DelayLogTypesUpdateBodyDelayLogType(TypedDict, total=False):
-    visible: bool
-
-
-class DelayLogTypesUpdateBody(TypedDict, total=False):
-    delay_log_type: DelayLogTypesUpdateBodyDelayLogType
 
 
 class DelayLogTypesResource(Resource):

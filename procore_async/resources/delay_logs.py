@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DelayLogsCreateResult",
-    "DelayLogsCreateResultAttachmentsItem",
     "DelayLogsListFilters",
     "DelayLogsListItem",
     "DelayLogsListItemAttachmentsItem",
@@ -33,6 +31,8 @@ __all__ = [
     "DelayLogsListItemLocation",
     "DelayLogsListItemVendor",
     "DelayLogsResource",
+    "DelayLogsShowResult",
+    "DelayLogsShowResultAttachmentsItem",
 ]
 
 
@@ -101,14 +101,14 @@ class DelayLogsListItem(TypedDict, total=False):
     vendor: DelayLogsListItemVendor
 
 
-class DelayLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class DelayLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class DelayLogsCreateResult(TypedDict, total=False):
+class DelayLogsShowResult(TypedDict, total=False):
     id: int
     comments: str
     created_at: str
@@ -126,7 +126,7 @@ class DelayLogsCreateResult(TypedDict, total=False):
     updated_at: str
     created_by: DelayLogsListItemCreatedBy
     location: DelayLogsListItemLocation
-    attachments: list[DelayLogsCreateResultAttachmentsItem]
+    attachments: list[DelayLogsShowResultAttachmentsItem]
     daily_log_segment_id: int
     daily_log_segment: DelayLogsListItemDailyLogSegment
     vendor: DelayLogsListItemVendor
@@ -198,7 +198,7 @@ class DelayLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[DelayLogsCreateResult]:
+    ) -> Response[DelayLogsShowResult]:
         """Create Delay Log.
 
         ``POST /rest/v1.0/projects/{project_id}/delay_logs``
@@ -244,7 +244,7 @@ class DelayLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DelayLogsCreateResult]:
+    ) -> Response[DelayLogsShowResult]:
         """Show Delay Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/delay_logs/{id}``
@@ -268,7 +268,7 @@ class DelayLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[DelayLogsCreateResult]:
+    ) -> Response[DelayLogsShowResult]:
         """Update Delay Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/delay_logs/{id}``

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DeliveryLogsCreateResult",
-    "DeliveryLogsCreateResultAttachmentsItem",
     "DeliveryLogsListFilters",
     "DeliveryLogsListItem",
     "DeliveryLogsListItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "DeliveryLogsListItemLocation",
     "DeliveryLogsListItemVendor",
     "DeliveryLogsResource",
+    "DeliveryLogsShowResult",
+    "DeliveryLogsShowResultAttachmentsItem",
 ]
 
 
@@ -98,14 +98,14 @@ class DeliveryLogsListItem(TypedDict, total=False):
     attachments: list[DeliveryLogsListItemAttachmentsItem]
 
 
-class DeliveryLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class DeliveryLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class DeliveryLogsCreateResult(TypedDict, total=False):
+class DeliveryLogsShowResult(TypedDict, total=False):
     id: int
     created_at: str
     comments: str
@@ -124,7 +124,7 @@ class DeliveryLogsCreateResult(TypedDict, total=False):
     location: DeliveryLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: DeliveryLogsListItemDailyLogSegment
-    attachments: list[DeliveryLogsCreateResultAttachmentsItem]
+    attachments: list[DeliveryLogsShowResultAttachmentsItem]
 
 
 class DeliveryLogsResource(Resource):
@@ -188,7 +188,7 @@ class DeliveryLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[DeliveryLogsCreateResult]:
+    ) -> Response[DeliveryLogsShowResult]:
         """Create Delivery Log.
 
         ``POST /rest/v1.0/projects/{project_id}/delivery_logs``
@@ -230,7 +230,7 @@ class DeliveryLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DeliveryLogsCreateResult]:
+    ) -> Response[DeliveryLogsShowResult]:
         """Show Delivery Log.
 
         ``GET /rest/v1.0/projects/{project_id}/delivery_logs/{id}``
@@ -250,7 +250,7 @@ class DeliveryLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[DeliveryLogsCreateResult]:
+    ) -> Response[DeliveryLogsShowResult]:
         """Update Delivery Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/delivery_logs/{id}``

@@ -29,33 +29,33 @@ __all__ = [
     "DirectCostsCreateBodyDirectCostLineItemsItem",
     "DirectCostsCreateLineItemBody",
     "DirectCostsCreateLineItemBodyLineItem",
-    "DirectCostsCreateLineItemResult",
-    "DirectCostsCreateLineItemResultChangeEventLineItem",
-    "DirectCostsCreateResult",
-    "DirectCostsCreateResultCurrencyConfiguration",
-    "DirectCostsCreateResultLineItemsItem",
-    "DirectCostsCreateResultLineItemsItemCompany",
-    "DirectCostsCreateResultLineItemsItemWbsCode",
     "DirectCostsCreateV10Body",
     "DirectCostsCreateV10BodyItem",
-    "DirectCostsCreateV10Result",
-    "DirectCostsCreateV10ResultAttachmentsItem",
-    "DirectCostsDeleteV10Result",
+    "DirectCostsDeleteResult",
     "DirectCostsListAllLineItemsFilters",
     "DirectCostsListAllLineItemsItem",
     "DirectCostsListAllLineItemsItemCostCode",
-    "DirectCostsListAllLineItemsItemHolder",
-    "DirectCostsListAllLineItemsItemLineItemType",
-    "DirectCostsListAllLineItemsItemWbsCode",
     "DirectCostsListFilters",
+    "DirectCostsListItem",
+    "DirectCostsListItemEmployee",
     "DirectCostsListLineItemsFilters",
     "DirectCostsListLineItemsItem",
     "DirectCostsListLineItemsItemChangeEventLineItem",
-    "DirectCostsListLineItemsItemChangeEventLineItemLineItemType",
     "DirectCostsListV10Filters",
-    "DirectCostsListV10Item",
-    "DirectCostsListV10ItemEmployee",
     "DirectCostsResource",
+    "DirectCostsShowLineItemResult",
+    "DirectCostsShowLineItemResultChangeEventLineItem",
+    "DirectCostsShowLineItemResultHolder",
+    "DirectCostsShowLineItemResultLineItemType",
+    "DirectCostsShowLineItemResultWbsCode",
+    "DirectCostsShowResult",
+    "DirectCostsShowResultAttachmentsItem",
+    "DirectCostsShowResultCurrencyConfiguration",
+    "DirectCostsShowResultLineItemsItem",
+    "DirectCostsShowResultLineItemsItemCompany",
+    "DirectCostsShowResultLineItemsItemLineItemType",
+    "DirectCostsShowResultLineItemsItemWbsCode",
+    "DirectCostsShowV10Result",
     "DirectCostsSyncBody",
     "DirectCostsSyncBodyUpdatesItem",
     "DirectCostsSyncLineItemsBody",
@@ -66,177 +66,6 @@ __all__ = [
     "DirectCostsUpdateV10Body",
     "DirectCostsUpdateV10BodyItem",
 ]
-
-
-class DirectCostsListV10Filters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    invoice_number: str
-    origin_id: str
-    payment_date: str
-    received_date: str
-    updated_at: str
-
-
-class DirectCostsListV10ItemEmployee(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class DirectCostsListV10Item(TypedDict, total=False):
-    id: int
-    amount: str
-    created_at: str
-    deleted_at: str
-    description: str
-    direct_cost_type: str
-    direct_cost_date: str
-    grand_total: str
-    invoice_number: str
-    origin_data: str
-    origin_id: str
-    payment_date: str
-    received_date: str
-    status: str
-    terms: str
-    updated_at: str
-    vendor: str
-    vendor_id: int
-    vendor_name: str
-    currency_configuration: dict[str, Any]
-    employee: DirectCostsListV10ItemEmployee
-
-
-class DirectCostsCreateV10BodyItem(TypedDict, total=False):
-    description: str
-    direct_cost_date: str
-    employee_id: int
-    invoice_number: str
-    origin_data: str
-    origin_id: str
-    payment_date: str
-    received_date: str
-    status: str
-    terms: str
-    vendor_id: int
-    direct_cost_type: str
-
-
-class DirectCostsCreateV10Body(TypedDict, total=False):
-    attachments: list[str]
-    item: DirectCostsCreateV10BodyItem
-
-
-class DirectCostsCreateV10ResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class DirectCostsCreateV10Result(TypedDict, total=False):
-    id: int
-    attachments: list[DirectCostsCreateV10ResultAttachmentsItem]
-    attachments_count: int
-    created_at: str
-    deleted_at: str
-    description: str
-    direct_cost_type: str
-    employee: DirectCostsListV10ItemEmployee
-    invoice_number: str
-    direct_cost_date: str
-    origin_data: str
-    origin_id: str
-    grand_total: str
-    line_items_count: int
-    payment_date: str
-    received_date: str
-    status: str
-    terms: str
-    updated_at: str
-    vendor: DirectCostsListV10ItemEmployee
-    vendor_id: int
-    vendor_name: str
-    currency_configuration: dict[str, Any]
-
-
-class DirectCostsListAllLineItemsFilters(TypedDict, total=False):
-    cost_code_id: str
-    created_at: str
-    direct_cost_id: int
-    id: Sequence[int]
-    line_item_type_id: int
-    updated_at: str
-
-
-class DirectCostsListAllLineItemsItemCostCode(TypedDict, total=False):
-    id: int
-    full_code: str
-    name: str
-    origin_id: str
-
-
-class DirectCostsListAllLineItemsItemHolder(TypedDict, total=False):
-    id: int
-    holder_type: str
-
-
-class DirectCostsListAllLineItemsItemLineItemType(TypedDict, total=False):
-    id: int
-    base_type: str
-    code: str
-    name: str
-    origin_data: str
-    origin_id: str
-
-
-class DirectCostsListAllLineItemsItemWbsCode(TypedDict, total=False):
-    id: int
-    flat_code: str
-    description: str
-
-
-class DirectCostsListAllLineItemsItem(TypedDict, total=False):
-    id: int
-    amount: str
-    cost_code: DirectCostsListAllLineItemsItemCostCode
-    created_at: str
-    description: str
-    extended_amount: str
-    extended_type: str
-    holder: DirectCostsListAllLineItemsItemHolder
-    line_item_type: DirectCostsListAllLineItemsItemLineItemType
-    origin_id: str
-    position: int
-    project: DirectCostsListV10ItemEmployee
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    unit_cost: str
-    uom: str
-    updated_at: str
-    wbs_code: DirectCostsListAllLineItemsItemWbsCode
-    currency_configuration: dict[str, Any]
-
-
-class DirectCostsSyncLineItemsBodyUpdatesItem(TypedDict, total=False):
-    id: int
-    amount: float
-    wbs_code_id: int
-    cost_code_id: int
-    description: str
-    direct_cost_id: int
-    extended_type: str
-    quantity: float
-    line_item_type_id: int
-    origin_data: str
-    origin_id: str
-    unit_cost: float
-    uom: str
-    tax_code_id: int
-
-
-class DirectCostsSyncLineItemsBody(TypedDict, total=False):
-    updates: list[DirectCostsSyncLineItemsBodyUpdatesItem]
 
 
 class DirectCostsSyncBodyUpdatesItem(TypedDict, total=False):
@@ -261,136 +90,6 @@ class DirectCostsSyncBody(TypedDict, total=False):
     updates: list[DirectCostsSyncBodyUpdatesItem]
 
 
-class DirectCostsListLineItemsFilters(TypedDict, total=False):
-    cost_code_id: str
-    created_at: str
-    id: Sequence[int]
-    line_item_type_id: int
-    updated_at: str
-
-
-class DirectCostsListLineItemsItemChangeEventLineItemLineItemType(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    code: dict[str, Any]
-    base_type: dict[str, Any]
-    origin_data: dict[str, Any]
-    origin_id: dict[str, Any]
-
-
-class DirectCostsListLineItemsItemChangeEventLineItem(TypedDict, total=False):
-    id: int
-    cost_rom: str
-    revenue_rom: str
-    event_id: int
-    cost_code: Any
-    line_item_type: DirectCostsListLineItemsItemChangeEventLineItemLineItemType
-
-
-class DirectCostsListLineItemsItem(TypedDict, total=False):
-    id: int
-    amount: str
-    company: DirectCostsListV10ItemEmployee
-    cost_code: Any
-    created_at: str
-    description: str
-    extended_type: str
-    holder: DirectCostsListAllLineItemsItemHolder
-    line_item_type: DirectCostsListAllLineItemsItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    project: DirectCostsListV10ItemEmployee
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    updated_at: str
-    change_event_line_item: DirectCostsListLineItemsItemChangeEventLineItem
-    wbs_code: DirectCostsListAllLineItemsItemWbsCode
-    currency_configuration: dict[str, Any]
-
-
-class DirectCostsCreateLineItemBodyLineItem(TypedDict, total=False):
-    amount: float
-    wbs_code_id: int
-    cost_code_id: int
-    description: str
-    direct_cost_id: int
-    extended_type: str
-    quantity: float
-    line_item_type_id: int
-    origin_data: str
-    origin_id: str
-    unit_cost: float
-    uom: str
-    tax_code_id: int
-
-
-class DirectCostsCreateLineItemBody(TypedDict, total=False):
-    line_item: DirectCostsCreateLineItemBodyLineItem
-
-
-class DirectCostsCreateLineItemResultChangeEventLineItem(TypedDict, total=False):
-    id: int
-    cost_rom: str
-    revenue_rom: str
-    event_id: int
-    cost_code: Any
-    line_item_type: DirectCostsListAllLineItemsItemLineItemType
-
-
-class DirectCostsCreateLineItemResult(TypedDict, total=False):
-    id: int
-    amount: str
-    company: DirectCostsListV10ItemEmployee
-    cost_code: Any
-    created_at: str
-    description: str
-    extended_type: str
-    holder: DirectCostsListAllLineItemsItemHolder
-    line_item_type: DirectCostsListAllLineItemsItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    project: DirectCostsListV10ItemEmployee
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    updated_at: str
-    change_event_line_item: DirectCostsCreateLineItemResultChangeEventLineItem
-    wbs_code: DirectCostsListAllLineItemsItemWbsCode
-    currency_configuration: dict[str, Any]
-
-
-class DirectCostsDeleteV10Result(TypedDict, total=False):
-    id: int
-
-
-class DirectCostsUpdateV10BodyItem(TypedDict, total=False):
-    description: str
-    employee_id: int
-    invoice_number: str
-    direct_cost_date: str
-    origin_data: str
-    origin_id: str
-    payment_date: str
-    received_date: str
-    status: str
-    terms: str
-    vendor_id: int
-
-
-class DirectCostsUpdateV10Body(TypedDict, total=False):
-    attachments: list[str]
-    item: DirectCostsUpdateV10BodyItem
-
-
 class DirectCostsListFilters(TypedDict, total=False):
     created_at: str
     id: Sequence[int]
@@ -399,6 +98,120 @@ class DirectCostsListFilters(TypedDict, total=False):
     payment_date: str
     received_date: str
     updated_at: str
+
+
+class DirectCostsListItemEmployee(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class DirectCostsListItem(TypedDict, total=False):
+    id: int
+    amount: str
+    created_at: str
+    deleted_at: str
+    description: str
+    direct_cost_type: str
+    direct_cost_date: str
+    grand_total: str
+    invoice_number: str
+    origin_data: str
+    origin_id: str
+    payment_date: str
+    received_date: str
+    status: str
+    terms: str
+    updated_at: str
+    vendor: str
+    vendor_id: int
+    vendor_name: str
+    currency_configuration: dict[str, Any]
+    employee: DirectCostsListItemEmployee
+
+
+class DirectCostsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class DirectCostsShowResultCurrencyConfiguration(TypedDict, total=False):
+    currency_iso_code: str
+    currency_exchange_rate: str
+    base_currency_iso_code: str
+
+
+class DirectCostsShowResultLineItemsItemCompany(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class DirectCostsShowResultLineItemsItemLineItemType(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    code: dict[str, Any]
+    base_type: dict[str, Any]
+    origin_data: dict[str, Any]
+    origin_id: dict[str, Any]
+
+
+class DirectCostsShowResultLineItemsItemWbsCode(TypedDict, total=False):
+    id: dict[str, Any]
+    flat_code: dict[str, Any]
+    description: dict[str, Any]
+
+
+class DirectCostsShowResultLineItemsItem(TypedDict, total=False):
+    id: int
+    amount: str
+    company: DirectCostsShowResultLineItemsItemCompany
+    cost_code: Any
+    created_at: str
+    currency_configuration: dict[str, Any]
+    description: str
+    extended_type: str
+    line_item_type: DirectCostsShowResultLineItemsItemLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    updated_at: str
+    wbs_code: DirectCostsShowResultLineItemsItemWbsCode
+    ref: str
+
+
+class DirectCostsShowResult(TypedDict, total=False):
+    id: int
+    attachments: list[DirectCostsShowResultAttachmentsItem]
+    attachments_count: int
+    company: DirectCostsListItemEmployee
+    created_at: str
+    deleted_at: str
+    description: str
+    direct_cost_type: str
+    employee: DirectCostsListItemEmployee
+    invoice_number: str
+    direct_cost_date: str
+    origin_data: str
+    origin_id: str
+    grand_total: str
+    line_items_count: int
+    payment_date: str
+    project: DirectCostsListItemEmployee
+    received_date: str
+    status: str
+    terms: str
+    updated_at: str
+    vendor: DirectCostsListItemEmployee
+    vendor_id: int
+    vendor_name: str
+    currency_configuration: DirectCostsShowResultCurrencyConfiguration
+    line_items: list[DirectCostsShowResultLineItemsItem]
 
 
 class DirectCostsCreateBodyDirectCostLineItemsItem(TypedDict, total=False):
@@ -435,74 +248,8 @@ class DirectCostsCreateBody(TypedDict, total=False):
     direct_cost: DirectCostsCreateBodyDirectCost
 
 
-class DirectCostsCreateResultCurrencyConfiguration(TypedDict, total=False):
-    currency_iso_code: str
-    currency_exchange_rate: str
-    base_currency_iso_code: str
-
-
-class DirectCostsCreateResultLineItemsItemCompany(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class DirectCostsCreateResultLineItemsItemWbsCode(TypedDict, total=False):
-    id: dict[str, Any]
-    flat_code: dict[str, Any]
-    description: dict[str, Any]
-
-
-class DirectCostsCreateResultLineItemsItem(TypedDict, total=False):
+class DirectCostsDeleteResult(TypedDict, total=False):
     id: int
-    amount: str
-    company: DirectCostsCreateResultLineItemsItemCompany
-    cost_code: Any
-    created_at: str
-    currency_configuration: dict[str, Any]
-    description: str
-    extended_type: str
-    line_item_type: DirectCostsListLineItemsItemChangeEventLineItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    updated_at: str
-    wbs_code: DirectCostsCreateResultLineItemsItemWbsCode
-    ref: str
-
-
-class DirectCostsCreateResult(TypedDict, total=False):
-    id: int
-    attachments: list[DirectCostsCreateV10ResultAttachmentsItem]
-    attachments_count: int
-    company: DirectCostsListV10ItemEmployee
-    created_at: str
-    deleted_at: str
-    description: str
-    direct_cost_type: str
-    employee: DirectCostsListV10ItemEmployee
-    invoice_number: str
-    direct_cost_date: str
-    origin_data: str
-    origin_id: str
-    grand_total: str
-    line_items_count: int
-    payment_date: str
-    project: DirectCostsListV10ItemEmployee
-    received_date: str
-    status: str
-    terms: str
-    updated_at: str
-    vendor: DirectCostsListV10ItemEmployee
-    vendor_id: int
-    vendor_name: str
-    currency_configuration: DirectCostsCreateResultCurrencyConfiguration
-    line_items: list[DirectCostsCreateResultLineItemsItem]
 
 
 class DirectCostsUpdateBodyDirectCostLineItemsItem(TypedDict, total=False):
@@ -538,7 +285,260 @@ class DirectCostsUpdateBody(TypedDict, total=False):
     direct_cost: DirectCostsUpdateBodyDirectCost
 
 
-DirectCost = DirectCostsCreateResult
+class DirectCostsListV10Filters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    invoice_number: str
+    origin_id: str
+    payment_date: str
+    received_date: str
+    updated_at: str
+
+
+class DirectCostsShowV10Result(TypedDict, total=False):
+    id: int
+    attachments: list[DirectCostsShowResultAttachmentsItem]
+    attachments_count: int
+    created_at: str
+    deleted_at: str
+    description: str
+    direct_cost_type: str
+    employee: DirectCostsListItemEmployee
+    invoice_number: str
+    direct_cost_date: str
+    origin_data: str
+    origin_id: str
+    grand_total: str
+    line_items_count: int
+    payment_date: str
+    received_date: str
+    status: str
+    terms: str
+    updated_at: str
+    vendor: DirectCostsListItemEmployee
+    vendor_id: int
+    vendor_name: str
+    currency_configuration: dict[str, Any]
+
+
+class DirectCostsCreateV10BodyItem(TypedDict, total=False):
+    description: str
+    direct_cost_date: str
+    employee_id: int
+    invoice_number: str
+    origin_data: str
+    origin_id: str
+    payment_date: str
+    received_date: str
+    status: str
+    terms: str
+    vendor_id: int
+    direct_cost_type: str
+
+
+class DirectCostsCreateV10Body(TypedDict, total=False):
+    attachments: list[str]
+    item: DirectCostsCreateV10BodyItem
+
+
+class DirectCostsUpdateV10BodyItem(TypedDict, total=False):
+    description: str
+    employee_id: int
+    invoice_number: str
+    direct_cost_date: str
+    origin_data: str
+    origin_id: str
+    payment_date: str
+    received_date: str
+    status: str
+    terms: str
+    vendor_id: int
+
+
+class DirectCostsUpdateV10Body(TypedDict, total=False):
+    attachments: list[str]
+    item: DirectCostsUpdateV10BodyItem
+
+
+class DirectCostsShowLineItemResultHolder(TypedDict, total=False):
+    id: int
+    holder_type: str
+
+
+class DirectCostsShowLineItemResultLineItemType(TypedDict, total=False):
+    id: int
+    name: str
+    code: str
+    base_type: str
+    origin_data: str
+    origin_id: str
+
+
+class DirectCostsShowLineItemResultChangeEventLineItem(TypedDict, total=False):
+    id: int
+    cost_rom: str
+    revenue_rom: str
+    event_id: int
+    cost_code: Any
+    line_item_type: DirectCostsShowLineItemResultLineItemType
+
+
+class DirectCostsShowLineItemResultWbsCode(TypedDict, total=False):
+    id: int
+    flat_code: str
+    description: str
+
+
+class DirectCostsShowLineItemResult(TypedDict, total=False):
+    id: int
+    amount: str
+    company: DirectCostsListItemEmployee
+    cost_code: Any
+    created_at: str
+    description: str
+    extended_type: str
+    holder: DirectCostsShowLineItemResultHolder
+    line_item_type: DirectCostsShowLineItemResultLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    project: DirectCostsListItemEmployee
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    updated_at: str
+    change_event_line_item: DirectCostsShowLineItemResultChangeEventLineItem
+    wbs_code: DirectCostsShowLineItemResultWbsCode
+    currency_configuration: dict[str, Any]
+
+
+class DirectCostsSyncLineItemsBodyUpdatesItem(TypedDict, total=False):
+    id: int
+    amount: float
+    wbs_code_id: int
+    cost_code_id: int
+    description: str
+    direct_cost_id: int
+    extended_type: str
+    quantity: float
+    line_item_type_id: int
+    origin_data: str
+    origin_id: str
+    unit_cost: float
+    uom: str
+    tax_code_id: int
+
+
+class DirectCostsSyncLineItemsBody(TypedDict, total=False):
+    updates: list[DirectCostsSyncLineItemsBodyUpdatesItem]
+
+
+class DirectCostsListLineItemsFilters(TypedDict, total=False):
+    cost_code_id: str
+    created_at: str
+    id: Sequence[int]
+    line_item_type_id: int
+    updated_at: str
+
+
+class DirectCostsListLineItemsItemChangeEventLineItem(TypedDict, total=False):
+    id: int
+    cost_rom: str
+    revenue_rom: str
+    event_id: int
+    cost_code: Any
+    line_item_type: DirectCostsShowResultLineItemsItemLineItemType
+
+
+class DirectCostsListLineItemsItem(TypedDict, total=False):
+    id: int
+    amount: str
+    company: DirectCostsListItemEmployee
+    cost_code: Any
+    created_at: str
+    description: str
+    extended_type: str
+    holder: DirectCostsShowLineItemResultHolder
+    line_item_type: DirectCostsShowLineItemResultLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    project: DirectCostsListItemEmployee
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    updated_at: str
+    change_event_line_item: DirectCostsListLineItemsItemChangeEventLineItem
+    wbs_code: DirectCostsShowLineItemResultWbsCode
+    currency_configuration: dict[str, Any]
+
+
+class DirectCostsCreateLineItemBodyLineItem(TypedDict, total=False):
+    amount: float
+    wbs_code_id: int
+    cost_code_id: int
+    description: str
+    direct_cost_id: int
+    extended_type: str
+    quantity: float
+    line_item_type_id: int
+    origin_data: str
+    origin_id: str
+    unit_cost: float
+    uom: str
+    tax_code_id: int
+
+
+class DirectCostsCreateLineItemBody(TypedDict, total=False):
+    line_item: DirectCostsCreateLineItemBodyLineItem
+
+
+class DirectCostsListAllLineItemsFilters(TypedDict, total=False):
+    cost_code_id: str
+    created_at: str
+    direct_cost_id: int
+    id: Sequence[int]
+    line_item_type_id: int
+    updated_at: str
+
+
+class DirectCostsListAllLineItemsItemCostCode(TypedDict, total=False):
+    id: int
+    full_code: str
+    name: str
+    origin_id: str
+
+
+class DirectCostsListAllLineItemsItem(TypedDict, total=False):
+    id: int
+    amount: str
+    cost_code: DirectCostsListAllLineItemsItemCostCode
+    created_at: str
+    description: str
+    extended_amount: str
+    extended_type: str
+    holder: DirectCostsShowLineItemResultHolder
+    line_item_type: DirectCostsShowLineItemResultLineItemType
+    origin_id: str
+    position: int
+    project: DirectCostsListItemEmployee
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    unit_cost: str
+    uom: str
+    updated_at: str
+    wbs_code: DirectCostsShowLineItemResultWbsCode
+    currency_configuration: dict[str, Any]
+
+
+DirectCost = DirectCostsShowResult
 
 
 class DirectCostsResource(Resource):
@@ -554,7 +554,7 @@ class DirectCostsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DirectCostsListV10Item]:
+    ) -> ItemIterator[DirectCostsListItem]:
         """List Direct Cost Items.
 
         ``GET /rest/v1.0/projects/{project_id}/direct_costs``
@@ -584,12 +584,12 @@ class DirectCostsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DirectCostsListV10Item,
+            item_type=DirectCostsListItem,
         )
 
     async def create_v1_0(
         self, *, project_id: int, body: DirectCostsCreateV10Body, company_id: int | None = None
-    ) -> Response[DirectCostsCreateV10Result]:
+    ) -> Response[DirectCostsShowV10Result]:
         """Create Direct Cost Item.
 
         ``POST /rest/v1.0/projects/{project_id}/direct_costs``
@@ -773,7 +773,7 @@ class DirectCostsResource(Resource):
         direct_cost_id: int,
         body: DirectCostsCreateLineItemBody,
         company_id: int | None = None,
-    ) -> Response[DirectCostsCreateLineItemResult]:
+    ) -> Response[DirectCostsShowLineItemResult]:
         """Create Direct Cost Line Item.
 
         ``POST /rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items``
@@ -822,7 +822,7 @@ class DirectCostsResource(Resource):
 
     async def show_line_item(
         self, *, project_id: int, direct_cost_id: int, id: int, company_id: int | None = None
-    ) -> Response[DirectCostsCreateLineItemResult]:
+    ) -> Response[DirectCostsShowLineItemResult]:
         """Show Direct Cost Line Item.
 
         ``GET /rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items/{id}``
@@ -849,7 +849,7 @@ class DirectCostsResource(Resource):
         id: int,
         body: DirectCostsCreateLineItemBody,
         company_id: int | None = None,
-    ) -> Response[DirectCostsCreateLineItemResult]:
+    ) -> Response[DirectCostsShowLineItemResult]:
         """Update Direct Cost Line Item.
 
         ``PATCH /rest/v1.0/projects/{project_id}/direct_costs/{direct_cost_id}/line_items/{id}``
@@ -875,7 +875,7 @@ class DirectCostsResource(Resource):
 
     async def delete_v1_0(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DirectCostsDeleteV10Result]:
+    ) -> Response[DirectCostsDeleteResult]:
         """Delete Direct Cost Item.
 
         ``DELETE /rest/v1.0/projects/{project_id}/direct_costs/{id}``
@@ -897,7 +897,7 @@ class DirectCostsResource(Resource):
 
     async def show_v1_0(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DirectCostsCreateV10Result]:
+    ) -> Response[DirectCostsShowV10Result]:
         """Show Direct Cost Item.
 
         ``GET /rest/v1.0/projects/{project_id}/direct_costs/{id}``
@@ -925,7 +925,7 @@ class DirectCostsResource(Resource):
         id: int,
         body: DirectCostsUpdateV10Body,
         company_id: int | None = None,
-    ) -> Response[DirectCostsCreateV10Result]:
+    ) -> Response[DirectCostsShowV10Result]:
         """Update Direct Cost Item.
 
         ``PATCH /rest/v1.0/projects/{project_id}/direct_costs/{id}``
@@ -956,7 +956,7 @@ class DirectCostsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DirectCostsListV10Item]:
+    ) -> ItemIterator[DirectCostsListItem]:
         """List Direct Cost Items.
 
         ``GET /rest/v1.1/projects/{project_id}/direct_costs``
@@ -983,12 +983,12 @@ class DirectCostsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DirectCostsListV10Item,
+            item_type=DirectCostsListItem,
         )
 
     async def create(
         self, *, project_id: int, body: DirectCostsCreateBody, company_id: int | None = None
-    ) -> Response[DirectCostsCreateResult]:
+    ) -> Response[DirectCostsShowResult]:
         """Create Direct Cost Item.
 
         ``POST /rest/v1.1/projects/{project_id}/direct_costs``
@@ -1009,7 +1009,7 @@ class DirectCostsResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DirectCostsDeleteV10Result]:
+    ) -> Response[DirectCostsDeleteResult]:
         """Delete Direct Cost Item.
 
         ``DELETE /rest/v1.1/projects/{project_id}/direct_costs/{id}``
@@ -1031,7 +1031,7 @@ class DirectCostsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DirectCostsCreateResult]:
+    ) -> Response[DirectCostsShowResult]:
         """Show Direct Cost Item.
 
         ``GET /rest/v1.1/projects/{project_id}/direct_costs/{id}``
@@ -1056,7 +1056,7 @@ class DirectCostsResource(Resource):
         id: int,
         body: DirectCostsUpdateBody,
         company_id: int | None = None,
-    ) -> Response[DirectCostsCreateResult]:
+    ) -> Response[DirectCostsShowResult]:
         """Update Direct Cost Item.
 
         ``PATCH /rest/v1.1/projects/{project_id}/direct_costs/{id}``

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DisbursementsBulkDeletePayoutsByInvoiceBody",
-    "DisbursementsListDeletedPayoutsResultItem",
+    "DisbursementsDeletePayoutBody",
+    "DisbursementsDeletePayoutResult",
     "DisbursementsListPayeeBankDetailsBody",
     "DisbursementsListPayeeBankDetailsResult",
     "DisbursementsResource",
@@ -31,14 +31,6 @@ __all__ = [
     "DisbursementsValidateResult",
     "DisbursementsValidateResultPayoutsItem",
 ]
-
-
-class DisbursementsListPayeeBankDetailsBody(TypedDict, total=False):
-    payeeExternalIds: list[str]
-
-
-class DisbursementsListPayeeBankDetailsResult(TypedDict, total=False):
-    payeeBankDetails: list[dict[str, Any]]
 
 
 class DisbursementsValidateBodyPayoutsItemMetadata(TypedDict, total=False):
@@ -136,7 +128,11 @@ class DisbursementsValidateResult(TypedDict, total=False):
     bankAccountType: str
 
 
-class DisbursementsListDeletedPayoutsResultItem(TypedDict, total=False):
+class DisbursementsDeletePayoutBody(TypedDict, total=False):
+    deletedReason: str
+
+
+class DisbursementsDeletePayoutResult(TypedDict, total=False):
     id: str
     receivingCompanyName: str
     disbursementId: str
@@ -159,8 +155,12 @@ class DisbursementsListDeletedPayoutsResultItem(TypedDict, total=False):
     partialPaymentSetAt: str
 
 
-class DisbursementsBulkDeletePayoutsByInvoiceBody(TypedDict, total=False):
-    deletedReason: str
+class DisbursementsListPayeeBankDetailsBody(TypedDict, total=False):
+    payeeExternalIds: list[str]
+
+
+class DisbursementsListPayeeBankDetailsResult(TypedDict, total=False):
+    payeeBankDetails: list[dict[str, Any]]
 
 
 class DisbursementsResource(Resource):
@@ -208,7 +208,7 @@ class DisbursementsResource(Resource):
 
     async def list_deleted_payouts(
         self, *, company_id: int, disbursement_id: str
-    ) -> Response[builtins.list[DisbursementsListDeletedPayoutsResultItem]]:
+    ) -> Response[builtins.list[DisbursementsDeletePayoutResult]]:
         """List Deleted Payouts.
 
         ``GET
@@ -233,8 +233,8 @@ class DisbursementsResource(Resource):
         company_id: int,
         disbursement_id: str,
         invoice_id: str,
-        body: DisbursementsBulkDeletePayoutsByInvoiceBody,
-    ) -> Response[builtins.list[DisbursementsListDeletedPayoutsResultItem]]:
+        body: DisbursementsDeletePayoutBody,
+    ) -> Response[builtins.list[DisbursementsDeletePayoutResult]]:
         """Bulk Delete Payouts by Invoice.
 
         ``DELETE
@@ -260,8 +260,8 @@ class DisbursementsResource(Resource):
         company_id: int,
         disbursement_id: str,
         payout_id: str,
-        body: DisbursementsBulkDeletePayoutsByInvoiceBody,
-    ) -> Response[DisbursementsListDeletedPayoutsResultItem]:
+        body: DisbursementsDeletePayoutBody,
+    ) -> Response[DisbursementsDeletePayoutResult]:
         """Delete Payout.
 
         ``DELETE

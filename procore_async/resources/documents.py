@@ -46,6 +46,95 @@ __all__ = [
 ]
 
 
+class DocumentsListOfRevisionsCompanyResultItem(TypedDict, total=False):
+    id: str
+    prostore_id: str
+    url: str
+    file_id: str
+    file_name: str
+    file_size: int
+    file_version: int
+    file_type: str
+    created_by: Any
+    created_at: str
+
+
+class DocumentsCompanyFolderAndFileIndexFilters(TypedDict, total=False):
+    created_at: str
+    created_by_id: Sequence[str]
+    document_type: str
+    file_type: Sequence[str]
+    folder_id: str
+    is_in_recycle_bin: bool
+    search: str
+    updated_at: str
+
+
+class DocumentsCompanyFolderAndFileIndexItemPrivateParent(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class DocumentsCompanyFolderAndFileIndexItemFile(TypedDict, total=False):
+    checked_out_by: dict[str, Any]
+    checked_out_until: dict[str, Any]
+    current_version: dict[str, Any]
+    description: dict[str, Any]
+    file_type: dict[str, Any]
+
+
+class DocumentsCompanyFolderAndFileIndexItemChildren(TypedDict, total=False):
+    has_children: dict[str, Any]
+    has_children_files: dict[str, Any]
+    has_children_folders: dict[str, Any]
+
+
+DocumentsCompanyFolderAndFileIndexItemCustomFields = TypedDict(
+    "DocumentsCompanyFolderAndFileIndexItemCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_decimal_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_boolean_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_lov_entry_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_lov_entries_definition_id}": dict[str, Any],
+    },
+    total=False,
+)
+
+
+class DocumentsCompanyFolderAndFileIndexItem(TypedDict, total=False):
+    id: str
+    name: str
+    parent_id: str
+    created_at: str
+    created_by: Any
+    updated_at: str
+    read_only: bool
+    is_deleted: bool
+    is_recycle_bin: bool
+    document_type: str
+    is_tracked: bool
+    private: bool
+    private_parent: DocumentsCompanyFolderAndFileIndexItemPrivateParent
+    tracked_folder: DocumentsCompanyFolderAndFileIndexItemPrivateParent
+    file: DocumentsCompanyFolderAndFileIndexItemFile
+    children: DocumentsCompanyFolderAndFileIndexItemChildren
+    custom_fields: DocumentsCompanyFolderAndFileIndexItemCustomFields
+
+
+class DocumentsProjectFolderAndFileIndexFilters(TypedDict, total=False):
+    created_at: str
+    created_by_id: Sequence[str]
+    custom_tag_ids: Sequence[int]
+    document_type: str
+    file_type: Sequence[str]
+    folder_id: str
+    is_in_recycle_bin: bool
+    private: bool
+    search: str
+    updated_at: str
+
+
 class DocumentsCompanyFolderAndFileIndexV10Filters(TypedDict, total=False):
     created_at: str
     created_by_id: Sequence[int]
@@ -135,95 +224,6 @@ class DocumentsProjectFolderAndFileIndexV10Filters(TypedDict, total=False):
     document_type: str
     file_type: Sequence[str]
     folder_id: int
-    is_in_recycle_bin: bool
-    private: bool
-    search: str
-    updated_at: str
-
-
-class DocumentsCompanyFolderAndFileIndexFilters(TypedDict, total=False):
-    created_at: str
-    created_by_id: Sequence[str]
-    document_type: str
-    file_type: Sequence[str]
-    folder_id: str
-    is_in_recycle_bin: bool
-    search: str
-    updated_at: str
-
-
-class DocumentsCompanyFolderAndFileIndexItemPrivateParent(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class DocumentsCompanyFolderAndFileIndexItemFile(TypedDict, total=False):
-    checked_out_by: dict[str, Any]
-    checked_out_until: dict[str, Any]
-    current_version: dict[str, Any]
-    description: dict[str, Any]
-    file_type: dict[str, Any]
-
-
-class DocumentsCompanyFolderAndFileIndexItemChildren(TypedDict, total=False):
-    has_children: dict[str, Any]
-    has_children_files: dict[str, Any]
-    has_children_folders: dict[str, Any]
-
-
-DocumentsCompanyFolderAndFileIndexItemCustomFields = TypedDict(
-    "DocumentsCompanyFolderAndFileIndexItemCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_decimal_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_boolean_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_lov_entry_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_lov_entries_definition_id}": dict[str, Any],
-    },
-    total=False,
-)
-
-
-class DocumentsCompanyFolderAndFileIndexItem(TypedDict, total=False):
-    id: str
-    name: str
-    parent_id: str
-    created_at: str
-    created_by: Any
-    updated_at: str
-    read_only: bool
-    is_deleted: bool
-    is_recycle_bin: bool
-    document_type: str
-    is_tracked: bool
-    private: bool
-    private_parent: DocumentsCompanyFolderAndFileIndexItemPrivateParent
-    tracked_folder: DocumentsCompanyFolderAndFileIndexItemPrivateParent
-    file: DocumentsCompanyFolderAndFileIndexItemFile
-    children: DocumentsCompanyFolderAndFileIndexItemChildren
-    custom_fields: DocumentsCompanyFolderAndFileIndexItemCustomFields
-
-
-class DocumentsListOfRevisionsCompanyResultItem(TypedDict, total=False):
-    id: str
-    prostore_id: str
-    url: str
-    file_id: str
-    file_name: str
-    file_size: int
-    file_version: int
-    file_type: str
-    created_by: Any
-    created_at: str
-
-
-class DocumentsProjectFolderAndFileIndexFilters(TypedDict, total=False):
-    created_at: str
-    created_by_id: Sequence[str]
-    custom_tag_ids: Sequence[int]
-    document_type: str
-    file_type: Sequence[str]
-    folder_id: str
     is_in_recycle_bin: bool
     private: bool
     search: str

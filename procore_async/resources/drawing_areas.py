@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DrawingAreasCreateV10Body",
-    "DrawingAreasCreateV10Result",
-    "DrawingAreasDeleteV10Result",
+    "DrawingAreasCreateBody",
+    "DrawingAreasCreateResult",
+    "DrawingAreasDeleteResult",
     "DrawingAreasListFilters",
     "DrawingAreasListItem",
     "DrawingAreasListV10Item",
@@ -32,6 +32,37 @@ __all__ = [
     "DrawingAreasListV10ItemDrawingSetsItem",
     "DrawingAreasResource",
 ]
+
+
+class DrawingAreasListFilters(TypedDict, total=False):
+    id: Sequence[int]
+
+
+class DrawingAreasListItem(TypedDict, total=False):
+    id: int
+    name: str
+    drawings_count: int
+    description: str
+    created_at: str
+    updated_at: str
+    deletable: bool
+    latest_revision_update: str
+
+
+class DrawingAreasCreateBody(TypedDict, total=False):
+    name: str
+    description: str
+
+
+class DrawingAreasCreateResult(TypedDict, total=False):
+    id: int
+    name: str
+    description: str
+
+
+class DrawingAreasDeleteResult(TypedDict, total=False):
+    id: int
+    success: bool
 
 
 class DrawingAreasListV10ItemDrawingSetsItem(TypedDict, total=False):
@@ -61,37 +92,6 @@ class DrawingAreasListV10Item(TypedDict, total=False):
     created_at: str
     updated_at: str
     area_deletable: bool
-
-
-class DrawingAreasCreateV10Body(TypedDict, total=False):
-    name: str
-    description: str
-
-
-class DrawingAreasCreateV10Result(TypedDict, total=False):
-    id: int
-    name: str
-    description: str
-
-
-class DrawingAreasDeleteV10Result(TypedDict, total=False):
-    id: int
-    success: bool
-
-
-class DrawingAreasListFilters(TypedDict, total=False):
-    id: Sequence[int]
-
-
-class DrawingAreasListItem(TypedDict, total=False):
-    id: int
-    name: str
-    drawings_count: int
-    description: str
-    created_at: str
-    updated_at: str
-    deletable: bool
-    latest_revision_update: str
 
 
 class DrawingAreasResource(Resource):
@@ -131,8 +131,8 @@ class DrawingAreasResource(Resource):
         )
 
     async def create_v1_0(
-        self, *, project_id: int, body: DrawingAreasCreateV10Body, company_id: int | None = None
-    ) -> Response[DrawingAreasCreateV10Result]:
+        self, *, project_id: int, body: DrawingAreasCreateBody, company_id: int | None = None
+    ) -> Response[DrawingAreasCreateResult]:
         """Create drawing area.
 
         ``POST /rest/v1.0/projects/{project_id}/drawing_areas``
@@ -152,7 +152,7 @@ class DrawingAreasResource(Resource):
 
     async def delete_v1_0(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DrawingAreasDeleteV10Result]:
+    ) -> Response[DrawingAreasDeleteResult]:
         """Delete a drawing area.
 
         ``DELETE /rest/v1.0/projects/{project_id}/drawing_areas/{id}``
@@ -175,9 +175,9 @@ class DrawingAreasResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: DrawingAreasCreateV10Body,
+        body: DrawingAreasCreateBody,
         company_id: int | None = None,
-    ) -> Response[DrawingAreasCreateV10Result]:
+    ) -> Response[DrawingAreasCreateResult]:
         """Update a drawing area.
 
         ``PATCH /rest/v1.0/projects/{project_id}/drawing_areas/{id}``
@@ -236,8 +236,8 @@ class DrawingAreasResource(Resource):
         )
 
     async def create(
-        self, *, project_id: int, body: DrawingAreasCreateV10Body, company_id: int | None = None
-    ) -> Response[DrawingAreasCreateV10Result]:
+        self, *, project_id: int, body: DrawingAreasCreateBody, company_id: int | None = None
+    ) -> Response[DrawingAreasCreateResult]:
         """Create drawing area.
 
         ``POST /rest/v1.1/projects/{project_id}/drawing_areas``
@@ -257,7 +257,7 @@ class DrawingAreasResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DrawingAreasDeleteV10Result]:
+    ) -> Response[DrawingAreasDeleteResult]:
         """Delete a drawing area.
 
         ``DELETE /rest/v1.1/projects/{project_id}/drawing_areas/{id}``
@@ -280,9 +280,9 @@ class DrawingAreasResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: DrawingAreasCreateV10Body,
+        body: DrawingAreasCreateBody,
         company_id: int | None = None,
-    ) -> Response[DrawingAreasCreateV10Result]:
+    ) -> Response[DrawingAreasCreateResult]:
         """Update a drawing area.
 
         ``PATCH /rest/v1.1/projects/{project_id}/drawing_areas/{id}``

@@ -25,32 +25,32 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DrawingDisciplinesListFilters",
-    "DrawingDisciplinesListV10ResultItem",
+    "DrawingDisciplinesListItem",
     "DrawingDisciplinesResource",
-    "DrawingDisciplinesUpdateV10Body",
-    "DrawingDisciplinesUpdateV10Result",
+    "DrawingDisciplinesUpdateBody",
+    "DrawingDisciplinesUpdateResult",
 ]
 
 
-class DrawingDisciplinesListV10ResultItem(TypedDict, total=False):
+class DrawingDisciplinesListFilters(TypedDict, total=False):
+    id: Sequence[int]
+
+
+class DrawingDisciplinesListItem(TypedDict, total=False):
     id: int
     name: str
     position: int
     abbreviations: list[str]
 
 
-class DrawingDisciplinesUpdateV10Body(TypedDict, total=False):
+class DrawingDisciplinesUpdateBody(TypedDict, total=False):
     name: str
 
 
-class DrawingDisciplinesUpdateV10Result(TypedDict, total=False):
+class DrawingDisciplinesUpdateResult(TypedDict, total=False):
     id: int
     name: str
     position: int
-
-
-class DrawingDisciplinesListFilters(TypedDict, total=False):
-    id: Sequence[int]
 
 
 class DrawingDisciplinesResource(Resource):
@@ -58,7 +58,7 @@ class DrawingDisciplinesResource(Resource):
 
     async def list_v1_0(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[DrawingDisciplinesListV10ResultItem]]:
+    ) -> Response[builtins.list[DrawingDisciplinesListItem]]:
         """List Drawing Disciplines.
 
         ``GET /rest/v1.0/projects/{project_id}/drawing_disciplines``
@@ -78,9 +78,9 @@ class DrawingDisciplinesResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: DrawingDisciplinesUpdateV10Body | None = None,
+        body: DrawingDisciplinesUpdateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[DrawingDisciplinesUpdateV10Result]:
+    ) -> Response[DrawingDisciplinesUpdateResult]:
         """Update drawing discipline.
 
         ``PATCH /rest/v1.0/projects/{project_id}/drawing_disciplines/{id}``
@@ -99,7 +99,7 @@ class DrawingDisciplinesResource(Resource):
 
     async def update_v1_0_put(
         self, *, project_id: int, id: int, name: str, company_id: int | None = None
-    ) -> Response[DrawingDisciplinesUpdateV10Result]:
+    ) -> Response[DrawingDisciplinesUpdateResult]:
         """Update drawing discipline.
 
         ``PUT /rest/v1.0/projects/{project_id}/drawing_disciplines/{id}``
@@ -129,7 +129,7 @@ class DrawingDisciplinesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DrawingDisciplinesListV10ResultItem]:
+    ) -> ItemIterator[DrawingDisciplinesListItem]:
         """List Drawing Disciplines.
 
         ``GET /rest/v1.1/projects/{project_id}/drawing_disciplines``
@@ -154,7 +154,7 @@ class DrawingDisciplinesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DrawingDisciplinesListV10ResultItem,
+            item_type=DrawingDisciplinesListItem,
         )
 
     async def update(
@@ -162,9 +162,9 @@ class DrawingDisciplinesResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: DrawingDisciplinesUpdateV10Body | None = None,
+        body: DrawingDisciplinesUpdateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[DrawingDisciplinesUpdateV10Result]:
+    ) -> Response[DrawingDisciplinesUpdateResult]:
         """Update drawing discipline.
 
         ``PATCH /rest/v1.1/projects/{project_id}/drawing_disciplines/{id}``

@@ -25,24 +25,24 @@ if TYPE_CHECKING:
 __all__ = [
     "DrawingsCreateBody",
     "DrawingsCreateBodyDrawing",
+    "DrawingsCreateBodyDrawingDrawingDiscipline",
+    "DrawingsCreateResult",
     "DrawingsCreateSetBody",
+    "DrawingsCreateUploadResult",
     "DrawingsListFilters",
-    "DrawingsListRevisionTermsV10ResultItem",
+    "DrawingsListItem",
+    "DrawingsListItemCurrentRevision",
+    "DrawingsListRevisionTermsResultItem",
     "DrawingsListRevisionsFilters",
     "DrawingsListRevisionsItem",
     "DrawingsListRevisionsItemCustomFields",
     "DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "DrawingsListRevisionsItemDiscipline",
-    "DrawingsListRevisionsItemDrawingSet",
     "DrawingsListSetsFilters",
     "DrawingsListSetsItem",
     "DrawingsListTilesResult",
     "DrawingsListTilesResultTilesItem",
     "DrawingsListUploadsItem",
     "DrawingsListUploadsItemDrawingLogImportsItem",
-    "DrawingsListUploadsV10Item",
-    "DrawingsListV10Item",
-    "DrawingsListV10ItemCurrentRevision",
     "DrawingsResource",
     "DrawingsShowRevisionResult",
     "DrawingsShowRevisionResultCustomFields",
@@ -52,21 +52,26 @@ __all__ = [
     "DrawingsShowRevisionResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
     "DrawingsShowRevisionResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
     "DrawingsShowRevisionResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "DrawingsShowRevisionResultDiscipline",
+    "DrawingsShowRevisionResultDrawingSet",
     "DrawingsShowUploadResult",
     "DrawingsShowUploadResultDrawingLogImportsItem",
     "DrawingsShowUploadResultDrawingLogImportsItemCustomFields",
+    "DrawingsUpdateBody",
+    "DrawingsUpdateBodyDrawing",
     "DrawingsUpdateRevisionBody",
     "DrawingsUpdateRevisionBodyDrawingRevision",
     "DrawingsUpdateRevisionResult",
     "DrawingsUpdateSetBody",
-    "DrawingsUpdateV10Body",
-    "DrawingsUpdateV10BodyDrawing",
-    "DrawingsUpdateV10BodyDrawingDrawingDiscipline",
-    "DrawingsUpdateV10Result",
 ]
 
 
-class DrawingsListV10ItemCurrentRevision(TypedDict, total=False):
+class DrawingsListFilters(TypedDict, total=False):
+    drawing_discipline_id: int
+    drawing_set_id: int
+
+
+class DrawingsListItemCurrentRevision(TypedDict, total=False):
     floorplan: bool
     has_drawing_sketches: bool
     id: int
@@ -80,33 +85,31 @@ class DrawingsListV10ItemCurrentRevision(TypedDict, total=False):
     updated_at: str
 
 
-class DrawingsListV10Item(TypedDict, total=False):
+class DrawingsListItem(TypedDict, total=False):
     id: int
     discipline: str
     drawing_discipline_id: int
     number: str
     title: str
     obsolete: bool
-    current_revision: DrawingsListV10ItemCurrentRevision
+    current_revision: DrawingsListItemCurrentRevision
 
 
-class DrawingsUpdateV10BodyDrawingDrawingDiscipline(TypedDict, total=False):
+class DrawingsCreateBodyDrawingDrawingDiscipline(TypedDict, total=False):
     name: str
 
 
-class DrawingsUpdateV10BodyDrawing(TypedDict, total=False):
+class DrawingsCreateBodyDrawing(TypedDict, total=False):
     number: str
     title: str
-    obsolete: bool
-    drawing_discipline: DrawingsUpdateV10BodyDrawingDrawingDiscipline
-    ordered_revision_ids: list[int]
+    drawing_discipline: DrawingsCreateBodyDrawingDrawingDiscipline
 
 
-class DrawingsUpdateV10Body(TypedDict, total=False):
-    drawing: DrawingsUpdateV10BodyDrawing
+class DrawingsCreateBody(TypedDict, total=False):
+    drawing: DrawingsCreateBodyDrawing
 
 
-class DrawingsUpdateV10Result(TypedDict, total=False):
+class DrawingsCreateResult(TypedDict, total=False):
     id: int
     number: str
     title: str
@@ -114,81 +117,38 @@ class DrawingsUpdateV10Result(TypedDict, total=False):
     discipline: str
 
 
-class DrawingsListRevisionTermsV10ResultItem(TypedDict, total=False):
-    drawing_revision_id: int
-    updated_at: str
-    terms: dict[str, Any]
-
-
-class DrawingsListRevisionsFilters(TypedDict, total=False):
-    deleted: str
-    ids: Sequence[int]
-    updated_at: str
-
-
-class DrawingsListRevisionsItemDrawingSet(TypedDict, total=False):
-    id: int
-
-
-class DrawingsListRevisionsItemDiscipline(TypedDict, total=False):
-    id: int
-    name: str
-    position: int
-
-
-class DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: dict[str, Any]
-    value: dict[str, Any]
-
-
-DrawingsListRevisionsItemCustomFields = TypedDict(
-    "DrawingsListRevisionsItemCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-    },
-    total=False,
-)
-
-
-class DrawingsListRevisionsItem(TypedDict, total=False):
-    drawing_date: str
-    drawing_id: int
-    drawing_sketches_count: int
-    height: int
-    id: int
+class DrawingsUpdateBodyDrawing(TypedDict, total=False):
     number: str
-    pdf_size: int
-    pdf_url: str
-    png_size: int
-    png_url: str
-    received_date: str
     title: str
-    updated_at: str
-    width: int
-    has_public_markup_layer_elements: bool
-    has_drawing_sketches: bool
-    current: bool
-    floorplan: bool
-    revision_number: str
-    thumbnail_url: str
-    large_thumbnail_url: str
-    activity_stream_last_viewed_at: str
-    position: int
-    zip_url: str
     obsolete: bool
-    connectability_outdated: bool
-    drawing_set: DrawingsListRevisionsItemDrawingSet
-    drawing_area: DrawingsListRevisionsItemDrawingSet
-    discipline: DrawingsListRevisionsItemDiscipline
-    status: str
-    order_in_drawing: int
-    custom_fields: DrawingsListRevisionsItemCustomFields
+    drawing_discipline: DrawingsCreateBodyDrawingDrawingDiscipline
+    ordered_revision_ids: list[int]
+
+
+class DrawingsUpdateBody(TypedDict, total=False):
+    drawing: DrawingsUpdateBodyDrawing
+
+
+class DrawingsListSetsFilters(TypedDict, total=False):
+    exclude_empty_sets: bool
+    only_attachable_sets: bool
+    with_measurements: bool
+    with_sketches: bool
+
+
+class DrawingsListSetsItem(TypedDict, total=False):
+    id: int
+    project_id: int
+    company_id: int
+    name: str
+    created_at: str
+    updated_at: str
+    date: str
+    position: int
+    connected: bool
+    deletable: bool
+    published_drawings_count: int
+    unpublished_drawings_count: int
 
 
 class DrawingsListTilesResultTilesItem(TypedDict, total=False):
@@ -204,6 +164,100 @@ class DrawingsListTilesResult(TypedDict, total=False):
     tile_size: list[int]
     zip_url: str
     tiles: list[DrawingsListTilesResultTilesItem]
+
+
+class DrawingsCreateSetBody(TypedDict, total=False):
+    name: str
+    date: str
+
+
+class DrawingsUpdateSetBody(TypedDict, total=False):
+    drawing_set: DrawingsCreateSetBody
+
+
+DrawingsShowUploadResultDrawingLogImportsItemCustomFields = TypedDict(
+    "DrawingsShowUploadResultDrawingLogImportsItemCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_decimal_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_boolean_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_lov_entry_definition_id}": dict[str, Any],
+        "custom_field_%{custom_field_lov_entries_definition_id}": dict[str, Any],
+    },
+    total=False,
+)
+
+
+class DrawingsShowUploadResultDrawingLogImportsItem(TypedDict, total=False):
+    id: int
+    filename: str
+    drawing_set_id: int
+    drawing_date: str
+    received_date: str
+    default_revision: str
+    drawing_id: int
+    custom_fields: DrawingsShowUploadResultDrawingLogImportsItemCustomFields
+
+
+class DrawingsShowUploadResult(TypedDict, total=False):
+    id: int
+    project_id: int
+    company_id: int
+    created_by_id: int
+    created_at: str
+    updated_at: str
+    error_email_sent: bool
+    notify_on_success: bool
+    deletion_in_progress: bool
+    success_email_sent: bool
+    drawing_area_id: int
+    status: str
+    pre_adaptive_complete: bool
+    drawing_number_contains_revision: bool
+    get_info_from_filename: bool
+    language: str
+    drawing_log_imports: list[DrawingsShowUploadResultDrawingLogImportsItem]
+
+
+class DrawingsListUploadsItemDrawingLogImportsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    filename: dict[str, Any]
+    drawing_set_id: dict[str, Any]
+    drawing_date: dict[str, Any]
+    received_date: dict[str, Any]
+    default_revision: dict[str, Any]
+    drawing_id: dict[str, Any]
+    custom_fields: dict[str, Any]
+
+
+class DrawingsListUploadsItem(TypedDict, total=False):
+    id: int
+    project_id: int
+    company_id: int
+    created_by_id: int
+    created_at: str
+    updated_at: str
+    error_email_sent: bool
+    notify_on_success: bool
+    deletion_in_progress: bool
+    success_email_sent: bool
+    drawing_area_id: int
+    status: str
+    pre_adaptive_complete: bool
+    drawing_number_contains_revision: bool
+    get_info_from_filename: bool
+    language: str
+    drawing_log_imports: list[DrawingsListUploadsItemDrawingLogImportsItem]
+
+
+class DrawingsShowRevisionResultDrawingSet(TypedDict, total=False):
+    id: int
+
+
+class DrawingsShowRevisionResultDiscipline(TypedDict, total=False):
+    id: int
+    name: str
+    position: int
 
 
 class DrawingsShowRevisionResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
@@ -288,12 +342,92 @@ class DrawingsShowRevisionResult(TypedDict, total=False):
     zip_url: str
     obsolete: bool
     connectability_outdated: bool
-    drawing_set: DrawingsListRevisionsItemDrawingSet
-    drawing_area: DrawingsListRevisionsItemDrawingSet
-    discipline: DrawingsListRevisionsItemDiscipline
+    drawing_set: DrawingsShowRevisionResultDrawingSet
+    drawing_area: DrawingsShowRevisionResultDrawingSet
+    discipline: DrawingsShowRevisionResultDiscipline
     status: str
     order_in_drawing: int
     custom_fields: DrawingsShowRevisionResultCustomFields
+
+
+class DrawingsCreateUploadResult(TypedDict, total=False):
+    id: int
+    project_id: int
+    company_id: int
+    created_by_id: int
+    created_at: str
+    updated_at: str
+    error_email_sent: bool
+    notify_on_success: bool
+    deletion_in_progress: bool
+    success_email_sent: bool
+    drawing_area_id: int
+    status: str
+    pre_adaptive_complete: bool
+    drawing_number_contains_revision: bool
+    get_info_from_filename: bool
+    language: str
+
+
+class DrawingsListRevisionsFilters(TypedDict, total=False):
+    deleted: str
+    ids: Sequence[int]
+    updated_at: str
+
+
+class DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: dict[str, Any]
+    value: dict[str, Any]
+
+
+DrawingsListRevisionsItemCustomFields = TypedDict(
+    "DrawingsListRevisionsItemCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": DrawingsListRevisionsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+    },
+    total=False,
+)
+
+
+class DrawingsListRevisionsItem(TypedDict, total=False):
+    drawing_date: str
+    drawing_id: int
+    drawing_sketches_count: int
+    height: int
+    id: int
+    number: str
+    pdf_size: int
+    pdf_url: str
+    png_size: int
+    png_url: str
+    received_date: str
+    title: str
+    updated_at: str
+    width: int
+    has_public_markup_layer_elements: bool
+    has_drawing_sketches: bool
+    current: bool
+    floorplan: bool
+    revision_number: str
+    thumbnail_url: str
+    large_thumbnail_url: str
+    activity_stream_last_viewed_at: str
+    position: int
+    zip_url: str
+    obsolete: bool
+    connectability_outdated: bool
+    drawing_set: DrawingsShowRevisionResultDrawingSet
+    drawing_area: DrawingsShowRevisionResultDrawingSet
+    discipline: DrawingsShowRevisionResultDiscipline
+    status: str
+    order_in_drawing: int
+    custom_fields: DrawingsListRevisionsItemCustomFields
 
 
 DrawingsUpdateRevisionBodyDrawingRevision = TypedDict(
@@ -323,149 +457,15 @@ class DrawingsUpdateRevisionResult(TypedDict, total=False):
     floorplan: bool
     current: bool
     drawing_id: int
-    drawing_set: DrawingsListRevisionsItemDrawingSet
+    drawing_set: DrawingsShowRevisionResultDrawingSet
     ordered_revision_ids: list[int]
     custom_fields: DrawingsShowRevisionResultCustomFields
 
 
-class DrawingsListSetsFilters(TypedDict, total=False):
-    exclude_empty_sets: bool
-    only_attachable_sets: bool
-    with_measurements: bool
-    with_sketches: bool
-
-
-class DrawingsListSetsItem(TypedDict, total=False):
-    id: int
-    project_id: int
-    company_id: int
-    name: str
-    created_at: str
+class DrawingsListRevisionTermsResultItem(TypedDict, total=False):
+    drawing_revision_id: int
     updated_at: str
-    date: str
-    position: int
-    connected: bool
-    deletable: bool
-    published_drawings_count: int
-    unpublished_drawings_count: int
-
-
-class DrawingsCreateSetBody(TypedDict, total=False):
-    name: str
-    date: str
-
-
-class DrawingsUpdateSetBody(TypedDict, total=False):
-    drawing_set: DrawingsCreateSetBody
-
-
-class DrawingsListUploadsV10Item(TypedDict, total=False):
-    id: int
-    project_id: int
-    company_id: int
-    created_by_id: int
-    created_at: str
-    updated_at: str
-    error_email_sent: bool
-    notify_on_success: bool
-    deletion_in_progress: bool
-    success_email_sent: bool
-    drawing_area_id: int
-    status: str
-    pre_adaptive_complete: bool
-    drawing_number_contains_revision: bool
-    get_info_from_filename: bool
-    language: str
-
-
-class DrawingsListFilters(TypedDict, total=False):
-    drawing_discipline_id: int
-    drawing_set_id: int
-
-
-class DrawingsCreateBodyDrawing(TypedDict, total=False):
-    number: str
-    title: str
-    drawing_discipline: DrawingsUpdateV10BodyDrawingDrawingDiscipline
-
-
-class DrawingsCreateBody(TypedDict, total=False):
-    drawing: DrawingsCreateBodyDrawing
-
-
-class DrawingsListUploadsItemDrawingLogImportsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    filename: dict[str, Any]
-    drawing_set_id: dict[str, Any]
-    drawing_date: dict[str, Any]
-    received_date: dict[str, Any]
-    default_revision: dict[str, Any]
-    drawing_id: dict[str, Any]
-    custom_fields: dict[str, Any]
-
-
-class DrawingsListUploadsItem(TypedDict, total=False):
-    id: int
-    project_id: int
-    company_id: int
-    created_by_id: int
-    created_at: str
-    updated_at: str
-    error_email_sent: bool
-    notify_on_success: bool
-    deletion_in_progress: bool
-    success_email_sent: bool
-    drawing_area_id: int
-    status: str
-    pre_adaptive_complete: bool
-    drawing_number_contains_revision: bool
-    get_info_from_filename: bool
-    language: str
-    drawing_log_imports: list[DrawingsListUploadsItemDrawingLogImportsItem]
-
-
-DrawingsShowUploadResultDrawingLogImportsItemCustomFields = TypedDict(
-    "DrawingsShowUploadResultDrawingLogImportsItemCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_decimal_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_boolean_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_lov_entry_definition_id}": dict[str, Any],
-        "custom_field_%{custom_field_lov_entries_definition_id}": dict[str, Any],
-    },
-    total=False,
-)
-
-
-class DrawingsShowUploadResultDrawingLogImportsItem(TypedDict, total=False):
-    id: int
-    filename: str
-    drawing_set_id: int
-    drawing_date: str
-    received_date: str
-    default_revision: str
-    drawing_id: int
-    custom_fields: DrawingsShowUploadResultDrawingLogImportsItemCustomFields
-
-
-class DrawingsShowUploadResult(TypedDict, total=False):
-    id: int
-    project_id: int
-    company_id: int
-    created_by_id: int
-    created_at: str
-    updated_at: str
-    error_email_sent: bool
-    notify_on_success: bool
-    deletion_in_progress: bool
-    success_email_sent: bool
-    drawing_area_id: int
-    status: str
-    pre_adaptive_complete: bool
-    drawing_number_contains_revision: bool
-    get_info_from_filename: bool
-    language: str
-    drawing_log_imports: list[DrawingsShowUploadResultDrawingLogImportsItem]
+    terms: dict[str, Any]
 
 
 class DrawingsResource(Resource):
@@ -481,7 +481,7 @@ class DrawingsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DrawingsListV10Item]:
+    ) -> ItemIterator[DrawingsListItem]:
         """List drawings.
 
         ``GET /rest/v1.0/drawing_areas/{drawing_area_id}/drawings``
@@ -504,7 +504,7 @@ class DrawingsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DrawingsListV10Item,
+            item_type=DrawingsListItem,
         )
 
     async def update_v1_0(
@@ -512,9 +512,9 @@ class DrawingsResource(Resource):
         *,
         drawing_area_id: int,
         id: int,
-        body: DrawingsUpdateV10Body,
+        body: DrawingsUpdateBody,
         company_id: int | None = None,
-    ) -> Response[DrawingsUpdateV10Result]:
+    ) -> Response[DrawingsCreateResult]:
         """Update Drawing.
 
         ``PATCH /rest/v1.0/drawing_areas/{drawing_area_id}/drawings/{id}``
@@ -539,7 +539,7 @@ class DrawingsResource(Resource):
         project_id: int,
         drawing_revision_ids: Sequence[int] | None = None,
         company_id: int | None = None,
-    ) -> Response[builtins.list[DrawingsListRevisionTermsV10ResultItem]]:
+    ) -> Response[builtins.list[DrawingsListRevisionTermsResultItem]]:
         """List drawing revision terms.
 
         ``GET /rest/v1.0/projects/{project_id}/drawing_revision_terms``
@@ -824,7 +824,7 @@ class DrawingsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DrawingsListUploadsV10Item]:
+    ) -> ItemIterator[DrawingsCreateUploadResult]:
         """List drawing uploads.
 
         ``GET /rest/v1.0/projects/{project_id}/drawing_uploads``
@@ -845,7 +845,7 @@ class DrawingsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DrawingsListUploadsV10Item,
+            item_type=DrawingsCreateUploadResult,
         )
 
     async def create_upload_v1_0(
@@ -855,7 +855,7 @@ class DrawingsResource(Resource):
         body: Mapping[str, Any],
         company_id: int | None = None,
         idempotency_token: str | None = None,
-    ) -> Response[DrawingsListUploadsV10Item]:
+    ) -> Response[DrawingsCreateUploadResult]:
         """Create drawing upload.
 
         ``POST /rest/v1.0/projects/{project_id}/drawing_uploads``
@@ -912,7 +912,7 @@ class DrawingsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[DrawingsListV10Item]:
+    ) -> ItemIterator[DrawingsListItem]:
         """List drawings.
 
         ``GET /rest/v1.1/drawing_areas/{drawing_area_id}/drawings``
@@ -950,12 +950,12 @@ class DrawingsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=DrawingsListV10Item,
+            item_type=DrawingsListItem,
         )
 
     async def create(
         self, *, drawing_area_id: int, body: DrawingsCreateBody, company_id: int | None = None
-    ) -> Response[DrawingsUpdateV10Result]:
+    ) -> Response[DrawingsCreateResult]:
         """Create Drawing.
 
         ``POST /rest/v1.1/drawing_areas/{drawing_area_id}/drawings``
@@ -979,9 +979,9 @@ class DrawingsResource(Resource):
         *,
         drawing_area_id: int,
         id: int,
-        body: DrawingsUpdateV10Body,
+        body: DrawingsUpdateBody,
         company_id: int | None = None,
-    ) -> Response[DrawingsUpdateV10Result]:
+    ) -> Response[DrawingsCreateResult]:
         """Update Drawing.
 
         ``PATCH /rest/v1.1/drawing_areas/{drawing_area_id}/drawings/{id}``
@@ -1006,7 +1006,7 @@ class DrawingsResource(Resource):
         project_id: int,
         drawing_revision_ids: Sequence[int] | None = None,
         company_id: int | None = None,
-    ) -> Response[builtins.list[DrawingsListRevisionTermsV10ResultItem]]:
+    ) -> Response[builtins.list[DrawingsListRevisionTermsResultItem]]:
         """List drawing revision terms.
 
         ``GET /rest/v1.1/projects/{project_id}/drawing_revision_terms``
@@ -1071,7 +1071,7 @@ class DrawingsResource(Resource):
         body: Mapping[str, Any],
         company_id: int | None = None,
         idempotency_token: str | None = None,
-    ) -> Response[DrawingsListUploadsV10Item]:
+    ) -> Response[DrawingsCreateUploadResult]:
         """Create drawing upload.
 
         ``POST /rest/v1.1/projects/{project_id}/drawing_uploads``

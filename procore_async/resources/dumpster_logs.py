@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DumpsterLogsCreateResult",
-    "DumpsterLogsCreateResultAttachmentsItem",
     "DumpsterLogsListFilters",
     "DumpsterLogsListItem",
     "DumpsterLogsListItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "DumpsterLogsListItemLocation",
     "DumpsterLogsListItemVendor",
     "DumpsterLogsResource",
+    "DumpsterLogsShowResult",
+    "DumpsterLogsShowResultAttachmentsItem",
 ]
 
 
@@ -94,14 +94,14 @@ class DumpsterLogsListItem(TypedDict, total=False):
     attachments: list[DumpsterLogsListItemAttachmentsItem]
 
 
-class DumpsterLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class DumpsterLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class DumpsterLogsCreateResult(TypedDict, total=False):
+class DumpsterLogsShowResult(TypedDict, total=False):
     id: int
     comments: str
     created_at: str
@@ -116,7 +116,7 @@ class DumpsterLogsCreateResult(TypedDict, total=False):
     location: DumpsterLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: DumpsterLogsListItemDailyLogSegment
-    attachments: list[DumpsterLogsCreateResultAttachmentsItem]
+    attachments: list[DumpsterLogsShowResultAttachmentsItem]
 
 
 class DumpsterLogsResource(Resource):
@@ -180,7 +180,7 @@ class DumpsterLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[DumpsterLogsCreateResult]:
+    ) -> Response[DumpsterLogsShowResult]:
         """Create Dumpster Log.
 
         ``POST /rest/v1.0/projects/{project_id}/dumpster_logs``
@@ -223,7 +223,7 @@ class DumpsterLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[DumpsterLogsCreateResult]:
+    ) -> Response[DumpsterLogsShowResult]:
         """Show Dumpster Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/dumpster_logs/{id}``
@@ -243,7 +243,7 @@ class DumpsterLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[DumpsterLogsCreateResult]:
+    ) -> Response[DumpsterLogsShowResult]:
         """Update Dumpster Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/dumpster_logs/{id}``

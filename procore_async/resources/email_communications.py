@@ -22,45 +22,27 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EmailCommunicationsCreateBody",
+    "EmailCommunicationsCreateBodyCommunication",
     "EmailCommunicationsCreateBodyEmail",
     "EmailCommunicationsCreateCompanyLevelBody",
-    "EmailCommunicationsCreateCompanyLevelBodyCommunication",
     "EmailCommunicationsCreateCompanyLevelBodyEmail",
     "EmailCommunicationsCreateCompanyLevelEmailBody",
-    "EmailCommunicationsCreateCompanyLevelResult",
-    "EmailCommunicationsCreateCompanyLevelResultEmailsItem",
-    "EmailCommunicationsCreateCompanyLevelResultEmailsItemLoginInformation",
     "EmailCommunicationsCreateEmailBody",
-    "EmailCommunicationsDownloadAllCompanyLevelEmailAttachmentsResult",
+    "EmailCommunicationsDownloadAllEmailAttachmentsResult",
     "EmailCommunicationsExportCompanyLevelResult",
     "EmailCommunicationsExportToPdfResult",
     "EmailCommunicationsListOfCompanyLevelEmailsResult",
-    "EmailCommunicationsListOfCompanyLevelEmailsResultCommunicationThreadsItem",
     "EmailCommunicationsListOfEmailsResult",
+    "EmailCommunicationsListOfEmailsResultEmailsItem",
     "EmailCommunicationsResource",
-    "EmailCommunicationsUpdatePrivateFieldInCompanyLevelBody",
+    "EmailCommunicationsShowResult",
+    "EmailCommunicationsShowResultEmailsItem",
+    "EmailCommunicationsShowResultEmailsItemLoginInformation",
+    "EmailCommunicationsUpdatePrivateFieldInBody",
 ]
 
 
-class EmailCommunicationsCreateCompanyLevelBodyCommunication(TypedDict, total=False):
-    subject: str
-
-
-class EmailCommunicationsCreateCompanyLevelBodyEmail(TypedDict, total=False):
-    body: str
-    prostore_file_ids: list[int]
-    upload_ids: list[str]
-    distribution_ids: list[int]
-    cc_distribution_ids: list[int]
-    bcc_distribution_ids: list[int]
-
-
-class EmailCommunicationsCreateCompanyLevelBody(TypedDict, total=False):
-    communication: EmailCommunicationsCreateCompanyLevelBodyCommunication
-    email: EmailCommunicationsCreateCompanyLevelBodyEmail
-
-
-class EmailCommunicationsCreateCompanyLevelResultEmailsItemLoginInformation(TypedDict, total=False):
+class EmailCommunicationsShowResultEmailsItemLoginInformation(TypedDict, total=False):
     id: dict[str, Any]
     company_name: dict[str, Any]
     locale: dict[str, Any]
@@ -70,7 +52,7 @@ class EmailCommunicationsCreateCompanyLevelResultEmailsItemLoginInformation(Type
     initials: dict[str, Any]
 
 
-class EmailCommunicationsCreateCompanyLevelResultEmailsItem(TypedDict, total=False):
+class EmailCommunicationsShowResultEmailsItem(TypedDict, total=False):
     id: int
     communication_id: int
     private: bool
@@ -81,55 +63,18 @@ class EmailCommunicationsCreateCompanyLevelResultEmailsItem(TypedDict, total=Fal
     cc_distribution: list[dict[str, Any]]
     distribution: list[dict[str, Any]]
     email_sent_at: str
-    login_information: EmailCommunicationsCreateCompanyLevelResultEmailsItemLoginInformation
+    login_information: EmailCommunicationsShowResultEmailsItemLoginInformation
 
 
-class EmailCommunicationsCreateCompanyLevelResult(TypedDict, total=False):
+class EmailCommunicationsShowResult(TypedDict, total=False):
     id: int
     private: bool
     subject: str
-    emails: list[EmailCommunicationsCreateCompanyLevelResultEmailsItem]
+    emails: list[EmailCommunicationsShowResultEmailsItem]
 
 
-class EmailCommunicationsListOfCompanyLevelEmailsResultCommunicationThreadsItem(
-    TypedDict, total=False
-):
-    id: int
-    communication_id: int
+class EmailCommunicationsCreateBodyCommunication(TypedDict, total=False):
     subject: str
-    private: bool
-    attachments: list[dict[str, Any]]
-    bcc_distribution: list[dict[str, Any]]
-    body: str
-    sanitized_body_html: str
-    cc_distribution: list[dict[str, Any]]
-    distribution: list[dict[str, Any]]
-    email_sent_at: str
-    login_information: EmailCommunicationsCreateCompanyLevelResultEmailsItemLoginInformation
-
-
-class EmailCommunicationsListOfCompanyLevelEmailsResult(TypedDict, total=False):
-    communication_threads: list[
-        EmailCommunicationsListOfCompanyLevelEmailsResultCommunicationThreadsItem
-    ]
-    total: int
-    new_communication_email: str
-
-
-class EmailCommunicationsCreateCompanyLevelEmailBody(TypedDict, total=False):
-    email: EmailCommunicationsCreateCompanyLevelBodyEmail
-
-
-class EmailCommunicationsDownloadAllCompanyLevelEmailAttachmentsResult(TypedDict, total=False):
-    download_all_attachments_url: str
-
-
-class EmailCommunicationsUpdatePrivateFieldInCompanyLevelBody(TypedDict, total=False):
-    private: bool
-
-
-class EmailCommunicationsExportCompanyLevelResult(TypedDict, total=False):
-    download_url: str
 
 
 class EmailCommunicationsCreateBodyEmail(TypedDict, total=False):
@@ -146,14 +91,8 @@ class EmailCommunicationsCreateBodyEmail(TypedDict, total=False):
 
 
 class EmailCommunicationsCreateBody(TypedDict, total=False):
-    communication: EmailCommunicationsCreateCompanyLevelBodyCommunication
+    communication: EmailCommunicationsCreateBodyCommunication
     email: EmailCommunicationsCreateBodyEmail
-
-
-class EmailCommunicationsListOfEmailsResult(TypedDict, total=False):
-    emails: list[EmailCommunicationsListOfCompanyLevelEmailsResultCommunicationThreadsItem]
-    total: int
-    new_communication_email: str
 
 
 class EmailCommunicationsCreateEmailBody(TypedDict, total=False):
@@ -162,6 +101,63 @@ class EmailCommunicationsCreateEmailBody(TypedDict, total=False):
 
 class EmailCommunicationsExportToPdfResult(TypedDict, total=False):
     pdf_url: str
+
+
+class EmailCommunicationsListOfEmailsResultEmailsItem(TypedDict, total=False):
+    id: int
+    communication_id: int
+    subject: str
+    private: bool
+    attachments: list[dict[str, Any]]
+    bcc_distribution: list[dict[str, Any]]
+    body: str
+    sanitized_body_html: str
+    cc_distribution: list[dict[str, Any]]
+    distribution: list[dict[str, Any]]
+    email_sent_at: str
+    login_information: EmailCommunicationsShowResultEmailsItemLoginInformation
+
+
+class EmailCommunicationsListOfEmailsResult(TypedDict, total=False):
+    emails: list[EmailCommunicationsListOfEmailsResultEmailsItem]
+    total: int
+    new_communication_email: str
+
+
+class EmailCommunicationsCreateCompanyLevelBodyEmail(TypedDict, total=False):
+    body: str
+    prostore_file_ids: list[int]
+    upload_ids: list[str]
+    distribution_ids: list[int]
+    cc_distribution_ids: list[int]
+    bcc_distribution_ids: list[int]
+
+
+class EmailCommunicationsCreateCompanyLevelBody(TypedDict, total=False):
+    communication: EmailCommunicationsCreateBodyCommunication
+    email: EmailCommunicationsCreateCompanyLevelBodyEmail
+
+
+class EmailCommunicationsExportCompanyLevelResult(TypedDict, total=False):
+    download_url: str
+
+
+class EmailCommunicationsUpdatePrivateFieldInBody(TypedDict, total=False):
+    private: bool
+
+
+class EmailCommunicationsCreateCompanyLevelEmailBody(TypedDict, total=False):
+    email: EmailCommunicationsCreateCompanyLevelBodyEmail
+
+
+class EmailCommunicationsListOfCompanyLevelEmailsResult(TypedDict, total=False):
+    communication_threads: list[EmailCommunicationsListOfEmailsResultEmailsItem]
+    total: int
+    new_communication_email: str
+
+
+class EmailCommunicationsDownloadAllEmailAttachmentsResult(TypedDict, total=False):
+    download_all_attachments_url: str
 
 
 class EmailCommunicationsResource(Resource):
@@ -174,7 +170,7 @@ class EmailCommunicationsResource(Resource):
         topic_type: str,
         topic_id: int,
         body: EmailCommunicationsCreateCompanyLevelBody,
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Create Company-level Email Communication.
 
         ``POST /rest/v1.0/companies/{company_id}/email_communications``
@@ -242,7 +238,7 @@ class EmailCommunicationsResource(Resource):
         topic_type: str,
         topic_id: int,
         body: EmailCommunicationsCreateCompanyLevelEmailBody,
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Create Company-level Email.
 
         ``POST /rest/v1.0/companies/{company_id}/email_communications/{communication_id}/emails``
@@ -268,7 +264,7 @@ class EmailCommunicationsResource(Resource):
 
     async def download_all_company_level_email_attachments(
         self, *, company_id: int, communication_id: int, email_id: int
-    ) -> Response[EmailCommunicationsDownloadAllCompanyLevelEmailAttachmentsResult]:
+    ) -> Response[EmailCommunicationsDownloadAllEmailAttachmentsResult]:
         """Download all company-level email attachments.
 
         ``GET
@@ -291,7 +287,7 @@ class EmailCommunicationsResource(Resource):
 
     async def show_company_level(
         self, *, company_id: int, id: int
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Show Company-level Email Communication.
 
         ``GET /rest/v1.0/companies/{company_id}/email_communications/{id}``
@@ -310,12 +306,8 @@ class EmailCommunicationsResource(Resource):
         )
 
     async def update_private_field_in_company_level(
-        self,
-        *,
-        company_id: int,
-        id: int,
-        body: EmailCommunicationsUpdatePrivateFieldInCompanyLevelBody,
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+        self, *, company_id: int, id: int, body: EmailCommunicationsUpdatePrivateFieldInBody
+    ) -> Response[EmailCommunicationsShowResult]:
         """Update a private field in Company-level Email Communication.
 
         ``PATCH /rest/v1.0/companies/{company_id}/email_communications/{id}``
@@ -363,7 +355,7 @@ class EmailCommunicationsResource(Resource):
         topic_id: int,
         body: EmailCommunicationsCreateBody,
         company_id: int | None = None,
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Create Email Communication.
 
         ``POST /rest/v1.0/project/{project_id}/email_communications``
@@ -433,7 +425,7 @@ class EmailCommunicationsResource(Resource):
         topic_id: int,
         body: EmailCommunicationsCreateEmailBody,
         company_id: int | None = None,
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Create Email.
 
         ``POST /rest/v1.0/project/{project_id}/email_communications/{communication_id}/emails``
@@ -464,7 +456,7 @@ class EmailCommunicationsResource(Resource):
         communication_id: int,
         email_id: int,
         company_id: int | None = None,
-    ) -> Response[EmailCommunicationsDownloadAllCompanyLevelEmailAttachmentsResult]:
+    ) -> Response[EmailCommunicationsDownloadAllEmailAttachmentsResult]:
         """Download all email attachments.
 
         ``GET
@@ -513,7 +505,7 @@ class EmailCommunicationsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Show Email Communication.
 
         ``GET /rest/v1.0/project/{project_id}/email_communications/{id}``
@@ -536,9 +528,9 @@ class EmailCommunicationsResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: EmailCommunicationsUpdatePrivateFieldInCompanyLevelBody,
+        body: EmailCommunicationsUpdatePrivateFieldInBody,
         company_id: int | None = None,
-    ) -> Response[EmailCommunicationsCreateCompanyLevelResult]:
+    ) -> Response[EmailCommunicationsShowResult]:
         """Update a private field in Email Communication.
 
         ``PATCH /rest/v1.0/project/{project_id}/email_communications/{id}``

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 __all__ = [
     "EquipmentBulkUpdateCompanyBodyItem",
     "EquipmentBulkUpdateCompanyBodyItemEquipmentName",
-    "EquipmentBulkUpdateCurrentProjectCompanyV20BodyItem",
-    "EquipmentBulkUpdateCurrentProjectProjectV20BodyItem",
+    "EquipmentBulkUpdateCurrentProjectCompanyBodyItem",
+    "EquipmentBulkUpdateCurrentProjectProjectBodyItem",
     "EquipmentBulkUpdateStatusOfCompanyBodyItem",
     "EquipmentCreateCompanyBody",
     "EquipmentCreateCompanyV20Body",
@@ -39,9 +39,9 @@ __all__ = [
     "EquipmentGetIdsByProjectProjectFilters",
     "EquipmentGetIdsByProjectProjectV20Filters",
     "EquipmentResource",
+    "EquipmentSetCurrentProjectCompanyBody",
     "EquipmentUpdateCompanyBodyItem",
     "EquipmentUpdateCompanyForCompanyBody",
-    "EquipmentUpdateCurrentProjectCompanyV20Body",
     "EquipmentUpdateProjectForCompanyBodyItem",
     "EquipmentUpdateProjectForCompanyV21Body",
     "EquipmentUpdateStatusOfCompanyBody",
@@ -50,24 +50,6 @@ __all__ = [
 
 class EquipmentDeleteCompanyBody(TypedDict, total=False):
     ids: list[str]
-
-
-class EquipmentGetAllCompanyV20Filters(TypedDict, total=False):
-    assignee_ids: str
-    category: str
-    category_ids: str
-    id: str
-    is_deleted: bool
-    make: str
-    make_ids: str
-    model: str
-    model_ids: str
-    ownership: str
-    status: str
-    type: str
-    type_ids: str
-    vendor_ids: str
-    year: str
 
 
 class EquipmentUpdateCompanyBodyItem(TypedDict, total=False):
@@ -91,10 +73,12 @@ class EquipmentUpdateCompanyBodyItem(TypedDict, total=False):
     rental_end_date: str
 
 
-class EquipmentCreateCompanyV20Body(TypedDict, total=False):
+class EquipmentCreateCompanyBody(TypedDict, total=False):
     equipment_name: str
+    name: str
     equipment_id: str
-    status: str
+    identification_number: str
+    status_id: str
     serial_number: str
     profile_photo: str
     category_id: str
@@ -104,80 +88,36 @@ class EquipmentCreateCompanyV20Body(TypedDict, total=False):
     year: int
     rate_per_hour: float
     ownership: str
+    assignee_ids: str
     vendor_id: str
     rental_start_date: str
     rental_end_date: str
     notes: str
+    group_ids: list[str]
+
+
+class EquipmentCreateProjectBody(TypedDict, total=False):
+    equipment_name: str
+    name: str
+    equipment_id: str
+    identification_number: str
+    status_id: str
+    serial_number: str
+    profile_photo: str
+    category_id: str
+    type_id: str
+    make_id: str
+    model_id: str
+    year: int
+    rate_per_hour: float
+    ownership: str
+    assignee_ids: str
+    vendor_id: str
+    rental_start_date: str
+    rental_end_date: str
+    notes: str
+    group_ids: list[str]
     onsite: bool
-
-
-class EquipmentBulkUpdateCurrentProjectCompanyV20BodyItem(TypedDict, total=False):
-    project_id: str
-    equipment_id: str
-
-
-class EquipmentGetAllIdsCompanyV20Filters(TypedDict, total=False):
-    assignee_ids: str
-    category: str
-    category_ids: str
-    id: str
-    is_deleted: bool
-    make: str
-    make_ids: str
-    model: str
-    model_ids: str
-    ownership: str
-    status: str
-    type: str
-    type_ids: str
-    vendor_ids: str
-    year: str
-
-
-class EquipmentUpdateCurrentProjectCompanyV20Body(TypedDict, total=False):
-    project_id: str
-
-
-class EquipmentGetByProjectProjectV20Filters(TypedDict, total=False):
-    assignee_ids: str
-    association_status: str
-    category: str
-    category_ids: str
-    id: str
-    is_current_project: str
-    make: str
-    make_ids: str
-    model: str
-    model_ids: str
-    ownership: str
-    status: str
-    type: str
-    type_ids: str
-    vendor_ids: str
-    year: str
-
-
-class EquipmentBulkUpdateCurrentProjectProjectV20BodyItem(TypedDict, total=False):
-    equipment_id: str
-
-
-class EquipmentGetIdsByProjectProjectV20Filters(TypedDict, total=False):
-    assignee_ids: str
-    association_status: str
-    category: str
-    category_ids: str
-    id: str
-    is_current_project: str
-    make: str
-    make_ids: str
-    model: str
-    model_ids: str
-    ownership: str
-    status: str
-    type: str
-    type_ids: str
-    vendor_ids: str
-    year: str
 
 
 class EquipmentGetAllCompanyFilters(TypedDict, total=False):
@@ -201,12 +141,10 @@ class EquipmentGetAllCompanyFilters(TypedDict, total=False):
     year: str
 
 
-class EquipmentCreateCompanyBody(TypedDict, total=False):
+class EquipmentCreateCompanyV20Body(TypedDict, total=False):
     equipment_name: str
-    name: str
     equipment_id: str
-    identification_number: str
-    status_id: str
+    status: str
     serial_number: str
     profile_photo: str
     category_id: str
@@ -216,12 +154,11 @@ class EquipmentCreateCompanyBody(TypedDict, total=False):
     year: int
     rate_per_hour: float
     ownership: str
-    assignee_ids: str
     vendor_id: str
     rental_start_date: str
     rental_end_date: str
     notes: str
-    group_ids: list[str]
+    onsite: bool
 
 
 class EquipmentBulkUpdateCompanyBodyItemEquipmentName(TypedDict, total=False):
@@ -273,9 +210,61 @@ class EquipmentGetAllIdsCompanyFilters(TypedDict, total=False):
     year: str
 
 
-class EquipmentBulkUpdateStatusOfCompanyBodyItem(TypedDict, total=False):
-    status_id: str
+class EquipmentGetAllCompanyV20Filters(TypedDict, total=False):
+    assignee_ids: str
+    category: str
+    category_ids: str
     id: str
+    is_deleted: bool
+    make: str
+    make_ids: str
+    model: str
+    model_ids: str
+    ownership: str
+    status: str
+    type: str
+    type_ids: str
+    vendor_ids: str
+    year: str
+
+
+class EquipmentGetByProjectProjectFilters(TypedDict, total=False):
+    assignee_ids: str
+    association_status: str
+    category: str
+    category_ids: str
+    group_ids: str
+    id: str
+    is_current_project: str
+    make: str
+    make_ids: str
+    model: str
+    model_ids: str
+    ownership: str
+    status: str
+    type: str
+    type_ids: str
+    updated_at: str
+    vendor_ids: str
+    year: str
+
+
+class EquipmentGetAllIdsCompanyV20Filters(TypedDict, total=False):
+    assignee_ids: str
+    category: str
+    category_ids: str
+    id: str
+    is_deleted: bool
+    make: str
+    make_ids: str
+    model: str
+    model_ids: str
+    ownership: str
+    status: str
+    type: str
+    type_ids: str
+    vendor_ids: str
+    year: str
 
 
 class EquipmentUpdateStatusOfCompanyBody(TypedDict, total=False):
@@ -303,51 +292,6 @@ class EquipmentUpdateCompanyForCompanyBody(TypedDict, total=False):
     rental_start_date: str
     rental_end_date: str
     group_ids: list[str]
-
-
-class EquipmentGetByProjectProjectFilters(TypedDict, total=False):
-    assignee_ids: str
-    association_status: str
-    category: str
-    category_ids: str
-    group_ids: str
-    id: str
-    is_current_project: str
-    make: str
-    make_ids: str
-    model: str
-    model_ids: str
-    ownership: str
-    status: str
-    type: str
-    type_ids: str
-    updated_at: str
-    vendor_ids: str
-    year: str
-
-
-class EquipmentCreateProjectBody(TypedDict, total=False):
-    equipment_name: str
-    name: str
-    equipment_id: str
-    identification_number: str
-    status_id: str
-    serial_number: str
-    profile_photo: str
-    category_id: str
-    type_id: str
-    make_id: str
-    model_id: str
-    year: int
-    rate_per_hour: float
-    ownership: str
-    assignee_ids: str
-    vendor_id: str
-    rental_start_date: str
-    rental_end_date: str
-    notes: str
-    group_ids: list[str]
-    onsite: bool
 
 
 class EquipmentUpdateProjectForCompanyBodyItem(TypedDict, total=False):
@@ -396,6 +340,53 @@ class EquipmentGetIdsByProjectProjectFilters(TypedDict, total=False):
     year: str
 
 
+class EquipmentSetCurrentProjectCompanyBody(TypedDict, total=False):
+    project_id: str
+
+
+class EquipmentGetByProjectProjectV20Filters(TypedDict, total=False):
+    assignee_ids: str
+    association_status: str
+    category: str
+    category_ids: str
+    id: str
+    is_current_project: str
+    make: str
+    make_ids: str
+    model: str
+    model_ids: str
+    ownership: str
+    status: str
+    type: str
+    type_ids: str
+    vendor_ids: str
+    year: str
+
+
+class EquipmentBulkUpdateStatusOfCompanyBodyItem(TypedDict, total=False):
+    status_id: str
+    id: str
+
+
+class EquipmentGetIdsByProjectProjectV20Filters(TypedDict, total=False):
+    assignee_ids: str
+    association_status: str
+    category: str
+    category_ids: str
+    id: str
+    is_current_project: str
+    make: str
+    make_ids: str
+    model: str
+    model_ids: str
+    ownership: str
+    status: str
+    type: str
+    type_ids: str
+    vendor_ids: str
+    year: str
+
+
 class EquipmentUpdateProjectForCompanyV21Body(TypedDict, total=False):
     equipment_name: EquipmentBulkUpdateCompanyBodyItemEquipmentName
     name: str
@@ -418,6 +409,15 @@ class EquipmentUpdateProjectForCompanyV21Body(TypedDict, total=False):
     rental_end_date: str
     group_ids: list[str]
     onsite: bool
+
+
+class EquipmentBulkUpdateCurrentProjectCompanyBodyItem(TypedDict, total=False):
+    project_id: str
+    equipment_id: str
+
+
+class EquipmentBulkUpdateCurrentProjectProjectBodyItem(TypedDict, total=False):
+    equipment_id: str
 
 
 class EquipmentResource(Resource):
@@ -521,7 +521,7 @@ class EquipmentResource(Resource):
         self,
         *,
         company_id: int,
-        body: builtins.list[EquipmentBulkUpdateCurrentProjectCompanyV20BodyItem],
+        body: builtins.list[EquipmentBulkUpdateCurrentProjectCompanyBodyItem],
     ) -> Response[Any]:
         """Bulk update current project (Company).
 
@@ -653,11 +653,7 @@ class EquipmentResource(Resource):
         )
 
     async def update_current_project_company_v2_0(
-        self,
-        *,
-        equipment_id: str,
-        company_id: int,
-        body: EquipmentUpdateCurrentProjectCompanyV20Body,
+        self, *, equipment_id: str, company_id: int, body: EquipmentSetCurrentProjectCompanyBody
     ) -> Response[Any]:
         """Update current project (Company).
 
@@ -677,11 +673,7 @@ class EquipmentResource(Resource):
         )
 
     async def set_current_project_company(
-        self,
-        *,
-        equipment_id: str,
-        company_id: int,
-        body: EquipmentUpdateCurrentProjectCompanyV20Body,
+        self, *, equipment_id: str, company_id: int, body: EquipmentSetCurrentProjectCompanyBody
     ) -> Response[Any]:
         """Set current project (Company).
 
@@ -831,7 +823,7 @@ class EquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        body: builtins.list[EquipmentBulkUpdateCurrentProjectProjectV20BodyItem],
+        body: builtins.list[EquipmentBulkUpdateCurrentProjectProjectBodyItem],
     ) -> Response[Any]:
         """Bulk update current project (Project).
 
@@ -1037,7 +1029,7 @@ class EquipmentResource(Resource):
         self,
         *,
         company_id: int,
-        body: builtins.list[EquipmentBulkUpdateCurrentProjectCompanyV20BodyItem],
+        body: builtins.list[EquipmentBulkUpdateCurrentProjectCompanyBodyItem],
     ) -> Response[Any]:
         """Bulk update current project (Company).
 
@@ -1187,11 +1179,7 @@ class EquipmentResource(Resource):
         )
 
     async def update_current_project_company(
-        self,
-        *,
-        equipment_id: str,
-        company_id: int,
-        body: EquipmentUpdateCurrentProjectCompanyV20Body,
+        self, *, equipment_id: str, company_id: int, body: EquipmentSetCurrentProjectCompanyBody
     ) -> Response[Any]:
         """Update current project (Company).
 
@@ -1324,7 +1312,7 @@ class EquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        body: builtins.list[EquipmentBulkUpdateCurrentProjectProjectV20BodyItem],
+        body: builtins.list[EquipmentBulkUpdateCurrentProjectProjectBodyItem],
     ) -> Response[Any]:
         """Bulk update current project (Project).
 

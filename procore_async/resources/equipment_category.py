@@ -22,19 +22,19 @@ if TYPE_CHECKING:
 __all__ = [
     "EquipmentCategoryCreateBody",
     "EquipmentCategoryCreateBodyManagedEquipmentCategory",
-    "EquipmentCategoryListAllEquipmentCategoriesItem",
-    "EquipmentCategoryListAllEquipmentCategoriesItemCreatedBy",
     "EquipmentCategoryResource",
+    "EquipmentCategoryShowResult",
+    "EquipmentCategoryShowResultCreatedBy",
 ]
 
 
-class EquipmentCategoryListAllEquipmentCategoriesItemCreatedBy(TypedDict, total=False):
+class EquipmentCategoryShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class EquipmentCategoryListAllEquipmentCategoriesItem(TypedDict, total=False):
+class EquipmentCategoryShowResult(TypedDict, total=False):
     id: int
     name: str
     company_id: int
@@ -42,7 +42,7 @@ class EquipmentCategoryListAllEquipmentCategoriesItem(TypedDict, total=False):
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: EquipmentCategoryListAllEquipmentCategoriesItemCreatedBy
+    created_by: EquipmentCategoryShowResultCreatedBy
 
 
 class EquipmentCategoryCreateBodyManagedEquipmentCategory(TypedDict, total=False):
@@ -65,7 +65,7 @@ class EquipmentCategoryResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[EquipmentCategoryListAllEquipmentCategoriesItem]:
+    ) -> ItemIterator[EquipmentCategoryShowResult]:
         """List all equipment categories.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_categories``
@@ -86,12 +86,12 @@ class EquipmentCategoryResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=EquipmentCategoryListAllEquipmentCategoriesItem,
+            item_type=EquipmentCategoryShowResult,
         )
 
     async def create(
         self, *, company_id: int, body: EquipmentCategoryCreateBody | None = None
-    ) -> Response[EquipmentCategoryListAllEquipmentCategoriesItem]:
+    ) -> Response[EquipmentCategoryShowResult]:
         """Create equipment Category.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment_categories``
@@ -109,9 +109,7 @@ class EquipmentCategoryResource(Resource):
             body=body,
         )
 
-    async def delete(
-        self, *, company_id: int, id: int
-    ) -> Response[EquipmentCategoryListAllEquipmentCategoriesItem]:
+    async def delete(self, *, company_id: int, id: int) -> Response[EquipmentCategoryShowResult]:
         """Delete Equipment Category.
 
         ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_categories/{id}``
@@ -129,9 +127,7 @@ class EquipmentCategoryResource(Resource):
             company_id=company_id,
         )
 
-    async def show(
-        self, *, company_id: int, id: int
-    ) -> Response[EquipmentCategoryListAllEquipmentCategoriesItem]:
+    async def show(self, *, company_id: int, id: int) -> Response[EquipmentCategoryShowResult]:
         """Show an equipment category.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_categories/{id}``
@@ -151,7 +147,7 @@ class EquipmentCategoryResource(Resource):
 
     async def update(
         self, *, company_id: int, id: int, body: EquipmentCategoryCreateBody | None = None
-    ) -> Response[EquipmentCategoryListAllEquipmentCategoriesItem]:
+    ) -> Response[EquipmentCategoryShowResult]:
         """Update Equipment Category.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment_categories/{id}``

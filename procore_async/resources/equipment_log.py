@@ -22,19 +22,19 @@ if TYPE_CHECKING:
 __all__ = [
     "EquipmentLogCreateBody",
     "EquipmentLogCreateBodyManagedEquipmentLog",
-    "EquipmentLogListAllEquipmentLogsItem",
-    "EquipmentLogListAllEquipmentLogsItemCreatedBy",
     "EquipmentLogResource",
+    "EquipmentLogShowResult",
+    "EquipmentLogShowResultCreatedBy",
 ]
 
 
-class EquipmentLogListAllEquipmentLogsItemCreatedBy(TypedDict, total=False):
+class EquipmentLogShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class EquipmentLogListAllEquipmentLogsItem(TypedDict, total=False):
+class EquipmentLogShowResult(TypedDict, total=False):
     id: int
     project_id: int
     managed_equipment_id: int
@@ -43,7 +43,7 @@ class EquipmentLogListAllEquipmentLogsItem(TypedDict, total=False):
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: EquipmentLogListAllEquipmentLogsItemCreatedBy
+    created_by: EquipmentLogShowResultCreatedBy
     formatted_offsite: str
     formatted_onsite: str
     responsible_contractor: str
@@ -79,7 +79,7 @@ class EquipmentLogResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> ItemIterator[EquipmentLogShowResult]:
         """List all equipment logs.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_logs``
@@ -100,12 +100,12 @@ class EquipmentLogResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=EquipmentLogListAllEquipmentLogsItem,
+            item_type=EquipmentLogShowResult,
         )
 
     async def create(
         self, *, company_id: int, body: EquipmentLogCreateBody | None = None
-    ) -> Response[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> Response[EquipmentLogShowResult]:
         """Create equipment log.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment_logs``
@@ -123,9 +123,7 @@ class EquipmentLogResource(Resource):
             body=body,
         )
 
-    async def show(
-        self, *, id: int, company_id: int
-    ) -> Response[EquipmentLogListAllEquipmentLogsItem]:
+    async def show(self, *, id: int, company_id: int) -> Response[EquipmentLogShowResult]:
         """Show an equipment log.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_logs/{id}``
@@ -152,7 +150,7 @@ class EquipmentLogResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> ItemIterator[EquipmentLogShowResult]:
         """List Project Equipment Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/managed_equipment_logs``
@@ -173,7 +171,7 @@ class EquipmentLogResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=EquipmentLogListAllEquipmentLogsItem,
+            item_type=EquipmentLogShowResult,
         )
 
     async def create_project(
@@ -182,7 +180,7 @@ class EquipmentLogResource(Resource):
         project_id: int,
         body: EquipmentLogCreateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> Response[EquipmentLogShowResult]:
         """Create an Project Equipment Log.
 
         ``POST /rest/v1.0/projects/{project_id}/managed_equipment_logs``
@@ -202,7 +200,7 @@ class EquipmentLogResource(Resource):
 
     async def delete_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> Response[EquipmentLogShowResult]:
         """Delete an Project Equipment Log.
 
         ``DELETE /rest/v1.0/projects/{project_id}/managed_equipment_logs/{id}``
@@ -222,7 +220,7 @@ class EquipmentLogResource(Resource):
 
     async def show_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> Response[EquipmentLogShowResult]:
         """Show an Project Equipment Log.
 
         ``GET /rest/v1.0/projects/{project_id}/managed_equipment_logs/{id}``
@@ -247,7 +245,7 @@ class EquipmentLogResource(Resource):
         id: int,
         body: EquipmentLogCreateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[EquipmentLogListAllEquipmentLogsItem]:
+    ) -> Response[EquipmentLogShowResult]:
         """Update an Project Equipment Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/managed_equipment_logs/{id}``

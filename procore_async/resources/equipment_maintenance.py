@@ -33,13 +33,8 @@ class EquipmentMaintenanceGetAllRecordsCompanyFilters(TypedDict, total=False):
     type: str
 
 
-class EquipmentMaintenanceCreateNewMaintenanceRecordCompanyBody(TypedDict, total=False):
-    equipment_id: str
+class EquipmentMaintenanceGetAllRecordsProjectFilters(TypedDict, total=False):
     type: str
-    issue: str
-    notes: str
-    start_date: str
-    duration: int
 
 
 class EquipmentMaintenanceUpdateMaintenanceRecordBodyEquipmentId(TypedDict, total=False):
@@ -55,8 +50,13 @@ class EquipmentMaintenanceUpdateMaintenanceRecordBody(TypedDict, total=False):
     duration: EquipmentMaintenanceUpdateMaintenanceRecordBodyEquipmentId
 
 
-class EquipmentMaintenanceGetAllRecordsProjectFilters(TypedDict, total=False):
+class EquipmentMaintenanceCreateNewMaintenanceRecordCompanyBody(TypedDict, total=False):
+    equipment_id: str
     type: str
+    issue: str
+    notes: str
+    start_date: str
+    duration: int
 
 
 class EquipmentMaintenanceResource(Resource):

@@ -24,19 +24,19 @@ if TYPE_CHECKING:
 __all__ = [
     "EquipmentMaintenanceLogCreateBody",
     "EquipmentMaintenanceLogCreateBodyManagedEquipmentMaintenanceLog",
-    "EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem",
-    "EquipmentMaintenanceLogListEquipmentMaintenanceLogsItemCreatedBy",
     "EquipmentMaintenanceLogResource",
+    "EquipmentMaintenanceLogShowResult",
+    "EquipmentMaintenanceLogShowResultCreatedBy",
 ]
 
 
-class EquipmentMaintenanceLogListEquipmentMaintenanceLogsItemCreatedBy(TypedDict, total=False):
+class EquipmentMaintenanceLogShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem(TypedDict, total=False):
+class EquipmentMaintenanceLogShowResult(TypedDict, total=False):
     id: int
     project_id: int
     managed_equipment_id: int
@@ -45,7 +45,7 @@ class EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem(TypedDict, total=F
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: EquipmentMaintenanceLogListEquipmentMaintenanceLogsItemCreatedBy
+    created_by: EquipmentMaintenanceLogShowResultCreatedBy
 
 
 class EquipmentMaintenanceLogCreateBodyManagedEquipmentMaintenanceLog(TypedDict, total=False):
@@ -72,7 +72,7 @@ class EquipmentMaintenanceLogResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> ItemIterator[EquipmentMaintenanceLogShowResult]:
         """List Equipment Maintenance Logs.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs``
@@ -93,12 +93,12 @@ class EquipmentMaintenanceLogResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem,
+            item_type=EquipmentMaintenanceLogShowResult,
         )
 
     async def create(
         self, *, company_id: int, body: EquipmentMaintenanceLogCreateBody | None = None
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Create Equipment Maintenance Log.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs``
@@ -118,7 +118,7 @@ class EquipmentMaintenanceLogResource(Resource):
 
     async def delete(
         self, *, id: int, company_id: int
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Delete Equipment Maintenance Log.
 
         ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}``
@@ -138,7 +138,7 @@ class EquipmentMaintenanceLogResource(Resource):
 
     async def show(
         self, *, id: int, company_id: int
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Show Equipment Maintenance Log.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}``
@@ -158,7 +158,7 @@ class EquipmentMaintenanceLogResource(Resource):
 
     async def update(
         self, *, id: int, company_id: int, body: EquipmentMaintenanceLogCreateBody | None = None
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Update Equipment Maintenance Log.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment_maintenance_logs/{id}``
@@ -186,7 +186,7 @@ class EquipmentMaintenanceLogResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> ItemIterator[EquipmentMaintenanceLogShowResult]:
         """List Project Equipment Maintenance Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/managed_equipment_maintenance_logs``
@@ -207,7 +207,7 @@ class EquipmentMaintenanceLogResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem,
+            item_type=EquipmentMaintenanceLogShowResult,
         )
 
     async def create_project(
@@ -216,7 +216,7 @@ class EquipmentMaintenanceLogResource(Resource):
         project_id: int,
         body: EquipmentMaintenanceLogCreateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Create Project Equipment Maintenance Log.
 
         ``POST /rest/v1.0/projects/{project_id}/managed_equipment_maintenance_logs``
@@ -236,7 +236,7 @@ class EquipmentMaintenanceLogResource(Resource):
 
     async def delete_project(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Delete Project Equipment Maintenance Log.
 
         ``DELETE /rest/v1.0/projects/{project_id}/managed_equipment_maintenance_logs/{id}``
@@ -256,7 +256,7 @@ class EquipmentMaintenanceLogResource(Resource):
 
     async def show_project(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Show Project Equipment Maintenance Log.
 
         ``GET /rest/v1.0/projects/{project_id}/managed_equipment_maintenance_logs/{id}``
@@ -281,7 +281,7 @@ class EquipmentMaintenanceLogResource(Resource):
         project_id: int,
         body: EquipmentMaintenanceLogCreateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[EquipmentMaintenanceLogListEquipmentMaintenanceLogsItem]:
+    ) -> Response[EquipmentMaintenanceLogShowResult]:
         """Update Project Equipment Maintenance Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/managed_equipment_maintenance_logs/{id}``

@@ -24,23 +24,19 @@ __all__ = [
     "EquipmentMakeCreateBody",
     "EquipmentMakeCreateBodyManagedEquipmentMake",
     "EquipmentMakeListAllEquipmentMakesFilters",
-    "EquipmentMakeListAllEquipmentMakesItem",
-    "EquipmentMakeListAllEquipmentMakesItemCreatedBy",
     "EquipmentMakeResource",
+    "EquipmentMakeShowResult",
+    "EquipmentMakeShowResultCreatedBy",
 ]
 
 
-class EquipmentMakeListAllEquipmentMakesFilters(TypedDict, total=False):
-    updated_at: str
-
-
-class EquipmentMakeListAllEquipmentMakesItemCreatedBy(TypedDict, total=False):
+class EquipmentMakeShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class EquipmentMakeListAllEquipmentMakesItem(TypedDict, total=False):
+class EquipmentMakeShowResult(TypedDict, total=False):
     id: int
     name: str
     company_id: int
@@ -48,7 +44,7 @@ class EquipmentMakeListAllEquipmentMakesItem(TypedDict, total=False):
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: EquipmentMakeListAllEquipmentMakesItemCreatedBy
+    created_by: EquipmentMakeShowResultCreatedBy
 
 
 class EquipmentMakeCreateBodyManagedEquipmentMake(TypedDict, total=False):
@@ -58,6 +54,10 @@ class EquipmentMakeCreateBodyManagedEquipmentMake(TypedDict, total=False):
 
 class EquipmentMakeCreateBody(TypedDict, total=False):
     managed_equipment_make: EquipmentMakeCreateBodyManagedEquipmentMake
+
+
+class EquipmentMakeListAllEquipmentMakesFilters(TypedDict, total=False):
+    updated_at: str
 
 
 class EquipmentMakeResource(Resource):
@@ -72,7 +72,7 @@ class EquipmentMakeResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[EquipmentMakeListAllEquipmentMakesItem]:
+    ) -> ItemIterator[EquipmentMakeShowResult]:
         """List all equipment makes.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_makes``
@@ -96,12 +96,12 @@ class EquipmentMakeResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=EquipmentMakeListAllEquipmentMakesItem,
+            item_type=EquipmentMakeShowResult,
         )
 
     async def create(
         self, *, company_id: int, body: EquipmentMakeCreateBody | None = None
-    ) -> Response[EquipmentMakeListAllEquipmentMakesItem]:
+    ) -> Response[EquipmentMakeShowResult]:
         """Create an equipment make.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment_makes``
@@ -119,9 +119,7 @@ class EquipmentMakeResource(Resource):
             body=body,
         )
 
-    async def delete(
-        self, *, company_id: int, id: int
-    ) -> Response[EquipmentMakeListAllEquipmentMakesItem]:
+    async def delete(self, *, company_id: int, id: int) -> Response[EquipmentMakeShowResult]:
         """Delete an equipment make.
 
         ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_makes/{id}``
@@ -139,9 +137,7 @@ class EquipmentMakeResource(Resource):
             company_id=company_id,
         )
 
-    async def show(
-        self, *, company_id: int, id: int
-    ) -> Response[EquipmentMakeListAllEquipmentMakesItem]:
+    async def show(self, *, company_id: int, id: int) -> Response[EquipmentMakeShowResult]:
         """Show an equipment make.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_makes/{id}``
@@ -161,7 +157,7 @@ class EquipmentMakeResource(Resource):
 
     async def update(
         self, *, company_id: int, id: int, body: EquipmentMakeCreateBody | None = None
-    ) -> Response[EquipmentMakeListAllEquipmentMakesItem]:
+    ) -> Response[EquipmentMakeShowResult]:
         """Update an equipment make.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment_makes/{id}``

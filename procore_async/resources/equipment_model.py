@@ -26,37 +26,27 @@ __all__ = [
     "EquipmentModelBulkUpdateManagedEquipmentModelsBodyManagedEquipmentModel",
     "EquipmentModelCreateBody",
     "EquipmentModelCreateBodyManagedEquipmentModel",
-    "EquipmentModelCreateResult",
-    "EquipmentModelCreateResultManagedEquipmentMake",
-    "EquipmentModelCreateResultManagedEquipmentType",
     "EquipmentModelListAllEquipmentModelsFilters",
     "EquipmentModelListAllEquipmentModelsItem",
-    "EquipmentModelListAllEquipmentModelsItemCreatedBy",
-    "EquipmentModelListAllEquipmentModelsItemManagedEquipmentMake",
-    "EquipmentModelListAllEquipmentModelsItemManagedEquipmentMakeCreatedBy",
     "EquipmentModelListAllEquipmentModelsItemManagedEquipmentType",
     "EquipmentModelListAllEquipmentModelsItemManagedEquipmentTypeManagedEquipmentCategory",
     "EquipmentModelResource",
+    "EquipmentModelShowResult",
+    "EquipmentModelShowResultCreatedBy",
+    "EquipmentModelShowResultManagedEquipmentMake",
+    "EquipmentModelShowResultManagedEquipmentType",
+    "EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategory",
+    "EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategoryCreatedBy",
 ]
 
 
-class EquipmentModelListAllEquipmentModelsFilters(TypedDict, total=False):
-    updated_at: str
-
-
-class EquipmentModelListAllEquipmentModelsItemCreatedBy(TypedDict, total=False):
+class EquipmentModelShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class EquipmentModelListAllEquipmentModelsItemManagedEquipmentMakeCreatedBy(TypedDict, total=False):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-class EquipmentModelListAllEquipmentModelsItemManagedEquipmentMake(TypedDict, total=False):
+class EquipmentModelShowResultManagedEquipmentMake(TypedDict, total=False):
     id: int
     name: str
     company_id: int
@@ -64,7 +54,69 @@ class EquipmentModelListAllEquipmentModelsItemManagedEquipmentMake(TypedDict, to
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: EquipmentModelListAllEquipmentModelsItemManagedEquipmentMakeCreatedBy
+    created_by: EquipmentModelShowResultCreatedBy
+
+
+class EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategoryCreatedBy(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
+
+
+class EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategory(TypedDict, total=False):
+    id: int
+    name: str
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategoryCreatedBy
+
+
+class EquipmentModelShowResultManagedEquipmentType(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_category_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    managed_equipment_category: EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategory
+    created_by: EquipmentModelShowResultCreatedBy
+
+
+class EquipmentModelShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_make_id: int
+    managed_equipment_type_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: EquipmentModelShowResultCreatedBy
+    managed_equipment_make: EquipmentModelShowResultManagedEquipmentMake
+    managed_equipment_type: EquipmentModelShowResultManagedEquipmentType
+
+
+class EquipmentModelCreateBodyManagedEquipmentModel(TypedDict, total=False):
+    name: str
+    managed_equipment_make_id: int
+    managed_equipment_type_id: int
+    is_active: bool
+
+
+class EquipmentModelCreateBody(TypedDict, total=False):
+    managed_equipment_model: EquipmentModelCreateBodyManagedEquipmentModel
+
+
+class EquipmentModelListAllEquipmentModelsFilters(TypedDict, total=False):
+    updated_at: str
 
 
 class EquipmentModelListAllEquipmentModelsItemManagedEquipmentTypeManagedEquipmentCategory(
@@ -92,7 +144,7 @@ class EquipmentModelListAllEquipmentModelsItemManagedEquipmentType(TypedDict, to
     managed_equipment_category: (
         EquipmentModelListAllEquipmentModelsItemManagedEquipmentTypeManagedEquipmentCategory
     )
-    created_by: EquipmentModelListAllEquipmentModelsItemManagedEquipmentMakeCreatedBy
+    created_by: EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategoryCreatedBy
 
 
 class EquipmentModelListAllEquipmentModelsItem(TypedDict, total=False):
@@ -105,59 +157,9 @@ class EquipmentModelListAllEquipmentModelsItem(TypedDict, total=False):
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: EquipmentModelListAllEquipmentModelsItemCreatedBy
-    managed_equipment_make: EquipmentModelListAllEquipmentModelsItemManagedEquipmentMake
+    created_by: EquipmentModelShowResultCreatedBy
+    managed_equipment_make: EquipmentModelShowResultManagedEquipmentTypeManagedEquipmentCategory
     managed_equipment_type: EquipmentModelListAllEquipmentModelsItemManagedEquipmentType
-
-
-class EquipmentModelCreateBodyManagedEquipmentModel(TypedDict, total=False):
-    name: str
-    managed_equipment_make_id: int
-    managed_equipment_type_id: int
-    is_active: bool
-
-
-class EquipmentModelCreateBody(TypedDict, total=False):
-    managed_equipment_model: EquipmentModelCreateBodyManagedEquipmentModel
-
-
-class EquipmentModelCreateResultManagedEquipmentMake(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: EquipmentModelListAllEquipmentModelsItemCreatedBy
-
-
-class EquipmentModelCreateResultManagedEquipmentType(TypedDict, total=False):
-    id: int
-    name: str
-    managed_equipment_category_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    managed_equipment_category: EquipmentModelListAllEquipmentModelsItemManagedEquipmentMake
-    created_by: EquipmentModelListAllEquipmentModelsItemCreatedBy
-
-
-class EquipmentModelCreateResult(TypedDict, total=False):
-    id: int
-    name: str
-    managed_equipment_make_id: int
-    managed_equipment_type_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: EquipmentModelListAllEquipmentModelsItemCreatedBy
-    managed_equipment_make: EquipmentModelCreateResultManagedEquipmentMake
-    managed_equipment_type: EquipmentModelCreateResultManagedEquipmentType
 
 
 class EquipmentModelBulkUpdateManagedEquipmentModelsBodyManagedEquipmentModel(
@@ -213,7 +215,7 @@ class EquipmentModelResource(Resource):
 
     async def create(
         self, *, company_id: int, body: EquipmentModelCreateBody | None = None
-    ) -> Response[EquipmentModelCreateResult]:
+    ) -> Response[EquipmentModelShowResult]:
         """Create an equipment Model.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment_models``
@@ -251,7 +253,7 @@ class EquipmentModelResource(Resource):
             body=body,
         )
 
-    async def delete(self, *, id: int, company_id: int) -> Response[EquipmentModelCreateResult]:
+    async def delete(self, *, id: int, company_id: int) -> Response[EquipmentModelShowResult]:
         """Delete an equipment model.
 
         ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_models/{id}``
@@ -269,7 +271,7 @@ class EquipmentModelResource(Resource):
             company_id=company_id,
         )
 
-    async def show(self, *, id: int, company_id: int) -> Response[EquipmentModelCreateResult]:
+    async def show(self, *, id: int, company_id: int) -> Response[EquipmentModelShowResult]:
         """Show an equipment model.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_models/{id}``
@@ -289,7 +291,7 @@ class EquipmentModelResource(Resource):
 
     async def update(
         self, *, id: int, company_id: int, body: EquipmentModelCreateBody | None = None
-    ) -> Response[EquipmentModelCreateResult]:
+    ) -> Response[EquipmentModelShowResult]:
         """Update an equipment model.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment_models/{id}``

@@ -33,6 +33,27 @@ __all__ = [
 ]
 
 
+class EquipmentTimecardEntriesBulkCreateBodyEquipmentTimecardEntriesItem(TypedDict, total=False):
+    timesheet_id: int
+    wbs_code_id: int
+    date: str
+    equipment_id: str
+    location_id: int
+    origin_id: str
+    origin_data: str
+    crew_id: int
+    party_id: int
+    quantity: float
+    idle_quantity: float
+    unit_of_measure: int
+
+
+class EquipmentTimecardEntriesBulkCreateBody(TypedDict, total=False):
+    equipment_timecard_entries: list[
+        EquipmentTimecardEntriesBulkCreateBodyEquipmentTimecardEntriesItem
+    ]
+
+
 class EquipmentTimecardEntriesListProjectFilters(TypedDict, total=False):
     created_at: str
     id: Sequence[int]
@@ -62,27 +83,6 @@ class EquipmentTimecardEntriesListProjectResultData(TypedDict, total=False):
 
 class EquipmentTimecardEntriesListProjectResult(TypedDict, total=False):
     data: EquipmentTimecardEntriesListProjectResultData
-
-
-class EquipmentTimecardEntriesBulkCreateBodyEquipmentTimecardEntriesItem(TypedDict, total=False):
-    timesheet_id: int
-    wbs_code_id: int
-    date: str
-    equipment_id: str
-    location_id: int
-    origin_id: str
-    origin_data: str
-    crew_id: int
-    party_id: int
-    quantity: float
-    idle_quantity: float
-    unit_of_measure: int
-
-
-class EquipmentTimecardEntriesBulkCreateBody(TypedDict, total=False):
-    equipment_timecard_entries: list[
-        EquipmentTimecardEntriesBulkCreateBodyEquipmentTimecardEntriesItem
-    ]
 
 
 class EquipmentTimecardEntriesUpdateProjectBody(TypedDict, total=False):

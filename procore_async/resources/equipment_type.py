@@ -25,14 +25,54 @@ __all__ = [
     "EquipmentTypeBulkUpdateManagedEquipmentTypesBodyManagedEquipmentType",
     "EquipmentTypeCreateBody",
     "EquipmentTypeCreateBodyManagedEquipmentType",
-    "EquipmentTypeCreateResult",
-    "EquipmentTypeCreateResultManagedEquipmentCategory",
     "EquipmentTypeListAllEquipmentTypesItem",
-    "EquipmentTypeListAllEquipmentTypesItemCreatedBy",
     "EquipmentTypeListAllEquipmentTypesItemManagedEquipmentCategory",
     "EquipmentTypeListAllEquipmentTypesItemManagedEquipmentCategoryCreatedBy",
     "EquipmentTypeResource",
+    "EquipmentTypeShowResult",
+    "EquipmentTypeShowResultManagedEquipmentCategory",
+    "EquipmentTypeShowResultManagedEquipmentCategoryCreatedBy",
 ]
+
+
+class EquipmentTypeShowResultManagedEquipmentCategoryCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class EquipmentTypeShowResultManagedEquipmentCategory(TypedDict, total=False):
+    id: int
+    name: str
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: EquipmentTypeShowResultManagedEquipmentCategoryCreatedBy
+
+
+class EquipmentTypeShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_category_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    managed_equipment_category: EquipmentTypeShowResultManagedEquipmentCategory
+    created_by: EquipmentTypeShowResultManagedEquipmentCategoryCreatedBy
+
+
+class EquipmentTypeCreateBodyManagedEquipmentType(TypedDict, total=False):
+    name: str
+    managed_equipment_category_id: int
+    is_active: bool
+
+
+class EquipmentTypeCreateBody(TypedDict, total=False):
+    managed_equipment_type: EquipmentTypeCreateBodyManagedEquipmentType
 
 
 class EquipmentTypeListAllEquipmentTypesItemManagedEquipmentCategoryCreatedBy(
@@ -54,12 +94,6 @@ class EquipmentTypeListAllEquipmentTypesItemManagedEquipmentCategory(TypedDict, 
     created_by: EquipmentTypeListAllEquipmentTypesItemManagedEquipmentCategoryCreatedBy
 
 
-class EquipmentTypeListAllEquipmentTypesItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
 class EquipmentTypeListAllEquipmentTypesItem(TypedDict, total=False):
     id: int
     name: str
@@ -70,41 +104,7 @@ class EquipmentTypeListAllEquipmentTypesItem(TypedDict, total=False):
     created_at: str
     deleted_at: str
     managed_equipment_category: EquipmentTypeListAllEquipmentTypesItemManagedEquipmentCategory
-    created_by: EquipmentTypeListAllEquipmentTypesItemCreatedBy
-
-
-class EquipmentTypeCreateBodyManagedEquipmentType(TypedDict, total=False):
-    name: str
-    managed_equipment_category_id: int
-    is_active: bool
-
-
-class EquipmentTypeCreateBody(TypedDict, total=False):
-    managed_equipment_type: EquipmentTypeCreateBodyManagedEquipmentType
-
-
-class EquipmentTypeCreateResultManagedEquipmentCategory(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: EquipmentTypeListAllEquipmentTypesItemCreatedBy
-
-
-class EquipmentTypeCreateResult(TypedDict, total=False):
-    id: int
-    name: str
-    managed_equipment_category_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    managed_equipment_category: EquipmentTypeCreateResultManagedEquipmentCategory
-    created_by: EquipmentTypeListAllEquipmentTypesItemCreatedBy
+    created_by: EquipmentTypeShowResultManagedEquipmentCategoryCreatedBy
 
 
 class EquipmentTypeBulkUpdateManagedEquipmentTypesBodyManagedEquipmentType(TypedDict, total=False):
@@ -153,7 +153,7 @@ class EquipmentTypeResource(Resource):
 
     async def create(
         self, *, company_id: int, body: EquipmentTypeCreateBody | None = None
-    ) -> Response[EquipmentTypeCreateResult]:
+    ) -> Response[EquipmentTypeShowResult]:
         """Create an equipment type.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment_types``
@@ -191,7 +191,7 @@ class EquipmentTypeResource(Resource):
             body=body,
         )
 
-    async def delete(self, *, id: int, company_id: int) -> Response[EquipmentTypeCreateResult]:
+    async def delete(self, *, id: int, company_id: int) -> Response[EquipmentTypeShowResult]:
         """Delete a equipment type.
 
         ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment_types/{id}``
@@ -209,7 +209,7 @@ class EquipmentTypeResource(Resource):
             company_id=company_id,
         )
 
-    async def show(self, *, id: int, company_id: int) -> Response[EquipmentTypeCreateResult]:
+    async def show(self, *, id: int, company_id: int) -> Response[EquipmentTypeShowResult]:
         """Show an equipment type.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment_types/{id}``
@@ -229,7 +229,7 @@ class EquipmentTypeResource(Resource):
 
     async def update(
         self, *, id: int, company_id: int, body: EquipmentTypeCreateBody | None = None
-    ) -> Response[EquipmentTypeCreateResult]:
+    ) -> Response[EquipmentTypeShowResult]:
         """Update an equipment type.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment_types/{id}``

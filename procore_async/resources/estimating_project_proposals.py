@@ -32,28 +32,6 @@ __all__ = [
 ]
 
 
-class EstimatingProjectProposalsCreateLineItemsAndLineItemGroupsInBulkToProjectBody(
-    TypedDict, total=False
-):
-    groups: list[Any]
-
-
-class EstimatingProjectProposalsRetrieveAllProjectProposalsItem(TypedDict, total=False):
-    id: str
-    name: str
-    quote_nr: int
-    order: int
-    include_in_primary_estimate: bool
-    type: str
-    notes: str
-    total: float
-    scope_of_work: str
-    inclusions: list[dict[str, Any]]
-    exclusions: list[dict[str, Any]]
-    is_procore_bid_form_alternate: bool
-    procore_change_event_id: str
-
-
 class EstimatingProjectProposalsCreateProposalInProjectBody(TypedDict, total=False):
     name: str
     type: str
@@ -87,6 +65,28 @@ class EstimatingProjectProposalsUpdateProposalOfProjectBody(TypedDict, total=Fal
     inclusions: list[str]
     exclusions: list[str]
     include_in_primary_estimate: bool
+
+
+class EstimatingProjectProposalsRetrieveAllProjectProposalsItem(TypedDict, total=False):
+    id: str
+    name: str
+    quote_nr: int
+    order: int
+    include_in_primary_estimate: bool
+    type: str
+    notes: str
+    total: float
+    scope_of_work: str
+    inclusions: list[dict[str, Any]]
+    exclusions: list[dict[str, Any]]
+    is_procore_bid_form_alternate: bool
+    procore_change_event_id: str
+
+
+class EstimatingProjectProposalsCreateLineItemsAndLineItemGroupsInBulkToProjectBody(
+    TypedDict, total=False
+):
+    groups: list[Any]
 
 
 class EstimatingProjectProposalsResource(Resource):

@@ -23,20 +23,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FilingTypesListIncidentFilters",
-    "FilingTypesListIncidentItem",
-    "FilingTypesListIncidentItemSeverityLevel",
     "FilingTypesResource",
+    "FilingTypesShowResult",
+    "FilingTypesShowResultSeverityLevel",
     "FilingTypesUpdateBody",
     "FilingTypesUpdateBodyFilingType",
 ]
 
 
-class FilingTypesListIncidentFilters(TypedDict, total=False):
-    id: Sequence[int]
-    updated_at: str
-
-
-class FilingTypesListIncidentItemSeverityLevel(TypedDict, total=False):
+class FilingTypesShowResultSeverityLevel(TypedDict, total=False):
     id: int
     name: str
     procore_default_name: str
@@ -48,11 +43,11 @@ class FilingTypesListIncidentItemSeverityLevel(TypedDict, total=False):
     updated_at: str
 
 
-class FilingTypesListIncidentItem(TypedDict, total=False):
+class FilingTypesShowResult(TypedDict, total=False):
     id: int
     name: str
     created_at: str
-    severity_level: FilingTypesListIncidentItemSeverityLevel
+    severity_level: FilingTypesShowResultSeverityLevel
     updated_at: str
 
 
@@ -62,6 +57,11 @@ class FilingTypesUpdateBodyFilingType(TypedDict, total=False):
 
 class FilingTypesUpdateBody(TypedDict, total=False):
     filing_type: FilingTypesUpdateBodyFilingType
+
+
+class FilingTypesListIncidentFilters(TypedDict, total=False):
+    id: Sequence[int]
+    updated_at: str
 
 
 class FilingTypesResource(Resource):
@@ -77,7 +77,7 @@ class FilingTypesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[FilingTypesListIncidentItem]:
+    ) -> ItemIterator[FilingTypesShowResult]:
         """List Incident Filing Types.
 
         ``GET /rest/v1.0/companies/{company_id}/incidents/injury_filing_types``
@@ -101,10 +101,10 @@ class FilingTypesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=FilingTypesListIncidentItem,
+            item_type=FilingTypesShowResult,
         )
 
-    async def show(self, *, company_id: int, id: int) -> Response[FilingTypesListIncidentItem]:
+    async def show(self, *, company_id: int, id: int) -> Response[FilingTypesShowResult]:
         """Show Filing Type.
 
         ``GET /rest/v1.0/companies/{company_id}/incidents/injury_filing_types/{id}``
@@ -124,7 +124,7 @@ class FilingTypesResource(Resource):
 
     async def update(
         self, *, company_id: int, id: int, body: FilingTypesUpdateBody
-    ) -> Response[FilingTypesListIncidentItem]:
+    ) -> Response[FilingTypesShowResult]:
         """Update Filing Type.
 
         ``PATCH /rest/v1.0/companies/{company_id}/incidents/injury_filing_types/{id}``

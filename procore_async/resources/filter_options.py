@@ -20,23 +20,23 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "FilterOptionsListAvailableRfiAssignedIdResultItem",
     "FilterOptionsListAvailableRfiFiltersResult",
-    "FilterOptionsListAvailableRfiPrefixStageResultItem",
+    "FilterOptionsListAvailableRfiStatusResultItem",
+    "FilterOptionsListAvailableRfiSubJobResultItem",
     "FilterOptionsResource",
 ]
+
+
+class FilterOptionsListAvailableRfiStatusResultItem(TypedDict, total=False):
+    key: str
+    value: str
 
 
 class FilterOptionsListAvailableRfiFiltersResult(TypedDict, total=False):
     key: str
 
 
-class FilterOptionsListAvailableRfiAssignedIdResultItem(TypedDict, total=False):
-    key: str
-    value: str
-
-
-class FilterOptionsListAvailableRfiPrefixStageResultItem(TypedDict, total=False):
+class FilterOptionsListAvailableRfiSubJobResultItem(TypedDict, total=False):
     key: int
     value: str
 
@@ -63,7 +63,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_assigned_id(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFI assigned_id filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/assigned_id``
@@ -82,7 +82,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_ball_in_court(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFI ball in court filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/ball_in_court_id``
@@ -102,7 +102,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_cost_code_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFI cost code options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/cost_code_id``
@@ -121,7 +121,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfis_locations(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFIs locations.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/location_id``
@@ -140,7 +140,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_prefix_stage(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiPrefixStageResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiSubJobResultItem]]:
         """List available RFI Prefix Stage filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/prefix_stage_id``
@@ -159,7 +159,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_priority(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiPrefixStageResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiSubJobResultItem]]:
         """List available RFI Priority filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/priority``
@@ -178,7 +178,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_received_from(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFI received from filter options.
 
         ``GET
@@ -198,7 +198,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_responsible_contractor(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFI responsible contractor filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/responsible_contractor_id``
@@ -218,7 +218,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_rfi_manager(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiPrefixStageResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiSubJobResultItem]]:
         """List available RFI RFI Manager filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/rfi_manager_id``
@@ -238,7 +238,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_status(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiAssignedIdResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiStatusResultItem]]:
         """List available RFI status filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/status``
@@ -257,7 +257,7 @@ class FilterOptionsResource(Resource):
 
     async def list_available_rfi_sub_job(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[FilterOptionsListAvailableRfiPrefixStageResultItem]]:
+    ) -> Response[builtins.list[FilterOptionsListAvailableRfiSubJobResultItem]]:
         """List available RFI Sub Job filter options.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/filter_options/sub_job_id``

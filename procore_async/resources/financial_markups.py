@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FinancialMarkupsAddNewMarkupBody",
     "FinancialMarkupsAddNewMarkupBodyMarkup",
+    "FinancialMarkupsAddNewMarkupBodyMarkupCompound",
     "FinancialMarkupsAddNewMarkupBodyMarkupMarkupConditionsItem",
     "FinancialMarkupsAddNewMarkupResult",
     "FinancialMarkupsAddNewMarkupResultCompound",
@@ -35,46 +36,14 @@ __all__ = [
     "FinancialMarkupsModifyExistingMarkupBodyMarkupMarkupConditionsItem",
     "FinancialMarkupsResource",
     "FinancialMarkupsRetrieveListOfMarkupsResultItem",
-    "FinancialMarkupsRetrieveListOfMarkupsResultItemCompound",
     "FinancialMarkupsRetrieveListOfMarkupsResultItemMarkupConditionsItem",
     "FinancialMarkupsRetrieveListOfMarkupsResultItemWbsCode",
 ]
 
 
-class FinancialMarkupsRetrieveListOfMarkupsResultItemCompound(TypedDict, total=False):
+class FinancialMarkupsAddNewMarkupBodyMarkupCompound(TypedDict, total=False):
     selections: list[dict[str, Any]]
     type: str
-
-
-class FinancialMarkupsRetrieveListOfMarkupsResultItemMarkupConditionsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    match_type: dict[str, Any]
-    wbs_segment_id: dict[str, Any]
-    markup_condition_items: dict[str, Any]
-
-
-class FinancialMarkupsRetrieveListOfMarkupsResultItemWbsCode(TypedDict, total=False):
-    id: int
-    flat_code: str
-    description: str
-    segment_items: list[dict[str, Any]]
-
-
-class FinancialMarkupsRetrieveListOfMarkupsResultItem(TypedDict, total=False):
-    id: int
-    applies_to_all: bool
-    compound: FinancialMarkupsRetrieveListOfMarkupsResultItemCompound
-    holder_id: int
-    holder_type: str
-    markup_conditions: list[FinancialMarkupsRetrieveListOfMarkupsResultItemMarkupConditionsItem]
-    markup_set: str
-    name: str
-    percentage: str
-    position: int
-    prime_line_item_id: int
-    project_id: int
-    tax_code_ids: list[int]
-    wbs_code: FinancialMarkupsRetrieveListOfMarkupsResultItemWbsCode
 
 
 class FinancialMarkupsAddNewMarkupBodyMarkupMarkupConditionsItem(TypedDict, total=False):
@@ -85,7 +54,7 @@ class FinancialMarkupsAddNewMarkupBodyMarkupMarkupConditionsItem(TypedDict, tota
 
 class FinancialMarkupsAddNewMarkupBodyMarkup(TypedDict, total=False):
     applies_to_all: bool
-    compound: FinancialMarkupsRetrieveListOfMarkupsResultItemCompound
+    compound: FinancialMarkupsAddNewMarkupBodyMarkupCompound
     markup_conditions: list[FinancialMarkupsAddNewMarkupBodyMarkupMarkupConditionsItem]
     markup_set: str
     name: str
@@ -156,7 +125,7 @@ class FinancialMarkupsModifyExistingMarkupBodyMarkupMarkupConditionsItem(TypedDi
 
 class FinancialMarkupsModifyExistingMarkupBodyMarkup(TypedDict, total=False):
     applies_to_all: bool
-    compound: FinancialMarkupsRetrieveListOfMarkupsResultItemCompound
+    compound: FinancialMarkupsAddNewMarkupBodyMarkupCompound
     markup_conditions: list[FinancialMarkupsModifyExistingMarkupBodyMarkupMarkupConditionsItem]
     markup_set: str
     name: str
@@ -169,6 +138,37 @@ class FinancialMarkupsModifyExistingMarkupBodyMarkup(TypedDict, total=False):
 
 class FinancialMarkupsModifyExistingMarkupBody(TypedDict, total=False):
     markup: FinancialMarkupsModifyExistingMarkupBodyMarkup
+
+
+class FinancialMarkupsRetrieveListOfMarkupsResultItemMarkupConditionsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    match_type: dict[str, Any]
+    wbs_segment_id: dict[str, Any]
+    markup_condition_items: dict[str, Any]
+
+
+class FinancialMarkupsRetrieveListOfMarkupsResultItemWbsCode(TypedDict, total=False):
+    id: int
+    flat_code: str
+    description: str
+    segment_items: list[dict[str, Any]]
+
+
+class FinancialMarkupsRetrieveListOfMarkupsResultItem(TypedDict, total=False):
+    id: int
+    applies_to_all: bool
+    compound: FinancialMarkupsAddNewMarkupBodyMarkupCompound
+    holder_id: int
+    holder_type: str
+    markup_conditions: list[FinancialMarkupsRetrieveListOfMarkupsResultItemMarkupConditionsItem]
+    markup_set: str
+    name: str
+    percentage: str
+    position: int
+    prime_line_item_id: int
+    project_id: int
+    tax_code_ids: list[int]
+    wbs_code: FinancialMarkupsRetrieveListOfMarkupsResultItemWbsCode
 
 
 class FinancialMarkupsResource(Resource):

@@ -23,17 +23,99 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "FormsCreateResult",
     "FormsListOnProjectFilters",
+    "FormsListOnProjectItem",
+    "FormsListOnProjectItemAttachmentsItem",
     "FormsListOnProjectV10Filters",
-    "FormsListOnProjectV10Item",
-    "FormsListOnProjectV10ItemAttachmentsItem",
-    "FormsListOnProjectV10ItemCreatedBy",
-    "FormsListOnProjectV10ItemFillablePdf",
-    "FormsListOnProjectV10ItemPermissions",
     "FormsListRecycledProjectFilters",
     "FormsResource",
+    "FormsShowResult",
+    "FormsShowResultCreatedBy",
+    "FormsShowResultFillablePdf",
+    "FormsShowResultPermissions",
 ]
+
+
+class FormsShowResultCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class FormsShowResultFillablePdf(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+    name: str
+    can_be_viewed: bool
+    viewable: bool
+
+
+class FormsShowResultPermissions(TypedDict, total=False):
+    can_edit: bool
+
+
+class FormsShowResult(TypedDict, total=False):
+    id: int
+    created_at: str
+    description: str
+    form_template_id: int
+    form_template_name: str
+    name: str
+    private: bool
+    created_by: FormsShowResultCreatedBy
+    updated_at: str
+    fillable_pdf: FormsShowResultFillablePdf
+    attachments: list[FormsShowResultFillablePdf]
+    thumbnail_url: str
+    viewable: bool
+    viewable_document_id: int
+    holder_class: str
+    download_all_uuid: dict[str, Any]
+    attachment: FormsShowResultFillablePdf
+    permissions: FormsShowResultPermissions
+    deleted: bool
+
+
+class FormsListOnProjectFilters(TypedDict, total=False):
+    created_at: str
+    created_by_id: Sequence[int]
+    form_template_id: Sequence[int]
+    id: Sequence[int]
+    private: bool
+    search: str
+    updated_at: str
+
+
+class FormsListOnProjectItemAttachmentsItem(TypedDict, total=False):
+    id: dict[str, Any]
+    url: dict[str, Any]
+    filename: dict[str, Any]
+    name: dict[str, Any]
+    can_be_viewed: dict[str, Any]
+    viewable: dict[str, Any]
+
+
+class FormsListOnProjectItem(TypedDict, total=False):
+    id: int
+    created_at: str
+    description: str
+    form_template_id: int
+    form_template_name: str
+    name: str
+    private: bool
+    created_by: FormsShowResultCreatedBy
+    updated_at: str
+    fillable_pdf: FormsShowResultFillablePdf
+    attachments: list[FormsListOnProjectItemAttachmentsItem]
+    thumbnail_url: str
+    viewable: bool
+    viewable_document_id: int
+    holder_class: str
+    download_all_uuid: dict[str, Any]
+    attachment: FormsShowResultFillablePdf
+    permissions: FormsShowResultPermissions
+    deleted: bool
 
 
 class FormsListOnProjectV10Filters(TypedDict, total=False):
@@ -45,91 +127,9 @@ class FormsListOnProjectV10Filters(TypedDict, total=False):
     updated_at: str
 
 
-class FormsListOnProjectV10ItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class FormsListOnProjectV10ItemFillablePdf(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-    name: str
-    can_be_viewed: bool
-    viewable: bool
-
-
-class FormsListOnProjectV10ItemAttachmentsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    url: dict[str, Any]
-    filename: dict[str, Any]
-    name: dict[str, Any]
-    can_be_viewed: dict[str, Any]
-    viewable: dict[str, Any]
-
-
-class FormsListOnProjectV10ItemPermissions(TypedDict, total=False):
-    can_edit: bool
-
-
-class FormsListOnProjectV10Item(TypedDict, total=False):
-    id: int
-    created_at: str
-    description: str
-    form_template_id: int
-    form_template_name: str
-    name: str
-    private: bool
-    created_by: FormsListOnProjectV10ItemCreatedBy
-    updated_at: str
-    fillable_pdf: FormsListOnProjectV10ItemFillablePdf
-    attachments: list[FormsListOnProjectV10ItemAttachmentsItem]
-    thumbnail_url: str
-    viewable: bool
-    viewable_document_id: int
-    holder_class: str
-    download_all_uuid: dict[str, Any]
-    attachment: FormsListOnProjectV10ItemFillablePdf
-    permissions: FormsListOnProjectV10ItemPermissions
-    deleted: bool
-
-
-class FormsCreateResult(TypedDict, total=False):
-    id: int
-    created_at: str
-    description: str
-    form_template_id: int
-    form_template_name: str
-    name: str
-    private: bool
-    created_by: FormsListOnProjectV10ItemCreatedBy
-    updated_at: str
-    fillable_pdf: FormsListOnProjectV10ItemFillablePdf
-    attachments: list[FormsListOnProjectV10ItemFillablePdf]
-    thumbnail_url: str
-    viewable: bool
-    viewable_document_id: int
-    holder_class: str
-    download_all_uuid: dict[str, Any]
-    attachment: FormsListOnProjectV10ItemFillablePdf
-    permissions: FormsListOnProjectV10ItemPermissions
-    deleted: bool
-
-
 class FormsListRecycledProjectFilters(TypedDict, total=False):
     created_at: str
     id: Sequence[int]
-    updated_at: str
-
-
-class FormsListOnProjectFilters(TypedDict, total=False):
-    created_at: str
-    created_by_id: Sequence[int]
-    form_template_id: Sequence[int]
-    id: Sequence[int]
-    private: bool
-    search: str
     updated_at: str
 
 
@@ -147,7 +147,7 @@ class FormsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[FormsListOnProjectV10Item]:
+    ) -> ItemIterator[FormsListOnProjectItem]:
         """List Forms on a project.
 
         ``GET /rest/v1.0/projects/{project_id}/forms`` (``RestV10ProjectsProjectIdFormsGet``).
@@ -172,12 +172,12 @@ class FormsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=FormsListOnProjectV10Item,
+            item_type=FormsListOnProjectItem,
         )
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[FormsCreateResult]:
+    ) -> Response[FormsShowResult]:
         """Create Form.
 
         ``POST /rest/v1.0/projects/{project_id}/forms`` (``RestV10ProjectsProjectIdFormsPost``).
@@ -213,7 +213,7 @@ class FormsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[FormsCreateResult]:
+    ) -> Response[FormsShowResult]:
         """Show Form.
 
         ``GET /rest/v1.0/projects/{project_id}/forms/{id}``
@@ -237,7 +237,7 @@ class FormsResource(Resource):
         body: Mapping[str, Any],
         send_emails: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[FormsCreateResult]:
+    ) -> Response[FormsShowResult]:
         """Update Form.
 
         ``PATCH /rest/v1.0/projects/{project_id}/forms/{id}``
@@ -269,7 +269,7 @@ class FormsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[FormsListOnProjectV10Item]:
+    ) -> ItemIterator[FormsListOnProjectItem]:
         """List Recycled Project Forms.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/forms``
@@ -295,12 +295,12 @@ class FormsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=FormsListOnProjectV10Item,
+            item_type=FormsListOnProjectItem,
         )
 
     async def show_recycled_project(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[FormsCreateResult]:
+    ) -> Response[FormsShowResult]:
         """Show Recycled Project Form.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/forms/{id}``
@@ -320,7 +320,7 @@ class FormsResource(Resource):
 
     async def restore_project(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[FormsCreateResult]:
+    ) -> Response[FormsShowResult]:
         """Restore Project Form.
 
         ``PATCH /rest/v1.0/projects/{project_id}/recycle_bin/forms/{id}/restore``
@@ -349,7 +349,7 @@ class FormsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[FormsListOnProjectV10Item]:
+    ) -> ItemIterator[FormsListOnProjectItem]:
         """List Forms on a project.
 
         ``GET /rest/v1.1/projects/{project_id}/forms`` (``RestV11ProjectsProjectIdFormsGet``).
@@ -374,5 +374,5 @@ class FormsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=FormsListOnProjectV10Item,
+            item_type=FormsListOnProjectItem,
         )

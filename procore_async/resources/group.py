@@ -19,12 +19,16 @@ else:
 if TYPE_CHECKING:
     from .._response import Response
 
-__all__ = [
-    "GroupCreateNewBody",
-    "GroupGetGroupsFilters",
-    "GroupResource",
-    "GroupUpdateOrderRankBody",
-]
+__all__ = ["GroupGetGroupsFilters", "GroupResource", "GroupUpdateBody", "GroupUpdateOrderRankBody"]
+
+
+class GroupUpdateBody(TypedDict, total=False):
+    name: str
+    layer_id: str
+    order_index: float
+    color: str
+    visibility: bool
+    settings: dict[str, Any]
 
 
 class GroupGetGroupsFilters(TypedDict, total=False):
@@ -34,15 +38,6 @@ class GroupGetGroupsFilters(TypedDict, total=False):
     id: str
     subcontext_type_id: str
     updated_at: str
-
-
-class GroupCreateNewBody(TypedDict, total=False):
-    name: str
-    layer_id: str
-    order_index: float
-    color: str
-    visibility: bool
-    settings: dict[str, Any]
 
 
 class GroupUpdateOrderRankBody(TypedDict, total=False):
@@ -108,7 +103,7 @@ class GroupResource(Resource):
         )
 
     async def create_new(
-        self, *, company_id: int, project_id: str, body: GroupCreateNewBody
+        self, *, company_id: int, project_id: str, body: GroupUpdateBody
     ) -> Response[Any]:
         """Create a new group.
 
@@ -161,7 +156,7 @@ class GroupResource(Resource):
         )
 
     async def update(
-        self, *, company_id: int, project_id: str, group_id: str, body: GroupCreateNewBody
+        self, *, company_id: int, project_id: str, group_id: str, body: GroupUpdateBody
     ) -> Response[Any]:
         """Update group.
 

@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 __all__ = [
     "GroupsCreateSingleBody",
     "GroupsCreateSingleResult",
-    "GroupsGetAllCompanyResultItem",
+    "GroupsGetSingleResult",
     "GroupsResource",
 ]
 
 
-class GroupsGetAllCompanyResultItem(TypedDict, total=False):
+class GroupsGetSingleResult(TypedDict, total=False):
     id: str
     name: str
     timezone: str
@@ -67,7 +67,7 @@ class GroupsResource(Resource):
 
     async def get_all_company(
         self, *, company_id: int
-    ) -> Response[builtins.list[GroupsGetAllCompanyResultItem]]:
+    ) -> Response[builtins.list[GroupsGetSingleResult]]:
         """Get All Company Groups.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups``
@@ -136,7 +136,7 @@ class GroupsResource(Resource):
 
     async def get_single(
         self, *, company_id: int, group_id: int
-    ) -> Response[GroupsGetAllCompanyResultItem]:
+    ) -> Response[GroupsGetSingleResult]:
         """Get a Single Group.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}``
@@ -158,7 +158,7 @@ class GroupsResource(Resource):
 
     async def update_single(
         self, *, company_id: int, group_id: int, body: GroupsCreateSingleBody | None = None
-    ) -> Response[GroupsGetAllCompanyResultItem]:
+    ) -> Response[GroupsGetSingleResult]:
         """Update a Single Group.
 
         ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}``

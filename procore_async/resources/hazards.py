@@ -56,6 +56,10 @@ class HazardsCreateBody(TypedDict, total=False):
     hazard: HazardsCreateBodyHazard
 
 
+class HazardsUpdateBody(TypedDict, total=False):
+    hazard: HazardsCreateBodyHazard
+
+
 class HazardsBulkUpdateBodyHazard(TypedDict, total=False):
     ids: list[int]
     active: bool
@@ -63,10 +67,6 @@ class HazardsBulkUpdateBodyHazard(TypedDict, total=False):
 
 class HazardsBulkUpdateBody(TypedDict, total=False):
     hazard: HazardsBulkUpdateBodyHazard
-
-
-class HazardsUpdateBody(TypedDict, total=False):
-    hazard: HazardsCreateBodyHazard
 
 
 class HazardsResource(Resource):

@@ -25,11 +25,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ImageCategoriesCreateBody",
     "ImageCategoriesCreateBodyImageCategory",
-    "ImageCategoriesCreateResult",
     "ImageCategoriesListIdsThatContainImagesFilters",
     "ImageCategoriesListItem",
     "ImageCategoriesListItemLinks",
     "ImageCategoriesResource",
+    "ImageCategoriesShowResult",
 ]
 
 
@@ -51,6 +51,16 @@ class ImageCategoriesListItem(TypedDict, total=False):
     position: int
 
 
+class ImageCategoriesShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    position: int
+    album_cover_id: int
+    created_at: str
+    private: bool
+    count: int
+
+
 class ImageCategoriesCreateBodyImageCategory(TypedDict, total=False):
     name: str
     private: bool
@@ -59,16 +69,6 @@ class ImageCategoriesCreateBodyImageCategory(TypedDict, total=False):
 
 class ImageCategoriesCreateBody(TypedDict, total=False):
     image_category: ImageCategoriesCreateBodyImageCategory
-
-
-class ImageCategoriesCreateResult(TypedDict, total=False):
-    id: int
-    name: str
-    position: int
-    album_cover_id: int
-    created_at: str
-    private: bool
-    count: int
 
 
 class ImageCategoriesListIdsThatContainImagesFilters(TypedDict, total=False):
@@ -113,7 +113,7 @@ class ImageCategoriesResource(Resource):
 
     async def create(
         self, *, project_id: int, body: ImageCategoriesCreateBody, company_id: int | None = None
-    ) -> Response[ImageCategoriesCreateResult]:
+    ) -> Response[ImageCategoriesShowResult]:
         """Create image category.
 
         ``POST /rest/v1.0/image_categories`` (``RestV10ImageCategoriesPost``).
@@ -180,7 +180,7 @@ class ImageCategoriesResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ImageCategoriesCreateResult]:
+    ) -> Response[ImageCategoriesShowResult]:
         """Show image category.
 
         ``GET /rest/v1.0/image_categories/{id}`` (``RestV10ImageCategoriesIdGet``).
@@ -205,7 +205,7 @@ class ImageCategoriesResource(Resource):
         project_id: int,
         body: ImageCategoriesCreateBody,
         company_id: int | None = None,
-    ) -> Response[ImageCategoriesCreateResult]:
+    ) -> Response[ImageCategoriesShowResult]:
         """Update image category.
 
         ``PATCH /rest/v1.0/image_categories/{id}`` (``RestV10ImageCategoriesIdPatch``).

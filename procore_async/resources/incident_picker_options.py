@@ -19,10 +19,10 @@ else:
 if TYPE_CHECKING:
     from .._response import Response
 
-__all__ = ["IncidentPickerOptionsGetAffectedBodyPartsResultItem", "IncidentPickerOptionsResource"]
+__all__ = ["IncidentPickerOptionsGetFilingTypesResultItem", "IncidentPickerOptionsResource"]
 
 
-class IncidentPickerOptionsGetAffectedBodyPartsResultItem(TypedDict, total=False):
+class IncidentPickerOptionsGetFilingTypesResultItem(TypedDict, total=False):
     label: str
     value: str
 
@@ -32,7 +32,7 @@ class IncidentPickerOptionsResource(Resource):
 
     async def get_affected_body_parts(
         self, *, company_id: int
-    ) -> Response[builtins.list[IncidentPickerOptionsGetAffectedBodyPartsResultItem]]:
+    ) -> Response[builtins.list[IncidentPickerOptionsGetFilingTypesResultItem]]:
         """Get Affected Body Parts.
 
         ``GET /rest/v1.0/companies/{company_id}/incidents/affected_body_parts``
@@ -52,7 +52,7 @@ class IncidentPickerOptionsResource(Resource):
 
     async def get_filing_types(
         self, *, company_id: int
-    ) -> Response[builtins.list[IncidentPickerOptionsGetAffectedBodyPartsResultItem]]:
+    ) -> Response[builtins.list[IncidentPickerOptionsGetFilingTypesResultItem]]:
         """Get Filing Types.
 
         ``GET /rest/v1.0/companies/{company_id}/incidents/filing_types``
@@ -72,7 +72,7 @@ class IncidentPickerOptionsResource(Resource):
 
     async def get_incident_statuses(
         self, *, company_id: int
-    ) -> Response[builtins.list[IncidentPickerOptionsGetAffectedBodyPartsResultItem]]:
+    ) -> Response[builtins.list[IncidentPickerOptionsGetFilingTypesResultItem]]:
         """Get Incident Statuses.
 
         ``GET /rest/v1.0/companies/{company_id}/incidents/statuses``
@@ -90,7 +90,7 @@ class IncidentPickerOptionsResource(Resource):
 
     async def get_units_of_measure(
         self, *, company_id: int
-    ) -> Response[builtins.list[IncidentPickerOptionsGetAffectedBodyPartsResultItem]]:
+    ) -> Response[builtins.list[IncidentPickerOptionsGetFilingTypesResultItem]]:
         """Get Units of Measure.
 
         ``GET /rest/v1.0/companies/{company_id}/incidents/units_of_measure``

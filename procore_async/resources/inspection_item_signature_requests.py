@@ -27,14 +27,43 @@ if TYPE_CHECKING:
 __all__ = [
     "InspectionItemSignatureRequestsCreatesBody",
     "InspectionItemSignatureRequestsCreatesBodySignatureRequest",
-    "InspectionItemSignatureRequestsCreatesResult",
-    "InspectionItemSignatureRequestsCreatesResultSignature",
-    "InspectionItemSignatureRequestsCreatesResultSignatureAttachment",
     "InspectionItemSignatureRequestsGetListOfFilters",
     "InspectionItemSignatureRequestsGetListOfItem",
     "InspectionItemSignatureRequestsGetListOfItemSignature",
     "InspectionItemSignatureRequestsResource",
+    "InspectionItemSignatureRequestsShowResult",
+    "InspectionItemSignatureRequestsShowResultSignature",
+    "InspectionItemSignatureRequestsShowResultSignatureAttachment",
 ]
+
+
+class InspectionItemSignatureRequestsShowResultSignatureAttachment(TypedDict, total=False):
+    id: dict[str, Any]
+    url: dict[str, Any]
+    filename: dict[str, Any]
+    name: dict[str, Any]
+
+
+class InspectionItemSignatureRequestsShowResultSignature(TypedDict, total=False):
+    id: str
+    captured_by: Any
+    captured_at: str
+    attachment: InspectionItemSignatureRequestsShowResultSignatureAttachment
+
+
+class InspectionItemSignatureRequestsShowResult(TypedDict, total=False):
+    id: str
+    requested_by_id: str
+    signatory: Any
+    signature: InspectionItemSignatureRequestsShowResultSignature
+
+
+class InspectionItemSignatureRequestsCreatesBodySignatureRequest(TypedDict, total=False):
+    signatory_id: str
+
+
+class InspectionItemSignatureRequestsCreatesBody(TypedDict, total=False):
+    signature_request: InspectionItemSignatureRequestsCreatesBodySignatureRequest
 
 
 class InspectionItemSignatureRequestsGetListOfFilters(TypedDict, total=False):
@@ -53,35 +82,6 @@ class InspectionItemSignatureRequestsGetListOfItem(TypedDict, total=False):
     requested_by_id: str
     signatory: Any
     signature: InspectionItemSignatureRequestsGetListOfItemSignature
-
-
-class InspectionItemSignatureRequestsCreatesBodySignatureRequest(TypedDict, total=False):
-    signatory_id: str
-
-
-class InspectionItemSignatureRequestsCreatesBody(TypedDict, total=False):
-    signature_request: InspectionItemSignatureRequestsCreatesBodySignatureRequest
-
-
-class InspectionItemSignatureRequestsCreatesResultSignatureAttachment(TypedDict, total=False):
-    id: dict[str, Any]
-    url: dict[str, Any]
-    filename: dict[str, Any]
-    name: dict[str, Any]
-
-
-class InspectionItemSignatureRequestsCreatesResultSignature(TypedDict, total=False):
-    id: str
-    captured_by: Any
-    captured_at: str
-    attachment: InspectionItemSignatureRequestsCreatesResultSignatureAttachment
-
-
-class InspectionItemSignatureRequestsCreatesResult(TypedDict, total=False):
-    id: str
-    requested_by_id: str
-    signatory: Any
-    signature: InspectionItemSignatureRequestsCreatesResultSignature
 
 
 class InspectionItemSignatureRequestsResource(Resource):
@@ -134,7 +134,7 @@ class InspectionItemSignatureRequestsResource(Resource):
         project_id: str,
         item_id: str,
         body: InspectionItemSignatureRequestsCreatesBody | None = None,
-    ) -> Response[InspectionItemSignatureRequestsCreatesResult]:
+    ) -> Response[InspectionItemSignatureRequestsShowResult]:
         """Creates a Inspection Item Signature Request.
 
         ``POST
@@ -164,7 +164,7 @@ class InspectionItemSignatureRequestsResource(Resource):
         project_id: str,
         item_id: str,
         body: InspectionItemSignatureRequestsCreatesBody | None = None,
-    ) -> Response[InspectionItemSignatureRequestsCreatesResult]:
+    ) -> Response[InspectionItemSignatureRequestsShowResult]:
         """Finds or Creates a Inspection Item Signature Request.
 
         ``POST
@@ -213,7 +213,7 @@ class InspectionItemSignatureRequestsResource(Resource):
 
     async def show(
         self, *, company_id: int, project_id: str, item_id: str, id: str
-    ) -> Response[InspectionItemSignatureRequestsCreatesResult]:
+    ) -> Response[InspectionItemSignatureRequestsShowResult]:
         """Show a Inspection Item Signature Request.
 
         ``GET

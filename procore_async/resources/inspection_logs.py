@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "InspectionLogsCreateResult",
-    "InspectionLogsCreateResultAttachmentsItem",
     "InspectionLogsListFilters",
     "InspectionLogsListItem",
     "InspectionLogsListItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "InspectionLogsListItemLocation",
     "InspectionLogsListItemVendor",
     "InspectionLogsResource",
+    "InspectionLogsShowResult",
+    "InspectionLogsShowResultAttachmentsItem",
 ]
 
 
@@ -100,14 +100,14 @@ class InspectionLogsListItem(TypedDict, total=False):
     attachments: list[InspectionLogsListItemAttachmentsItem]
 
 
-class InspectionLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class InspectionLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class InspectionLogsCreateResult(TypedDict, total=False):
+class InspectionLogsShowResult(TypedDict, total=False):
     id: int
     area: str
     comments: str
@@ -128,7 +128,7 @@ class InspectionLogsCreateResult(TypedDict, total=False):
     vendor: InspectionLogsListItemVendor
     daily_log_segment_id: int
     daily_log_segment: InspectionLogsListItemDailyLogSegment
-    attachments: list[InspectionLogsCreateResultAttachmentsItem]
+    attachments: list[InspectionLogsShowResultAttachmentsItem]
 
 
 class InspectionLogsResource(Resource):
@@ -192,7 +192,7 @@ class InspectionLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[InspectionLogsCreateResult]:
+    ) -> Response[InspectionLogsShowResult]:
         """Create Inspection Log.
 
         ``POST /rest/v1.0/projects/{project_id}/inspection_logs``
@@ -235,7 +235,7 @@ class InspectionLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[InspectionLogsCreateResult]:
+    ) -> Response[InspectionLogsShowResult]:
         """Show Inspection Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/inspection_logs/{id}``
@@ -255,7 +255,7 @@ class InspectionLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[InspectionLogsCreateResult]:
+    ) -> Response[InspectionLogsShowResult]:
         """Update Inspection Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/inspection_logs/{id}``

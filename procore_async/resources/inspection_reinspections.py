@@ -23,13 +23,13 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "InspectionReinspectionsGetActiveReinspectionResult",
-    "InspectionReinspectionsGetActiveReinspectionResultAttachmentsItem",
+    "InspectionReinspectionsCreateReinspectionsResult",
+    "InspectionReinspectionsCreateReinspectionsResultAttachmentsItem",
     "InspectionReinspectionsResource",
 ]
 
 
-class InspectionReinspectionsGetActiveReinspectionResultAttachmentsItem(TypedDict, total=False):
+class InspectionReinspectionsCreateReinspectionsResultAttachmentsItem(TypedDict, total=False):
     id: dict[str, Any]
     content_type: dict[str, Any]
     filename: dict[str, Any]
@@ -38,7 +38,7 @@ class InspectionReinspectionsGetActiveReinspectionResultAttachmentsItem(TypedDic
     url: dict[str, Any]
 
 
-class InspectionReinspectionsGetActiveReinspectionResult(TypedDict, total=False):
+class InspectionReinspectionsCreateReinspectionsResult(TypedDict, total=False):
     id: str
     name: str
     description: str
@@ -57,7 +57,7 @@ class InspectionReinspectionsGetActiveReinspectionResult(TypedDict, total=False)
     equipment_id: str
     reinspected_by_id: str
     reinspected_from_id: str
-    attachments: list[InspectionReinspectionsGetActiveReinspectionResultAttachmentsItem]
+    attachments: list[InspectionReinspectionsCreateReinspectionsResultAttachmentsItem]
 
 
 class InspectionReinspectionsResource(Resource):
@@ -65,7 +65,7 @@ class InspectionReinspectionsResource(Resource):
 
     async def get_active_reinspection(
         self, *, company_id: int, project_id: str, inspection_id: str
-    ) -> Response[InspectionReinspectionsGetActiveReinspectionResult]:
+    ) -> Response[InspectionReinspectionsCreateReinspectionsResult]:
         """Get Active Reinspection.
 
         ``GET
@@ -94,7 +94,7 @@ class InspectionReinspectionsResource(Resource):
         project_id: str,
         inspection_id: str,
         body: Mapping[str, Any] | None = None,
-    ) -> Response[InspectionReinspectionsGetActiveReinspectionResult]:
+    ) -> Response[InspectionReinspectionsCreateReinspectionsResult]:
         """Create Reinspections.
 
         ``POST

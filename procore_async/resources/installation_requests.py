@@ -23,13 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InstallationRequestsCreateBody",
-    "InstallationRequestsListAppInstallationsResultItem",
+    "InstallationRequestsCreateResult",
     "InstallationRequestsResource",
 ]
-
-
-class InstallationRequestsListAppInstallationsResultItem(TypedDict, total=False):
-    id: int
 
 
 class InstallationRequestsCreateBody(TypedDict, total=False):
@@ -39,12 +35,16 @@ class InstallationRequestsCreateBody(TypedDict, total=False):
     implicit: bool
 
 
+class InstallationRequestsCreateResult(TypedDict, total=False):
+    id: int
+
+
 class InstallationRequestsResource(Resource):
     """Platform - Developer Tools / App Marketplace / installation-requests (2 operations)."""
 
     async def list_app_installations(
         self, *, company_id: int, developer_app_id: str, implicit: bool
-    ) -> Response[builtins.list[InstallationRequestsListAppInstallationsResultItem]]:
+    ) -> Response[builtins.list[InstallationRequestsCreateResult]]:
         """List app installations.
 
         ``GET /rest/v1.0/installation_requests`` (``RestV10InstallationRequestsGet``).
@@ -72,7 +72,7 @@ class InstallationRequestsResource(Resource):
 
     async def create(
         self, *, body: InstallationRequestsCreateBody, company_id: int | None = None
-    ) -> Response[InstallationRequestsListAppInstallationsResultItem]:
+    ) -> Response[InstallationRequestsCreateResult]:
         """Create installation request.
 
         ``POST /rest/v1.0/installation_requests`` (``RestV10InstallationRequestsPost``).

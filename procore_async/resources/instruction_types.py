@@ -22,12 +22,12 @@ if TYPE_CHECKING:
 __all__ = [
     "InstructionTypesCreateBody",
     "InstructionTypesCreateBodyInstructionType",
-    "InstructionTypesListOnProjectItem",
     "InstructionTypesResource",
+    "InstructionTypesShowResult",
 ]
 
 
-class InstructionTypesListOnProjectItem(TypedDict, total=False):
+class InstructionTypesShowResult(TypedDict, total=False):
     id: int
     name: str
     prefix: str
@@ -53,7 +53,7 @@ class InstructionTypesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[InstructionTypesListOnProjectItem]:
+    ) -> ItemIterator[InstructionTypesShowResult]:
         """List Instruction Types on a project.
 
         ``GET /rest/v1.0/projects/{project_id}/instruction_types``
@@ -74,12 +74,12 @@ class InstructionTypesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=InstructionTypesListOnProjectItem,
+            item_type=InstructionTypesShowResult,
         )
 
     async def create(
         self, *, project_id: int, body: InstructionTypesCreateBody, company_id: int | None = None
-    ) -> Response[InstructionTypesListOnProjectItem]:
+    ) -> Response[InstructionTypesShowResult]:
         """Create Instruction Types.
 
         ``POST /rest/v1.0/projects/{project_id}/instruction_types``
@@ -119,7 +119,7 @@ class InstructionTypesResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[InstructionTypesListOnProjectItem]:
+    ) -> Response[InstructionTypesShowResult]:
         """Show Instruction Type.
 
         ``GET /rest/v1.0/projects/{project_id}/instruction_types/{id}``
@@ -144,7 +144,7 @@ class InstructionTypesResource(Resource):
         id: int,
         body: InstructionTypesCreateBody,
         company_id: int | None = None,
-    ) -> Response[InstructionTypesListOnProjectItem]:
+    ) -> Response[InstructionTypesShowResult]:
         """Update Instruction Type.
 
         ``PATCH /rest/v1.0/projects/{project_id}/instruction_types/{id}``

@@ -23,43 +23,122 @@ if TYPE_CHECKING:
 __all__ = [
     "InstructionsCreateBody",
     "InstructionsCreateBodyInstruction",
-    "InstructionsCreateResult",
-    "InstructionsCreateResultAttachmentsItem",
-    "InstructionsCreateResultTradesItem",
     "InstructionsListOnProjectItem",
     "InstructionsListOnProjectItemAttachmentsItem",
-    "InstructionsListOnProjectItemCostImpact",
-    "InstructionsListOnProjectItemCreatedBy",
     "InstructionsListOnProjectItemDistributionMembersItem",
-    "InstructionsListOnProjectItemInstructionType",
-    "InstructionsListOnProjectItemScheduleImpact",
     "InstructionsListOnProjectItemTradesItem",
     "InstructionsResource",
+    "InstructionsShowResult",
+    "InstructionsShowResultAttachmentsItem",
+    "InstructionsShowResultCostImpact",
+    "InstructionsShowResultCreatedBy",
+    "InstructionsShowResultInstructionType",
+    "InstructionsShowResultScheduleImpact",
+    "InstructionsShowResultTradesItem",
     "InstructionsUpdateBody",
     "InstructionsUpdateBodyInstruction",
 ]
 
 
-class InstructionsListOnProjectItemScheduleImpact(TypedDict, total=False):
+class InstructionsShowResultScheduleImpact(TypedDict, total=False):
     status: str
     value: int
 
 
-class InstructionsListOnProjectItemCostImpact(TypedDict, total=False):
+class InstructionsShowResultCostImpact(TypedDict, total=False):
     status: str
     value: float
 
 
-class InstructionsListOnProjectItemInstructionType(TypedDict, total=False):
+class InstructionsShowResultInstructionType(TypedDict, total=False):
     id: int
     name: str
     prefix: str
 
 
-class InstructionsListOnProjectItemCreatedBy(TypedDict, total=False):
+class InstructionsShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
+
+
+class InstructionsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    name: str
+    url: str
+
+
+class InstructionsShowResultTradesItem(TypedDict, total=False):
+    id: int
+    name: str
+    active: bool
+    updated_at: str
+
+
+class InstructionsShowResult(TypedDict, total=False):
+    id: int
+    number: str
+    title: str
+    rich_text_description: str
+    plain_text_description: str
+    created_at: str
+    date_received: str
+    date_issued: str
+    status: str
+    private: bool
+    schedule_impact: InstructionsShowResultScheduleImpact
+    cost_impact: InstructionsShowResultCostImpact
+    instruction_type: InstructionsShowResultInstructionType
+    created_by: InstructionsShowResultCreatedBy
+    instruction_from: InstructionsShowResultCreatedBy
+    distribution_members: list[InstructionsShowResultCreatedBy]
+    attentions: list[InstructionsShowResultCreatedBy]
+    attachments: list[InstructionsShowResultAttachmentsItem]
+    trades: list[InstructionsShowResultTradesItem]
+
+
+class InstructionsCreateBodyInstruction(TypedDict, total=False):
+    number: str
+    title: str
+    status: str
+    instruction_type_id: int
+    instruction_from_id: int
+    date_received: str
+    schedule_impact: InstructionsShowResultScheduleImpact
+    cost_impact: InstructionsShowResultCostImpact
+    private: bool
+    description: str
+    attention_ids: list[int]
+    distribution_member_ids: list[int]
+    trade_ids: list[int]
+    attachments: list[str]
+    upload_ids: list[str]
+
+
+class InstructionsCreateBody(TypedDict, total=False):
+    instruction: InstructionsCreateBodyInstruction
+
+
+class InstructionsUpdateBodyInstruction(TypedDict, total=False):
+    number: str
+    title: str
+    status: str
+    instruction_type_id: int
+    instruction_from_id: int
+    date_received: str
+    schedule_impact: InstructionsShowResultScheduleImpact
+    cost_impact: InstructionsShowResultCostImpact
+    private: bool
+    description: str
+    attention_ids: list[int]
+    distribution_member_ids: list[int]
+    trade_ids: list[int]
+    attachments: list[str]
+    upload_ids: list[str]
+
+
+class InstructionsUpdateBody(TypedDict, total=False):
+    instruction: InstructionsUpdateBodyInstruction
 
 
 class InstructionsListOnProjectItemDistributionMembersItem(TypedDict, total=False):
@@ -92,94 +171,15 @@ class InstructionsListOnProjectItem(TypedDict, total=False):
     date_issued: str
     status: str
     private: bool
-    schedule_impact: InstructionsListOnProjectItemScheduleImpact
-    cost_impact: InstructionsListOnProjectItemCostImpact
-    instruction_type: InstructionsListOnProjectItemInstructionType
-    created_by: InstructionsListOnProjectItemCreatedBy
-    instruction_from: InstructionsListOnProjectItemCreatedBy
+    schedule_impact: InstructionsShowResultScheduleImpact
+    cost_impact: InstructionsShowResultCostImpact
+    instruction_type: InstructionsShowResultInstructionType
+    created_by: InstructionsShowResultCreatedBy
+    instruction_from: InstructionsShowResultCreatedBy
     distribution_members: list[InstructionsListOnProjectItemDistributionMembersItem]
     attentions: list[InstructionsListOnProjectItemDistributionMembersItem]
     attachments: list[InstructionsListOnProjectItemAttachmentsItem]
     trades: list[InstructionsListOnProjectItemTradesItem]
-
-
-class InstructionsCreateBodyInstruction(TypedDict, total=False):
-    number: str
-    title: str
-    status: str
-    instruction_type_id: int
-    instruction_from_id: int
-    date_received: str
-    schedule_impact: InstructionsListOnProjectItemScheduleImpact
-    cost_impact: InstructionsListOnProjectItemCostImpact
-    private: bool
-    description: str
-    attention_ids: list[int]
-    distribution_member_ids: list[int]
-    trade_ids: list[int]
-    attachments: list[str]
-    upload_ids: list[str]
-
-
-class InstructionsCreateBody(TypedDict, total=False):
-    instruction: InstructionsCreateBodyInstruction
-
-
-class InstructionsCreateResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    name: str
-    url: str
-
-
-class InstructionsCreateResultTradesItem(TypedDict, total=False):
-    id: int
-    name: str
-    active: bool
-    updated_at: str
-
-
-class InstructionsCreateResult(TypedDict, total=False):
-    id: int
-    number: str
-    title: str
-    rich_text_description: str
-    plain_text_description: str
-    created_at: str
-    date_received: str
-    date_issued: str
-    status: str
-    private: bool
-    schedule_impact: InstructionsListOnProjectItemScheduleImpact
-    cost_impact: InstructionsListOnProjectItemCostImpact
-    instruction_type: InstructionsListOnProjectItemInstructionType
-    created_by: InstructionsListOnProjectItemCreatedBy
-    instruction_from: InstructionsListOnProjectItemCreatedBy
-    distribution_members: list[InstructionsListOnProjectItemCreatedBy]
-    attentions: list[InstructionsListOnProjectItemCreatedBy]
-    attachments: list[InstructionsCreateResultAttachmentsItem]
-    trades: list[InstructionsCreateResultTradesItem]
-
-
-class InstructionsUpdateBodyInstruction(TypedDict, total=False):
-    number: str
-    title: str
-    status: str
-    instruction_type_id: int
-    instruction_from_id: int
-    date_received: str
-    schedule_impact: InstructionsListOnProjectItemScheduleImpact
-    cost_impact: InstructionsListOnProjectItemCostImpact
-    private: bool
-    description: str
-    attention_ids: list[int]
-    distribution_member_ids: list[int]
-    trade_ids: list[int]
-    attachments: list[str]
-    upload_ids: list[str]
-
-
-class InstructionsUpdateBody(TypedDict, total=False):
-    instruction: InstructionsUpdateBodyInstruction
 
 
 class InstructionsResource(Resource):
@@ -220,7 +220,7 @@ class InstructionsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: InstructionsCreateBody, company_id: int | None = None
-    ) -> Response[InstructionsCreateResult]:
+    ) -> Response[InstructionsShowResult]:
         """Create Instructions.
 
         ``POST /rest/v1.0/projects/{project_id}/instructions``
@@ -260,7 +260,7 @@ class InstructionsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[InstructionsCreateResult]:
+    ) -> Response[InstructionsShowResult]:
         """Show Instruction.
 
         ``GET /rest/v1.0/projects/{project_id}/instructions/{id}``
@@ -286,7 +286,7 @@ class InstructionsResource(Resource):
         body: InstructionsUpdateBody,
         send_emails: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[InstructionsCreateResult]:
+    ) -> Response[InstructionsShowResult]:
         """Update Instruction.
 
         ``PATCH /rest/v1.0/projects/{project_id}/instructions/{id}``

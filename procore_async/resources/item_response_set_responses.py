@@ -27,24 +27,22 @@ __all__ = [
     "ItemResponseSetResponsesCreateResponseInSpecifiedItemResponseSetBody",
     "ItemResponseSetResponsesCreateResponseInSpecifiedItemResponseSetBodyResponse",
     "ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetFilters",
-    "ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem",
     "ItemResponseSetResponsesResource",
+    "ItemResponseSetResponsesShowResult",
 ]
+
+
+class ItemResponseSetResponsesShowResult(TypedDict, total=False):
+    id: int
+    item_status_id: int
+    name: str
+    corresponding_status: str
 
 
 class ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetFilters(
     TypedDict, total=False
 ):
     corresponding_status: Sequence[str]
-
-
-class ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem(
-    TypedDict, total=False
-):
-    id: int
-    item_status_id: int
-    name: str
-    corresponding_status: str
 
 
 class ItemResponseSetResponsesCreateResponseInSpecifiedItemResponseSetBodyResponse(
@@ -69,9 +67,7 @@ class ItemResponseSetResponsesResource(Resource):
         sort: str | None = None,
         filters: ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetFilters
         | None = None,
-    ) -> Response[
-        builtins.list[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]
-    ]:
+    ) -> Response[builtins.list[ItemResponseSetResponsesShowResult]]:
         """List Responses in the Specified Item Response Set.
 
         ``GET
@@ -99,7 +95,7 @@ class ItemResponseSetResponsesResource(Resource):
         company_id: int,
         response_set_id: int,
         body: ItemResponseSetResponsesCreateResponseInSpecifiedItemResponseSetBody,
-    ) -> Response[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]:
+    ) -> Response[ItemResponseSetResponsesShowResult]:
         """Create a Response in the Specified Item Response Set.
 
         ``POST
@@ -141,7 +137,7 @@ class ItemResponseSetResponsesResource(Resource):
 
     async def show(
         self, *, company_id: int, response_set_id: int, id: int
-    ) -> Response[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]:
+    ) -> Response[ItemResponseSetResponsesShowResult]:
         """Show Item Response Set Response.
 
         ``GET
@@ -163,7 +159,7 @@ class ItemResponseSetResponsesResource(Resource):
 
     async def add_existing_response_to_item_response_set(
         self, *, company_id: int, response_set_id: int, id: int
-    ) -> Response[ItemResponseSetResponsesListResponsesInSpecifiedItemResponseSetResultItem]:
+    ) -> Response[ItemResponseSetResponsesShowResult]:
         """Add an existing Response to an Item Response Set.
 
         ``PATCH

@@ -25,12 +25,12 @@ __all__ = [
     "ItemResponseSetsCreateBody",
     "ItemResponseSetsCreateBodyResponseSet",
     "ItemResponseSetsCreateBodyResponseSetMembershipsAttributesItem",
-    "ItemResponseSetsCreateResult",
-    "ItemResponseSetsCreateResultResponsesItem",
     "ItemResponseSetsListFilters",
     "ItemResponseSetsListItem",
     "ItemResponseSetsListItemResponsesItem",
     "ItemResponseSetsResource",
+    "ItemResponseSetsShowResult",
+    "ItemResponseSetsShowResultResponsesItem",
     "ItemResponseSetsUpdateBody",
     "ItemResponseSetsUpdateBodyResponseSet",
 ]
@@ -62,6 +62,25 @@ class ItemResponseSetsListItem(TypedDict, total=False):
     procore_standard: bool
 
 
+class ItemResponseSetsShowResultResponsesItem(TypedDict, total=False):
+    id: int
+    item_status_id: int
+    name: str
+    corresponding_status: str
+
+
+class ItemResponseSetsShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    active: bool
+    created_at: str
+    updated_at: str
+    responses: list[ItemResponseSetsShowResultResponsesItem]
+    in_use: bool
+    deletable: bool
+    procore_standard: bool
+
+
 class ItemResponseSetsCreateBodyResponseSetMembershipsAttributesItem(TypedDict, total=False):
     response_attributes: dict[str, Any]
 
@@ -74,25 +93,6 @@ class ItemResponseSetsCreateBodyResponseSet(TypedDict, total=False):
 
 class ItemResponseSetsCreateBody(TypedDict, total=False):
     response_set: ItemResponseSetsCreateBodyResponseSet
-
-
-class ItemResponseSetsCreateResultResponsesItem(TypedDict, total=False):
-    id: int
-    item_status_id: int
-    name: str
-    corresponding_status: str
-
-
-class ItemResponseSetsCreateResult(TypedDict, total=False):
-    id: int
-    name: str
-    active: bool
-    created_at: str
-    updated_at: str
-    responses: list[ItemResponseSetsCreateResultResponsesItem]
-    in_use: bool
-    deletable: bool
-    procore_standard: bool
 
 
 class ItemResponseSetsUpdateBodyResponseSet(TypedDict, total=False):
@@ -148,7 +148,7 @@ class ItemResponseSetsResource(Resource):
 
     async def create(
         self, *, company_id: int, body: ItemResponseSetsCreateBody
-    ) -> Response[ItemResponseSetsCreateResult]:
+    ) -> Response[ItemResponseSetsShowResult]:
         """Create Item Response Set.
 
         ``POST /rest/v1.0/companies/{company_id}/checklist/item/response_sets``
@@ -184,7 +184,7 @@ class ItemResponseSetsResource(Resource):
             company_id=company_id,
         )
 
-    async def show(self, *, company_id: int, id: int) -> Response[ItemResponseSetsCreateResult]:
+    async def show(self, *, company_id: int, id: int) -> Response[ItemResponseSetsShowResult]:
         """Show Item Response Set.
 
         ``GET /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{id}``
@@ -204,7 +204,7 @@ class ItemResponseSetsResource(Resource):
 
     async def update(
         self, *, company_id: int, id: int, body: ItemResponseSetsUpdateBody
-    ) -> Response[ItemResponseSetsCreateResult]:
+    ) -> Response[ItemResponseSetsShowResult]:
         """Update Item Response Set.
 
         ``PATCH /rest/v1.0/companies/{company_id}/checklist/item/response_sets/{id}``

@@ -22,22 +22,12 @@ if TYPE_CHECKING:
 __all__ = [
     "JobTitlesCreateBody",
     "JobTitlesCreateResult",
-    "JobTitlesGetAllBelongingToGroupResultItem",
-    "JobTitlesRemoveFromBeingAvailableToGroupBody",
-    "JobTitlesRemoveFromBeingAvailableToGroupResult",
+    "JobTitlesMakeAvailableToGroupBody",
+    "JobTitlesMakeAvailableToGroupResult",
     "JobTitlesResource",
     "JobTitlesUpdateBody",
+    "JobTitlesUpdateResult",
 ]
-
-
-class JobTitlesGetAllBelongingToGroupResultItem(TypedDict, total=False):
-    id: str
-    name: str
-    group_ids: list[str]
-    globally_accessible: bool
-    color: str
-    type: str
-    hourly_rate: float
 
 
 class JobTitlesCreateBody(TypedDict, total=False):
@@ -61,11 +51,21 @@ class JobTitlesUpdateBody(TypedDict, total=False):
     hourly_rate: float
 
 
-class JobTitlesRemoveFromBeingAvailableToGroupBody(TypedDict, total=False):
+class JobTitlesUpdateResult(TypedDict, total=False):
+    id: str
+    name: str
+    group_ids: list[str]
+    globally_accessible: bool
+    color: str
+    type: str
+    hourly_rate: float
+
+
+class JobTitlesMakeAvailableToGroupBody(TypedDict, total=False):
     group_id: str
 
 
-class JobTitlesRemoveFromBeingAvailableToGroupResult(TypedDict, total=False):
+class JobTitlesMakeAvailableToGroupResult(TypedDict, total=False):
     group_ids: list[str]
 
 
@@ -74,7 +74,7 @@ class JobTitlesResource(Resource):
 
     async def get_all_belonging_to_group(
         self, *, company_id: int, group_id: int
-    ) -> Response[builtins.list[JobTitlesGetAllBelongingToGroupResultItem]]:
+    ) -> Response[builtins.list[JobTitlesUpdateResult]]:
         """Get all Job Titles belonging to a Group.
 
         ``GET
@@ -97,7 +97,7 @@ class JobTitlesResource(Resource):
 
     async def get_all_in_company(
         self, *, company_id: int
-    ) -> Response[builtins.list[JobTitlesGetAllBelongingToGroupResultItem]]:
+    ) -> Response[builtins.list[JobTitlesUpdateResult]]:
         """Get all Job Titles in the Company.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-titles``
@@ -163,7 +163,7 @@ class JobTitlesResource(Resource):
 
     async def get_single(
         self, *, company_id: int, job_title_id: str
-    ) -> Response[JobTitlesGetAllBelongingToGroupResultItem]:
+    ) -> Response[JobTitlesUpdateResult]:
         """Get a Single Job Title.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-titles/{job_title_id}``
@@ -185,7 +185,7 @@ class JobTitlesResource(Resource):
 
     async def update(
         self, *, company_id: int, job_title_id: str, body: JobTitlesUpdateBody | None = None
-    ) -> Response[JobTitlesGetAllBelongingToGroupResultItem]:
+    ) -> Response[JobTitlesUpdateResult]:
         """Update a Job Title.
 
         ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/job-titles/{job_title_id}``
@@ -211,8 +211,8 @@ class JobTitlesResource(Resource):
         *,
         company_id: int,
         job_title_id: str,
-        body: JobTitlesRemoveFromBeingAvailableToGroupBody | None = None,
-    ) -> Response[JobTitlesRemoveFromBeingAvailableToGroupResult]:
+        body: JobTitlesMakeAvailableToGroupBody | None = None,
+    ) -> Response[JobTitlesMakeAvailableToGroupResult]:
         """Remove Job Title from being available to Group.
 
         ``DELETE
@@ -238,8 +238,8 @@ class JobTitlesResource(Resource):
         *,
         company_id: int,
         job_title_id: str,
-        body: JobTitlesRemoveFromBeingAvailableToGroupBody | None = None,
-    ) -> Response[JobTitlesRemoveFromBeingAvailableToGroupResult]:
+        body: JobTitlesMakeAvailableToGroupBody | None = None,
+    ) -> Response[JobTitlesMakeAvailableToGroupResult]:
         """Make Job Title available to Group.
 
         ``POST

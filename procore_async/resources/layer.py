@@ -28,6 +28,13 @@ __all__ = [
 ]
 
 
+class LayerUpdateBody(TypedDict, total=False):
+    name: str
+    order_index: float
+    visibility: bool
+    settings: dict[str, Any]
+
+
 class LayerGetLayersFilters(TypedDict, total=False):
     context_id: str
     context_type_id: str
@@ -41,13 +48,6 @@ class LayerCreateNewBody(TypedDict, total=False):
     name: str
     type: str
     context_id: str
-    order_index: float
-    visibility: bool
-    settings: dict[str, Any]
-
-
-class LayerUpdateBody(TypedDict, total=False):
-    name: str
     order_index: float
     visibility: bool
     settings: dict[str, Any]

@@ -21,20 +21,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LegacyUploadsResource",
-    "LegacyUploadsUpdateCompanyUploadV10Body",
-    "LegacyUploadsUpdateCompanyUploadV10BodySegmentsItem",
+    "LegacyUploadsUpdateCompanyUploadBody",
+    "LegacyUploadsUpdateCompanyUploadBodySegmentsItem",
 ]
 
 
-class LegacyUploadsUpdateCompanyUploadV10BodySegmentsItem(TypedDict, total=False):
+class LegacyUploadsUpdateCompanyUploadBodySegmentsItem(TypedDict, total=False):
     size: int
     sha256: str
     md5: str
     etag: str
 
 
-class LegacyUploadsUpdateCompanyUploadV10Body(TypedDict, total=False):
-    segments: list[LegacyUploadsUpdateCompanyUploadV10BodySegmentsItem]
+class LegacyUploadsUpdateCompanyUploadBody(TypedDict, total=False):
+    segments: list[LegacyUploadsUpdateCompanyUploadBodySegmentsItem]
 
 
 class LegacyUploadsResource(Resource):
@@ -84,7 +84,7 @@ class LegacyUploadsResource(Resource):
         *,
         company_id: int,
         uuid: str,
-        body: LegacyUploadsUpdateCompanyUploadV10Body | None = None,
+        body: LegacyUploadsUpdateCompanyUploadBody | None = None,
     ) -> Response[Any]:
         """Update Company Upload.
 
@@ -154,7 +154,7 @@ class LegacyUploadsResource(Resource):
         *,
         project_id: int,
         uuid: str,
-        body: LegacyUploadsUpdateCompanyUploadV10Body | None = None,
+        body: LegacyUploadsUpdateCompanyUploadBody | None = None,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Update Project Upload.
@@ -219,7 +219,7 @@ class LegacyUploadsResource(Resource):
         *,
         company_id: int,
         uuid: str,
-        body: LegacyUploadsUpdateCompanyUploadV10Body | None = None,
+        body: LegacyUploadsUpdateCompanyUploadBody | None = None,
     ) -> Response[Any]:
         """Update Company Upload.
 
@@ -289,7 +289,7 @@ class LegacyUploadsResource(Resource):
         *,
         project_id: int,
         uuid: str,
-        body: LegacyUploadsUpdateCompanyUploadV10Body | None = None,
+        body: LegacyUploadsUpdateCompanyUploadBody | None = None,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Update Project Upload.

@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 __all__ = [
     "LegacyWorkflowActivityHistoriesCreateWorkflowActivityHistoryBody",
     "LegacyWorkflowActivityHistoriesCreateWorkflowActivityHistoryBodyWorkflowActivityHistory",
-    "LegacyWorkflowActivityHistoriesListWorkflowActivityHistoriesItem",
     "LegacyWorkflowActivityHistoriesResource",
+    "LegacyWorkflowActivityHistoriesShowWorkflowActivityHistoryResult",
 ]
 
 
-class LegacyWorkflowActivityHistoriesListWorkflowActivityHistoriesItem(TypedDict, total=False):
+class LegacyWorkflowActivityHistoriesShowWorkflowActivityHistoryResult(TypedDict, total=False):
     id: int
     attachments: list[str]
     bic_duration: str
@@ -80,7 +80,7 @@ class LegacyWorkflowActivityHistoriesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[LegacyWorkflowActivityHistoriesListWorkflowActivityHistoriesItem]:
+    ) -> ItemIterator[LegacyWorkflowActivityHistoriesShowWorkflowActivityHistoryResult]:
         """List Workflow Activity Histories.
 
         ``GET /rest/v1.0/workflow_activity_histories`` (``RestV10WorkflowActivityHistoriesGet``).
@@ -102,7 +102,7 @@ class LegacyWorkflowActivityHistoriesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=LegacyWorkflowActivityHistoriesListWorkflowActivityHistoriesItem,
+            item_type=LegacyWorkflowActivityHistoriesShowWorkflowActivityHistoryResult,
         )
 
     async def create_workflow_activity_history(
@@ -111,7 +111,7 @@ class LegacyWorkflowActivityHistoriesResource(Resource):
         workflow_instance_id: int,
         company_id: int,
         body: LegacyWorkflowActivityHistoriesCreateWorkflowActivityHistoryBody,
-    ) -> Response[LegacyWorkflowActivityHistoriesListWorkflowActivityHistoriesItem]:
+    ) -> Response[LegacyWorkflowActivityHistoriesShowWorkflowActivityHistoryResult]:
         """Create Workflow Activity History.
 
         ``POST /rest/v1.0/workflow_activity_histories``
@@ -136,7 +136,7 @@ class LegacyWorkflowActivityHistoriesResource(Resource):
 
     async def show_workflow_activity_history(
         self, *, id: int, workflow_instance_id: int, company_id: int
-    ) -> Response[LegacyWorkflowActivityHistoriesListWorkflowActivityHistoriesItem]:
+    ) -> Response[LegacyWorkflowActivityHistoriesShowWorkflowActivityHistoryResult]:
         """Show Workflow Activity History.
 
         ``GET /rest/v1.0/workflow_activity_histories/{id}``

@@ -24,64 +24,20 @@ __all__ = [
     "LegacyWorkflowInstancesListWorkflowInstancesFilters",
     "LegacyWorkflowInstancesListWorkflowInstancesItem",
     "LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowActivitiesItem",
-    "LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowState",
-    "LegacyWorkflowInstancesListWorkflowInstancesItemProject",
-    "LegacyWorkflowInstancesListWorkflowInstancesItemWorkflow",
     "LegacyWorkflowInstancesResource",
     "LegacyWorkflowInstancesShowWorkflowInstanceResult",
     "LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivitiesItem",
     "LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivitiesItemPerformActivity",
     "LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivitiesItemWorkflowUserRole",
+    "LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowState",
+    "LegacyWorkflowInstancesShowWorkflowInstanceResultProject",
+    "LegacyWorkflowInstancesShowWorkflowInstanceResultWorkflow",
 ]
 
 
-class LegacyWorkflowInstancesListWorkflowInstancesFilters(TypedDict, total=False):
-    workflowed_object_id: int
-    workflowed_object_type: str
-
-
-class LegacyWorkflowInstancesListWorkflowInstancesItemProject(TypedDict, total=False):
+class LegacyWorkflowInstancesShowWorkflowInstanceResultProject(TypedDict, total=False):
     name: str
     id: int
-
-
-class LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowActivitiesItem(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    workflow_user_role: dict[str, Any]
-    perform_activity: dict[str, Any]
-
-
-class LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowState(TypedDict, total=False):
-    id: int
-    name: str
-    status: str
-
-
-class LegacyWorkflowInstancesListWorkflowInstancesItemWorkflow(TypedDict, total=False):
-    id: int
-    name: str
-    description: str
-    class_name: str
-    created_at: str
-    updated_at: str
-    domain: str
-
-
-class LegacyWorkflowInstancesListWorkflowInstancesItem(TypedDict, total=False):
-    id: int
-    becomes_overdue_at: str
-    current_state_set_at: str
-    workflowed_object_id: int
-    workflowed_object_type: str
-    project: LegacyWorkflowInstancesListWorkflowInstancesItemProject
-    current_workflow_activities: list[
-        LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowActivitiesItem
-    ]
-    current_workflow_state: LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowState
-    workflow: LegacyWorkflowInstancesListWorkflowInstancesItemWorkflow
 
 
 class LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivitiesItemWorkflowUserRole(
@@ -109,18 +65,62 @@ class LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivities
     perform_activity: LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivitiesItemPerformActivity
 
 
+class LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowState(TypedDict, total=False):
+    id: int
+    name: str
+    status: str
+
+
+class LegacyWorkflowInstancesShowWorkflowInstanceResultWorkflow(TypedDict, total=False):
+    id: int
+    name: str
+    description: str
+    class_name: str
+    created_at: str
+    updated_at: str
+    domain: str
+
+
 class LegacyWorkflowInstancesShowWorkflowInstanceResult(TypedDict, total=False):
     id: int
     becomes_overdue_at: str
     current_state_set_at: str
     workflowed_object_id: int
     workflowed_object_type: str
-    project: LegacyWorkflowInstancesListWorkflowInstancesItemProject
+    project: LegacyWorkflowInstancesShowWorkflowInstanceResultProject
     current_workflow_activities: list[
         LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowActivitiesItem
     ]
-    current_workflow_state: LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowState
-    workflow: LegacyWorkflowInstancesListWorkflowInstancesItemWorkflow
+    current_workflow_state: LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowState
+    workflow: LegacyWorkflowInstancesShowWorkflowInstanceResultWorkflow
+
+
+class LegacyWorkflowInstancesListWorkflowInstancesFilters(TypedDict, total=False):
+    workflowed_object_id: int
+    workflowed_object_type: str
+
+
+class LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowActivitiesItem(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    workflow_user_role: dict[str, Any]
+    perform_activity: dict[str, Any]
+
+
+class LegacyWorkflowInstancesListWorkflowInstancesItem(TypedDict, total=False):
+    id: int
+    becomes_overdue_at: str
+    current_state_set_at: str
+    workflowed_object_id: int
+    workflowed_object_type: str
+    project: LegacyWorkflowInstancesShowWorkflowInstanceResultProject
+    current_workflow_activities: list[
+        LegacyWorkflowInstancesListWorkflowInstancesItemCurrentWorkflowActivitiesItem
+    ]
+    current_workflow_state: LegacyWorkflowInstancesShowWorkflowInstanceResultCurrentWorkflowState
+    workflow: LegacyWorkflowInstancesShowWorkflowInstanceResultWorkflow
 
 
 class LegacyWorkflowInstancesResource(Resource):

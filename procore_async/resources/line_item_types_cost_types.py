@@ -27,18 +27,14 @@ __all__ = [
     "LineItemTypesCostTypesCreateLineItemTypeBody",
     "LineItemTypesCostTypesCreateLineItemTypeBodyLineItemType",
     "LineItemTypesCostTypesListLineItemTypesFilters",
-    "LineItemTypesCostTypesListLineItemTypesItem",
     "LineItemTypesCostTypesResource",
+    "LineItemTypesCostTypesShowLineItemTypeResult",
     "LineItemTypesCostTypesSyncLineItemTypesBody",
     "LineItemTypesCostTypesSyncLineItemTypesBodyUpdatesItem",
 ]
 
 
-class LineItemTypesCostTypesListLineItemTypesFilters(TypedDict, total=False):
-    origin_id: str
-
-
-class LineItemTypesCostTypesListLineItemTypesItem(TypedDict, total=False):
+class LineItemTypesCostTypesShowLineItemTypeResult(TypedDict, total=False):
     id: int
     name: str
     code: str
@@ -47,17 +43,8 @@ class LineItemTypesCostTypesListLineItemTypesItem(TypedDict, total=False):
     origin_id: str
 
 
-class LineItemTypesCostTypesCreateLineItemTypeBodyLineItemType(TypedDict, total=False):
-    name: str
-    csv_import_code: str
-    base_type: str
-    origin_data: str
+class LineItemTypesCostTypesListLineItemTypesFilters(TypedDict, total=False):
     origin_id: str
-
-
-class LineItemTypesCostTypesCreateLineItemTypeBody(TypedDict, total=False):
-    company_id: int
-    line_item_type: LineItemTypesCostTypesCreateLineItemTypeBodyLineItemType
 
 
 class LineItemTypesCostTypesSyncLineItemTypesBodyUpdatesItem(TypedDict, total=False):
@@ -74,6 +61,19 @@ class LineItemTypesCostTypesSyncLineItemTypesBody(TypedDict, total=False):
     updates: list[LineItemTypesCostTypesSyncLineItemTypesBodyUpdatesItem]
 
 
+class LineItemTypesCostTypesCreateLineItemTypeBodyLineItemType(TypedDict, total=False):
+    name: str
+    csv_import_code: str
+    base_type: str
+    origin_data: str
+    origin_id: str
+
+
+class LineItemTypesCostTypesCreateLineItemTypeBody(TypedDict, total=False):
+    company_id: int
+    line_item_type: LineItemTypesCostTypesCreateLineItemTypeBodyLineItemType
+
+
 class LineItemTypesCostTypesResource(Resource):
     """Construction Financials / Commitments / line-item-types-cost-types (5 operations)."""
 
@@ -87,7 +87,7 @@ class LineItemTypesCostTypesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[LineItemTypesCostTypesListLineItemTypesItem]:
+    ) -> ItemIterator[LineItemTypesCostTypesShowLineItemTypeResult]:
         """List Line Item Types.
 
         ``GET /rest/v1.0/line_item_types`` (``RestV10LineItemTypesGet``).
@@ -113,12 +113,12 @@ class LineItemTypesCostTypesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=LineItemTypesCostTypesListLineItemTypesItem,
+            item_type=LineItemTypesCostTypesShowLineItemTypeResult,
         )
 
     async def create_line_item_type(
         self, *, body: LineItemTypesCostTypesCreateLineItemTypeBody, company_id: int | None = None
-    ) -> Response[LineItemTypesCostTypesListLineItemTypesItem]:
+    ) -> Response[LineItemTypesCostTypesShowLineItemTypeResult]:
         """Create Line Item Type.
 
         ``POST /rest/v1.0/line_item_types`` (``RestV10LineItemTypesPost``).
@@ -160,7 +160,7 @@ class LineItemTypesCostTypesResource(Resource):
 
     async def show_line_item_type(
         self, *, id: int, company_id: int
-    ) -> Response[LineItemTypesCostTypesListLineItemTypesItem]:
+    ) -> Response[LineItemTypesCostTypesShowLineItemTypeResult]:
         """Show Line Item Type.
 
         ``GET /rest/v1.0/line_item_types/{id}`` (``RestV10LineItemTypesIdGet``).
@@ -184,7 +184,7 @@ class LineItemTypesCostTypesResource(Resource):
         id: int,
         body: LineItemTypesCostTypesCreateLineItemTypeBody,
         company_id: int | None = None,
-    ) -> Response[LineItemTypesCostTypesListLineItemTypesItem]:
+    ) -> Response[LineItemTypesCostTypesShowLineItemTypeResult]:
         """Update Line Item Type.
 
         ``PATCH /rest/v1.0/line_item_types/{id}`` (``RestV10LineItemTypesIdPatch``).

@@ -20,48 +20,38 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "LookaheadsCreateV10Body",
-    "LookaheadsCreateV10BodyLookahead",
-    "LookaheadsListV10ResultItem",
+    "LookaheadsCreateBody",
+    "LookaheadsCreateBodyLookahead",
+    "LookaheadsListResultItem",
     "LookaheadsResource",
-    "LookaheadsShowV10Result",
-    "LookaheadsShowV10ResultCreatedBy",
-    "LookaheadsShowV10ResultGenerationErrorsItem",
-    "LookaheadsShowV10ResultGenerationErrorsItemTask",
-    "LookaheadsShowV10ResultLookaheadTasksItem",
-    "LookaheadsShowV10ResultLookaheadTasksItemTask",
+    "LookaheadsShowResult",
+    "LookaheadsShowResultCreatedBy",
+    "LookaheadsShowResultGenerationErrorsItem",
+    "LookaheadsShowResultGenerationErrorsItemTask",
+    "LookaheadsShowResultLookaheadTasksItem",
+    "LookaheadsShowResultLookaheadTasksItemTask",
 ]
 
 
-class LookaheadsListV10ResultItem(TypedDict, total=False):
+class LookaheadsListResultItem(TypedDict, total=False):
     id: int
     start_date: str
     end_date: str
 
 
-class LookaheadsCreateV10BodyLookahead(TypedDict, total=False):
-    start_date: str
-    end_date: str
-    copied_from_id: int
-
-
-class LookaheadsCreateV10Body(TypedDict, total=False):
-    lookahead: LookaheadsCreateV10BodyLookahead
-
-
-class LookaheadsShowV10ResultCreatedBy(TypedDict, total=False):
+class LookaheadsShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class LookaheadsShowV10ResultLookaheadTasksItemTask(TypedDict, total=False):
+class LookaheadsShowResultLookaheadTasksItemTask(TypedDict, total=False):
     id: dict[str, Any]
     finish: dict[str, Any]
     start: dict[str, Any]
 
 
-class LookaheadsShowV10ResultLookaheadTasksItem(TypedDict, total=False):
+class LookaheadsShowResultLookaheadTasksItem(TypedDict, total=False):
     id: int
     parent_id: int
     name: str
@@ -74,33 +64,43 @@ class LookaheadsShowV10ResultLookaheadTasksItem(TypedDict, total=False):
     resources: list[dict[str, Any]]
     assignees: list[dict[str, Any]]
     vendors: list[dict[str, Any]]
-    task: LookaheadsShowV10ResultLookaheadTasksItemTask
+    task: LookaheadsShowResultLookaheadTasksItemTask
     subtasks: list[dict[str, Any]]
 
 
-class LookaheadsShowV10ResultGenerationErrorsItemTask(TypedDict, total=False):
+class LookaheadsShowResultGenerationErrorsItemTask(TypedDict, total=False):
     id: dict[str, Any]
     row_number: dict[str, Any]
     name: dict[str, Any]
 
 
-class LookaheadsShowV10ResultGenerationErrorsItem(TypedDict, total=False):
-    task: LookaheadsShowV10ResultGenerationErrorsItemTask
+class LookaheadsShowResultGenerationErrorsItem(TypedDict, total=False):
+    task: LookaheadsShowResultGenerationErrorsItemTask
     errors: list[dict[str, Any]]
 
 
-class LookaheadsShowV10Result(TypedDict, total=False):
+class LookaheadsShowResult(TypedDict, total=False):
     id: int
     start_date: str
     end_date: str
     created_at: str
     data_date: str
-    created_by: LookaheadsShowV10ResultCreatedBy
+    created_by: LookaheadsShowResultCreatedBy
     label: str
-    lookahead_tasks: list[LookaheadsShowV10ResultLookaheadTasksItem]
-    generation_errors: list[LookaheadsShowV10ResultGenerationErrorsItem]
+    lookahead_tasks: list[LookaheadsShowResultLookaheadTasksItem]
+    generation_errors: list[LookaheadsShowResultGenerationErrorsItem]
     status: str
     weeks: int
+
+
+class LookaheadsCreateBodyLookahead(TypedDict, total=False):
+    start_date: str
+    end_date: str
+    copied_from_id: int
+
+
+class LookaheadsCreateBody(TypedDict, total=False):
+    lookahead: LookaheadsCreateBodyLookahead
 
 
 class LookaheadsResource(Resource):
@@ -108,7 +108,7 @@ class LookaheadsResource(Resource):
 
     async def list_v1_0(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[LookaheadsListV10ResultItem]]:
+    ) -> Response[builtins.list[LookaheadsListResultItem]]:
         """List Lookaheads.
 
         ``GET /rest/v1.0/projects/{project_id}/schedule/lookaheads``
@@ -124,8 +124,8 @@ class LookaheadsResource(Resource):
         )
 
     async def create_v1_0(
-        self, *, project_id: int, body: LookaheadsCreateV10Body, company_id: int | None = None
-    ) -> Response[LookaheadsListV10ResultItem]:
+        self, *, project_id: int, body: LookaheadsCreateBody, company_id: int | None = None
+    ) -> Response[LookaheadsListResultItem]:
         """Create Lookahead.
 
         ``POST /rest/v1.0/projects/{project_id}/schedule/lookaheads``
@@ -165,7 +165,7 @@ class LookaheadsResource(Resource):
 
     async def show_v1_0(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[LookaheadsShowV10Result]:
+    ) -> Response[LookaheadsShowResult]:
         """Show Lookahead.
 
         ``GET /rest/v1.0/projects/{project_id}/schedule/lookaheads/{id}``
@@ -185,7 +185,7 @@ class LookaheadsResource(Resource):
 
     async def list(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[LookaheadsListV10ResultItem]]:
+    ) -> Response[builtins.list[LookaheadsListResultItem]]:
         """List Lookaheads.
 
         ``GET /rest/v1.1/projects/{project_id}/schedule/lookaheads``
@@ -201,8 +201,8 @@ class LookaheadsResource(Resource):
         )
 
     async def create(
-        self, *, project_id: int, body: LookaheadsCreateV10Body, company_id: int | None = None
-    ) -> Response[LookaheadsListV10ResultItem]:
+        self, *, project_id: int, body: LookaheadsCreateBody, company_id: int | None = None
+    ) -> Response[LookaheadsListResultItem]:
         """Create Lookahead.
 
         ``POST /rest/v1.1/projects/{project_id}/schedule/lookaheads``
@@ -242,7 +242,7 @@ class LookaheadsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[LookaheadsShowV10Result]:
+    ) -> Response[LookaheadsShowResult]:
         """Show Lookahead.
 
         ``GET /rest/v1.1/projects/{project_id}/schedule/lookaheads/{id}``

@@ -27,12 +27,12 @@ __all__ = [
 ]
 
 
-class MakeGetAllEquipmentMakesCompanyFilters(TypedDict, total=False):
+class MakeCreateEquipmentCompanyBody(TypedDict, total=False):
+    name: str
     is_active: bool
 
 
-class MakeCreateEquipmentCompanyBody(TypedDict, total=False):
-    name: str
+class MakeGetAllEquipmentMakesCompanyFilters(TypedDict, total=False):
     is_active: bool
 
 

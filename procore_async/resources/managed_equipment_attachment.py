@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ManagedEquipmentAttachmentBulkDeleteBody",
     "ManagedEquipmentAttachmentBulkDeleteBodyManagedEquipmentAttachment",
-    "ManagedEquipmentAttachmentBulkDeleteResultItem",
+    "ManagedEquipmentAttachmentDeleteResult",
     "ManagedEquipmentAttachmentResource",
 ]
+
+
+class ManagedEquipmentAttachmentDeleteResult(TypedDict, total=False):
+    id: int
+    presentation_url: str
+    filename: str
 
 
 class ManagedEquipmentAttachmentBulkDeleteBodyManagedEquipmentAttachment(TypedDict, total=False):
@@ -38,18 +44,12 @@ class ManagedEquipmentAttachmentBulkDeleteBody(TypedDict, total=False):
     managed_equipment_attachment: ManagedEquipmentAttachmentBulkDeleteBodyManagedEquipmentAttachment
 
 
-class ManagedEquipmentAttachmentBulkDeleteResultItem(TypedDict, total=False):
-    id: int
-    presentation_url: str
-    filename: str
-
-
 class ManagedEquipmentAttachmentResource(Resource):
     """Project Management / Field Productivity / managed-equipment-attachment (2 operations)."""
 
     async def bulk_delete(
         self, *, company_id: int, id: int, body: ManagedEquipmentAttachmentBulkDeleteBody
-    ) -> Response[builtins.list[ManagedEquipmentAttachmentBulkDeleteResultItem]]:
+    ) -> Response[builtins.list[ManagedEquipmentAttachmentDeleteResult]]:
         """Bulk Delete Managed Equipment Attachment.
 
         ``DELETE
@@ -70,7 +70,7 @@ class ManagedEquipmentAttachmentResource(Resource):
 
     async def delete(
         self, *, company_id: int, managed_equipment_id: int, id: int
-    ) -> Response[ManagedEquipmentAttachmentBulkDeleteResultItem]:
+    ) -> Response[ManagedEquipmentAttachmentDeleteResult]:
         """Delete Managed Equipment Attachment.
 
         ``DELETE

@@ -30,31 +30,178 @@ __all__ = [
     "ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBodyManagedEquipment",
     "ManagedEquipmentCompanyLevelCreateEquipmentBody",
     "ManagedEquipmentCompanyLevelCreateEquipmentBodyManagedEquipment",
-    "ManagedEquipmentCompanyLevelCreateEquipmentResult",
-    "ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentMake",
-    "ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentModel",
-    "ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentType",
-    "ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItem",
-    "ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemPermissionTemplate",
-    "ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemUserAccessLevel",
     "ManagedEquipmentCompanyLevelListAllEquipmentFilters",
     "ManagedEquipmentCompanyLevelListAllEquipmentItem",
-    "ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy",
-    "ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMake",
-    "ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy",
     "ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModel",
-    "ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake",
     "ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentType",
-    "ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentType",
     "ManagedEquipmentCompanyLevelResource",
     "ManagedEquipmentCompanyLevelSearchAllEquipmentFilters",
     "ManagedEquipmentCompanyLevelSetupManagedEquipmentTaxonomyBody",
     "ManagedEquipmentCompanyLevelSetupManagedEquipmentTaxonomyBodyDependentImportParams",
     "ManagedEquipmentCompanyLevelShowEquipmentChangeHistoryResult",
+    "ManagedEquipmentCompanyLevelShowEquipmentResult",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentMake",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModel",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory",
+    "ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentType",
     "ManagedEquipmentCompanyLevelUpdateDeletedEquipmentSerialNumberBody",
     "ManagedEquipmentCompanyLevelUpdateDeletedEquipmentSerialNumberBodyManagedEquipment",
     "ManagedEquipmentCompanyLevelUpdateUserPermissionBody",
+    "ManagedEquipmentCompanyLevelUpdateUserPermissionResult",
+    "ManagedEquipmentCompanyLevelUpdateUserPermissionResultPermissionTemplate",
+    "ManagedEquipmentCompanyLevelUpdateUserPermissionResultUserAccessLevel",
 ]
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentMake(TypedDict, total=False):
+    id: int
+    name: str
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    company_id: dict[str, Any]
+    is_active: dict[str, Any]
+    updated_at: dict[str, Any]
+    created_at: dict[str, Any]
+    deleted_at: dict[str, Any]
+    created_by: dict[str, Any]
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+    managed_equipment_category_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    managed_equipment_category: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModel(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_make_id: int
+    managed_equipment_type_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy
+    managed_equipment_make: (
+        ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
+    )
+    managed_equipment_type: (
+        ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType
+    )
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentType(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_category_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    managed_equipment_category: (
+        ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
+    )
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentResult(TypedDict, total=False):
+    id: int
+    name: str
+    company_id: int
+    current_project_id: int
+    company_visible: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    serial_number: str
+    identification_number: str
+    description: str
+    managed_equipment_make_id: int
+    managed_equipment_model_id: int
+    managed_equipment_type_id: int
+    managed_equipment_category_id: int
+    year: int
+    status: str
+    ownership: str
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy
+    managed_equipment_make: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentMake
+    managed_equipment_model: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModel
+    managed_equipment_category: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentMake
+    managed_equipment_type: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentType
+
+
+class ManagedEquipmentCompanyLevelCreateEquipmentBodyManagedEquipment(TypedDict, total=False):
+    current_project_id: int
+    name: str
+    serial_number: str
+    identification_number: str
+    description: str
+    managed_equipment_make_id: int
+    managed_equipment_model_id: int
+    managed_equipment_type_id: int
+    managed_equipment_category_id: int
+    company_visible: bool
+    year: int
+    status: str
+    ownership: str
+    upload_uuids: list[str]
+
+
+class ManagedEquipmentCompanyLevelCreateEquipmentBody(TypedDict, total=False):
+    managed_equipment: ManagedEquipmentCompanyLevelCreateEquipmentBodyManagedEquipment
 
 
 class ManagedEquipmentCompanyLevelListAllEquipmentFilters(TypedDict, total=False):
@@ -70,44 +217,6 @@ class ManagedEquipmentCompanyLevelListAllEquipmentFilters(TypedDict, total=False
     status: Sequence[str]
     updated_at: str
     year: int
-
-
-class ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-class ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMake(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy
-
-
-class ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    company_id: dict[str, Any]
-    is_active: dict[str, Any]
-    updated_at: dict[str, Any]
-    created_at: dict[str, Any]
-    deleted_at: dict[str, Any]
-    created_by: dict[str, Any]
 
 
 class ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentType(
@@ -135,28 +244,11 @@ class ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModel(Type
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy
-    managed_equipment_make: (
-        ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake
-    )
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy
+    managed_equipment_make: ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory
     managed_equipment_type: (
         ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentType
     )
-
-
-class ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentType(TypedDict, total=False):
-    id: int
-    name: str
-    managed_equipment_category_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    managed_equipment_category: (
-        ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake
-    )
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy
 
 
 class ManagedEquipmentCompanyLevelListAllEquipmentItem(TypedDict, total=False):
@@ -178,111 +270,17 @@ class ManagedEquipmentCompanyLevelListAllEquipmentItem(TypedDict, total=False):
     year: int
     status: str
     ownership: str
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy
-    managed_equipment_make: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMake
-    managed_equipment_model: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModel
-    managed_equipment_category: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMake
-    managed_equipment_type: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentType
-
-
-class ManagedEquipmentCompanyLevelCreateEquipmentBodyManagedEquipment(TypedDict, total=False):
-    current_project_id: int
-    name: str
-    serial_number: str
-    identification_number: str
-    description: str
-    managed_equipment_make_id: int
-    managed_equipment_model_id: int
-    managed_equipment_type_id: int
-    managed_equipment_category_id: int
-    company_visible: bool
-    year: int
-    status: str
-    ownership: str
-    upload_uuids: list[str]
-
-
-class ManagedEquipmentCompanyLevelCreateEquipmentBody(TypedDict, total=False):
-    managed_equipment: ManagedEquipmentCompanyLevelCreateEquipmentBodyManagedEquipment
-
-
-class ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentMake(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy
-
-
-class ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentModel(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-    managed_equipment_make_id: int
-    managed_equipment_type_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy
-    managed_equipment_make: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMake
-    managed_equipment_type: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentType
-
-
-class ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentType(TypedDict, total=False):
-    id: int
-    name: str
-    managed_equipment_category_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    managed_equipment_category: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentMake
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy
-
-
-class ManagedEquipmentCompanyLevelCreateEquipmentResult(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    current_project_id: int
-    company_visible: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    serial_number: str
-    identification_number: str
-    description: str
-    managed_equipment_make_id: int
-    managed_equipment_model_id: int
-    managed_equipment_type_id: int
-    managed_equipment_category_id: int
-    year: int
-    status: str
-    ownership: str
-    created_by: ManagedEquipmentCompanyLevelListAllEquipmentItemCreatedBy
-    managed_equipment_make: ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentMake
-    managed_equipment_model: ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentModel
-    managed_equipment_category: (
-        ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentMake
+    created_by: ManagedEquipmentCompanyLevelShowEquipmentResultCreatedBy
+    managed_equipment_make: (
+        ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
     )
-    managed_equipment_type: ManagedEquipmentCompanyLevelCreateEquipmentResultManagedEquipmentType
-
-
-class ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBodyManagedEquipment(
-    TypedDict, total=False
-):
-    managed_equipment_ids: list[int]
-
-
-class ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBody(TypedDict, total=False):
-    managed_equipment: ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBodyManagedEquipment
+    managed_equipment_model: ManagedEquipmentCompanyLevelListAllEquipmentItemManagedEquipmentModel
+    managed_equipment_category: (
+        ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
+    )
+    managed_equipment_type: (
+        ManagedEquipmentCompanyLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType
+    )
 
 
 class ManagedEquipmentCompanyLevelSearchAllEquipmentFilters(TypedDict, total=False):
@@ -300,6 +298,51 @@ class ManagedEquipmentCompanyLevelSearchAllEquipmentFilters(TypedDict, total=Fal
     year: int
 
 
+class ManagedEquipmentCompanyLevelUpdateUserPermissionBody(TypedDict, total=False):
+    id: int
+    user_access_level_id: int
+
+
+class ManagedEquipmentCompanyLevelUpdateUserPermissionResultUserAccessLevel(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class ManagedEquipmentCompanyLevelUpdateUserPermissionResultPermissionTemplate(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+    project_specific: bool
+
+
+class ManagedEquipmentCompanyLevelUpdateUserPermissionResult(TypedDict, total=False):
+    id: int
+    company_directory_admin: bool
+    name: str
+    user_access_level: ManagedEquipmentCompanyLevelUpdateUserPermissionResultUserAccessLevel
+    permission_template: ManagedEquipmentCompanyLevelUpdateUserPermissionResultPermissionTemplate
+    vendor: ManagedEquipmentCompanyLevelUpdateUserPermissionResultUserAccessLevel
+
+
+class ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBodyManagedEquipment(
+    TypedDict, total=False
+):
+    managed_equipment_ids: list[int]
+
+
+class ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBody(TypedDict, total=False):
+    managed_equipment: ManagedEquipmentCompanyLevelBulkDeleteManagedEquipmentBodyManagedEquipment
+
+
+class ManagedEquipmentCompanyLevelShowEquipmentChangeHistoryResult(TypedDict, total=False):
+    column: str
+    created_at: str
+    created_by: str
+    new_value: str
+    old_value: str
+
+
 class ManagedEquipmentCompanyLevelSetupManagedEquipmentTaxonomyBodyDependentImportParams(
     TypedDict, total=False
 ):
@@ -311,49 +354,6 @@ class ManagedEquipmentCompanyLevelSetupManagedEquipmentTaxonomyBody(TypedDict, t
     dependent_import_params: (
         ManagedEquipmentCompanyLevelSetupManagedEquipmentTaxonomyBodyDependentImportParams
     )
-
-
-class ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemUserAccessLevel(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-
-
-class ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemPermissionTemplate(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-    project_specific: bool
-
-
-class ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItem(
-    TypedDict, total=False
-):
-    id: int
-    company_directory_admin: bool
-    name: str
-    user_access_level: (
-        ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemUserAccessLevel
-    )
-    permission_template: ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemPermissionTemplate
-    vendor: (
-        ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItemUserAccessLevel
-    )
-
-
-class ManagedEquipmentCompanyLevelUpdateUserPermissionBody(TypedDict, total=False):
-    id: int
-    user_access_level_id: int
-
-
-class ManagedEquipmentCompanyLevelShowEquipmentChangeHistoryResult(TypedDict, total=False):
-    column: str
-    created_at: str
-    created_by: str
-    new_value: str
-    old_value: str
 
 
 class ManagedEquipmentCompanyLevelUpdateDeletedEquipmentSerialNumberBodyManagedEquipment(
@@ -411,7 +411,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
 
     async def create_equipment(
         self, *, company_id: int, body: ManagedEquipmentCompanyLevelCreateEquipmentBody
-    ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
+    ) -> Response[ManagedEquipmentCompanyLevelShowEquipmentResult]:
         """Create Equipment.
 
         ``POST /rest/v1.0/companies/{company_id}/managed_equipment``
@@ -540,9 +540,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[
-        ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItem
-    ]:
+    ) -> ItemIterator[ManagedEquipmentCompanyLevelUpdateUserPermissionResult]:
         """List all Company Managed Equipment User Permissions.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment/user_permissions``
@@ -563,12 +561,12 @@ class ManagedEquipmentCompanyLevelResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItem,
+            item_type=ManagedEquipmentCompanyLevelUpdateUserPermissionResult,
         )
 
     async def update_user_permission(
         self, *, company_id: int, body: ManagedEquipmentCompanyLevelUpdateUserPermissionBody
-    ) -> Response[ManagedEquipmentCompanyLevelListAllCompanyManagedEquipmentUserPermissionsItem]:
+    ) -> Response[ManagedEquipmentCompanyLevelUpdateUserPermissionResult]:
         """Update User Permission.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment/user_permissions``
@@ -588,7 +586,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
 
     async def delete_equipment(
         self, *, company_id: int, id: int
-    ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
+    ) -> Response[ManagedEquipmentCompanyLevelShowEquipmentResult]:
         """Delete Equipment.
 
         ``DELETE /rest/v1.0/companies/{company_id}/managed_equipment/{id}``
@@ -608,7 +606,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
 
     async def show_equipment(
         self, *, company_id: int, id: int
-    ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
+    ) -> Response[ManagedEquipmentCompanyLevelShowEquipmentResult]:
         """Show Equipment.
 
         ``GET /rest/v1.0/companies/{company_id}/managed_equipment/{id}``
@@ -628,7 +626,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
 
     async def update_equipment(
         self, *, company_id: int, id: int, body: ManagedEquipmentCompanyLevelCreateEquipmentBody
-    ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
+    ) -> Response[ManagedEquipmentCompanyLevelShowEquipmentResult]:
         """Update Equipment.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment/{id}``
@@ -669,7 +667,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
 
     async def retrieve_equipment(
         self, *, company_id: int, id: int, body: ManagedEquipmentCompanyLevelCreateEquipmentBody
-    ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
+    ) -> Response[ManagedEquipmentCompanyLevelShowEquipmentResult]:
         """Retrieve Equipment.
 
         ``PATCH /rest/v1.0/companies/{company_id}/managed_equipment/{id}/restore``
@@ -694,7 +692,7 @@ class ManagedEquipmentCompanyLevelResource(Resource):
         company_id: int,
         id: int,
         body: ManagedEquipmentCompanyLevelUpdateDeletedEquipmentSerialNumberBody,
-    ) -> Response[ManagedEquipmentCompanyLevelCreateEquipmentResult]:
+    ) -> Response[ManagedEquipmentCompanyLevelShowEquipmentResult]:
         """Update Deleted Equipment Serial Number.
 
         ``PATCH

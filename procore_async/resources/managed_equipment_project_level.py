@@ -26,25 +26,172 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ManagedEquipmentProjectLevelCreateNewEquipmentBody",
-    "ManagedEquipmentProjectLevelCreateNewEquipmentBodyManagedEquipment",
-    "ManagedEquipmentProjectLevelCreateNewEquipmentResult",
-    "ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentMake",
-    "ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentModel",
-    "ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentType",
     "ManagedEquipmentProjectLevelListAllEquipmentFilters",
     "ManagedEquipmentProjectLevelListAllEquipmentItem",
-    "ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy",
-    "ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMake",
-    "ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy",
     "ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModel",
-    "ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake",
     "ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentType",
-    "ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentType",
     "ManagedEquipmentProjectLevelListAllProjectEquipmentIdsFilters",
     "ManagedEquipmentProjectLevelResource",
     "ManagedEquipmentProjectLevelSearchAllEquipmentFilters",
+    "ManagedEquipmentProjectLevelShowEquipmentResult",
+    "ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentMake",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModel",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory",
+    "ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentType",
+    "ManagedEquipmentProjectLevelUpdateEquipmentBody",
+    "ManagedEquipmentProjectLevelUpdateEquipmentBodyManagedEquipment",
 ]
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentMake(TypedDict, total=False):
+    id: int
+    name: str
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    company_id: dict[str, Any]
+    is_active: dict[str, Any]
+    updated_at: dict[str, Any]
+    created_at: dict[str, Any]
+    deleted_at: dict[str, Any]
+    created_by: dict[str, Any]
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+    managed_equipment_category_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    managed_equipment_category: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModel(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_make_id: int
+    managed_equipment_type_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy
+    managed_equipment_make: (
+        ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
+    )
+    managed_equipment_type: (
+        ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType
+    )
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentType(TypedDict, total=False):
+    id: int
+    name: str
+    managed_equipment_category_id: int
+    company_id: int
+    is_active: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    managed_equipment_category: (
+        ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
+    )
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy
+
+
+class ManagedEquipmentProjectLevelShowEquipmentResult(TypedDict, total=False):
+    id: int
+    name: str
+    company_id: int
+    current_project_id: int
+    company_visible: bool
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    serial_number: str
+    identification_number: str
+    description: str
+    managed_equipment_make_id: int
+    managed_equipment_model_id: int
+    managed_equipment_type_id: int
+    managed_equipment_category_id: int
+    year: int
+    status: str
+    ownership: str
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy
+    managed_equipment_make: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentMake
+    managed_equipment_model: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModel
+    managed_equipment_category: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentMake
+    managed_equipment_type: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentType
+
+
+class ManagedEquipmentProjectLevelUpdateEquipmentBodyManagedEquipment(TypedDict, total=False):
+    current_project_id: int
+    name: str
+    serial_number: str
+    identification_number: str
+    description: str
+    managed_equipment_make_id: int
+    managed_equipment_model_id: int
+    managed_equipment_type_id: int
+    managed_equipment_category_id: int
+    company_visible: bool
+    year: int
+    status: str
+    ownership: str
+    upload_uuids: list[str]
+
+
+class ManagedEquipmentProjectLevelUpdateEquipmentBody(TypedDict, total=False):
+    managed_equipment: ManagedEquipmentProjectLevelUpdateEquipmentBodyManagedEquipment
 
 
 class ManagedEquipmentProjectLevelListAllEquipmentFilters(TypedDict, total=False):
@@ -65,44 +212,6 @@ class ManagedEquipmentProjectLevelListAllEquipmentFilters(TypedDict, total=False
     updated_at: str
     vendor_id: int
     year: int
-
-
-class ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-class ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMake(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy
-
-
-class ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    company_id: dict[str, Any]
-    is_active: dict[str, Any]
-    updated_at: dict[str, Any]
-    created_at: dict[str, Any]
-    deleted_at: dict[str, Any]
-    created_by: dict[str, Any]
 
 
 class ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentType(
@@ -130,28 +239,11 @@ class ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModel(Type
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy
-    managed_equipment_make: (
-        ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake
-    )
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMakeCreatedBy
+    managed_equipment_make: ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentTypeManagedEquipmentCategory
     managed_equipment_type: (
         ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentType
     )
-
-
-class ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentType(TypedDict, total=False):
-    id: int
-    name: str
-    managed_equipment_category_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    managed_equipment_category: (
-        ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModelManagedEquipmentMake
-    )
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMakeCreatedBy
 
 
 class ManagedEquipmentProjectLevelListAllEquipmentItem(TypedDict, total=False):
@@ -173,111 +265,17 @@ class ManagedEquipmentProjectLevelListAllEquipmentItem(TypedDict, total=False):
     year: int
     status: str
     ownership: str
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy
-    managed_equipment_make: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMake
+    created_by: ManagedEquipmentProjectLevelShowEquipmentResultCreatedBy
+    managed_equipment_make: (
+        ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
+    )
     managed_equipment_model: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentModel
-    managed_equipment_category: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMake
-    managed_equipment_type: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentType
-
-
-class ManagedEquipmentProjectLevelCreateNewEquipmentBodyManagedEquipment(TypedDict, total=False):
-    current_project_id: int
-    name: str
-    serial_number: str
-    identification_number: str
-    description: str
-    managed_equipment_make_id: int
-    managed_equipment_model_id: int
-    managed_equipment_type_id: int
-    managed_equipment_category_id: int
-    company_visible: bool
-    year: int
-    status: str
-    ownership: str
-    upload_uuids: list[str]
-
-
-class ManagedEquipmentProjectLevelCreateNewEquipmentBody(TypedDict, total=False):
-    managed_equipment: ManagedEquipmentProjectLevelCreateNewEquipmentBodyManagedEquipment
-
-
-class ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentMake(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy
-
-
-class ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentModel(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-    managed_equipment_make_id: int
-    managed_equipment_type_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy
-    managed_equipment_make: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMake
-    managed_equipment_type: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentType
-
-
-class ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentType(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-    managed_equipment_category_id: int
-    company_id: int
-    is_active: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    managed_equipment_category: ManagedEquipmentProjectLevelListAllEquipmentItemManagedEquipmentMake
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy
-
-
-class ManagedEquipmentProjectLevelCreateNewEquipmentResult(TypedDict, total=False):
-    id: int
-    name: str
-    company_id: int
-    current_project_id: int
-    company_visible: bool
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    serial_number: str
-    identification_number: str
-    description: str
-    managed_equipment_make_id: int
-    managed_equipment_model_id: int
-    managed_equipment_type_id: int
-    managed_equipment_category_id: int
-    year: int
-    status: str
-    ownership: str
-    created_by: ManagedEquipmentProjectLevelListAllEquipmentItemCreatedBy
-    managed_equipment_make: ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentMake
-    managed_equipment_model: (
-        ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentModel
-    )
     managed_equipment_category: (
-        ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentMake
+        ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentMake
     )
-    managed_equipment_type: ManagedEquipmentProjectLevelCreateNewEquipmentResultManagedEquipmentType
-
-
-class ManagedEquipmentProjectLevelListAllProjectEquipmentIdsFilters(TypedDict, total=False):
-    updated_at: str
+    managed_equipment_type: (
+        ManagedEquipmentProjectLevelShowEquipmentResultManagedEquipmentModelManagedEquipmentType
+    )
 
 
 class ManagedEquipmentProjectLevelSearchAllEquipmentFilters(TypedDict, total=False):
@@ -298,6 +296,10 @@ class ManagedEquipmentProjectLevelSearchAllEquipmentFilters(TypedDict, total=Fal
     updated_at: str
     vendor_id: int
     year: int
+
+
+class ManagedEquipmentProjectLevelListAllProjectEquipmentIdsFilters(TypedDict, total=False):
+    updated_at: str
 
 
 class ManagedEquipmentProjectLevelResource(Resource):
@@ -346,9 +348,9 @@ class ManagedEquipmentProjectLevelResource(Resource):
         self,
         *,
         project_id: int,
-        body: ManagedEquipmentProjectLevelCreateNewEquipmentBody,
+        body: ManagedEquipmentProjectLevelUpdateEquipmentBody,
         company_id: int | None = None,
-    ) -> Response[ManagedEquipmentProjectLevelCreateNewEquipmentResult]:
+    ) -> Response[ManagedEquipmentProjectLevelShowEquipmentResult]:
         """Create a new equipment.
 
         ``POST /rest/v1.0/projects/{project_id}/managed_equipment``
@@ -445,7 +447,7 @@ class ManagedEquipmentProjectLevelResource(Resource):
 
     async def delete_equipment(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ManagedEquipmentProjectLevelCreateNewEquipmentResult]:
+    ) -> Response[ManagedEquipmentProjectLevelShowEquipmentResult]:
         """Delete an equipment.
 
         ``DELETE /rest/v1.0/projects/{project_id}/managed_equipment/{id}``
@@ -465,7 +467,7 @@ class ManagedEquipmentProjectLevelResource(Resource):
 
     async def show_equipment(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ManagedEquipmentProjectLevelCreateNewEquipmentResult]:
+    ) -> Response[ManagedEquipmentProjectLevelShowEquipmentResult]:
         """Show equipment.
 
         ``GET /rest/v1.0/projects/{project_id}/managed_equipment/{id}``
@@ -488,9 +490,9 @@ class ManagedEquipmentProjectLevelResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: ManagedEquipmentProjectLevelCreateNewEquipmentBody,
+        body: ManagedEquipmentProjectLevelUpdateEquipmentBody,
         company_id: int | None = None,
-    ) -> Response[ManagedEquipmentProjectLevelCreateNewEquipmentResult]:
+    ) -> Response[ManagedEquipmentProjectLevelShowEquipmentResult]:
         """Update an equipment.
 
         ``PATCH /rest/v1.0/projects/{project_id}/managed_equipment/{id}``
@@ -514,9 +516,9 @@ class ManagedEquipmentProjectLevelResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: ManagedEquipmentProjectLevelCreateNewEquipmentBody,
+        body: ManagedEquipmentProjectLevelUpdateEquipmentBody,
         company_id: int | None = None,
-    ) -> Response[ManagedEquipmentProjectLevelCreateNewEquipmentResult]:
+    ) -> Response[ManagedEquipmentProjectLevelShowEquipmentResult]:
         """Restoring an equipment.
 
         ``PATCH /rest/v1.0/projects/{project_id}/managed_equipment/{id}/restore``

@@ -23,15 +23,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ManpowerLogsCreateResult",
-    "ManpowerLogsCreateResultAttachmentsItem",
-    "ManpowerLogsCreateResultCustomFields",
-    "ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ManpowerLogsGetTotalWorkersAndManHoursFilters",
     "ManpowerLogsGetTotalWorkersAndManHoursResult",
     "ManpowerLogsListFilters",
@@ -46,6 +37,15 @@ __all__ = [
     "ManpowerLogsListItemUser",
     "ManpowerLogsListItemVendor",
     "ManpowerLogsResource",
+    "ManpowerLogsShowResult",
+    "ManpowerLogsShowResultAttachmentsItem",
+    "ManpowerLogsShowResultCustomFields",
+    "ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
 ]
 
 
@@ -154,69 +154,69 @@ class ManpowerLogsListItem(TypedDict, total=False):
     permissions: ManpowerLogsListItemPermissions
 
 
-class ManpowerLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class ManpowerLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-ManpowerLogsCreateResultCustomFields = TypedDict(
-    "ManpowerLogsCreateResultCustomFields",
+ManpowerLogsShowResultCustomFields = TypedDict(
+    "ManpowerLogsShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ManpowerLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ManpowerLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class ManpowerLogsCreateResult(TypedDict, total=False):
+class ManpowerLogsShowResult(TypedDict, total=False):
     id: int
     created_at: str
     date: str
@@ -234,9 +234,9 @@ class ManpowerLogsCreateResult(TypedDict, total=False):
     cost_code: ManpowerLogsListItemVendor
     created_by: ManpowerLogsListItemUser
     location: ManpowerLogsListItemLocation
-    attachments: list[ManpowerLogsCreateResultAttachmentsItem]
+    attachments: list[ManpowerLogsShowResultAttachmentsItem]
     trade: ManpowerLogsListItemTrade
-    custom_fields: ManpowerLogsCreateResultCustomFields
+    custom_fields: ManpowerLogsShowResultCustomFields
     permissions: ManpowerLogsListItemPermissions
 
 
@@ -316,7 +316,7 @@ class ManpowerLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ManpowerLogsCreateResult]:
+    ) -> Response[ManpowerLogsShowResult]:
         """Create Manpower Log.
 
         ``POST /rest/v1.0/projects/{project_id}/manpower_logs``
@@ -464,7 +464,7 @@ class ManpowerLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ManpowerLogsCreateResult]:
+    ) -> Response[ManpowerLogsShowResult]:
         """Show Manpower Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/manpower_logs/{id}``
@@ -490,7 +490,7 @@ class ManpowerLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ManpowerLogsCreateResult]:
+    ) -> Response[ManpowerLogsShowResult]:
         """Update Manpower Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/manpower_logs/{id}``

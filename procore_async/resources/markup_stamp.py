@@ -34,19 +34,6 @@ __all__ = [
 ]
 
 
-class MarkupStampGetStampsV10ResultStampsItem(TypedDict, total=False):
-    id: str
-    stamp: str
-
-
-class MarkupStampGetStampsV10Result(TypedDict, total=False):
-    stamps: list[MarkupStampGetStampsV10ResultStampsItem]
-
-
-class MarkupStampSaveStampV10Body(TypedDict, total=False):
-    stamp: str
-
-
 class MarkupStampGetStampsResultStampsItemCustomProperties(TypedDict, total=False):
     user_name: dict[str, Any]
     company: dict[str, Any]
@@ -105,6 +92,19 @@ class MarkupStampSaveStampBody(TypedDict, total=False):
     text_color: str
     custom_properties: MarkupStampSaveStampBodyCustomProperties
     font_style: MarkupStampSaveStampBodyFontStyle
+
+
+class MarkupStampGetStampsV10ResultStampsItem(TypedDict, total=False):
+    id: str
+    stamp: str
+
+
+class MarkupStampGetStampsV10Result(TypedDict, total=False):
+    stamps: list[MarkupStampGetStampsV10ResultStampsItem]
+
+
+class MarkupStampSaveStampV10Body(TypedDict, total=False):
+    stamp: str
 
 
 class MarkupStampResource(Resource):

@@ -22,24 +22,45 @@ if TYPE_CHECKING:
 __all__ = [
     "MarkupsDeleteBody",
     "MarkupsDeleteBodyMarkupsItem",
+    "MarkupsDocumentPermissionsResult",
+    "MarkupsDocumentPermissionsResultMarkupsItem",
+    "MarkupsDocumentPermissionsResultPermissions",
     "MarkupsFindOrCreateAnnotatedDocumentBody",
-    "MarkupsFindOrCreateAnnotatedDocumentResult",
-    "MarkupsFindOrCreateAnnotatedDocumentResultMarkupsItem",
-    "MarkupsFindOrCreateAnnotatedDocumentResultPermissions",
     "MarkupsResource",
     "MarkupsSaveBody",
     "MarkupsSaveBodyMarkupsItem",
 ]
 
 
-class MarkupsFindOrCreateAnnotatedDocumentBody(TypedDict, total=False):
-    item_id: str
-    item_type: str
-    attachment_id: str
-    attachment_source: str
+class MarkupsSaveBodyMarkupsItem(TypedDict, total=False):
+    xfdf: str
+    markup_type: str
+    page_number: int
+    xfdf_id: str
+    id: str
+    page_height: int
+    page_width: int
+    updated_at: str
+    markup_context: str
+    group_id: str
+    pin_id: str
+    comment_id: str
 
 
-class MarkupsFindOrCreateAnnotatedDocumentResultMarkupsItem(TypedDict, total=False):
+class MarkupsSaveBody(TypedDict, total=False):
+    markups: list[MarkupsSaveBodyMarkupsItem]
+
+
+class MarkupsDeleteBodyMarkupsItem(TypedDict, total=False):
+    id: str
+    xfdf_id: str
+
+
+class MarkupsDeleteBody(TypedDict, total=False):
+    markups: list[MarkupsDeleteBodyMarkupsItem]
+
+
+class MarkupsDocumentPermissionsResultMarkupsItem(TypedDict, total=False):
     id: str
     xfdf_id: str
     markup_type: str
@@ -65,44 +86,23 @@ class MarkupsFindOrCreateAnnotatedDocumentResultMarkupsItem(TypedDict, total=Fal
     comment_id: str
 
 
-class MarkupsFindOrCreateAnnotatedDocumentResultPermissions(TypedDict, total=False):
+class MarkupsDocumentPermissionsResultPermissions(TypedDict, total=False):
     file_locked: bool
     allowed_actions: list[str]
 
 
-class MarkupsFindOrCreateAnnotatedDocumentResult(TypedDict, total=False):
+class MarkupsDocumentPermissionsResult(TypedDict, total=False):
     viewer_doc_id: str
-    markups: list[MarkupsFindOrCreateAnnotatedDocumentResultMarkupsItem]
+    markups: list[MarkupsDocumentPermissionsResultMarkupsItem]
     combined_xfdf: str
-    permissions: MarkupsFindOrCreateAnnotatedDocumentResultPermissions
+    permissions: MarkupsDocumentPermissionsResultPermissions
 
 
-class MarkupsDeleteBodyMarkupsItem(TypedDict, total=False):
-    id: str
-    xfdf_id: str
-
-
-class MarkupsDeleteBody(TypedDict, total=False):
-    markups: list[MarkupsDeleteBodyMarkupsItem]
-
-
-class MarkupsSaveBodyMarkupsItem(TypedDict, total=False):
-    xfdf: str
-    markup_type: str
-    page_number: int
-    xfdf_id: str
-    id: str
-    page_height: int
-    page_width: int
-    updated_at: str
-    markup_context: str
-    group_id: str
-    pin_id: str
-    comment_id: str
-
-
-class MarkupsSaveBody(TypedDict, total=False):
-    markups: list[MarkupsSaveBodyMarkupsItem]
+class MarkupsFindOrCreateAnnotatedDocumentBody(TypedDict, total=False):
+    item_id: str
+    item_type: str
+    attachment_id: str
+    attachment_source: str
 
 
 class MarkupsResource(Resource):
@@ -115,7 +115,7 @@ class MarkupsResource(Resource):
         project_id: str,
         body: MarkupsFindOrCreateAnnotatedDocumentBody,
         combined_xfdf: bool | None = None,
-    ) -> Response[MarkupsFindOrCreateAnnotatedDocumentResult]:
+    ) -> Response[MarkupsDocumentPermissionsResult]:
         """Find or create an Annotated Document.
 
         ``POST /rest/v1.0/companies/{company_id}/projects/{project_id}/viewer_documents``
@@ -136,7 +136,7 @@ class MarkupsResource(Resource):
 
     async def document_permissions(
         self, *, company_id: int, project_id: str
-    ) -> Response[MarkupsFindOrCreateAnnotatedDocumentResult]:
+    ) -> Response[MarkupsDocumentPermissionsResult]:
         """Document Markup Permissions.
 
         ``GET
@@ -213,7 +213,7 @@ class MarkupsResource(Resource):
         combined_xfdf: bool | None = None,
         markup_context: str | None = None,
         pin_origin: str | None = None,
-    ) -> Response[MarkupsFindOrCreateAnnotatedDocumentResult]:
+    ) -> Response[MarkupsDocumentPermissionsResult]:
         """Find or create an Annotated Document with markup context filtering.
 
         ``POST /rest/v1.1/companies/{company_id}/projects/{project_id}/viewer_documents``

@@ -26,19 +26,19 @@ __all__ = [
     "MaterialBulkDeleteMaterialsBodyTimeAndMaterialMaterials",
     "MaterialCreateBody",
     "MaterialCreateBodyMaterial",
-    "MaterialListMaterialsItem",
-    "MaterialListMaterialsItemCreatedBy",
     "MaterialResource",
+    "MaterialShowResult",
+    "MaterialShowResultCreatedBy",
 ]
 
 
-class MaterialListMaterialsItemCreatedBy(TypedDict, total=False):
+class MaterialShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class MaterialListMaterialsItem(TypedDict, total=False):
+class MaterialShowResult(TypedDict, total=False):
     id: int
     name: str
     description: str
@@ -49,7 +49,7 @@ class MaterialListMaterialsItem(TypedDict, total=False):
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: MaterialListMaterialsItemCreatedBy
+    created_by: MaterialShowResultCreatedBy
 
 
 class MaterialCreateBodyMaterial(TypedDict, total=False):
@@ -88,7 +88,7 @@ class MaterialResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[MaterialListMaterialsItem]:
+    ) -> ItemIterator[MaterialShowResult]:
         """List Materials.
 
         ``GET /rest/v1.0/projects/{project_id}/materials``
@@ -109,12 +109,12 @@ class MaterialResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=MaterialListMaterialsItem,
+            item_type=MaterialShowResult,
         )
 
     async def create(
         self, *, project_id: int, body: MaterialCreateBody, company_id: int | None = None
-    ) -> Response[MaterialListMaterialsItem]:
+    ) -> Response[MaterialShowResult]:
         """Create Material.
 
         ``POST /rest/v1.0/projects/{project_id}/materials``
@@ -135,7 +135,7 @@ class MaterialResource(Resource):
         project_id: int,
         body: MaterialBulkCreateMaterialsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[MaterialListMaterialsItem]]:
+    ) -> Response[builtins.list[MaterialShowResult]]:
         """Bulk Create Materials.
 
         ``POST /rest/v1.0/projects/{project_id}/materials/bulk_create``
@@ -159,7 +159,7 @@ class MaterialResource(Resource):
         project_id: int,
         body: MaterialBulkDeleteMaterialsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[MaterialListMaterialsItem]]:
+    ) -> Response[builtins.list[MaterialShowResult]]:
         """Bulk Delete Materials.
 
         ``DELETE /rest/v1.0/projects/{project_id}/materials/bulk_destroy``
@@ -182,7 +182,7 @@ class MaterialResource(Resource):
         project_id: int,
         body: MaterialBulkCreateMaterialsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[MaterialListMaterialsItem]]:
+    ) -> Response[builtins.list[MaterialShowResult]]:
         """Bulk Update Materials.
 
         ``PATCH /rest/v1.0/projects/{project_id}/materials/bulk_update``
@@ -202,7 +202,7 @@ class MaterialResource(Resource):
 
     async def delete(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[MaterialListMaterialsItem]:
+    ) -> Response[MaterialShowResult]:
         """Delete Material.
 
         ``DELETE /rest/v1.0/projects/{project_id}/materials/{id}``
@@ -220,7 +220,7 @@ class MaterialResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[MaterialListMaterialsItem]:
+    ) -> Response[MaterialShowResult]:
         """Show Material.
 
         ``GET /rest/v1.0/projects/{project_id}/materials/{id}``
@@ -238,7 +238,7 @@ class MaterialResource(Resource):
 
     async def update(
         self, *, id: int, project_id: int, body: MaterialCreateBody, company_id: int | None = None
-    ) -> Response[MaterialListMaterialsItem]:
+    ) -> Response[MaterialShowResult]:
         """Update Material.
 
         ``PATCH /rest/v1.0/projects/{project_id}/materials/{id}``

@@ -91,12 +91,6 @@ class MeetingTopicsCreateResult(TypedDict, total=False):
     attachments: list[MeetingTopicsCreateResultAttachmentsItem]
 
 
-class MeetingTopicsGetMinutesAndDateCreatedForAllParentTopicsResultItem(TypedDict, total=False):
-    created_on: str
-    minutes: str
-    no_minutes: bool
-
-
 class MeetingTopicsCreateForProjectBodyMeetingTopic(TypedDict, total=False):
     title: str
     description: str
@@ -133,6 +127,12 @@ class MeetingTopicsCreateForProjectResult(TypedDict, total=False):
     meeting_category: MeetingTopicsCreateResultMeetingCategory
     assignments: list[MeetingTopicsCreateResultAssignmentsItem]
     attachments: list[MeetingTopicsCreateResultAttachmentsItem]
+
+
+class MeetingTopicsGetMinutesAndDateCreatedForAllParentTopicsResultItem(TypedDict, total=False):
+    created_on: str
+    minutes: str
+    no_minutes: bool
 
 
 class MeetingTopicsGetMinutesAndDateCreatedForAllParentTopicsForProjectResultItem(

@@ -26,13 +26,6 @@ __all__ = [
     "MeetingsCreateBodyMeeting",
     "MeetingsCreateForProjectBody",
     "MeetingsCreateForProjectBodyMeeting",
-    "MeetingsCreateForProjectResult",
-    "MeetingsCreateForProjectResultAttendeesItem",
-    "MeetingsCreateResult",
-    "MeetingsCreateResultAttachmentsItem",
-    "MeetingsCreateResultAttendeesItem",
-    "MeetingsCreateResultAttendeesItemLoginInformation",
-    "MeetingsCreateResultMeetingCategoriesItem",
     "MeetingsListEcrionXmlAndTemplateForForProjectFilters",
     "MeetingsListEcrionXmlAndTemplateForResult",
     "MeetingsListEcrionXmlAndTemplateForResultMeetingsItem",
@@ -41,6 +34,13 @@ __all__ = [
     "MeetingsListItem",
     "MeetingsListItemMeetingsItem",
     "MeetingsResource",
+    "MeetingsShowForProjectResult",
+    "MeetingsShowForProjectResultAttendeesItem",
+    "MeetingsShowResult",
+    "MeetingsShowResultAttachmentsItem",
+    "MeetingsShowResultAttendeesItem",
+    "MeetingsShowResultAttendeesItemLoginInformation",
+    "MeetingsShowResultMeetingCategoriesItem",
     "MeetingsUpdateBody",
     "MeetingsUpdateBodyMeeting",
     "MeetingsUpdateForProjectBody",
@@ -70,6 +70,54 @@ class MeetingsListItem(TypedDict, total=False):
     meetings: list[MeetingsListItemMeetingsItem]
 
 
+class MeetingsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class MeetingsShowResultAttendeesItemLoginInformation(TypedDict, total=False):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
+
+
+class MeetingsShowResultAttendeesItem(TypedDict, total=False):
+    id: int
+    status: str
+    login_information: MeetingsShowResultAttendeesItemLoginInformation
+
+
+class MeetingsShowResultMeetingCategoriesItem(TypedDict, total=False):
+    id: int
+    title: str
+    position: int
+    meeting_topic: list[dict[str, Any]]
+
+
+class MeetingsShowResult(TypedDict, total=False):
+    id: int
+    position: int
+    created_by_id: int
+    title: str
+    location: str
+    meeting_date: str
+    occurred: bool
+    start_time: str
+    finish_time: str
+    time_zone: str
+    is_private: bool
+    is_draft: bool
+    mode: str
+    description: str
+    conclusion: str
+    created_at: str
+    updated_at: str
+    attachments: list[MeetingsShowResultAttachmentsItem]
+    attendees: list[MeetingsShowResultAttendeesItem]
+    meeting_categories: list[MeetingsShowResultMeetingCategoriesItem]
+
+
 class MeetingsCreateBodyMeeting(TypedDict, total=False):
     position: int
     title: str
@@ -97,73 +145,6 @@ class MeetingsCreateBody(TypedDict, total=False):
     project_id: int
     meeting: MeetingsCreateBodyMeeting
     attachments: list[str]
-
-
-class MeetingsCreateResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class MeetingsCreateResultAttendeesItemLoginInformation(TypedDict, total=False):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-class MeetingsCreateResultAttendeesItem(TypedDict, total=False):
-    id: int
-    status: str
-    login_information: MeetingsCreateResultAttendeesItemLoginInformation
-
-
-class MeetingsCreateResultMeetingCategoriesItem(TypedDict, total=False):
-    id: int
-    title: str
-    position: int
-    meeting_topic: list[dict[str, Any]]
-
-
-class MeetingsCreateResult(TypedDict, total=False):
-    id: int
-    position: int
-    created_by_id: int
-    title: str
-    location: str
-    meeting_date: str
-    occurred: bool
-    start_time: str
-    finish_time: str
-    time_zone: str
-    is_private: bool
-    is_draft: bool
-    mode: str
-    description: str
-    conclusion: str
-    created_at: str
-    updated_at: str
-    attachments: list[MeetingsCreateResultAttachmentsItem]
-    attendees: list[MeetingsCreateResultAttendeesItem]
-    meeting_categories: list[MeetingsCreateResultMeetingCategoriesItem]
-
-
-class MeetingsListEcrionXmlAndTemplateForResultPdfTemplate(TypedDict, total=False):
-    uuid: str
-    pdf_filename: str
-    name: str
-    url: str
-    storage_type: str
-
-
-class MeetingsListEcrionXmlAndTemplateForResultMeetingsItem(TypedDict, total=False):
-    id: int
-    name: str
-    xml: str
-
-
-class MeetingsListEcrionXmlAndTemplateForResult(TypedDict, total=False):
-    pdf_template: MeetingsListEcrionXmlAndTemplateForResultPdfTemplate
-    meetings: list[MeetingsListEcrionXmlAndTemplateForResultMeetingsItem]
 
 
 class MeetingsUpdateBodyMeeting(TypedDict, total=False):
@@ -199,6 +180,36 @@ class MeetingsListForProjectFilters(TypedDict, total=False):
     id: Sequence[int]
 
 
+class MeetingsShowForProjectResultAttendeesItem(TypedDict, total=False):
+    id: int
+    status: str
+    login_information: MeetingsShowResultAttendeesItemLoginInformation
+
+
+class MeetingsShowForProjectResult(TypedDict, total=False):
+    id: int
+    meeting_template_id: int
+    position: int
+    created_by_id: int
+    title: str
+    location: str
+    occurred: bool
+    starts_at: str
+    ends_at: str
+    time_zone: str
+    is_private: bool
+    is_draft: bool
+    mode: str
+    created_at: str
+    updated_at: str
+    description: str
+    conclusion: str
+    remote_meeting_url: str
+    attachments: list[MeetingsShowResultAttachmentsItem]
+    attendees: list[MeetingsShowForProjectResultAttendeesItem]
+    meeting_categories: list[MeetingsShowResultMeetingCategoriesItem]
+
+
 class MeetingsCreateForProjectBodyMeeting(TypedDict, total=False):
     position: int
     title: str
@@ -227,47 +238,6 @@ class MeetingsCreateForProjectBody(TypedDict, total=False):
     attachments: list[str]
 
 
-class MeetingsCreateForProjectResultAttendeesItem(TypedDict, total=False):
-    id: int
-    status: str
-    login_information: MeetingsCreateResultAttendeesItemLoginInformation
-
-
-class MeetingsCreateForProjectResult(TypedDict, total=False):
-    id: int
-    meeting_template_id: int
-    position: int
-    created_by_id: int
-    title: str
-    location: str
-    occurred: bool
-    starts_at: str
-    ends_at: str
-    time_zone: str
-    is_private: bool
-    is_draft: bool
-    mode: str
-    created_at: str
-    updated_at: str
-    description: str
-    conclusion: str
-    remote_meeting_url: str
-    attachments: list[MeetingsCreateResultAttachmentsItem]
-    attendees: list[MeetingsCreateForProjectResultAttendeesItem]
-    meeting_categories: list[MeetingsCreateResultMeetingCategoriesItem]
-
-
-class MeetingsListEcrionXmlAndTemplateForForProjectFilters(TypedDict, total=False):
-    assignee_id: Sequence[int]
-    draft: str
-    id: Sequence[int]
-    mode: str
-    public: str
-    root_id: str
-    roots: str
-    template_id: str
-
-
 class MeetingsUpdateForProjectBodyMeeting(TypedDict, total=False):
     position: int
     title: str
@@ -293,6 +263,36 @@ class MeetingsUpdateForProjectBody(TypedDict, total=False):
     project_id: int
     meeting: MeetingsUpdateForProjectBodyMeeting
     attachments: list[str]
+
+
+class MeetingsListEcrionXmlAndTemplateForResultPdfTemplate(TypedDict, total=False):
+    uuid: str
+    pdf_filename: str
+    name: str
+    url: str
+    storage_type: str
+
+
+class MeetingsListEcrionXmlAndTemplateForResultMeetingsItem(TypedDict, total=False):
+    id: int
+    name: str
+    xml: str
+
+
+class MeetingsListEcrionXmlAndTemplateForResult(TypedDict, total=False):
+    pdf_template: MeetingsListEcrionXmlAndTemplateForResultPdfTemplate
+    meetings: list[MeetingsListEcrionXmlAndTemplateForResultMeetingsItem]
+
+
+class MeetingsListEcrionXmlAndTemplateForForProjectFilters(TypedDict, total=False):
+    assignee_id: Sequence[int]
+    draft: str
+    id: Sequence[int]
+    mode: str
+    public: str
+    root_id: str
+    roots: str
+    template_id: str
 
 
 class MeetingsResource(Resource):
@@ -347,7 +347,7 @@ class MeetingsResource(Resource):
 
     async def create(
         self, *, body: MeetingsCreateBody, company_id: int | None = None
-    ) -> Response[MeetingsCreateResult]:
+    ) -> Response[MeetingsShowResult]:
         """Create meeting.
 
         ``POST /rest/v1.0/meetings`` (``RestV10MeetingsPost``).
@@ -407,7 +407,7 @@ class MeetingsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[MeetingsCreateResult]:
+    ) -> Response[MeetingsShowResult]:
         """Show meeting.
 
         ``GET /rest/v1.0/meetings/{id}`` (``RestV10MeetingsIdGet``).
@@ -427,7 +427,7 @@ class MeetingsResource(Resource):
 
     async def update(
         self, *, id: int, body: MeetingsUpdateBody, company_id: int | None = None
-    ) -> Response[MeetingsCreateResult]:
+    ) -> Response[MeetingsShowResult]:
         """Update meeting.
 
         ``PATCH /rest/v1.0/meetings/{id}`` (``RestV10MeetingsIdPatch``).
@@ -491,7 +491,7 @@ class MeetingsResource(Resource):
 
     async def create_for_project(
         self, *, project_id: int, body: MeetingsCreateForProjectBody, company_id: int | None = None
-    ) -> Response[MeetingsCreateForProjectResult]:
+    ) -> Response[MeetingsShowForProjectResult]:
         """Create meeting.
 
         ``POST /rest/v1.1/projects/{project_id}/meetings``
@@ -569,7 +569,7 @@ class MeetingsResource(Resource):
 
     async def show_for_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[MeetingsCreateForProjectResult]:
+    ) -> Response[MeetingsShowForProjectResult]:
         """Show meeting.
 
         ``GET /rest/v1.1/projects/{project_id}/meetings/{id}``
@@ -592,7 +592,7 @@ class MeetingsResource(Resource):
         id: int,
         body: MeetingsUpdateForProjectBody,
         company_id: int | None = None,
-    ) -> Response[MeetingsCreateForProjectResult]:
+    ) -> Response[MeetingsShowForProjectResult]:
         """Update meeting.
 
         ``PATCH /rest/v1.1/projects/{project_id}/meetings/{id}``

@@ -28,11 +28,6 @@ __all__ = [
 ]
 
 
-class ModelGetAllEquipmentModelsCompanyFilters(TypedDict, total=False):
-    is_active: bool
-    make_id: str
-
-
 class ModelCreateEquipmentCompanyBody(TypedDict, total=False):
     name: str
     make_id: str
@@ -44,6 +39,11 @@ class ModelUpdateEquipmentCompanyBody(TypedDict, total=False):
     name: str
     type_id: str
     is_active: bool
+
+
+class ModelGetAllEquipmentModelsCompanyFilters(TypedDict, total=False):
+    is_active: bool
+    make_id: str
 
 
 class ModelGetAllEquipmentModelsProjectFilters(TypedDict, total=False):

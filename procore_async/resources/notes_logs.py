@@ -23,15 +23,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "NotesLogsCreateResult",
-    "NotesLogsCreateResultAttachmentsItem",
-    "NotesLogsCreateResultCustomFields",
-    "NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "NotesLogsListFilters",
     "NotesLogsListItem",
     "NotesLogsListItemAttachmentsItem",
@@ -43,6 +34,15 @@ __all__ = [
     "NotesLogsListItemPermissions",
     "NotesLogsListItemVendor",
     "NotesLogsResource",
+    "NotesLogsShowResult",
+    "NotesLogsShowResultAttachmentsItem",
+    "NotesLogsShowResultCustomFields",
+    "NotesLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "NotesLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "NotesLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
 ]
 
 
@@ -137,62 +137,62 @@ class NotesLogsListItem(TypedDict, total=False):
     vendor: NotesLogsListItemVendor
 
 
-class NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class NotesLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class NotesLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class NotesLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-NotesLogsCreateResultCustomFields = TypedDict(
-    "NotesLogsCreateResultCustomFields",
+NotesLogsShowResultCustomFields = TypedDict(
+    "NotesLogsShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": NotesLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": NotesLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": NotesLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": NotesLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": NotesLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class NotesLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class NotesLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     content_type: str
     name: str
@@ -203,7 +203,7 @@ class NotesLogsCreateResultAttachmentsItem(TypedDict, total=False):
     viewable_url: str
 
 
-class NotesLogsCreateResult(TypedDict, total=False):
+class NotesLogsShowResult(TypedDict, total=False):
     id: int
     comment: str
     created_at: str
@@ -217,11 +217,11 @@ class NotesLogsCreateResult(TypedDict, total=False):
     updated_at: str
     created_by: NotesLogsListItemCreatedBy
     created_by_collaborator: bool
-    custom_fields: NotesLogsCreateResultCustomFields
+    custom_fields: NotesLogsShowResultCustomFields
     location: NotesLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: NotesLogsListItemDailyLogSegment
-    attachments: list[NotesLogsCreateResultAttachmentsItem]
+    attachments: list[NotesLogsShowResultAttachmentsItem]
     vendor: NotesLogsListItemVendor
 
 
@@ -293,7 +293,7 @@ class NotesLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[NotesLogsCreateResult]:
+    ) -> Response[NotesLogsShowResult]:
         """Create Notes Log.
 
         ``POST /rest/v1.0/projects/{project_id}/notes_logs``
@@ -339,7 +339,7 @@ class NotesLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[NotesLogsCreateResult]:
+    ) -> Response[NotesLogsShowResult]:
         """Show Notes Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/notes_logs/{id}``
@@ -363,7 +363,7 @@ class NotesLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[NotesLogsCreateResult]:
+    ) -> Response[NotesLogsShowResult]:
         """Update Notes Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/notes_logs/{id}``

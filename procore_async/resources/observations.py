@@ -25,88 +25,243 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Observation",
-    "ObservationsCreateItemResult",
-    "ObservationsCreateItemResultAssignee",
-    "ObservationsCreateItemResultAssigneeVendor",
-    "ObservationsCreateItemResultChecklistItem",
-    "ObservationsCreateItemResultContributingBehavior",
-    "ObservationsCreateItemResultCreatedBy",
-    "ObservationsCreateItemResultCustomFields",
-    "ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ObservationsCreateItemResultOrigin",
-    "ObservationsCreateItemResultOriginPayload",
-    "ObservationsCreateItemResultSpecificationSection",
-    "ObservationsCreateItemResultType",
-    "ObservationsCreateItemResultTypeNameTranslations",
     "ObservationsGetItemPdfUrlResult",
     "ObservationsListAvailableItemStatusesWithLocalizedLabelsResultItem",
     "ObservationsListCategoryConfigurableFieldSetsItem",
     "ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSet",
     "ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSetFields",
-    "ObservationsListDefaultDistributionMembersItem",
-    "ObservationsListItemResponseLogsItem",
     "ObservationsListItemsFilters",
     "ObservationsListItemsItem",
     "ObservationsListItemsItemAssignee",
     "ObservationsListItemsItemAssigneeVendor",
     "ObservationsListItemsItemCustomFields",
     "ObservationsListItemsItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ObservationsListItemsItemLocation",
     "ObservationsListItemsItemOrigin",
     "ObservationsListItemsItemOriginPayload",
     "ObservationsListItemsItemPermissions",
     "ObservationsListItemsItemSpecificationSection",
-    "ObservationsListItemsItemTrade",
     "ObservationsListItemsItemType",
     "ObservationsListItemsItemTypeNameTranslations",
     "ObservationsListPotentialDistributionMembersFilters",
     "ObservationsListRecycledItemsFilters",
     "ObservationsListResponseLogsFilters",
+    "ObservationsListResponseLogsItem",
     "ObservationsResource",
     "ObservationsSendItemEmailBody",
     "ObservationsSendUnsentItemsBody",
+    "ObservationsShowItemResult",
+    "ObservationsShowItemResultAssignee",
+    "ObservationsShowItemResultAssigneeVendor",
+    "ObservationsShowItemResultChecklistItem",
+    "ObservationsShowItemResultContributingBehavior",
+    "ObservationsShowItemResultCreatedBy",
+    "ObservationsShowItemResultCustomFields",
+    "ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ObservationsShowItemResultDistributionMembersItem",
+    "ObservationsShowItemResultLocation",
+    "ObservationsShowItemResultOrigin",
+    "ObservationsShowItemResultOriginPayload",
+    "ObservationsShowItemResultSpecificationSection",
+    "ObservationsShowItemResultTrade",
+    "ObservationsShowItemResultType",
+    "ObservationsShowItemResultTypeNameTranslations",
     "ObservationsShowNextAvailableNumberForItemsResult",
 ]
 
 
-class ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSetFields(
-    TypedDict, total=False
-):
-    field_1: dict[str, Any]
-    custom_field_1: dict[str, Any]
+class ObservationsShowItemResultChecklistItem(TypedDict, total=False):
+    id: int
 
 
-class ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSet(TypedDict, total=False):
+class ObservationsShowItemResultOriginPayload(TypedDict, total=False):
+    checklist_item_id: int
+    checklist_list_id: int
+    coordination_issue_id: int
+    coordination_issue_number: int
+    incident_action_id: int
+    incident_id: int
+    bim_model_id: int
+    bim_model_name: str
+    name: str
+
+
+class ObservationsShowItemResultOrigin(TypedDict, total=False):
+    type: str
+    payload: ObservationsShowItemResultOriginPayload
+
+
+class ObservationsShowItemResultAssigneeVendor(TypedDict, total=False):
     id: int
     name: str
-    category: str
-    class_name: str
-    fields: ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSetFields
-    sections: list[dict[str, Any]]
-    inspection_type_id: int
-    generic_tool_id: int
-    action_plan_type_id: int
-    observations_category_id: int
-    type: str
 
 
-class ObservationsListCategoryConfigurableFieldSetsItem(TypedDict, total=False):
+class ObservationsShowItemResultAssignee(TypedDict, total=False):
     id: int
-    category: str
-    category_key: str
-    observations_category_id: int
-    configurable_field_set: ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSet
+    name: str
+    vendor: ObservationsShowItemResultAssigneeVendor
 
 
-class ObservationsListDefaultDistributionMembersItem(TypedDict, total=False):
+class ObservationsShowItemResultDistributionMembersItem(TypedDict, total=False):
     id: int
     login: str
     name: str
+
+
+class ObservationsShowItemResultCreatedBy(TypedDict, total=False):
+    id: int
+    name: str
+    login: str
+    vendor: ObservationsShowItemResultAssigneeVendor
+
+
+class ObservationsShowItemResultSpecificationSection(TypedDict, total=False):
+    id: int
+    description: str
+    number: str
+    section: str
+    latest_revision_url: str
+    current_revision_id: int
+    viewable_document_id: int
+
+
+class ObservationsShowItemResultLocation(TypedDict, total=False):
+    id: int
+    name: str
+    node_name: str
+    parent_id: int
+    created_at: str
+    updated_at: str
+
+
+class ObservationsShowItemResultTrade(TypedDict, total=False):
+    id: int
+    name: str
+    active: bool
+    updated_at: str
+
+
+ObservationsShowItemResultTypeNameTranslations = TypedDict(
+    "ObservationsShowItemResultTypeNameTranslations",
+    {"en": str, "es": str, "fr-CA": str, "en-AU": str},
+    total=False,
+)
+
+
+class ObservationsShowItemResultType(TypedDict, total=False):
+    id: int
+    category: str
+    category_key: str
+    category_id: int
+    name: str
+    active: bool
+    company_active: bool
+    parent_inactive: bool
+    in_use: bool
+    kind: str
+    name_translations: ObservationsShowItemResultTypeNameTranslations
+    localized_name: str
+
+
+ObservationsShowItemResultContributingBehavior = TypedDict(
+    "ObservationsShowItemResultContributingBehavior",
+    {"id": int, "name": str, "active": bool, "global": bool, "created_at": str, "updated_at": str},
+    total=False,
+)
+
+
+class ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+ObservationsShowItemResultCustomFields = TypedDict(
+    "ObservationsShowItemResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ObservationsShowItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class ObservationsShowItemResult(TypedDict, total=False):
+    id: int
+    number: str
+    name: str
+    description: str
+    status: str
+    checklist_item: ObservationsShowItemResultChecklistItem
+    checklist_list: ObservationsShowItemResultChecklistItem
+    priority: str
+    date_notified: str
+    due_date: str
+    closed_at: str
+    created_at: str
+    updated_at: str
+    deleted_at: str
+    description_rich_text: str
+    personal: bool
+    current_drawing_revision_ids: list[int]
+    drawing_revisions: list[int]
+    drawing_ids: list[int]
+    origin: ObservationsShowItemResultOrigin
+    attachments: list[Any]
+    assignee: ObservationsShowItemResultAssignee
+    distribution_members: list[ObservationsShowItemResultDistributionMembersItem]
+    created_by: ObservationsShowItemResultCreatedBy
+    specification_section: ObservationsShowItemResultSpecificationSection
+    location: ObservationsShowItemResultLocation
+    trade: ObservationsShowItemResultTrade
+    type: ObservationsShowItemResultType
+    contributing_behavior: ObservationsShowItemResultContributingBehavior
+    contributing_condition: ObservationsShowItemResultContributingBehavior
+    hazard: ObservationsShowItemResultContributingBehavior
+    custom_fields: ObservationsShowItemResultCustomFields
 
 
 class ObservationsListItemsFilters(TypedDict, total=False):
@@ -152,27 +307,11 @@ class ObservationsListItemsItemAssignee(TypedDict, total=False):
     vendor: ObservationsListItemsItemAssigneeVendor
 
 
-class ObservationsListItemsItemLocation(TypedDict, total=False):
-    id: int
-    name: str
-    node_name: str
-    parent_id: int
-    created_at: str
-    updated_at: str
-
-
 class ObservationsListItemsItemSpecificationSection(TypedDict, total=False):
     id: int
     description: str
     number: str
     latest_revision_url: str
-
-
-class ObservationsListItemsItemTrade(TypedDict, total=False):
-    id: int
-    name: str
-    active: bool
-    updated_at: str
 
 
 ObservationsListItemsItemTypeNameTranslations = TypedDict(
@@ -238,195 +377,13 @@ class ObservationsListItemsItem(TypedDict, total=False):
     personal: bool
     origin: ObservationsListItemsItemOrigin
     assignee: ObservationsListItemsItemAssignee
-    created_by: ObservationsListDefaultDistributionMembersItem
-    location: ObservationsListItemsItemLocation
+    created_by: ObservationsShowItemResultDistributionMembersItem
+    location: ObservationsShowItemResultLocation
     specification_section: ObservationsListItemsItemSpecificationSection
-    trade: ObservationsListItemsItemTrade
+    trade: ObservationsShowItemResultTrade
     type: ObservationsListItemsItemType
     custom_fields: ObservationsListItemsItemCustomFields
     permissions: ObservationsListItemsItemPermissions
-
-
-class ObservationsCreateItemResultChecklistItem(TypedDict, total=False):
-    id: int
-
-
-class ObservationsCreateItemResultOriginPayload(TypedDict, total=False):
-    checklist_item_id: int
-    checklist_list_id: int
-    coordination_issue_id: int
-    coordination_issue_number: int
-    incident_action_id: int
-    incident_id: int
-    bim_model_id: int
-    bim_model_name: str
-    name: str
-
-
-class ObservationsCreateItemResultOrigin(TypedDict, total=False):
-    type: str
-    payload: ObservationsCreateItemResultOriginPayload
-
-
-class ObservationsCreateItemResultAssigneeVendor(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class ObservationsCreateItemResultAssignee(TypedDict, total=False):
-    id: int
-    name: str
-    vendor: ObservationsCreateItemResultAssigneeVendor
-
-
-class ObservationsCreateItemResultCreatedBy(TypedDict, total=False):
-    id: int
-    name: str
-    login: str
-    vendor: ObservationsCreateItemResultAssigneeVendor
-
-
-class ObservationsCreateItemResultSpecificationSection(TypedDict, total=False):
-    id: int
-    description: str
-    number: str
-    section: str
-    latest_revision_url: str
-    current_revision_id: int
-    viewable_document_id: int
-
-
-ObservationsCreateItemResultTypeNameTranslations = TypedDict(
-    "ObservationsCreateItemResultTypeNameTranslations",
-    {"en": str, "es": str, "fr-CA": str, "en-AU": str},
-    total=False,
-)
-
-
-class ObservationsCreateItemResultType(TypedDict, total=False):
-    id: int
-    category: str
-    category_key: str
-    category_id: int
-    name: str
-    active: bool
-    company_active: bool
-    parent_inactive: bool
-    in_use: bool
-    kind: str
-    name_translations: ObservationsCreateItemResultTypeNameTranslations
-    localized_name: str
-
-
-ObservationsCreateItemResultContributingBehavior = TypedDict(
-    "ObservationsCreateItemResultContributingBehavior",
-    {"id": int, "name": str, "active": bool, "global": bool, "created_at": str, "updated_at": str},
-    total=False,
-)
-
-
-class ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-ObservationsCreateItemResultCustomFields = TypedDict(
-    "ObservationsCreateItemResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ObservationsCreateItemResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class ObservationsCreateItemResult(TypedDict, total=False):
-    id: int
-    number: str
-    name: str
-    description: str
-    status: str
-    checklist_item: ObservationsCreateItemResultChecklistItem
-    checklist_list: ObservationsCreateItemResultChecklistItem
-    priority: str
-    date_notified: str
-    due_date: str
-    closed_at: str
-    created_at: str
-    updated_at: str
-    deleted_at: str
-    description_rich_text: str
-    personal: bool
-    current_drawing_revision_ids: list[int]
-    drawing_revisions: list[int]
-    drawing_ids: list[int]
-    origin: ObservationsCreateItemResultOrigin
-    attachments: list[Any]
-    assignee: ObservationsCreateItemResultAssignee
-    distribution_members: list[ObservationsListDefaultDistributionMembersItem]
-    created_by: ObservationsCreateItemResultCreatedBy
-    specification_section: ObservationsCreateItemResultSpecificationSection
-    location: ObservationsListItemsItemLocation
-    trade: ObservationsListItemsItemTrade
-    type: ObservationsCreateItemResultType
-    contributing_behavior: ObservationsCreateItemResultContributingBehavior
-    contributing_condition: ObservationsCreateItemResultContributingBehavior
-    hazard: ObservationsCreateItemResultContributingBehavior
-    custom_fields: ObservationsCreateItemResultCustomFields
-
-
-class ObservationsShowNextAvailableNumberForItemsResult(TypedDict, total=False):
-    next_available_number: str
-
-
-class ObservationsSendUnsentItemsBody(TypedDict, total=False):
-    project_id: int
-
-
-class ObservationsGetItemPdfUrlResult(TypedDict, total=False):
-    id: int
-    url: str
-    pdf_url: str
 
 
 class ObservationsSendItemEmailBody(TypedDict, total=False):
@@ -437,7 +394,22 @@ class ObservationsSendItemEmailBody(TypedDict, total=False):
     bcc_distribution_ids: list[int]
 
 
-class ObservationsListItemResponseLogsItem(TypedDict, total=False):
+class ObservationsGetItemPdfUrlResult(TypedDict, total=False):
+    id: int
+    url: str
+    pdf_url: str
+
+
+class ObservationsSendUnsentItemsBody(TypedDict, total=False):
+    project_id: int
+
+
+class ObservationsListResponseLogsFilters(TypedDict, total=False):
+    id: Sequence[int]
+    updated_at: str
+
+
+class ObservationsListResponseLogsItem(TypedDict, total=False):
     id: int
     item_id: int
     status: str
@@ -446,21 +418,7 @@ class ObservationsListItemResponseLogsItem(TypedDict, total=False):
     updated_at: str
     created_by_name: str
     attachments: list[dict[str, Any]]
-    created_by: ObservationsCreateItemResultAssigneeVendor
-
-
-class ObservationsListPotentialDistributionMembersFilters(TypedDict, total=False):
-    search: str
-
-
-class ObservationsListAvailableItemStatusesWithLocalizedLabelsResultItem(TypedDict, total=False):
-    status: str
-    label: str
-
-
-class ObservationsListResponseLogsFilters(TypedDict, total=False):
-    id: Sequence[int]
-    updated_at: str
+    created_by: ObservationsShowItemResultAssigneeVendor
 
 
 class ObservationsListRecycledItemsFilters(TypedDict, total=False):
@@ -475,7 +433,49 @@ class ObservationsListRecycledItemsFilters(TypedDict, total=False):
     updated_at: str
 
 
-Observation = ObservationsCreateItemResult
+class ObservationsListPotentialDistributionMembersFilters(TypedDict, total=False):
+    search: str
+
+
+class ObservationsShowNextAvailableNumberForItemsResult(TypedDict, total=False):
+    next_available_number: str
+
+
+class ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSetFields(
+    TypedDict, total=False
+):
+    field_1: dict[str, Any]
+    custom_field_1: dict[str, Any]
+
+
+class ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSet(TypedDict, total=False):
+    id: int
+    name: str
+    category: str
+    class_name: str
+    fields: ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSetFields
+    sections: list[dict[str, Any]]
+    inspection_type_id: int
+    generic_tool_id: int
+    action_plan_type_id: int
+    observations_category_id: int
+    type: str
+
+
+class ObservationsListCategoryConfigurableFieldSetsItem(TypedDict, total=False):
+    id: int
+    category: str
+    category_key: str
+    observations_category_id: int
+    configurable_field_set: ObservationsListCategoryConfigurableFieldSetsItemConfigurableFieldSet
+
+
+class ObservationsListAvailableItemStatusesWithLocalizedLabelsResultItem(TypedDict, total=False):
+    status: str
+    label: str
+
+
+Observation = ObservationsShowItemResult
 
 
 class ObservationsResource(Resource):
@@ -524,7 +524,7 @@ class ObservationsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ObservationsListDefaultDistributionMembersItem]:
+    ) -> ItemIterator[ObservationsShowItemResultDistributionMembersItem]:
         """List Observation Default Distribution Members.
 
         ``GET /rest/v1.0/observations/default_distribution``
@@ -546,7 +546,7 @@ class ObservationsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ObservationsListDefaultDistributionMembersItem,
+            item_type=ObservationsShowItemResultDistributionMembersItem,
         )
 
     def list_items(
@@ -594,7 +594,7 @@ class ObservationsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ObservationsCreateItemResult]:
+    ) -> Response[ObservationsShowItemResult]:
         """Create Observation Item.
 
         ``POST /rest/v1.0/observations/items`` (``RestV10ObservationsItemsPost``).
@@ -653,7 +653,7 @@ class ObservationsResource(Resource):
 
     async def show_item(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ObservationsCreateItemResult]:
+    ) -> Response[ObservationsShowItemResult]:
         """Show Observation Item.
 
         ``GET /rest/v1.0/observations/items/{id}`` (``RestV10ObservationsItemsIdGet``).
@@ -673,7 +673,7 @@ class ObservationsResource(Resource):
 
     async def update_item(
         self, *, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[ObservationsCreateItemResult]:
+    ) -> Response[ObservationsShowItemResult]:
         """Update Observation Item.
 
         ``PATCH /rest/v1.0/observations/items/{id}`` (``RestV10ObservationsItemsIdPatch``).
@@ -745,7 +745,7 @@ class ObservationsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ObservationsListItemResponseLogsItem]:
+    ) -> ItemIterator[ObservationsListResponseLogsItem]:
         """List Observation Item Response Logs.
 
         ``GET /rest/v1.0/observations/items/{item_id}/response_logs``
@@ -768,7 +768,7 @@ class ObservationsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ObservationsListItemResponseLogsItem,
+            item_type=ObservationsListResponseLogsItem,
         )
 
     async def create_item_response_log(
@@ -778,7 +778,7 @@ class ObservationsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ObservationsListItemResponseLogsItem]:
+    ) -> Response[ObservationsListResponseLogsItem]:
         """Create Observation Item Response Log.
 
         ``POST /rest/v1.0/observations/items/{item_id}/response_logs``
@@ -814,7 +814,7 @@ class ObservationsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ObservationsListDefaultDistributionMembersItem]:
+    ) -> ItemIterator[ObservationsShowItemResultDistributionMembersItem]:
         """List Observation Potential Distribution Members.
 
         ``GET /rest/v1.0/observations/potential_distribution_members``
@@ -837,7 +837,7 @@ class ObservationsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ObservationsListDefaultDistributionMembersItem,
+            item_type=ObservationsShowItemResultDistributionMembersItem,
         )
 
     def list_types(
@@ -849,7 +849,7 @@ class ObservationsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ObservationsCreateItemResultType]:
+    ) -> ItemIterator[ObservationsShowItemResultType]:
         """List Observation Types.
 
         ``GET /rest/v1.0/observations/types`` (``RestV10ObservationsTypesGet``).
@@ -874,7 +874,7 @@ class ObservationsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ObservationsCreateItemResultType,
+            item_type=ObservationsShowItemResultType,
         )
 
     async def list_available_item_statuses_with_localized_labels(
@@ -933,7 +933,7 @@ class ObservationsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ObservationsListItemResponseLogsItem]:
+    ) -> ItemIterator[ObservationsListResponseLogsItem]:
         """List Observations Response Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/observations/response_logs``
@@ -959,7 +959,7 @@ class ObservationsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ObservationsListItemResponseLogsItem,
+            item_type=ObservationsListResponseLogsItem,
         )
 
     async def list_recycled_items(
@@ -993,7 +993,7 @@ class ObservationsResource(Resource):
 
     async def show_recycled(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ObservationsCreateItemResult]:
+    ) -> Response[ObservationsShowItemResult]:
         """Show Recycled Observation.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/observations/items/{id}``
@@ -1013,7 +1013,7 @@ class ObservationsResource(Resource):
 
     async def retrieve_recycled(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ObservationsCreateItemResult]:
+    ) -> Response[ObservationsShowItemResult]:
         """Retrieve Recycled Observation.
 
         ``PATCH /rest/v1.0/projects/{project_id}/recycle_bin/observations/items/{id}/restore``

@@ -54,15 +54,6 @@ class PatternsListCompanyWbsResult(TypedDict, total=False):
     segments: list[PatternsListCompanyWbsResultSegmentsItem]
 
 
-class PatternsUpdateCompanySSegmentOrderBodyUpdatedOrderItem(TypedDict, total=False):
-    segment_id: int
-    position: int
-
-
-class PatternsUpdateCompanySSegmentOrderBody(TypedDict, total=False):
-    updated_order: list[PatternsUpdateCompanySSegmentOrderBodyUpdatedOrderItem]
-
-
 class PatternsListProjectWbsResultSegmentsItem(TypedDict, total=False):
     id: int
     type: str
@@ -92,6 +83,15 @@ class PatternsListProjectWbsResult(TypedDict, total=False):
 
 class PatternsAddSegmentToProjectBody(TypedDict, total=False):
     segment_id: int
+
+
+class PatternsUpdateCompanySSegmentOrderBodyUpdatedOrderItem(TypedDict, total=False):
+    segment_id: int
+    position: int
+
+
+class PatternsUpdateCompanySSegmentOrderBody(TypedDict, total=False):
+    updated_order: list[PatternsUpdateCompanySSegmentOrderBodyUpdatedOrderItem]
 
 
 class PatternsResource(Resource):

@@ -24,12 +24,36 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResult",
-    "PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResultAttachmentsItem",
     "PaymentReadinessManualHoldsListManualHoldsForGivenInvoiceResultItem",
     "PaymentReadinessManualHoldsListManualHoldsForGivenInvoiceResultItemAttachmentsItem",
     "PaymentReadinessManualHoldsResource",
+    "PaymentReadinessManualHoldsUpdateManualHoldResult",
+    "PaymentReadinessManualHoldsUpdateManualHoldResultAttachmentsItem",
 ]
+
+
+class PaymentReadinessManualHoldsUpdateManualHoldResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+    content_type: str
+
+
+class PaymentReadinessManualHoldsUpdateManualHoldResult(TypedDict, total=False):
+    id: int
+    status: str
+    description: str
+    created_by: str
+    created_at: str
+    updated_by: str
+    updated_at: str
+    company_id: int
+    project_id: int
+    invoice_id: int
+    hold_type: str
+    vendor_id: int
+    visible_to_vendor: bool
+    attachments: list[PaymentReadinessManualHoldsUpdateManualHoldResultAttachmentsItem]
 
 
 class PaymentReadinessManualHoldsListManualHoldsForGivenInvoiceResultItemAttachmentsItem(
@@ -57,34 +81,6 @@ class PaymentReadinessManualHoldsListManualHoldsForGivenInvoiceResultItem(TypedD
     visible_to_vendor: bool
     attachments: list[
         PaymentReadinessManualHoldsListManualHoldsForGivenInvoiceResultItemAttachmentsItem
-    ]
-
-
-class PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResultAttachmentsItem(
-    TypedDict, total=False
-):
-    id: int
-    url: str
-    filename: str
-    content_type: str
-
-
-class PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResult(TypedDict, total=False):
-    id: int
-    status: str
-    description: str
-    created_by: str
-    created_at: str
-    updated_by: str
-    updated_at: str
-    company_id: int
-    project_id: int
-    invoice_id: int
-    hold_type: str
-    vendor_id: int
-    visible_to_vendor: bool
-    attachments: list[
-        PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResultAttachmentsItem
     ]
 
 
@@ -116,7 +112,7 @@ class PaymentReadinessManualHoldsResource(Resource):
 
     async def create_manual_hold_for_given_invoice(
         self, *, project_id: int, invoice_id: int | None = None, company_id: int | None = None
-    ) -> Response[PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResult]:
+    ) -> Response[PaymentReadinessManualHoldsUpdateManualHoldResult]:
         """Create a manual hold for a given invoice.
 
         ``POST /rest/v1.0/projects/{project_id}/payment_readiness/manual_holds``
@@ -140,7 +136,7 @@ class PaymentReadinessManualHoldsResource(Resource):
 
     async def update_manual_hold(
         self, *, id: int, project_id: int, invoice_id: int, company_id: int | None = None
-    ) -> Response[PaymentReadinessManualHoldsCreateManualHoldForGivenInvoiceResult]:
+    ) -> Response[PaymentReadinessManualHoldsUpdateManualHoldResult]:
         """Update a manual hold.
 
         ``PATCH /rest/v1.0/projects/{project_id}/payment_readiness/manual_holds/{id}``

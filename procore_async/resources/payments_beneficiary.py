@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PaymentsBeneficiaryApproveBody",
-    "PaymentsBeneficiaryListPaymentsBeneficiariesResultItem",
     "PaymentsBeneficiaryResource",
+    "PaymentsBeneficiaryShowResult",
     "PaymentsBeneficiaryUpdateClassificationBody",
     "PaymentsBeneficiaryUpdateClassificationResult",
 ]
 
 
-class PaymentsBeneficiaryListPaymentsBeneficiariesResultItem(TypedDict, total=False):
+class PaymentsBeneficiaryShowResult(TypedDict, total=False):
     id: str
     sendingPaymentsCompanyExternalId: str
     receivingPaymentsCompanyExternalId: str
@@ -64,7 +64,7 @@ class PaymentsBeneficiaryResource(Resource):
 
     async def list_payments_beneficiaries(
         self, *, company_id: int
-    ) -> Response[builtins.list[PaymentsBeneficiaryListPaymentsBeneficiariesResultItem]]:
+    ) -> Response[builtins.list[PaymentsBeneficiaryShowResult]]:
         """List Payments Beneficiaries.
 
         ``GET /rest/v1.0/companies/{company_id}/payments/beneficiaries``
@@ -83,7 +83,7 @@ class PaymentsBeneficiaryResource(Resource):
 
     async def show(
         self, *, company_id: int, payments_beneficiary_id: str
-    ) -> Response[PaymentsBeneficiaryListPaymentsBeneficiariesResultItem]:
+    ) -> Response[PaymentsBeneficiaryShowResult]:
         """Show Payments Beneficiary.
 
         ``GET /rest/v1.0/companies/{company_id}/payments/beneficiaries/{payments_beneficiary_id}``
@@ -103,7 +103,7 @@ class PaymentsBeneficiaryResource(Resource):
 
     async def approve(
         self, *, company_id: int, payments_beneficiary_id: str, body: PaymentsBeneficiaryApproveBody
-    ) -> Response[PaymentsBeneficiaryListPaymentsBeneficiariesResultItem]:
+    ) -> Response[PaymentsBeneficiaryShowResult]:
         """Approve Payments Beneficiary.
 
         ``PATCH

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "PaymentsProjectsDisablePaymentsBody",
+    "PaymentsProjectsEnablePaymentsBody",
     "PaymentsProjectsResource",
     "PaymentsProjectsUpdateProjectAccountBody",
     "PaymentsProjectsUpdateProjectEarlyPayProgramsBody",
@@ -28,8 +28,14 @@ __all__ = [
 ]
 
 
-class PaymentsProjectsDisablePaymentsBody(TypedDict, total=False):
+class PaymentsProjectsEnablePaymentsBody(TypedDict, total=False):
     projectIds: list[int]
+
+
+class PaymentsProjectsUpdateProjectAccountBody(TypedDict, total=False):
+    businessId: str
+    bankAccountId: str
+    bankAccountType: str
 
 
 class PaymentsProjectsUpdateProjectEarlyPayProgramsBody(TypedDict, total=False):
@@ -40,12 +46,6 @@ class PaymentsProjectsUpdateProjectEarlyPayProgramsBody(TypedDict, total=False):
 class PaymentsProjectsUpdateProjectPayorPaysSettingBody(TypedDict, total=False):
     projectIds: list[int]
     payorPaysFees: bool
-
-
-class PaymentsProjectsUpdateProjectAccountBody(TypedDict, total=False):
-    businessId: str
-    bankAccountId: str
-    bankAccountType: str
 
 
 class PaymentsProjectsResource(Resource):
@@ -73,7 +73,7 @@ class PaymentsProjectsResource(Resource):
         )
 
     async def disable_payments(
-        self, *, company_id: int, body: PaymentsProjectsDisablePaymentsBody
+        self, *, company_id: int, body: PaymentsProjectsEnablePaymentsBody
     ) -> Response[Any]:
         """Disable Payments.
 
@@ -113,7 +113,7 @@ class PaymentsProjectsResource(Resource):
         )
 
     async def enable_payments(
-        self, *, company_id: int, body: PaymentsProjectsDisablePaymentsBody
+        self, *, company_id: int, body: PaymentsProjectsEnablePaymentsBody
     ) -> Response[Any]:
         """Enable payments.
 

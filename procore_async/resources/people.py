@@ -29,57 +29,13 @@ __all__ = [
     "PeopleCreatePersonResult",
     "PeopleEnablePersonToLogInBody",
     "PeopleGetAllBelongingToGroupResultItem",
-    "PeopleGetAllBelongingToGroupResultItemName",
     "PeopleGetAllBelongingToGroupResultItemTagInstancesItem",
-    "PeopleGetSinglePersonResult",
-    "PeopleGetSinglePersonResultTagInstancesItem",
     "PeopleResource",
     "PeopleUpdatePersonBody",
+    "PeopleUpdatePersonResult",
+    "PeopleUpdatePersonResultName",
+    "PeopleUpdatePersonResultTagInstancesItem",
 ]
-
-
-class PeopleGetAllBelongingToGroupResultItemName(TypedDict, total=False):
-    first: str
-    last: str
-
-
-class PeopleGetAllBelongingToGroupResultItemTagInstancesItem(TypedDict, total=False):
-    id: dict[str, Any]
-    tag_id: dict[str, Any]
-    expr_date: dict[str, Any]
-
-
-class PeopleGetAllBelongingToGroupResultItem(TypedDict, total=False):
-    id: str
-    name: PeopleGetAllBelongingToGroupResultItemName
-    company_id: str
-    is_user: bool
-    is_assignable: bool
-    status: str
-    email: str
-    phone: str
-    can_recieve_email: bool
-    can_recieve_sms: bool
-    group_ids: list[str]
-    job_title_id: str
-    hourly_wage: float
-    employee_number: str
-    hired_date: str
-    dob: str
-    is_male: bool
-    address_1: str
-    address_2: str
-    city_town: str
-    state_province: str
-    zipcode: str
-    country: str
-    emergency_contact_name: str
-    emergency_contact_number: str
-    emergency_contact_email: str
-    emergency_contact_relation: str
-    tag_instances: list[PeopleGetAllBelongingToGroupResultItemTagInstancesItem]
-    created_at: str
-    updated_at: str
 
 
 class PeopleCreatePersonBodyTagInstancesItem(TypedDict, total=False):
@@ -127,45 +83,6 @@ class PeopleCreatePersonResult(TypedDict, total=False):
     id: str
 
 
-class PeopleGetSinglePersonResultTagInstancesItem(TypedDict, total=False):
-    id: str
-    tag_id: str
-    expr_date: str
-
-
-class PeopleGetSinglePersonResult(TypedDict, total=False):
-    id: str
-    name: PeopleGetAllBelongingToGroupResultItemName
-    company_id: str
-    is_user: bool
-    is_assignable: bool
-    status: str
-    email: str
-    phone: str
-    can_recieve_email: bool
-    can_recieve_sms: bool
-    group_ids: list[str]
-    job_title_id: str
-    hourly_wage: float
-    employee_number: str
-    hired_date: str
-    dob: str
-    is_male: bool
-    address_1: str
-    address_2: str
-    city_town: str
-    state_province: str
-    zipcode: str
-    country: str
-    emergency_contact_name: str
-    emergency_contact_number: str
-    emergency_contact_email: str
-    emergency_contact_relation: str
-    tag_instances: list[PeopleGetSinglePersonResultTagInstancesItem]
-    created_at: str
-    updated_at: str
-
-
 class PeopleUpdatePersonBody(TypedDict, total=False):
     first_name: str
     last_name: str
@@ -198,6 +115,50 @@ class PeopleUpdatePersonBody(TypedDict, total=False):
     language: str
 
 
+class PeopleUpdatePersonResultName(TypedDict, total=False):
+    first: str
+    last: str
+
+
+class PeopleUpdatePersonResultTagInstancesItem(TypedDict, total=False):
+    id: str
+    tag_id: str
+    expr_date: str
+
+
+class PeopleUpdatePersonResult(TypedDict, total=False):
+    id: str
+    name: PeopleUpdatePersonResultName
+    company_id: str
+    is_user: bool
+    is_assignable: bool
+    status: str
+    email: str
+    phone: str
+    can_recieve_email: bool
+    can_recieve_sms: bool
+    group_ids: list[str]
+    job_title_id: str
+    hourly_wage: float
+    employee_number: str
+    hired_date: str
+    dob: str
+    is_male: bool
+    address_1: str
+    address_2: str
+    city_town: str
+    state_province: str
+    zipcode: str
+    country: str
+    emergency_contact_name: str
+    emergency_contact_number: str
+    emergency_contact_email: str
+    emergency_contact_relation: str
+    tag_instances: list[PeopleUpdatePersonResultTagInstancesItem]
+    created_at: str
+    updated_at: str
+
+
 class PeopleAddPersonToGroupBody(TypedDict, total=False):
     group_id: str
 
@@ -206,16 +167,55 @@ class PeopleAddPersonToGroupResult(TypedDict, total=False):
     group_ids: list[str]
 
 
-class PeopleAddTagInstanceToPersonBody(TypedDict, total=False):
-    tag_id: str
-    expr_date: int
-
-
 class PeopleEnablePersonToLogInBody(TypedDict, total=False):
     permission_level_id: str
     email: str
     password: str
     no_invite: bool
+
+
+class PeopleGetAllBelongingToGroupResultItemTagInstancesItem(TypedDict, total=False):
+    id: dict[str, Any]
+    tag_id: dict[str, Any]
+    expr_date: dict[str, Any]
+
+
+class PeopleGetAllBelongingToGroupResultItem(TypedDict, total=False):
+    id: str
+    name: PeopleUpdatePersonResultName
+    company_id: str
+    is_user: bool
+    is_assignable: bool
+    status: str
+    email: str
+    phone: str
+    can_recieve_email: bool
+    can_recieve_sms: bool
+    group_ids: list[str]
+    job_title_id: str
+    hourly_wage: float
+    employee_number: str
+    hired_date: str
+    dob: str
+    is_male: bool
+    address_1: str
+    address_2: str
+    city_town: str
+    state_province: str
+    zipcode: str
+    country: str
+    emergency_contact_name: str
+    emergency_contact_number: str
+    emergency_contact_email: str
+    emergency_contact_relation: str
+    tag_instances: list[PeopleGetAllBelongingToGroupResultItemTagInstancesItem]
+    created_at: str
+    updated_at: str
+
+
+class PeopleAddTagInstanceToPersonBody(TypedDict, total=False):
+    tag_id: str
+    expr_date: int
 
 
 class PeopleResource(Resource):
@@ -414,7 +414,7 @@ class PeopleResource(Resource):
 
     async def get_single_person(
         self, *, company_id: int, person_id: int
-    ) -> Response[PeopleGetSinglePersonResult]:
+    ) -> Response[PeopleUpdatePersonResult]:
         """Get a Single Person.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}``
@@ -436,7 +436,7 @@ class PeopleResource(Resource):
 
     async def update_person(
         self, *, company_id: int, person_id: int, body: PeopleUpdatePersonBody | None = None
-    ) -> Response[PeopleGetSinglePersonResult]:
+    ) -> Response[PeopleUpdatePersonResult]:
         """Update a Person.
 
         ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/people/{person_id}``

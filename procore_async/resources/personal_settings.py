@@ -19,10 +19,10 @@ else:
 if TYPE_CHECKING:
     from .._response import Response
 
-__all__ = ["PersonalSettingsResource", "PersonalSettingsReturnsAvatarOfCurrentUserResult"]
+__all__ = ["PersonalSettingsBulkCreateUpdateUiFlagsResult", "PersonalSettingsResource"]
 
 
-class PersonalSettingsReturnsAvatarOfCurrentUserResult(TypedDict, total=False):
+class PersonalSettingsBulkCreateUpdateUiFlagsResult(TypedDict, total=False):
     url: str
 
 
@@ -31,7 +31,7 @@ class PersonalSettingsResource(Resource):
 
     async def returns_avatar_of_current_user(
         self, *, company_id: int
-    ) -> Response[PersonalSettingsReturnsAvatarOfCurrentUserResult]:
+    ) -> Response[PersonalSettingsBulkCreateUpdateUiFlagsResult]:
         """Returns avatar of the current user.
 
         ``GET /rest/v1.0/companies/{company_id}/settings/my/avatar``
@@ -46,7 +46,7 @@ class PersonalSettingsResource(Resource):
 
     async def bulk_create_update_ui_flags(
         self, *, company_id: int, body: Mapping[str, Any] | None = None
-    ) -> Response[PersonalSettingsReturnsAvatarOfCurrentUserResult]:
+    ) -> Response[PersonalSettingsBulkCreateUpdateUiFlagsResult]:
         """Bulk create/update UI flags.
 
         ``PUT /rest/v1.0/companies/{company_id}/settings/my/avatar``

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "PlanRevisionLogsCreateResult",
-    "PlanRevisionLogsCreateResultAttachmentsItem",
     "PlanRevisionLogsListFilters",
     "PlanRevisionLogsListResultItem",
     "PlanRevisionLogsListResultItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "PlanRevisionLogsListResultItemLocation",
     "PlanRevisionLogsListResultItemVendor",
     "PlanRevisionLogsResource",
+    "PlanRevisionLogsShowResult",
+    "PlanRevisionLogsShowResultAttachmentsItem",
 ]
 
 
@@ -93,14 +93,14 @@ class PlanRevisionLogsListResultItem(TypedDict, total=False):
     attachments: list[PlanRevisionLogsListResultItemAttachmentsItem]
 
 
-class PlanRevisionLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class PlanRevisionLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class PlanRevisionLogsCreateResult(TypedDict, total=False):
+class PlanRevisionLogsShowResult(TypedDict, total=False):
     id: int
     category: str
     comments: str
@@ -115,7 +115,7 @@ class PlanRevisionLogsCreateResult(TypedDict, total=False):
     location: PlanRevisionLogsListResultItemLocation
     daily_log_segment_id: int
     daily_log_segment: PlanRevisionLogsListResultItemDailyLogSegment
-    attachments: list[PlanRevisionLogsCreateResultAttachmentsItem]
+    attachments: list[PlanRevisionLogsShowResultAttachmentsItem]
 
 
 class PlanRevisionLogsResource(Resource):
@@ -167,7 +167,7 @@ class PlanRevisionLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[PlanRevisionLogsCreateResult]:
+    ) -> Response[PlanRevisionLogsShowResult]:
         """Create Plan Revision Log.
 
         ``POST /rest/v1.0/projects/{project_id}/plan_revision_logs``
@@ -210,7 +210,7 @@ class PlanRevisionLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[PlanRevisionLogsCreateResult]:
+    ) -> Response[PlanRevisionLogsShowResult]:
         """Show Plan Revision Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/plan_revision_logs/{id}``
@@ -230,7 +230,7 @@ class PlanRevisionLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[PlanRevisionLogsCreateResult]:
+    ) -> Response[PlanRevisionLogsShowResult]:
         """Update Plan Revision Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/plan_revision_logs/{id}``

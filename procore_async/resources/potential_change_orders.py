@@ -29,20 +29,7 @@ __all__ = [
     "PotentialChangeOrdersCreateBody",
     "PotentialChangeOrdersCreateBodyChangeOrder",
     "PotentialChangeOrdersCreateLineItemBody",
-    "PotentialChangeOrdersCreateLineItemBodyLineItem",
-    "PotentialChangeOrdersCreateLineItemResult",
-    "PotentialChangeOrdersCreateLineItemResultChangeEventLineItem",
-    "PotentialChangeOrdersCreateLineItemResultCostCode",
-    "PotentialChangeOrdersCreateLineItemResultCostCodeParent",
     "PotentialChangeOrdersCreateResult",
-    "PotentialChangeOrdersCreateResultCreator",
-    "PotentialChangeOrdersCreateResultCustomFields",
-    "PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "PotentialChangeOrdersListFilters",
     "PotentialChangeOrdersListItem",
     "PotentialChangeOrdersListItemCustomFields",
@@ -50,16 +37,28 @@ __all__ = [
     "PotentialChangeOrdersListLineItemsFilters",
     "PotentialChangeOrdersListLineItemsItem",
     "PotentialChangeOrdersListLineItemsItemChangeEventLineItem",
-    "PotentialChangeOrdersListLineItemsItemCompany",
     "PotentialChangeOrdersListLineItemsItemCostCode",
     "PotentialChangeOrdersListLineItemsItemCostCodeParent",
-    "PotentialChangeOrdersListLineItemsItemCurrencyConfiguration",
-    "PotentialChangeOrdersListLineItemsItemHolder",
-    "PotentialChangeOrdersListLineItemsItemLineItemType",
-    "PotentialChangeOrdersListLineItemsItemWbsCode",
     "PotentialChangeOrdersResource",
+    "PotentialChangeOrdersShowLineItemResult",
+    "PotentialChangeOrdersShowLineItemResultChangeEventLineItem",
+    "PotentialChangeOrdersShowLineItemResultChangeEventLineItemCurrencyConfiguration",
+    "PotentialChangeOrdersShowLineItemResultCompany",
+    "PotentialChangeOrdersShowLineItemResultCostCode",
+    "PotentialChangeOrdersShowLineItemResultCostCodeParent",
+    "PotentialChangeOrdersShowLineItemResultHolder",
+    "PotentialChangeOrdersShowLineItemResultLineItemType",
+    "PotentialChangeOrdersShowLineItemResultWbsCode",
     "PotentialChangeOrdersShowResult",
     "PotentialChangeOrdersShowResultAttachmentsItem",
+    "PotentialChangeOrdersShowResultCreator",
+    "PotentialChangeOrdersShowResultCustomFields",
+    "PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "PotentialChangeOrdersShowResultLineItemsItem",
     "PotentialChangeOrdersShowResultLineItemsItemCurrencyConfiguration",
     "PotentialChangeOrdersShowResultLineItemsItemLineItemType",
@@ -67,6 +66,7 @@ __all__ = [
     "PotentialChangeOrdersSyncBodyUpdatesItem",
     "PotentialChangeOrdersSyncBodyUpdatesItemChangeOrderRequest",
     "PotentialChangeOrdersSyncLineItemsBody",
+    "PotentialChangeOrdersSyncLineItemsBodyUpdatesItem",
     "PotentialChangeOrdersUpdateBody",
     "PotentialChangeOrdersUpdateBodyChangeOrder",
     "PotentialChangeOrdersUpdateBodyChangeOrderChangeOrderRequest",
@@ -136,127 +136,6 @@ class PotentialChangeOrdersListItem(TypedDict, total=False):
     custom_fields: PotentialChangeOrdersListItemCustomFields
 
 
-class PotentialChangeOrdersCreateBodyChangeOrder(TypedDict, total=False):
-    commitment_change_event_id: int
-    description: str
-    due_date: str
-    grand_total: str
-    invoiced_date: str
-    number: str
-    origin_data: str
-    origin_id: str
-    paid_date: str
-    prime_change_event_id: int
-    schedule_impact_amount: int
-    status: str
-    title: str
-    currency_exchange_rate: str
-
-
-class PotentialChangeOrdersCreateBody(TypedDict, total=False):
-    project_id: int
-    contract_id: int
-    change_order: PotentialChangeOrdersCreateBodyChangeOrder
-
-
-class PotentialChangeOrdersCreateResultCreator(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: (
-        PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-    )
-
-
-class PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-PotentialChangeOrdersCreateResultCustomFields = TypedDict(
-    "PotentialChangeOrdersCreateResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": PotentialChangeOrdersCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class PotentialChangeOrdersCreateResult(TypedDict, total=False):
-    id: int
-    accounting_method: str
-    change_order_request_id: int
-    commitment_change_event_id: int
-    contract_id: int
-    created_at: str
-    creator: PotentialChangeOrdersCreateResultCreator
-    description: str
-    due_date: str
-    field_change: bool
-    grand_total: str
-    invoiced_date: str
-    line_items: list[dict[str, Any]]
-    line_items_extended_total: str
-    line_items_total: str
-    number: str
-    origin_data: str
-    origin_id: str
-    paid: bool
-    paid_date: str
-    position: int
-    prime_change_event_id: int
-    private: bool
-    revision: int
-    schedule_impact_amount: int
-    status: str
-    title: str
-    updated_at: str
-    vendor: Any
-    void: bool
-    currency_configuration: dict[str, Any]
-    custom_fields: PotentialChangeOrdersCreateResultCustomFields
-
-
 class PotentialChangeOrdersSyncBodyUpdatesItemChangeOrderRequest(TypedDict, total=False):
     change_order_package_id: dict[str, Any]
 
@@ -281,6 +160,12 @@ class PotentialChangeOrdersSyncBodyUpdatesItem(TypedDict, total=False):
 
 class PotentialChangeOrdersSyncBody(TypedDict, total=False):
     updates: list[PotentialChangeOrdersSyncBodyUpdatesItem]
+
+
+class PotentialChangeOrdersShowResultCreator(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
 
 
 class PotentialChangeOrdersShowResultAttachmentsItem(TypedDict, total=False):
@@ -320,6 +205,63 @@ class PotentialChangeOrdersShowResultLineItemsItem(TypedDict, total=False):
     currency_configuration: PotentialChangeOrdersShowResultLineItemsItemCurrencyConfiguration
 
 
+class PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: (
+        PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    )
+
+
+class PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+PotentialChangeOrdersShowResultCustomFields = TypedDict(
+    "PotentialChangeOrdersShowResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": PotentialChangeOrdersShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
 class PotentialChangeOrdersShowResult(TypedDict, total=False):
     id: int
     accounting_method: str
@@ -328,10 +270,10 @@ class PotentialChangeOrdersShowResult(TypedDict, total=False):
     commitment_change_event_id: int
     contract_id: int
     created_at: str
-    creator: PotentialChangeOrdersCreateResultCreator
+    creator: PotentialChangeOrdersShowResultCreator
     deleted_at: str
     description: str
-    designated_reviewer: PotentialChangeOrdersCreateResultCreator
+    designated_reviewer: PotentialChangeOrdersShowResultCreator
     due_date: str
     field_change: bool
     grand_total: str
@@ -350,11 +292,11 @@ class PotentialChangeOrdersShowResult(TypedDict, total=False):
     prime_change_event_id: int
     private: bool
     reason: str
-    received_from: PotentialChangeOrdersCreateResultCreator
+    received_from: PotentialChangeOrdersShowResultCreator
     reference: str
     request_for_quote_id: int
     reviewed_at: str
-    reviewer: PotentialChangeOrdersCreateResultCreator
+    reviewer: PotentialChangeOrdersShowResultCreator
     revision: int
     schedule_impact_amount: int
     status: str
@@ -363,7 +305,65 @@ class PotentialChangeOrdersShowResult(TypedDict, total=False):
     vendor: Any
     void: bool
     currency_configuration: dict[str, Any]
-    custom_fields: PotentialChangeOrdersCreateResultCustomFields
+    custom_fields: PotentialChangeOrdersShowResultCustomFields
+
+
+class PotentialChangeOrdersCreateBodyChangeOrder(TypedDict, total=False):
+    commitment_change_event_id: int
+    description: str
+    due_date: str
+    grand_total: str
+    invoiced_date: str
+    number: str
+    origin_data: str
+    origin_id: str
+    paid_date: str
+    prime_change_event_id: int
+    schedule_impact_amount: int
+    status: str
+    title: str
+    currency_exchange_rate: str
+
+
+class PotentialChangeOrdersCreateBody(TypedDict, total=False):
+    project_id: int
+    contract_id: int
+    change_order: PotentialChangeOrdersCreateBodyChangeOrder
+
+
+class PotentialChangeOrdersCreateResult(TypedDict, total=False):
+    id: int
+    accounting_method: str
+    change_order_request_id: int
+    commitment_change_event_id: int
+    contract_id: int
+    created_at: str
+    creator: PotentialChangeOrdersShowResultCreator
+    description: str
+    due_date: str
+    field_change: bool
+    grand_total: str
+    invoiced_date: str
+    line_items: list[dict[str, Any]]
+    line_items_extended_total: str
+    line_items_total: str
+    number: str
+    origin_data: str
+    origin_id: str
+    paid: bool
+    paid_date: str
+    position: int
+    prime_change_event_id: int
+    private: bool
+    revision: int
+    schedule_impact_amount: int
+    status: str
+    title: str
+    updated_at: str
+    vendor: Any
+    void: bool
+    currency_configuration: dict[str, Any]
+    custom_fields: PotentialChangeOrdersShowResultCustomFields
 
 
 class PotentialChangeOrdersUpdateBodyChangeOrderChangeOrderRequest(TypedDict, total=False):
@@ -394,17 +394,109 @@ class PotentialChangeOrdersUpdateBody(TypedDict, total=False):
     change_order: PotentialChangeOrdersUpdateBodyChangeOrder
 
 
+class PotentialChangeOrdersShowLineItemResultCompany(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class PotentialChangeOrdersShowLineItemResultCostCodeParent(TypedDict, total=False):
+    id: int
+
+
+class PotentialChangeOrdersShowLineItemResultCostCode(TypedDict, total=False):
+    id: int
+    biller: str
+    biller_id: int
+    biller_type: str
+    budgeted: bool
+    code: str
+    created_at: str
+    deleted_at: str
+    full_code: str
+    name: str
+    origin_data: str
+    origin_id: str
+    parent: PotentialChangeOrdersShowLineItemResultCostCodeParent
+    position: int
+    sortable_code: str
+    standard_cost_code_id: int
+    standard_cost_code_list_id: int
+    updated_at: str
+    line_item_types: list[PotentialChangeOrdersShowResultLineItemsItemLineItemType]
+
+
+class PotentialChangeOrdersShowLineItemResultHolder(TypedDict, total=False):
+    id: int
+    holder_type: str
+
+
+class PotentialChangeOrdersShowLineItemResultLineItemType(TypedDict, total=False):
+    id: int
+    name: str
+    code: str
+    base_type: str
+    origin_data: str
+    origin_id: str
+
+
+class PotentialChangeOrdersShowLineItemResultWbsCode(TypedDict, total=False):
+    id: int
+    flat_code: str
+    description: str
+
+
+class PotentialChangeOrdersShowLineItemResultChangeEventLineItemCurrencyConfiguration(
+    TypedDict, total=False
+):
+    currency_iso_code: str
+
+
+class PotentialChangeOrdersShowLineItemResultChangeEventLineItem(TypedDict, total=False):
+    id: int
+    cost_rom: str
+    revenue_rom: str
+    event_id: int
+    cost_code: Any
+    line_item_type: PotentialChangeOrdersShowLineItemResultLineItemType
+    currency_configuration: (
+        PotentialChangeOrdersShowLineItemResultChangeEventLineItemCurrencyConfiguration
+    )
+
+
+class PotentialChangeOrdersShowLineItemResult(TypedDict, total=False):
+    id: int
+    amount: str
+    company: PotentialChangeOrdersShowLineItemResultCompany
+    cost_code: PotentialChangeOrdersShowLineItemResultCostCode
+    created_at: str
+    description: str
+    extended_type: str
+    holder: PotentialChangeOrdersShowLineItemResultHolder
+    line_item_type: PotentialChangeOrdersShowLineItemResultLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    project: PotentialChangeOrdersShowLineItemResultCompany
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    wbs_code: PotentialChangeOrdersShowLineItemResultWbsCode
+    updated_at: str
+    change_event_line_item: PotentialChangeOrdersShowLineItemResultChangeEventLineItem
+    currency_configuration: (
+        PotentialChangeOrdersShowLineItemResultChangeEventLineItemCurrencyConfiguration
+    )
+
+
 class PotentialChangeOrdersListLineItemsFilters(TypedDict, total=False):
     cost_code_id: str
     created_at: str
     id: Sequence[int]
     line_item_type_id: int
     updated_at: str
-
-
-class PotentialChangeOrdersListLineItemsItemCompany(TypedDict, total=False):
-    id: int
-    name: str
 
 
 class PotentialChangeOrdersListLineItemsItemCostCodeParent(TypedDict, total=False):
@@ -433,26 +525,6 @@ class PotentialChangeOrdersListLineItemsItemCostCode(TypedDict, total=False):
     line_item_types: list[dict[str, Any]]
 
 
-class PotentialChangeOrdersListLineItemsItemHolder(TypedDict, total=False):
-    id: int
-    holder_type: str
-
-
-class PotentialChangeOrdersListLineItemsItemLineItemType(TypedDict, total=False):
-    id: int
-    name: str
-    code: str
-    base_type: str
-    origin_data: str
-    origin_id: str
-
-
-class PotentialChangeOrdersListLineItemsItemWbsCode(TypedDict, total=False):
-    id: int
-    flat_code: str
-    description: str
-
-
 class PotentialChangeOrdersListLineItemsItemChangeEventLineItem(TypedDict, total=False):
     id: int
     cost_rom: str
@@ -463,37 +535,35 @@ class PotentialChangeOrdersListLineItemsItemChangeEventLineItem(TypedDict, total
     currency_configuration: PotentialChangeOrdersShowResultLineItemsItemCurrencyConfiguration
 
 
-class PotentialChangeOrdersListLineItemsItemCurrencyConfiguration(TypedDict, total=False):
-    currency_iso_code: str
-
-
 class PotentialChangeOrdersListLineItemsItem(TypedDict, total=False):
     id: int
     amount: str
-    company: PotentialChangeOrdersListLineItemsItemCompany
+    company: PotentialChangeOrdersShowLineItemResultCompany
     cost_code: PotentialChangeOrdersListLineItemsItemCostCode
     created_at: str
     description: str
     extended_type: str
-    holder: PotentialChangeOrdersListLineItemsItemHolder
-    line_item_type: PotentialChangeOrdersListLineItemsItemLineItemType
+    holder: PotentialChangeOrdersShowLineItemResultHolder
+    line_item_type: PotentialChangeOrdersShowLineItemResultLineItemType
     origin_data: str
     origin_id: str
     position: int
-    project: PotentialChangeOrdersListLineItemsItemCompany
+    project: PotentialChangeOrdersShowLineItemResultCompany
     quantity: str
     tax_code_id: int
     total_amount: str
     extended_amount: str
     unit_cost: str
     uom: str
-    wbs_code: PotentialChangeOrdersListLineItemsItemWbsCode
+    wbs_code: PotentialChangeOrdersShowLineItemResultWbsCode
     updated_at: str
     change_event_line_item: PotentialChangeOrdersListLineItemsItemChangeEventLineItem
-    currency_configuration: PotentialChangeOrdersListLineItemsItemCurrencyConfiguration
+    currency_configuration: (
+        PotentialChangeOrdersShowLineItemResultChangeEventLineItemCurrencyConfiguration
+    )
 
 
-class PotentialChangeOrdersCreateLineItemBodyLineItem(TypedDict, total=False):
+class PotentialChangeOrdersSyncLineItemsBodyUpdatesItem(TypedDict, total=False):
     amount: str
     cost_code_id: int
     description: str
@@ -508,75 +578,13 @@ class PotentialChangeOrdersCreateLineItemBodyLineItem(TypedDict, total=False):
     wbs_code_id: int
 
 
+class PotentialChangeOrdersSyncLineItemsBody(TypedDict, total=False):
+    updates: list[PotentialChangeOrdersSyncLineItemsBodyUpdatesItem]
+
+
 class PotentialChangeOrdersCreateLineItemBody(TypedDict, total=False):
     project_id: int
-    line_item: PotentialChangeOrdersCreateLineItemBodyLineItem
-
-
-class PotentialChangeOrdersCreateLineItemResultCostCodeParent(TypedDict, total=False):
-    id: int
-
-
-class PotentialChangeOrdersCreateLineItemResultCostCode(TypedDict, total=False):
-    id: int
-    biller: str
-    biller_id: int
-    biller_type: str
-    budgeted: bool
-    code: str
-    created_at: str
-    deleted_at: str
-    full_code: str
-    name: str
-    origin_data: str
-    origin_id: str
-    parent: PotentialChangeOrdersCreateLineItemResultCostCodeParent
-    position: int
-    sortable_code: str
-    standard_cost_code_id: int
-    standard_cost_code_list_id: int
-    updated_at: str
-    line_item_types: list[PotentialChangeOrdersShowResultLineItemsItemLineItemType]
-
-
-class PotentialChangeOrdersCreateLineItemResultChangeEventLineItem(TypedDict, total=False):
-    id: int
-    cost_rom: str
-    revenue_rom: str
-    event_id: int
-    cost_code: Any
-    line_item_type: PotentialChangeOrdersListLineItemsItemLineItemType
-    currency_configuration: PotentialChangeOrdersListLineItemsItemCurrencyConfiguration
-
-
-class PotentialChangeOrdersCreateLineItemResult(TypedDict, total=False):
-    id: int
-    amount: str
-    company: PotentialChangeOrdersListLineItemsItemCompany
-    cost_code: PotentialChangeOrdersCreateLineItemResultCostCode
-    created_at: str
-    description: str
-    extended_type: str
-    holder: PotentialChangeOrdersListLineItemsItemHolder
-    line_item_type: PotentialChangeOrdersListLineItemsItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    project: PotentialChangeOrdersListLineItemsItemCompany
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    wbs_code: PotentialChangeOrdersListLineItemsItemWbsCode
-    updated_at: str
-    change_event_line_item: PotentialChangeOrdersCreateLineItemResultChangeEventLineItem
-    currency_configuration: PotentialChangeOrdersListLineItemsItemCurrencyConfiguration
-
-
-class PotentialChangeOrdersSyncLineItemsBody(TypedDict, total=False):
-    updates: list[PotentialChangeOrdersCreateLineItemBodyLineItem]
+    line_item: PotentialChangeOrdersSyncLineItemsBodyUpdatesItem
 
 
 class PotentialChangeOrdersResource(Resource):
@@ -761,7 +769,7 @@ class PotentialChangeOrdersResource(Resource):
         potential_change_order_id: int,
         body: PotentialChangeOrdersCreateLineItemBody,
         company_id: int | None = None,
-    ) -> Response[PotentialChangeOrdersCreateLineItemResult]:
+    ) -> Response[PotentialChangeOrdersShowLineItemResult]:
         """Create Potential Change Order Line Item.
 
         ``POST /rest/v1.0/potential_change_orders/{potential_change_order_id}/line_items``
@@ -854,7 +862,7 @@ class PotentialChangeOrdersResource(Resource):
         id: int,
         project_id: int,
         company_id: int | None = None,
-    ) -> Response[PotentialChangeOrdersCreateLineItemResult]:
+    ) -> Response[PotentialChangeOrdersShowLineItemResult]:
         """Show Potential Change Order Line Item.
 
         ``GET /rest/v1.0/potential_change_orders/{potential_change_order_id}/line_items/{id}``
@@ -883,7 +891,7 @@ class PotentialChangeOrdersResource(Resource):
         id: int,
         body: PotentialChangeOrdersCreateLineItemBody,
         company_id: int | None = None,
-    ) -> Response[PotentialChangeOrdersCreateLineItemResult]:
+    ) -> Response[PotentialChangeOrdersShowLineItemResult]:
         """Update Potential Change Order Line Item.
 
         ``PATCH /rest/v1.0/potential_change_orders/{potential_change_order_id}/line_items/{id}``

@@ -42,15 +42,6 @@ __all__ = [
     "PrimeChangeOrderBatchesUpdateBody",
 ]
 
-
-class PrimeChangeOrderBatchesShowAllFilters(TypedDict, total=False):
-    change_order_id: int
-    contract_id: int
-    id: int
-    status: Mapping[str, Any]
-    updated_at: str
-
-
 PrimeChangeOrderBatchesCreateBodyChangeOrderBatch = TypedDict(
     "PrimeChangeOrderBatchesCreateBodyChangeOrderBatch",
     {
@@ -193,6 +184,14 @@ class PrimeChangeOrderBatchesCreateResult(TypedDict, total=False):
 
 class PrimeChangeOrderBatchesUpdateBody(TypedDict, total=False):
     change_order_batch: PrimeChangeOrderBatchesCreateBodyChangeOrderBatch
+
+
+class PrimeChangeOrderBatchesShowAllFilters(TypedDict, total=False):
+    change_order_id: int
+    contract_id: int
+    id: int
+    status: Mapping[str, Any]
+    updated_at: str
 
 
 class PrimeChangeOrderBatchesResource(Resource):

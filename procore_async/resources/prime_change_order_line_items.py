@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PrimeChangeOrderLineItemsCreateBody",
-    "PrimeChangeOrderLineItemsCreateResult",
-    "PrimeChangeOrderLineItemsCreateResultWbsCode",
     "PrimeChangeOrderLineItemsListItem",
     "PrimeChangeOrderLineItemsListItemWbsCode",
     "PrimeChangeOrderLineItemsResource",
+    "PrimeChangeOrderLineItemsShowResult",
+    "PrimeChangeOrderLineItemsShowResultWbsCode",
     "PrimeChangeOrderLineItemsUpdatePrimeContractLineItemBody",
 ]
 
@@ -55,23 +55,13 @@ class PrimeChangeOrderLineItemsListItem(TypedDict, total=False):
     work_breakdown_structure: dict[str, Any]
 
 
-class PrimeChangeOrderLineItemsCreateBody(TypedDict, total=False):
-    amount: str
-    description: str
-    quantity: str
-    unit_cost: str
-    uom: str
-    wbs_code_id: str
-    tax_code_id: str
-
-
-class PrimeChangeOrderLineItemsCreateResultWbsCode(TypedDict, total=False):
+class PrimeChangeOrderLineItemsShowResultWbsCode(TypedDict, total=False):
     id: str
     flat_code: str
     description: str
 
 
-class PrimeChangeOrderLineItemsCreateResult(TypedDict, total=False):
+class PrimeChangeOrderLineItemsShowResult(TypedDict, total=False):
     prime_line_item_id: str
     id: str
     description: str
@@ -83,8 +73,18 @@ class PrimeChangeOrderLineItemsCreateResult(TypedDict, total=False):
     wbs_code_id: str
     tax_code_id: str
     position: float
-    wbs_code: PrimeChangeOrderLineItemsCreateResultWbsCode
+    wbs_code: PrimeChangeOrderLineItemsShowResultWbsCode
     work_breakdown_structure: dict[str, Any]
+
+
+class PrimeChangeOrderLineItemsCreateBody(TypedDict, total=False):
+    amount: str
+    description: str
+    quantity: str
+    unit_cost: str
+    uom: str
+    wbs_code_id: str
+    tax_code_id: str
 
 
 class PrimeChangeOrderLineItemsUpdatePrimeContractLineItemBody(TypedDict, total=False):
@@ -145,7 +145,7 @@ class PrimeChangeOrderLineItemsResource(Resource):
         project_id: str,
         prime_change_order_id: str,
         body: PrimeChangeOrderLineItemsCreateBody,
-    ) -> Response[PrimeChangeOrderLineItemsCreateResult]:
+    ) -> Response[PrimeChangeOrderLineItemsShowResult]:
         """Create Prime Change Order Line Item.
 
         ``POST
@@ -193,7 +193,7 @@ class PrimeChangeOrderLineItemsResource(Resource):
 
     async def show(
         self, *, company_id: int, project_id: str, prime_change_order_id: str, id: str
-    ) -> Response[PrimeChangeOrderLineItemsCreateResult]:
+    ) -> Response[PrimeChangeOrderLineItemsShowResult]:
         """Show Prime Change Order Line Item.
 
         ``GET
@@ -224,7 +224,7 @@ class PrimeChangeOrderLineItemsResource(Resource):
         prime_change_order_id: str,
         id: str,
         body: PrimeChangeOrderLineItemsUpdatePrimeContractLineItemBody,
-    ) -> Response[PrimeChangeOrderLineItemsCreateResult]:
+    ) -> Response[PrimeChangeOrderLineItemsShowResult]:
         """Update Prime Contract Line Item.
 
         ``PATCH

@@ -30,19 +30,6 @@ __all__ = [
     "PrimeChangeOrdersUpdateBody",
 ]
 
-
-class PrimeChangeOrdersShowAllFilters(TypedDict, total=False):
-    batch_id: int
-    contract_id: int
-    executed: bool
-    id: int
-    legacy_package_id: int
-    signature_required: bool
-    status: str
-    updated_at: str
-    vendor_id: int
-
-
 PrimeChangeOrdersCreateBodyChangeOrder = TypedDict(
     "PrimeChangeOrdersCreateBodyChangeOrder",
     {
@@ -89,6 +76,18 @@ class PrimeChangeOrdersCreateBody(TypedDict, total=False):
 
 class PrimeChangeOrdersUpdateBody(TypedDict, total=False):
     change_order: PrimeChangeOrdersCreateBodyChangeOrder
+
+
+class PrimeChangeOrdersShowAllFilters(TypedDict, total=False):
+    batch_id: int
+    contract_id: int
+    executed: bool
+    id: int
+    legacy_package_id: int
+    signature_required: bool
+    status: str
+    updated_at: str
+    vendor_id: int
 
 
 class PrimeChangeOrdersResource(Resource):

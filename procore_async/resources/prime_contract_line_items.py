@@ -30,12 +30,6 @@ __all__ = [
     "PrimeContractLineItemsCreateBody",
     "PrimeContractLineItemsCreateBodyLineItem",
     "PrimeContractLineItemsCreateForCompanyBody",
-    "PrimeContractLineItemsCreateForCompanyResult",
-    "PrimeContractLineItemsCreateForCompanyResultWbsCode",
-    "PrimeContractLineItemsCreateResult",
-    "PrimeContractLineItemsCreateResultChangeEventLineItem",
-    "PrimeContractLineItemsCreateResultCostCode",
-    "PrimeContractLineItemsCreateResultCostCodeParent",
     "PrimeContractLineItemsListFilters",
     "PrimeContractLineItemsListForCompanyItem",
     "PrimeContractLineItemsListForCompanyItemWbsCode",
@@ -51,6 +45,12 @@ __all__ = [
     "PrimeContractLineItemsListItemLineItemType",
     "PrimeContractLineItemsListItemWbsCode",
     "PrimeContractLineItemsResource",
+    "PrimeContractLineItemsShowForCompanyResult",
+    "PrimeContractLineItemsShowForCompanyResultWbsCode",
+    "PrimeContractLineItemsShowResult",
+    "PrimeContractLineItemsShowResultChangeEventLineItem",
+    "PrimeContractLineItemsShowResultCostCode",
+    "PrimeContractLineItemsShowResultCostCodeParent",
     "PrimeContractLineItemsSyncBody",
     "PrimeContractLineItemsSyncBodyUpdatesItem",
 ]
@@ -170,88 +170,6 @@ class PrimeContractLineItemsListItem(TypedDict, total=False):
     currency_configuration: PrimeContractLineItemsListItemCurrencyConfiguration
 
 
-class PrimeContractLineItemsCreateBodyLineItem(TypedDict, total=False):
-    amount: str
-    cost_code_id: int
-    description: str
-    extended_type: str
-    quantity: str
-    line_item_type_id: int
-    origin_data: str
-    origin_id: str
-    tax_code_id: int
-    unit_cost: str
-    uom: str
-    wbs_code_id: int
-
-
-class PrimeContractLineItemsCreateBody(TypedDict, total=False):
-    project_id: int
-    line_item: PrimeContractLineItemsCreateBodyLineItem
-
-
-class PrimeContractLineItemsCreateResultCostCodeParent(TypedDict, total=False):
-    id: int
-
-
-class PrimeContractLineItemsCreateResultCostCode(TypedDict, total=False):
-    id: int
-    biller: str
-    biller_id: int
-    biller_type: str
-    budgeted: bool
-    code: str
-    created_at: str
-    deleted_at: str
-    full_code: str
-    name: str
-    origin_data: str
-    origin_id: str
-    parent: PrimeContractLineItemsCreateResultCostCodeParent
-    position: int
-    sortable_code: str
-    standard_cost_code_id: int
-    standard_cost_code_list_id: int
-    updated_at: str
-    line_item_types: list[PrimeContractLineItemsListItemChangeEventLineItemLineItemType]
-
-
-class PrimeContractLineItemsCreateResultChangeEventLineItem(TypedDict, total=False):
-    id: int
-    cost_rom: str
-    revenue_rom: str
-    event_id: int
-    cost_code: Any
-    line_item_type: PrimeContractLineItemsListItemLineItemType
-    currency_configuration: PrimeContractLineItemsListItemCurrencyConfiguration
-
-
-class PrimeContractLineItemsCreateResult(TypedDict, total=False):
-    id: int
-    amount: str
-    company: PrimeContractLineItemsListItemCompany
-    cost_code: PrimeContractLineItemsCreateResultCostCode
-    created_at: str
-    description: str
-    extended_type: str
-    holder: PrimeContractLineItemsListItemHolder
-    line_item_type: PrimeContractLineItemsListItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    project: PrimeContractLineItemsListItemCompany
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    wbs_code: PrimeContractLineItemsListItemWbsCode
-    updated_at: str
-    change_event_line_item: PrimeContractLineItemsCreateResultChangeEventLineItem
-    currency_configuration: PrimeContractLineItemsListItemCurrencyConfiguration
-
-
 class PrimeContractLineItemsSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     amount: str
@@ -270,6 +188,88 @@ class PrimeContractLineItemsSyncBodyUpdatesItem(TypedDict, total=False):
 
 class PrimeContractLineItemsSyncBody(TypedDict, total=False):
     updates: list[PrimeContractLineItemsSyncBodyUpdatesItem]
+
+
+class PrimeContractLineItemsShowResultCostCodeParent(TypedDict, total=False):
+    id: int
+
+
+class PrimeContractLineItemsShowResultCostCode(TypedDict, total=False):
+    id: int
+    biller: str
+    biller_id: int
+    biller_type: str
+    budgeted: bool
+    code: str
+    created_at: str
+    deleted_at: str
+    full_code: str
+    name: str
+    origin_data: str
+    origin_id: str
+    parent: PrimeContractLineItemsShowResultCostCodeParent
+    position: int
+    sortable_code: str
+    standard_cost_code_id: int
+    standard_cost_code_list_id: int
+    updated_at: str
+    line_item_types: list[PrimeContractLineItemsListItemChangeEventLineItemLineItemType]
+
+
+class PrimeContractLineItemsShowResultChangeEventLineItem(TypedDict, total=False):
+    id: int
+    cost_rom: str
+    revenue_rom: str
+    event_id: int
+    cost_code: Any
+    line_item_type: PrimeContractLineItemsListItemLineItemType
+    currency_configuration: PrimeContractLineItemsListItemCurrencyConfiguration
+
+
+class PrimeContractLineItemsShowResult(TypedDict, total=False):
+    id: int
+    amount: str
+    company: PrimeContractLineItemsListItemCompany
+    cost_code: PrimeContractLineItemsShowResultCostCode
+    created_at: str
+    description: str
+    extended_type: str
+    holder: PrimeContractLineItemsListItemHolder
+    line_item_type: PrimeContractLineItemsListItemLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    project: PrimeContractLineItemsListItemCompany
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    wbs_code: PrimeContractLineItemsListItemWbsCode
+    updated_at: str
+    change_event_line_item: PrimeContractLineItemsShowResultChangeEventLineItem
+    currency_configuration: PrimeContractLineItemsListItemCurrencyConfiguration
+
+
+class PrimeContractLineItemsCreateBodyLineItem(TypedDict, total=False):
+    amount: str
+    cost_code_id: int
+    description: str
+    extended_type: str
+    quantity: str
+    line_item_type_id: int
+    origin_data: str
+    origin_id: str
+    tax_code_id: int
+    unit_cost: str
+    uom: str
+    wbs_code_id: int
+
+
+class PrimeContractLineItemsCreateBody(TypedDict, total=False):
+    project_id: int
+    line_item: PrimeContractLineItemsCreateBodyLineItem
 
 
 class PrimeContractLineItemsListForCompanyItemWbsCode(TypedDict, total=False):
@@ -294,24 +294,13 @@ class PrimeContractLineItemsListForCompanyItem(TypedDict, total=False):
     work_breakdown_structure: dict[str, Any]
 
 
-class PrimeContractLineItemsCreateForCompanyBody(TypedDict, total=False):
-    line_item_group_id: str
-    amount: str
-    description: str
-    quantity: str
-    unit_cost: str
-    uom: str
-    wbs_code_id: str
-    tax_code_id: str
-
-
-class PrimeContractLineItemsCreateForCompanyResultWbsCode(TypedDict, total=False):
+class PrimeContractLineItemsShowForCompanyResultWbsCode(TypedDict, total=False):
     id: str
     flat_code: str
     description: str
 
 
-class PrimeContractLineItemsCreateForCompanyResult(TypedDict, total=False):
+class PrimeContractLineItemsShowForCompanyResult(TypedDict, total=False):
     line_item_group_id: str
     id: str
     description: str
@@ -323,8 +312,19 @@ class PrimeContractLineItemsCreateForCompanyResult(TypedDict, total=False):
     wbs_code_id: str
     tax_code_id: str
     position: float
-    wbs_code: PrimeContractLineItemsCreateForCompanyResultWbsCode
+    wbs_code: PrimeContractLineItemsShowForCompanyResultWbsCode
     work_breakdown_structure: dict[str, Any]
+
+
+class PrimeContractLineItemsCreateForCompanyBody(TypedDict, total=False):
+    line_item_group_id: str
+    amount: str
+    description: str
+    quantity: str
+    unit_cost: str
+    uom: str
+    wbs_code_id: str
+    tax_code_id: str
 
 
 class PrimeContractLineItemsResource(Resource):
@@ -379,7 +379,7 @@ class PrimeContractLineItemsResource(Resource):
         project_id: int,
         body: PrimeContractLineItemsCreateBody,
         company_id: int | None = None,
-    ) -> Response[PrimeContractLineItemsCreateResult]:
+    ) -> Response[PrimeContractLineItemsShowResult]:
         """Create Prime Contract line item.
 
         ``POST /rest/v1.0/prime_contracts/{prime_contract_id}/line_items``
@@ -460,7 +460,7 @@ class PrimeContractLineItemsResource(Resource):
 
     async def show(
         self, *, prime_contract_id: int, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[PrimeContractLineItemsCreateResult]:
+    ) -> Response[PrimeContractLineItemsShowResult]:
         """Show Prime Contract line item.
 
         ``GET /rest/v1.0/prime_contracts/{prime_contract_id}/line_items/{id}``
@@ -488,7 +488,7 @@ class PrimeContractLineItemsResource(Resource):
         project_id: int,
         body: PrimeContractLineItemsCreateBody,
         company_id: int | None = None,
-    ) -> Response[PrimeContractLineItemsCreateResult]:
+    ) -> Response[PrimeContractLineItemsShowResult]:
         """Update Prime Contract line item.
 
         ``PATCH /rest/v1.0/prime_contracts/{prime_contract_id}/line_items/{id}``
@@ -557,7 +557,7 @@ class PrimeContractLineItemsResource(Resource):
         project_id: str,
         prime_contract_id: str,
         body: PrimeContractLineItemsCreateForCompanyBody,
-    ) -> Response[PrimeContractLineItemsCreateForCompanyResult]:
+    ) -> Response[PrimeContractLineItemsShowForCompanyResult]:
         """Create Prime Contract Line Item.
 
         ``POST
@@ -605,7 +605,7 @@ class PrimeContractLineItemsResource(Resource):
 
     async def show_for_company(
         self, *, company_id: int, project_id: str, prime_contract_id: str, id: str
-    ) -> Response[PrimeContractLineItemsCreateForCompanyResult]:
+    ) -> Response[PrimeContractLineItemsShowForCompanyResult]:
         """Show Prime Contract Line Item.
 
         ``GET
@@ -636,7 +636,7 @@ class PrimeContractLineItemsResource(Resource):
         prime_contract_id: str,
         id: str,
         body: PrimeContractLineItemsCreateForCompanyBody,
-    ) -> Response[PrimeContractLineItemsCreateForCompanyResult]:
+    ) -> Response[PrimeContractLineItemsShowForCompanyResult]:
         """Update Prime Contract Line Item.
 
         ``PATCH

@@ -32,35 +32,35 @@ __all__ = [
     "PrimeContractsListAllItemAttachmentsItem",
     "PrimeContractsListFilters",
     "PrimeContractsResource",
-    "PrimeContractsShowFirstResult",
-    "PrimeContractsShowFirstResultArchitect",
-    "PrimeContractsShowFirstResultAttachmentsItem",
-    "PrimeContractsShowFirstResultChangeOrderPackagesItem",
-    "PrimeContractsShowFirstResultChangeOrderRequestsItemItem",
-    "PrimeContractsShowFirstResultLineItemsItem",
-    "PrimeContractsShowFirstResultLineItemsItemChangeEventLineItem",
-    "PrimeContractsShowFirstResultLineItemsItemCompany",
-    "PrimeContractsShowFirstResultLineItemsItemHolder",
-    "PrimeContractsShowFirstResultLineItemsItemLineItemType",
-    "PrimeContractsShowFirstResultLineItemsItemWbsCode",
-    "PrimeContractsShowFirstResultPaymentsReceivedItem",
-    "PrimeContractsShowFirstResultPotentialChangeOrdersItem",
+    "PrimeContractsShowResult",
+    "PrimeContractsShowResultArchitect",
+    "PrimeContractsShowResultAttachmentsItem",
+    "PrimeContractsShowResultChangeOrderPackagesItem",
+    "PrimeContractsShowResultChangeOrderRequestsItemItem",
+    "PrimeContractsShowResultLineItemsItem",
+    "PrimeContractsShowResultLineItemsItemChangeEventLineItem",
+    "PrimeContractsShowResultLineItemsItemCompany",
+    "PrimeContractsShowResultLineItemsItemHolder",
+    "PrimeContractsShowResultLineItemsItemLineItemType",
+    "PrimeContractsShowResultLineItemsItemWbsCode",
+    "PrimeContractsShowResultPaymentsReceivedItem",
+    "PrimeContractsShowResultPotentialChangeOrdersItem",
 ]
 
 
-class PrimeContractsShowFirstResultArchitect(TypedDict, total=False):
+class PrimeContractsShowResultArchitect(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class PrimeContractsShowFirstResultAttachmentsItem(TypedDict, total=False):
+class PrimeContractsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     url: str
     filename: str
 
 
-class PrimeContractsShowFirstResultChangeOrderPackagesItem(TypedDict, total=False):
+class PrimeContractsShowResultChangeOrderPackagesItem(TypedDict, total=False):
     id: int
     contract_id: int
     created_at: str
@@ -78,7 +78,7 @@ class PrimeContractsShowFirstResultChangeOrderPackagesItem(TypedDict, total=Fals
     currency_configuration: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultChangeOrderRequestsItemItem(TypedDict, total=False):
+class PrimeContractsShowResultChangeOrderRequestsItemItem(TypedDict, total=False):
     id: dict[str, Any]
     created_at: dict[str, Any]
     deleted_at: dict[str, Any]
@@ -92,23 +92,23 @@ class PrimeContractsShowFirstResultChangeOrderRequestsItemItem(TypedDict, total=
     currency_configuration: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultLineItemsItemCompany(TypedDict, total=False):
+class PrimeContractsShowResultLineItemsItemCompany(TypedDict, total=False):
     id: dict[str, Any]
     name: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultLineItemsItemWbsCode(TypedDict, total=False):
+class PrimeContractsShowResultLineItemsItemWbsCode(TypedDict, total=False):
     id: dict[str, Any]
     flat_code: dict[str, Any]
     description: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultLineItemsItemHolder(TypedDict, total=False):
+class PrimeContractsShowResultLineItemsItemHolder(TypedDict, total=False):
     id: dict[str, Any]
     holder_type: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultLineItemsItemLineItemType(TypedDict, total=False):
+class PrimeContractsShowResultLineItemsItemLineItemType(TypedDict, total=False):
     id: dict[str, Any]
     name: dict[str, Any]
     code: dict[str, Any]
@@ -117,7 +117,7 @@ class PrimeContractsShowFirstResultLineItemsItemLineItemType(TypedDict, total=Fa
     origin_id: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultLineItemsItemChangeEventLineItem(TypedDict, total=False):
+class PrimeContractsShowResultLineItemsItemChangeEventLineItem(TypedDict, total=False):
     id: dict[str, Any]
     cost_rom: dict[str, Any]
     revenue_rom: dict[str, Any]
@@ -127,21 +127,21 @@ class PrimeContractsShowFirstResultLineItemsItemChangeEventLineItem(TypedDict, t
     currency_configuration: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultLineItemsItem(TypedDict, total=False):
+class PrimeContractsShowResultLineItemsItem(TypedDict, total=False):
     id: int
     amount: str
-    company: PrimeContractsShowFirstResultLineItemsItemCompany
-    wbs_code: PrimeContractsShowFirstResultLineItemsItemWbsCode
+    company: PrimeContractsShowResultLineItemsItemCompany
+    wbs_code: PrimeContractsShowResultLineItemsItemWbsCode
     cost_code: Any
     created_at: str
     description: str
     extended_type: str
-    holder: PrimeContractsShowFirstResultLineItemsItemHolder
-    line_item_type: PrimeContractsShowFirstResultLineItemsItemLineItemType
+    holder: PrimeContractsShowResultLineItemsItemHolder
+    line_item_type: PrimeContractsShowResultLineItemsItemLineItemType
     origin_data: str
     origin_id: str
     position: int
-    project: PrimeContractsShowFirstResultLineItemsItemCompany
+    project: PrimeContractsShowResultLineItemsItemCompany
     quantity: str
     tax_code_id: int
     total_amount: str
@@ -149,11 +149,11 @@ class PrimeContractsShowFirstResultLineItemsItem(TypedDict, total=False):
     unit_cost: str
     uom: str
     updated_at: str
-    change_event_line_item: PrimeContractsShowFirstResultLineItemsItemChangeEventLineItem
+    change_event_line_item: PrimeContractsShowResultLineItemsItemChangeEventLineItem
     currency_configuration: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultPotentialChangeOrdersItem(TypedDict, total=False):
+class PrimeContractsShowResultPotentialChangeOrdersItem(TypedDict, total=False):
     id: int
     created_at: str
     deleted_at: str
@@ -168,7 +168,7 @@ class PrimeContractsShowFirstResultPotentialChangeOrdersItem(TypedDict, total=Fa
     currency_configuration: dict[str, Any]
 
 
-class PrimeContractsShowFirstResultPaymentsReceivedItem(TypedDict, total=False):
+class PrimeContractsShowResultPaymentsReceivedItem(TypedDict, total=False):
     id: int
     amount: str
     check_number: str
@@ -184,7 +184,7 @@ class PrimeContractsShowFirstResultPaymentsReceivedItem(TypedDict, total=False):
     currency_configuration: dict[str, Any]
 
 
-class PrimeContractsShowFirstResult(TypedDict, total=False):
+class PrimeContractsShowResult(TypedDict, total=False):
     id: int
     accounting_method: str
     actual_completion_date: str
@@ -244,20 +244,34 @@ class PrimeContractsShowFirstResult(TypedDict, total=False):
     updated_at: str
     original_substantial_completion_date: str
     substantial_completion_date: str
-    architect: PrimeContractsShowFirstResultArchitect
-    assigned_to: PrimeContractsShowFirstResultArchitect
-    attachments: list[PrimeContractsShowFirstResultAttachmentsItem]
-    change_order_packages: list[PrimeContractsShowFirstResultChangeOrderPackagesItem]
-    change_order_requests: list[list[PrimeContractsShowFirstResultChangeOrderRequestsItemItem]]
+    architect: PrimeContractsShowResultArchitect
+    assigned_to: PrimeContractsShowResultArchitect
+    attachments: list[PrimeContractsShowResultAttachmentsItem]
+    change_order_packages: list[PrimeContractsShowResultChangeOrderPackagesItem]
+    change_order_requests: list[list[PrimeContractsShowResultChangeOrderRequestsItemItem]]
     contractor: Any
     cost_code: Any
-    created_by: PrimeContractsShowFirstResultArchitect
-    line_items: list[PrimeContractsShowFirstResultLineItemsItem]
-    potential_change_orders: list[PrimeContractsShowFirstResultPotentialChangeOrdersItem]
-    payments_received: list[PrimeContractsShowFirstResultPaymentsReceivedItem]
-    received_from: PrimeContractsShowFirstResultArchitect
+    created_by: PrimeContractsShowResultArchitect
+    line_items: list[PrimeContractsShowResultLineItemsItem]
+    potential_change_orders: list[PrimeContractsShowResultPotentialChangeOrdersItem]
+    payments_received: list[PrimeContractsShowResultPaymentsReceivedItem]
+    received_from: PrimeContractsShowResultArchitect
     vendor: Any
     currency_configuration: dict[str, Any]
+
+
+class PrimeContractsListFilters(TypedDict, total=False):
+    accounting_method: str
+    architect_id: Any
+    contractor_id: Any
+    created_at: Any
+    deleted_at: Any
+    executed: bool
+    id: Any
+    signature_required: bool
+    status: Any
+    updated_at: Any
+    vendor_id: Any
 
 
 PrimeContractsCreateBodyPrimeContract = TypedDict(
@@ -349,26 +363,12 @@ class PrimeContractsListAllItem(TypedDict, total=False):
     status: str
     title: str
     updated_at: str
-    architect: PrimeContractsShowFirstResultArchitect
+    architect: PrimeContractsShowResultArchitect
     attachments: list[PrimeContractsListAllItemAttachmentsItem]
     contractor: Any
-    created_by: PrimeContractsShowFirstResultArchitect
+    created_by: PrimeContractsShowResultArchitect
     vendor: Any
     currency_configuration: dict[str, Any]
-
-
-class PrimeContractsListFilters(TypedDict, total=False):
-    accounting_method: str
-    architect_id: Any
-    contractor_id: Any
-    created_at: Any
-    deleted_at: Any
-    executed: bool
-    id: Any
-    signature_required: bool
-    status: Any
-    updated_at: Any
-    vendor_id: Any
 
 
 PrimeContractsCreateForCompanyBody = TypedDict(
@@ -429,7 +429,7 @@ class PrimeContractsResource(Resource):
 
     async def show_first(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[PrimeContractsShowFirstResult]:
+    ) -> Response[PrimeContractsShowResult]:
         """Show First Prime Contract.
 
         ``GET /rest/v1.0/prime_contract`` (``RestV10PrimeContractGet``).
@@ -453,7 +453,7 @@ class PrimeContractsResource(Resource):
         body: PrimeContractsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PrimeContractsShowFirstResult]:
+    ) -> Response[PrimeContractsShowResult]:
         """Create Prime Contract.
 
         ``POST /rest/v1.0/prime_contract`` (``RestV10PrimeContractPost``).
@@ -493,7 +493,7 @@ class PrimeContractsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[PrimeContractsShowFirstResult]:
+    ) -> Response[PrimeContractsShowResult]:
         """Show Prime Contract.
 
         ``GET /rest/v1.0/prime_contract/{id}`` (``RestV10PrimeContractIdGet``).
@@ -518,7 +518,7 @@ class PrimeContractsResource(Resource):
         body: PrimeContractsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PrimeContractsShowFirstResult]:
+    ) -> Response[PrimeContractsShowResult]:
         """Update Prime Contract.
 
         ``PATCH /rest/v1.0/prime_contract/{id}`` (``RestV10PrimeContractIdPatch``).

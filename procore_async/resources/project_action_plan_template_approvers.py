@@ -31,9 +31,6 @@ __all__ = [
     "ProjectActionPlanTemplateApproversBulkDestroyActionPlanTemplateApproversBodyPlanTemplateApprovers",
     "ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverBody",
     "ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverBodyPlanTemplateApprover",
-    "ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResult",
-    "ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultParty",
-    "ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultPartyVendor",
     "ProjectActionPlanTemplateApproversListActionPlanTemplateApproversFilters",
     "ProjectActionPlanTemplateApproversListActionPlanTemplateApproversItem",
     "ProjectActionPlanTemplateApproversListActionPlanTemplateApproversItemParty",
@@ -41,8 +38,42 @@ __all__ = [
     "ProjectActionPlanTemplateApproversListRecycledActionPlanTemplateApproversFilters",
     "ProjectActionPlanTemplateApproversListRecycledActionPlanTemplateApproversItem",
     "ProjectActionPlanTemplateApproversResource",
+    "ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResult",
+    "ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultParty",
+    "ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultPartyVendor",
     "ProjectActionPlanTemplateApproversShowRecycledActionPlanTemplateApproverResult",
 ]
+
+
+class ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultPartyVendor(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+
+
+class ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultParty(
+    TypedDict, total=False
+):
+    id: int
+    first_name: str
+    last_name: str
+    name: str
+    user_id: int
+    is_employee: bool
+    employee_id: str
+    login: str
+    updated_at: str
+    vendor: ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultPartyVendor
+
+
+class ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResult(
+    TypedDict, total=False
+):
+    id: int
+    plan_template_id: int
+    updated_at: str
+    party: ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultParty
 
 
 class ProjectActionPlanTemplateApproversListActionPlanTemplateApproversFilters(
@@ -96,37 +127,6 @@ class ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverBody(
     )
 
 
-class ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultPartyVendor(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-
-
-class ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultParty(
-    TypedDict, total=False
-):
-    id: int
-    first_name: str
-    last_name: str
-    name: str
-    user_id: int
-    is_employee: bool
-    employee_id: str
-    login: str
-    updated_at: str
-    vendor: ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultPartyVendor
-
-
-class ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResult(
-    TypedDict, total=False
-):
-    id: int
-    plan_template_id: int
-    updated_at: str
-    party: ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultParty
-
-
 class ProjectActionPlanTemplateApproversBulkCreateActionPlanTemplateApproversBodyPlanTemplateApprovers(
     TypedDict, total=False
 ):
@@ -153,6 +153,16 @@ class ProjectActionPlanTemplateApproversBulkDestroyActionPlanTemplateApproversBo
     plan_template_approvers: ProjectActionPlanTemplateApproversBulkDestroyActionPlanTemplateApproversBodyPlanTemplateApprovers
 
 
+class ProjectActionPlanTemplateApproversShowRecycledActionPlanTemplateApproverResult(
+    TypedDict, total=False
+):
+    id: int
+    deleted_at: str
+    plan_template_id: int
+    updated_at: str
+    party: ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResultParty
+
+
 class ProjectActionPlanTemplateApproversListRecycledActionPlanTemplateApproversFilters(
     TypedDict, total=False
 ):
@@ -169,16 +179,6 @@ class ProjectActionPlanTemplateApproversListRecycledActionPlanTemplateApproversI
     plan_template_id: int
     updated_at: str
     party: ProjectActionPlanTemplateApproversListActionPlanTemplateApproversItemParty
-
-
-class ProjectActionPlanTemplateApproversShowRecycledActionPlanTemplateApproverResult(
-    TypedDict, total=False
-):
-    id: int
-    deleted_at: str
-    plan_template_id: int
-    updated_at: str
-    party: ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResultParty
 
 
 class ProjectActionPlanTemplateApproversResource(Resource):
@@ -228,7 +228,7 @@ class ProjectActionPlanTemplateApproversResource(Resource):
         project_id: int,
         body: ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverBody,
         company_id: int | None = None,
-    ) -> Response[ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResult]:
+    ) -> Response[ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResult]:
         """Create Action Plan Template Approver.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_template_approvers``
@@ -318,7 +318,7 @@ class ProjectActionPlanTemplateApproversResource(Resource):
 
     async def show_action_plan_template_approver(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ProjectActionPlanTemplateApproversCreateActionPlanTemplateApproverResult]:
+    ) -> Response[ProjectActionPlanTemplateApproversShowActionPlanTemplateApproverResult]:
         """Show Action Plan Template Approver.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_template_approvers/{id}``

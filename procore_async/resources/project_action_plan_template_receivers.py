@@ -31,9 +31,6 @@ __all__ = [
     "ProjectActionPlanTemplateReceiversBulkDestroyActionPlanTemplateReceiversBodyPlanTemplateReceivers",
     "ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverBody",
     "ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverBodyPlanTemplateReceiver",
-    "ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResult",
-    "ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultParty",
-    "ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultPartyVendor",
     "ProjectActionPlanTemplateReceiversListActionPlanTemplateReceiversFilters",
     "ProjectActionPlanTemplateReceiversListActionPlanTemplateReceiversItem",
     "ProjectActionPlanTemplateReceiversListActionPlanTemplateReceiversItemParty",
@@ -41,8 +38,42 @@ __all__ = [
     "ProjectActionPlanTemplateReceiversListRecycledActionPlanTemplateReceiversFilters",
     "ProjectActionPlanTemplateReceiversListRecycledActionPlanTemplateReceiversItem",
     "ProjectActionPlanTemplateReceiversResource",
+    "ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResult",
+    "ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultParty",
+    "ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultPartyVendor",
     "ProjectActionPlanTemplateReceiversShowRecycledActionPlanTemplateReceiverResult",
 ]
+
+
+class ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultPartyVendor(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+
+
+class ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultParty(
+    TypedDict, total=False
+):
+    id: int
+    first_name: str
+    last_name: str
+    name: str
+    user_id: int
+    is_employee: bool
+    employee_id: str
+    login: str
+    updated_at: str
+    vendor: ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultPartyVendor
+
+
+class ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResult(
+    TypedDict, total=False
+):
+    id: int
+    plan_template_id: int
+    updated_at: str
+    party: ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultParty
 
 
 class ProjectActionPlanTemplateReceiversListActionPlanTemplateReceiversFilters(
@@ -97,37 +128,6 @@ class ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverBody(
     )
 
 
-class ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultPartyVendor(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-
-
-class ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultParty(
-    TypedDict, total=False
-):
-    id: int
-    first_name: str
-    last_name: str
-    name: str
-    user_id: int
-    is_employee: bool
-    employee_id: str
-    login: str
-    updated_at: str
-    vendor: ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultPartyVendor
-
-
-class ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResult(
-    TypedDict, total=False
-):
-    id: int
-    plan_template_id: int
-    updated_at: str
-    party: ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultParty
-
-
 class ProjectActionPlanTemplateReceiversBulkCreateActionPlanTemplateReceiversBodyPlanTemplateReceivers(
     TypedDict, total=False
 ):
@@ -154,6 +154,16 @@ class ProjectActionPlanTemplateReceiversBulkDestroyActionPlanTemplateReceiversBo
     plan_template_receivers: ProjectActionPlanTemplateReceiversBulkDestroyActionPlanTemplateReceiversBodyPlanTemplateReceivers
 
 
+class ProjectActionPlanTemplateReceiversShowRecycledActionPlanTemplateReceiverResult(
+    TypedDict, total=False
+):
+    id: int
+    deleted_at: str
+    plan_template_id: int
+    updated_at: str
+    party: ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResultParty
+
+
 class ProjectActionPlanTemplateReceiversListRecycledActionPlanTemplateReceiversFilters(
     TypedDict, total=False
 ):
@@ -170,16 +180,6 @@ class ProjectActionPlanTemplateReceiversListRecycledActionPlanTemplateReceiversI
     plan_template_id: int
     updated_at: str
     party: ProjectActionPlanTemplateReceiversListActionPlanTemplateReceiversItemParty
-
-
-class ProjectActionPlanTemplateReceiversShowRecycledActionPlanTemplateReceiverResult(
-    TypedDict, total=False
-):
-    id: int
-    deleted_at: str
-    plan_template_id: int
-    updated_at: str
-    party: ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResultParty
 
 
 class ProjectActionPlanTemplateReceiversResource(Resource):
@@ -231,7 +231,7 @@ class ProjectActionPlanTemplateReceiversResource(Resource):
         project_id: int,
         body: ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverBody,
         company_id: int | None = None,
-    ) -> Response[ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResult]:
+    ) -> Response[ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResult]:
         """Create Action Plan Template Receiver.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_template_receivers``
@@ -321,7 +321,7 @@ class ProjectActionPlanTemplateReceiversResource(Resource):
 
     async def show_action_plan_template_receiver(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ProjectActionPlanTemplateReceiversCreateActionPlanTemplateReceiverResult]:
+    ) -> Response[ProjectActionPlanTemplateReceiversShowActionPlanTemplateReceiverResult]:
         """Show Action Plan Template Receiver.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_template_receivers/{id}``

@@ -30,10 +30,6 @@ __all__ = [
     "ProjectActionPlanTemplateReferencesBulkCreateActionPlanTemplateReferencesBodyPlanTemplateReferencesItem",
     "ProjectActionPlanTemplateReferencesBulkCreateActionPlanTemplateReferencesBodyPlanTemplateReferencesItemPayload",
     "ProjectActionPlanTemplateReferencesBulkCreateActionPlanTemplateReferencesResultItemItem",
-    "ProjectActionPlanTemplateReferencesCreateResult",
-    "ProjectActionPlanTemplateReferencesCreateResultPayload",
-    "ProjectActionPlanTemplateReferencesCreateResultPayloadAttachment",
-    "ProjectActionPlanTemplateReferencesCreateResultPayloadDocumentManagementDocumentReference",
     "ProjectActionPlanTemplateReferencesListFilters",
     "ProjectActionPlanTemplateReferencesListItem",
     "ProjectActionPlanTemplateReferencesListItemPayload",
@@ -45,6 +41,10 @@ __all__ = [
     "ProjectActionPlanTemplateReferencesResource",
     "ProjectActionPlanTemplateReferencesShowRecycledResult",
     "ProjectActionPlanTemplateReferencesShowRecycledResultPayload",
+    "ProjectActionPlanTemplateReferencesShowResult",
+    "ProjectActionPlanTemplateReferencesShowResultPayload",
+    "ProjectActionPlanTemplateReferencesShowResultPayloadAttachment",
+    "ProjectActionPlanTemplateReferencesShowResultPayloadDocumentManagementDocumentReference",
 ]
 
 
@@ -102,7 +102,7 @@ class ProjectActionPlanTemplateReferencesListItem(TypedDict, total=False):
     updated_at: str
 
 
-class ProjectActionPlanTemplateReferencesCreateResultPayloadAttachment(TypedDict, total=False):
+class ProjectActionPlanTemplateReferencesShowResultPayloadAttachment(TypedDict, total=False):
     id: int
     url: str
     thumbnail_url: str
@@ -110,7 +110,7 @@ class ProjectActionPlanTemplateReferencesCreateResultPayloadAttachment(TypedDict
     content_type: str
 
 
-class ProjectActionPlanTemplateReferencesCreateResultPayloadDocumentManagementDocumentReference(
+class ProjectActionPlanTemplateReferencesShowResultPayloadDocumentManagementDocumentReference(
     TypedDict, total=False
 ):
     collection_id: str
@@ -120,8 +120,8 @@ class ProjectActionPlanTemplateReferencesCreateResultPayloadDocumentManagementDo
     viewer_url: str
 
 
-class ProjectActionPlanTemplateReferencesCreateResultPayload(TypedDict, total=False):
-    attachment: ProjectActionPlanTemplateReferencesCreateResultPayloadAttachment
+class ProjectActionPlanTemplateReferencesShowResultPayload(TypedDict, total=False):
+    attachment: ProjectActionPlanTemplateReferencesShowResultPayloadAttachment
     drawing_id: int
     drawing_revision_id: int
     file_version_id: int
@@ -134,15 +134,73 @@ class ProjectActionPlanTemplateReferencesCreateResultPayload(TypedDict, total=Fa
     meeting_id: int
     observation_item_id: int
     document_management_document_reference: (
-        ProjectActionPlanTemplateReferencesCreateResultPayloadDocumentManagementDocumentReference
+        ProjectActionPlanTemplateReferencesShowResultPayloadDocumentManagementDocumentReference
     )
 
 
-class ProjectActionPlanTemplateReferencesCreateResult(TypedDict, total=False):
+class ProjectActionPlanTemplateReferencesShowResult(TypedDict, total=False):
     id: int
     plan_template_item_id: int
     created_at: str
-    payload: ProjectActionPlanTemplateReferencesCreateResultPayload
+    payload: ProjectActionPlanTemplateReferencesShowResultPayload
+    plan_template_id: int
+    type: str
+    updated_at: str
+
+
+class ProjectActionPlanTemplateReferencesListRecycledFilters(TypedDict, total=False):
+    created_at: str
+    id: Sequence[int]
+    plan_template_id: int
+    plan_template_item_id: Sequence[int]
+    updated_at: str
+
+
+class ProjectActionPlanTemplateReferencesListRecycledItemPayload(TypedDict, total=False):
+    attachment: ProjectActionPlanTemplateReferencesListItemPayloadAttachment
+    drawing_id: int
+    drawing_revision_id: int
+    file_version_id: int
+    folder_id: int
+    specification_section_id: int
+    specification_section_current_revision_id: int
+    generic_tool_item_id: int
+    form_id: int
+    meeting_id: int
+    observation_item_id: int
+
+
+class ProjectActionPlanTemplateReferencesListRecycledItem(TypedDict, total=False):
+    id: int
+    plan_template_item_id: int
+    created_at: str
+    deleted_at: str
+    payload: ProjectActionPlanTemplateReferencesListRecycledItemPayload
+    plan_template_id: int
+    type: str
+    updated_at: str
+
+
+class ProjectActionPlanTemplateReferencesShowRecycledResultPayload(TypedDict, total=False):
+    attachment: ProjectActionPlanTemplateReferencesShowResultPayloadAttachment
+    drawing_id: int
+    drawing_revision_id: int
+    file_version_id: int
+    folder_id: int
+    specification_section_id: int
+    specification_section_current_revision_id: int
+    generic_tool_item_id: int
+    form_id: int
+    meeting_id: int
+    observation_item_id: int
+
+
+class ProjectActionPlanTemplateReferencesShowRecycledResult(TypedDict, total=False):
+    id: int
+    plan_template_item_id: int
+    created_at: str
+    deleted_at: str
+    payload: ProjectActionPlanTemplateReferencesShowRecycledResultPayload
     plan_template_id: int
     type: str
     updated_at: str
@@ -185,64 +243,6 @@ class ProjectActionPlanTemplateReferencesBulkCreateActionPlanTemplateReferencesR
     id: int
     status: str
     errors: dict[str, Any]
-
-
-class ProjectActionPlanTemplateReferencesListRecycledFilters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    plan_template_id: int
-    plan_template_item_id: Sequence[int]
-    updated_at: str
-
-
-class ProjectActionPlanTemplateReferencesListRecycledItemPayload(TypedDict, total=False):
-    attachment: ProjectActionPlanTemplateReferencesListItemPayloadAttachment
-    drawing_id: int
-    drawing_revision_id: int
-    file_version_id: int
-    folder_id: int
-    specification_section_id: int
-    specification_section_current_revision_id: int
-    generic_tool_item_id: int
-    form_id: int
-    meeting_id: int
-    observation_item_id: int
-
-
-class ProjectActionPlanTemplateReferencesListRecycledItem(TypedDict, total=False):
-    id: int
-    plan_template_item_id: int
-    created_at: str
-    deleted_at: str
-    payload: ProjectActionPlanTemplateReferencesListRecycledItemPayload
-    plan_template_id: int
-    type: str
-    updated_at: str
-
-
-class ProjectActionPlanTemplateReferencesShowRecycledResultPayload(TypedDict, total=False):
-    attachment: ProjectActionPlanTemplateReferencesCreateResultPayloadAttachment
-    drawing_id: int
-    drawing_revision_id: int
-    file_version_id: int
-    folder_id: int
-    specification_section_id: int
-    specification_section_current_revision_id: int
-    generic_tool_item_id: int
-    form_id: int
-    meeting_id: int
-    observation_item_id: int
-
-
-class ProjectActionPlanTemplateReferencesShowRecycledResult(TypedDict, total=False):
-    id: int
-    plan_template_item_id: int
-    created_at: str
-    deleted_at: str
-    payload: ProjectActionPlanTemplateReferencesShowRecycledResultPayload
-    plan_template_id: int
-    type: str
-    updated_at: str
 
 
 class ProjectActionPlanTemplateReferencesResource(Resource):
@@ -292,7 +292,7 @@ class ProjectActionPlanTemplateReferencesResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[ProjectActionPlanTemplateReferencesCreateResult]:
+    ) -> Response[ProjectActionPlanTemplateReferencesShowResult]:
         """Create Project Action Plan Template Reference.
 
         ``POST /rest/v1.0/projects/{project_id}/action_plans/plan_template_references``
@@ -372,7 +372,7 @@ class ProjectActionPlanTemplateReferencesResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ProjectActionPlanTemplateReferencesCreateResult]:
+    ) -> Response[ProjectActionPlanTemplateReferencesShowResult]:
         """Show Project Action Plan Template Reference.
 
         ``GET /rest/v1.0/projects/{project_id}/action_plans/plan_template_references/{id}``

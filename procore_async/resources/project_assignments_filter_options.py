@@ -23,23 +23,21 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem",
     "ProjectAssignmentsFilterOptionsListProjectNamesForCompanyUserResultItem",
+    "ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem",
     "ProjectAssignmentsFilterOptionsResource",
 ]
+
+
+class ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem(TypedDict, total=False):
+    filter_value: int
+    label: str
 
 
 class ProjectAssignmentsFilterOptionsListProjectNamesForCompanyUserResultItem(
     TypedDict, total=False
 ):
     filter_value: str
-    label: str
-
-
-class ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem(
-    TypedDict, total=False
-):
-    filter_value: int
     label: str
 
 
@@ -74,11 +72,7 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
 
     async def list_permission_templates_for_company_user(
         self, *, company_id: int, user_id: int
-    ) -> Response[
-        builtins.list[
-            ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem]]:
         """List Permission Templates for a Company User.
 
         ``GET
@@ -100,11 +94,7 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
 
     async def list_programs_for_company_user(
         self, *, company_id: int, user_id: int, scope: str | None = None
-    ) -> Response[
-        builtins.list[
-            ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem]]:
         """List Programs for a Company User.
 
         ``GET
@@ -154,11 +144,7 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
 
     async def list_project_types_for_company_user(
         self, *, company_id: int, user_id: int, scope: str | None = None
-    ) -> Response[
-        builtins.list[
-            ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem]]:
         """List Project Types for a Company User.
 
         ``GET
@@ -182,11 +168,7 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
 
     async def list_regions_for_company_user(
         self, *, company_id: int, user_id: int, scope: str | None = None
-    ) -> Response[
-        builtins.list[
-            ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem]]:
         """List Regions for a Company User.
 
         ``GET
@@ -210,11 +192,7 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
 
     async def list_roles_for_company_user(
         self, *, company_id: int, user_id: int
-    ) -> Response[
-        builtins.list[
-            ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem]]:
         """List Roles for a Company User.
 
         ``GET
@@ -236,11 +214,7 @@ class ProjectAssignmentsFilterOptionsResource(Resource):
 
     async def list_project_stages_for_company_user(
         self, *, company_id: int, user_id: int, scope: str | None = None
-    ) -> Response[
-        builtins.list[
-            ProjectAssignmentsFilterOptionsListPermissionTemplatesForCompanyUserResultItem
-        ]
-    ]:
+    ) -> Response[builtins.list[ProjectAssignmentsFilterOptionsListRolesForCompanyUserResultItem]]:
         """List Project Stages for a Company User.
 
         ``GET

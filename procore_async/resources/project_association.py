@@ -20,18 +20,18 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ProjectAssociationDisassociateEquipmentWithProjectCompanyBodyItem",
-    "ProjectAssociationDisassociateEquipmentWithProjectProjectBody",
+    "ProjectAssociationAssociateEquipmentWithProjectCompanyBodyItem",
+    "ProjectAssociationAssociateEquipmentWithProjectProjectBody",
     "ProjectAssociationResource",
 ]
 
 
-class ProjectAssociationDisassociateEquipmentWithProjectCompanyBodyItem(TypedDict, total=False):
+class ProjectAssociationAssociateEquipmentWithProjectCompanyBodyItem(TypedDict, total=False):
     equipment_id: str
     project_id: str
 
 
-class ProjectAssociationDisassociateEquipmentWithProjectProjectBody(TypedDict, total=False):
+class ProjectAssociationAssociateEquipmentWithProjectProjectBody(TypedDict, total=False):
     ids: list[str]
 
 
@@ -42,7 +42,7 @@ class ProjectAssociationResource(Resource):
         self,
         *,
         company_id: int,
-        body: builtins.list[ProjectAssociationDisassociateEquipmentWithProjectCompanyBodyItem],
+        body: builtins.list[ProjectAssociationAssociateEquipmentWithProjectCompanyBodyItem],
     ) -> Response[Any]:
         """Disassociate equipment with project (Company).
 
@@ -62,7 +62,7 @@ class ProjectAssociationResource(Resource):
         self,
         *,
         company_id: int,
-        body: builtins.list[ProjectAssociationDisassociateEquipmentWithProjectCompanyBodyItem],
+        body: builtins.list[ProjectAssociationAssociateEquipmentWithProjectCompanyBodyItem],
     ) -> Response[Any]:
         """Associate equipment with project (Company).
 
@@ -84,7 +84,7 @@ class ProjectAssociationResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        body: ProjectAssociationDisassociateEquipmentWithProjectProjectBody,
+        body: ProjectAssociationAssociateEquipmentWithProjectProjectBody,
     ) -> Response[Any]:
         """Disassociate equipment with project (Project).
 
@@ -107,7 +107,7 @@ class ProjectAssociationResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        body: ProjectAssociationDisassociateEquipmentWithProjectProjectBody,
+        body: ProjectAssociationAssociateEquipmentWithProjectProjectBody,
     ) -> Response[Any]:
         """Associate equipment with project (Project).
 

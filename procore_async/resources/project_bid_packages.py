@@ -26,17 +26,158 @@ __all__ = [
     "ProjectBidPackagesCreateBidPackageBodyBidPackage",
     "ProjectBidPackagesCreateBidPackageBodyBidPackageBusinessClassificationsItem",
     "ProjectBidPackagesCreateBidPackageBodyBidPackageTradesAndServicesItem",
-    "ProjectBidPackagesCreateBidPackageResult",
-    "ProjectBidPackagesCreateBidPackageResultBidDocsManifest",
-    "ProjectBidPackagesCreateBidPackageResultBusinessClassificationsItem",
-    "ProjectBidPackagesCreateBidPackageResultCreatedBy",
-    "ProjectBidPackagesCreateBidPackageResultLinks",
-    "ProjectBidPackagesCreateBidPackageResultManager",
-    "ProjectBidPackagesCreateBidPackageResultManagerVendor",
-    "ProjectBidPackagesCreateBidPackageResultNdaAttachmentsItem",
-    "ProjectBidPackagesCreateBidPackageResultTradesAndServicesItem",
     "ProjectBidPackagesResource",
+    "ProjectBidPackagesShowBidPackageResult",
+    "ProjectBidPackagesShowBidPackageResultBidDocsManifest",
+    "ProjectBidPackagesShowBidPackageResultBusinessClassificationsItem",
+    "ProjectBidPackagesShowBidPackageResultCreatedBy",
+    "ProjectBidPackagesShowBidPackageResultLinks",
+    "ProjectBidPackagesShowBidPackageResultManager",
+    "ProjectBidPackagesShowBidPackageResultManagerVendor",
+    "ProjectBidPackagesShowBidPackageResultNdaAttachmentsItem",
+    "ProjectBidPackagesShowBidPackageResultTradesAndServicesItem",
 ]
+
+
+class ProjectBidPackagesShowBidPackageResultBidDocsManifest(TypedDict, total=False):
+    id: int
+    streaming_url: str
+
+
+class ProjectBidPackagesShowBidPackageResultCreatedBy(TypedDict, total=False):
+    email: str
+    first: str
+    last: str
+    numbers: str
+
+
+class ProjectBidPackagesShowBidPackageResultLinks(TypedDict, total=False):
+    add_vendor: str
+    analyticsEventsPath: str
+    attach_documents: str
+    bid_list: str
+    bid_packages: str
+    bid_packages_by_project: str
+    bulk_create_bids: str
+    cost_codes: str
+    overview: str
+    permission_templates: str
+    submit: str
+    trades: str
+    vendors: str
+
+
+class ProjectBidPackagesShowBidPackageResultManagerVendor(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class ProjectBidPackagesShowBidPackageResultManager(TypedDict, total=False):
+    login_information_id: int
+    contact_id: int
+    name: str
+    email: str
+    job_title: str
+    invited: bool
+    vendor: ProjectBidPackagesShowBidPackageResultManagerVendor
+
+
+class ProjectBidPackagesShowBidPackageResultNdaAttachmentsItem(TypedDict, total=False):
+    id: str
+    item_type: str
+    item_id: str
+    prostore_file_id: str
+    url: str
+    name: str
+
+
+class ProjectBidPackagesShowBidPackageResultTradesAndServicesItem(TypedDict, total=False):
+    trade_level: str
+    trade_path: str
+    trade_key: str
+
+
+class ProjectBidPackagesShowBidPackageResultBusinessClassificationsItem(TypedDict, total=False):
+    classification_name: str
+    classification_abbreviation: str
+    classification_key: str
+
+
+class ProjectBidPackagesShowBidPackageResult(TypedDict, total=False):
+    accept_post_due_submissions: bool
+    accounting_method: str
+    allow_bidder_sum: bool
+    project_currency_iso_code: str
+    project_currency_display: str
+    anticipated_award_date: str
+    bidding_countdown_email_days: int
+    bid_docs_manifest: ProjectBidPackagesShowBidPackageResultBidDocsManifest
+    bid_due_date: str
+    bid_email_message: str
+    bid_emails_include_link_to_bidding_documents: bool
+    bid_submission_confirmation: str
+    bid_web_message: str
+    blind_bidding: bool
+    created_by: ProjectBidPackagesShowBidPackageResultCreatedBy
+    distribution_members: list[ProjectBidPackagesShowBidPackageResultCreatedBy]
+    display_project_name: bool
+    bid_form_sections_enabled: bool
+    flexible_response_types_enabled: bool
+    distribution_member_ids: list[int]
+    enable_countdown_emails: bool
+    enable_prebid_rfi_deadline: bool
+    enable_prebid_walkthrough: bool
+    has_any_bid_invited: bool
+    has_bids_sent_nda: bool
+    has_no_nda_activity: bool
+    nda_invited_bids_with_activity_count: int
+    attachments_zip_streaming_url: str
+    hidden: bool
+    id: int
+    links: ProjectBidPackagesShowBidPackageResultLinks
+    lump_sum_bidding: bool
+    manager: ProjectBidPackagesShowBidPackageResultManager
+    nda_attachments: list[ProjectBidPackagesShowBidPackageResultNdaAttachmentsItem]
+    number: int
+    open: bool
+    point_of_contact: ProjectBidPackagesShowBidPackageResultCreatedBy
+    point_of_contact_login_id: int
+    pre_bid_rfi_deadline_date: str
+    pre_bid_walk_through_date: str
+    pre_bid_walk_through_notes: str
+    project_id: int
+    project_image_url: str
+    project_logo_name: str
+    project_logo_url: str
+    project_latitude: str
+    project_location: str
+    project_longitude: str
+    project_name: str
+    require_nda: bool
+    sealed: bool
+    show_bid_info: bool
+    submitted_bids_count: int
+    title: str
+    enable_public_discovery: bool
+    primary_slug_with_ids: str
+    pre_bid_meeting_location: str
+    pre_bid_meeting_date: str
+    pre_bid_meeting_online_link: str
+    pre_bid_meeting_notes: str
+    public_project_funding_source: str
+    show_location_for_nda_projects: bool
+    public_bid_opening_details_date: str
+    public_bid_opening_details_location: str
+    public_bid_opening_details_online_link: str
+    trades_and_services: list[ProjectBidPackagesShowBidPackageResultTradesAndServicesItem]
+    business_classifications: list[
+        ProjectBidPackagesShowBidPackageResultBusinessClassificationsItem
+    ]
+    lock_unit_fields_base_bid: bool
+    lock_quantity_fields_base_bid: bool
+    lock_unit_fields_alternates: bool
+    lock_quantity_fields_alternates: bool
+    has_pdm_documents: bool
 
 
 class ProjectBidPackagesCreateBidPackageBodyBidPackageTradesAndServicesItem(TypedDict, total=False):
@@ -92,147 +233,6 @@ class ProjectBidPackagesCreateBidPackageBody(TypedDict, total=False):
     bid_package: ProjectBidPackagesCreateBidPackageBodyBidPackage
 
 
-class ProjectBidPackagesCreateBidPackageResultBidDocsManifest(TypedDict, total=False):
-    id: int
-    streaming_url: str
-
-
-class ProjectBidPackagesCreateBidPackageResultCreatedBy(TypedDict, total=False):
-    email: str
-    first: str
-    last: str
-    numbers: str
-
-
-class ProjectBidPackagesCreateBidPackageResultLinks(TypedDict, total=False):
-    add_vendor: str
-    analyticsEventsPath: str
-    attach_documents: str
-    bid_list: str
-    bid_packages: str
-    bid_packages_by_project: str
-    bulk_create_bids: str
-    cost_codes: str
-    overview: str
-    permission_templates: str
-    submit: str
-    trades: str
-    vendors: str
-
-
-class ProjectBidPackagesCreateBidPackageResultManagerVendor(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class ProjectBidPackagesCreateBidPackageResultManager(TypedDict, total=False):
-    login_information_id: int
-    contact_id: int
-    name: str
-    email: str
-    job_title: str
-    invited: bool
-    vendor: ProjectBidPackagesCreateBidPackageResultManagerVendor
-
-
-class ProjectBidPackagesCreateBidPackageResultNdaAttachmentsItem(TypedDict, total=False):
-    id: str
-    item_type: str
-    item_id: str
-    prostore_file_id: str
-    url: str
-    name: str
-
-
-class ProjectBidPackagesCreateBidPackageResultTradesAndServicesItem(TypedDict, total=False):
-    trade_level: str
-    trade_path: str
-    trade_key: str
-
-
-class ProjectBidPackagesCreateBidPackageResultBusinessClassificationsItem(TypedDict, total=False):
-    classification_name: str
-    classification_abbreviation: str
-    classification_key: str
-
-
-class ProjectBidPackagesCreateBidPackageResult(TypedDict, total=False):
-    accept_post_due_submissions: bool
-    accounting_method: str
-    allow_bidder_sum: bool
-    project_currency_iso_code: str
-    project_currency_display: str
-    anticipated_award_date: str
-    bidding_countdown_email_days: int
-    bid_docs_manifest: ProjectBidPackagesCreateBidPackageResultBidDocsManifest
-    bid_due_date: str
-    bid_email_message: str
-    bid_emails_include_link_to_bidding_documents: bool
-    bid_submission_confirmation: str
-    bid_web_message: str
-    blind_bidding: bool
-    created_by: ProjectBidPackagesCreateBidPackageResultCreatedBy
-    distribution_members: list[ProjectBidPackagesCreateBidPackageResultCreatedBy]
-    display_project_name: bool
-    bid_form_sections_enabled: bool
-    flexible_response_types_enabled: bool
-    distribution_member_ids: list[int]
-    enable_countdown_emails: bool
-    enable_prebid_rfi_deadline: bool
-    enable_prebid_walkthrough: bool
-    has_any_bid_invited: bool
-    has_bids_sent_nda: bool
-    has_no_nda_activity: bool
-    nda_invited_bids_with_activity_count: int
-    attachments_zip_streaming_url: str
-    hidden: bool
-    id: int
-    links: ProjectBidPackagesCreateBidPackageResultLinks
-    lump_sum_bidding: bool
-    manager: ProjectBidPackagesCreateBidPackageResultManager
-    nda_attachments: list[ProjectBidPackagesCreateBidPackageResultNdaAttachmentsItem]
-    number: int
-    open: bool
-    point_of_contact: ProjectBidPackagesCreateBidPackageResultCreatedBy
-    point_of_contact_login_id: int
-    pre_bid_rfi_deadline_date: str
-    pre_bid_walk_through_date: str
-    pre_bid_walk_through_notes: str
-    project_id: int
-    project_image_url: str
-    project_logo_name: str
-    project_logo_url: str
-    project_latitude: str
-    project_location: str
-    project_longitude: str
-    project_name: str
-    require_nda: bool
-    sealed: bool
-    show_bid_info: bool
-    submitted_bids_count: int
-    title: str
-    enable_public_discovery: bool
-    primary_slug_with_ids: str
-    pre_bid_meeting_location: str
-    pre_bid_meeting_date: str
-    pre_bid_meeting_online_link: str
-    pre_bid_meeting_notes: str
-    public_project_funding_source: str
-    show_location_for_nda_projects: bool
-    public_bid_opening_details_date: str
-    public_bid_opening_details_location: str
-    public_bid_opening_details_online_link: str
-    trades_and_services: list[ProjectBidPackagesCreateBidPackageResultTradesAndServicesItem]
-    business_classifications: list[
-        ProjectBidPackagesCreateBidPackageResultBusinessClassificationsItem
-    ]
-    lock_unit_fields_base_bid: bool
-    lock_quantity_fields_base_bid: bool
-    lock_unit_fields_alternates: bool
-    lock_quantity_fields_alternates: bool
-    has_pdm_documents: bool
-
-
 class ProjectBidPackagesResource(Resource):
     """Preconstruction / Bid Management / project-bid-packages (6 operations)."""
 
@@ -242,7 +242,7 @@ class ProjectBidPackagesResource(Resource):
         project_id: int,
         body: ProjectBidPackagesCreateBidPackageBody,
         company_id: int | None = None,
-    ) -> Response[ProjectBidPackagesCreateBidPackageResult]:
+    ) -> Response[ProjectBidPackagesShowBidPackageResult]:
         """Create Bid Package.
 
         ``POST /rest/v1.0/projects/{project_id}/bid_packages``
@@ -318,7 +318,7 @@ class ProjectBidPackagesResource(Resource):
 
     async def show_bid_package(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ProjectBidPackagesCreateBidPackageResult]:
+    ) -> Response[ProjectBidPackagesShowBidPackageResult]:
         """Show Bid Package.
 
         ``GET /rest/v1.0/projects/{project_id}/bid_packages/{id}``
@@ -343,7 +343,7 @@ class ProjectBidPackagesResource(Resource):
         id: int,
         body: ProjectBidPackagesCreateBidPackageBody,
         company_id: int | None = None,
-    ) -> Response[ProjectBidPackagesCreateBidPackageResult]:
+    ) -> Response[ProjectBidPackagesShowBidPackageResult]:
         """Update Bid Package.
 
         ``PATCH /rest/v1.0/projects/{project_id}/bid_packages/{id}``

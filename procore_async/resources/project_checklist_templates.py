@@ -31,32 +31,33 @@ __all__ = [
     "ProjectChecklistTemplatesCreateFromCompanyChecklistTemplateResult",
     "ProjectChecklistTemplatesListFilters",
     "ProjectChecklistTemplatesListItem",
+    "ProjectChecklistTemplatesListItemDisplayConditionsItem",
+    "ProjectChecklistTemplatesListItemSyncedTo",
+    "ProjectChecklistTemplatesListItemTrade",
     "ProjectChecklistTemplatesListRecycledChecklistTemplatesItem",
-    "ProjectChecklistTemplatesListRecycledChecklistTemplatesItemInspectionType",
     "ProjectChecklistTemplatesListV10Filters",
     "ProjectChecklistTemplatesListV10Item",
-    "ProjectChecklistTemplatesListV10ItemDisplayConditionsItem",
     "ProjectChecklistTemplatesListV10ItemInspectionType",
-    "ProjectChecklistTemplatesListV10ItemSyncedTo",
-    "ProjectChecklistTemplatesListV10ItemTrade",
     "ProjectChecklistTemplatesResource",
     "ProjectChecklistTemplatesShowRecycledChecklistTemplateResult",
     "ProjectChecklistTemplatesShowRecycledChecklistTemplateResultCompanyAttachmentsItem",
     "ProjectChecklistTemplatesShowRecycledChecklistTemplateResultCreatedBy",
+    "ProjectChecklistTemplatesShowRecycledChecklistTemplateResultInspectionType",
     "ProjectChecklistTemplatesShowRecycledChecklistTemplateResultResponseSet",
     "ProjectChecklistTemplatesShowRecycledChecklistTemplateResultSectionsItem",
     "ProjectChecklistTemplatesShowRecycledChecklistTemplateResultSectionsItemSyncedTo",
 ]
 
 
-class ProjectChecklistTemplatesListV10Filters(TypedDict, total=False):
+class ProjectChecklistTemplatesListFilters(TypedDict, total=False):
     inspection_type_id: Sequence[int]
+    needs_update: bool
     query: str
     response_set_id: Sequence[int]
     trade_ids: Sequence[int]
 
 
-class ProjectChecklistTemplatesListV10ItemDisplayConditionsItem(TypedDict, total=False):
+class ProjectChecklistTemplatesListItemDisplayConditionsItem(TypedDict, total=False):
     id: dict[str, Any]
     child_item_id: dict[str, Any]
     status_ids: dict[str, Any]
@@ -65,37 +66,30 @@ class ProjectChecklistTemplatesListV10ItemDisplayConditionsItem(TypedDict, total
     updated_at: dict[str, Any]
 
 
-class ProjectChecklistTemplatesListV10ItemInspectionType(TypedDict, total=False):
-    id: int
-    name: str
-    created_at: str
-    updated_at: str
-
-
-class ProjectChecklistTemplatesListV10ItemTrade(TypedDict, total=False):
+class ProjectChecklistTemplatesListItemTrade(TypedDict, total=False):
     id: int
     name: str
     active: bool
     updated_at: str
 
 
-class ProjectChecklistTemplatesListV10ItemSyncedTo(TypedDict, total=False):
+class ProjectChecklistTemplatesListItemSyncedTo(TypedDict, total=False):
     company_id: int
     list_template_id: int
 
 
-class ProjectChecklistTemplatesListV10Item(TypedDict, total=False):
+class ProjectChecklistTemplatesListItem(TypedDict, total=False):
     id: int
     name: str
+    deletable: bool
     company_description: str
     description: str
     parent_inspection_item_id: int
     number: str
     relative_position: int
-    display_conditions: list[ProjectChecklistTemplatesListV10ItemDisplayConditionsItem]
-    inspection_type: ProjectChecklistTemplatesListV10ItemInspectionType
-    trade: ProjectChecklistTemplatesListV10ItemTrade
-    synced_to: ProjectChecklistTemplatesListV10ItemSyncedTo
+    display_conditions: list[ProjectChecklistTemplatesListItemDisplayConditionsItem]
+    trade: ProjectChecklistTemplatesListItemTrade
+    synced_to: ProjectChecklistTemplatesListItemSyncedTo
     created_at: str
     updated_at: str
 
@@ -113,42 +107,38 @@ class ProjectChecklistTemplatesCreateBody(TypedDict, total=False):
     attachments: list[str]
 
 
-class ProjectChecklistTemplatesCreateFromCompanyChecklistTemplateBody(TypedDict, total=False):
-    source_template_id: int
+class ProjectChecklistTemplatesListV10Filters(TypedDict, total=False):
+    inspection_type_id: Sequence[int]
+    query: str
+    response_set_id: Sequence[int]
+    trade_ids: Sequence[int]
 
 
-class ProjectChecklistTemplatesCreateFromCompanyChecklistTemplateResult(TypedDict, total=False):
+class ProjectChecklistTemplatesListV10ItemInspectionType(TypedDict, total=False):
     id: int
+    name: str
+    created_at: str
+    updated_at: str
+
+
+class ProjectChecklistTemplatesListV10Item(TypedDict, total=False):
+    id: int
+    name: str
+    company_description: str
+    description: str
+    parent_inspection_item_id: int
+    number: str
+    relative_position: int
+    display_conditions: list[ProjectChecklistTemplatesListItemDisplayConditionsItem]
+    inspection_type: ProjectChecklistTemplatesListV10ItemInspectionType
+    trade: ProjectChecklistTemplatesListItemTrade
+    synced_to: ProjectChecklistTemplatesListItemSyncedTo
+    created_at: str
+    updated_at: str
 
 
 class ProjectChecklistTemplatesAddAlternativeResponseSetToBody(TypedDict, total=False):
     alternative_response_set_id: int
-
-
-class ProjectChecklistTemplatesListRecycledChecklistTemplatesItemInspectionType(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-    created_at: str
-    updated_at: str
-    audit_transaction_timestamp: str
-    source_id: int
-    deleted_at: str
-    company_id: int
-    is_deletable: bool
-
-
-class ProjectChecklistTemplatesListRecycledChecklistTemplatesItem(TypedDict, total=False):
-    id: int
-    name: str
-    synced_to: ProjectChecklistTemplatesListV10ItemSyncedTo
-    company_description: str
-    description: str
-    created_at: str
-    updated_at: str
-    inspection_type: ProjectChecklistTemplatesListRecycledChecklistTemplatesItemInspectionType
-    trade: ProjectChecklistTemplatesListV10ItemTrade
 
 
 class ProjectChecklistTemplatesShowRecycledChecklistTemplateResultSectionsItemSyncedTo(
@@ -166,6 +156,20 @@ class ProjectChecklistTemplatesShowRecycledChecklistTemplateResultSectionsItem(
     position: int
     items: list[dict[str, Any]]
     synced_to: ProjectChecklistTemplatesShowRecycledChecklistTemplateResultSectionsItemSyncedTo
+
+
+class ProjectChecklistTemplatesShowRecycledChecklistTemplateResultInspectionType(
+    TypedDict, total=False
+):
+    id: int
+    name: str
+    created_at: str
+    updated_at: str
+    audit_transaction_timestamp: str
+    source_id: int
+    deleted_at: str
+    company_id: int
+    is_deletable: bool
 
 
 class ProjectChecklistTemplatesShowRecycledChecklistTemplateResultCreatedBy(TypedDict, total=False):
@@ -192,15 +196,15 @@ ProjectChecklistTemplatesShowRecycledChecklistTemplateResultResponseSet = TypedD
 class ProjectChecklistTemplatesShowRecycledChecklistTemplateResult(TypedDict, total=False):
     id: int
     name: str
-    synced_to: ProjectChecklistTemplatesListV10ItemSyncedTo
+    synced_to: ProjectChecklistTemplatesListItemSyncedTo
     company_description: str
     description: str
     created_at: str
     updated_at: str
     alternative_response_set_id: int
     sections: list[ProjectChecklistTemplatesShowRecycledChecklistTemplateResultSectionsItem]
-    inspection_type: ProjectChecklistTemplatesListRecycledChecklistTemplatesItemInspectionType
-    trade: ProjectChecklistTemplatesListV10ItemTrade
+    inspection_type: ProjectChecklistTemplatesShowRecycledChecklistTemplateResultInspectionType
+    trade: ProjectChecklistTemplatesListItemTrade
     created_by: ProjectChecklistTemplatesShowRecycledChecklistTemplateResultCreatedBy
     company_attachments: list[
         ProjectChecklistTemplatesShowRecycledChecklistTemplateResultCompanyAttachmentsItem
@@ -211,28 +215,24 @@ class ProjectChecklistTemplatesShowRecycledChecklistTemplateResult(TypedDict, to
     response_set: ProjectChecklistTemplatesShowRecycledChecklistTemplateResultResponseSet
 
 
-class ProjectChecklistTemplatesListFilters(TypedDict, total=False):
-    inspection_type_id: Sequence[int]
-    needs_update: bool
-    query: str
-    response_set_id: Sequence[int]
-    trade_ids: Sequence[int]
-
-
-class ProjectChecklistTemplatesListItem(TypedDict, total=False):
+class ProjectChecklistTemplatesListRecycledChecklistTemplatesItem(TypedDict, total=False):
     id: int
     name: str
-    deletable: bool
+    synced_to: ProjectChecklistTemplatesListItemSyncedTo
     company_description: str
     description: str
-    parent_inspection_item_id: int
-    number: str
-    relative_position: int
-    display_conditions: list[ProjectChecklistTemplatesListV10ItemDisplayConditionsItem]
-    trade: ProjectChecklistTemplatesListV10ItemTrade
-    synced_to: ProjectChecklistTemplatesListV10ItemSyncedTo
     created_at: str
     updated_at: str
+    inspection_type: ProjectChecklistTemplatesShowRecycledChecklistTemplateResultInspectionType
+    trade: ProjectChecklistTemplatesListItemTrade
+
+
+class ProjectChecklistTemplatesCreateFromCompanyChecklistTemplateBody(TypedDict, total=False):
+    source_template_id: int
+
+
+class ProjectChecklistTemplatesCreateFromCompanyChecklistTemplateResult(TypedDict, total=False):
+    id: int
 
 
 class ProjectChecklistTemplatesResource(Resource):

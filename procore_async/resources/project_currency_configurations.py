@@ -28,15 +28,6 @@ __all__ = [
 ]
 
 
-class ProjectCurrencyConfigurationsDeleteResult(TypedDict, total=False):
-    company_id: int
-    project_id: int
-    currency_iso_code: str
-    currency_display: str
-    company_currency_exchange_rate_override: str
-    multicurrency_enabled: bool
-
-
 class ProjectCurrencyConfigurationsGetResult(TypedDict, total=False):
     company_id: int
     project_id: int
@@ -45,6 +36,15 @@ class ProjectCurrencyConfigurationsGetResult(TypedDict, total=False):
     company_currency_exchange_rate_override: str
     multicurrency_enabled: bool
     eligible_for_financial_objs_multicurrency: bool
+
+
+class ProjectCurrencyConfigurationsDeleteResult(TypedDict, total=False):
+    company_id: int
+    project_id: int
+    currency_iso_code: str
+    currency_display: str
+    company_currency_exchange_rate_override: str
+    multicurrency_enabled: bool
 
 
 class ProjectCurrencyConfigurationsUpdateBody(TypedDict, total=False):

@@ -51,15 +51,6 @@ class ProjectDatesListResult(TypedDict, total=False):
     project_dates: list[ProjectDatesListResultProjectDatesItem]
 
 
-class ProjectDatesCreatesOrUpdatesBodyProjectDatesItem(TypedDict, total=False):
-    id: int
-    date: str
-
-
-class ProjectDatesCreatesOrUpdatesBody(TypedDict, total=False):
-    project_dates: list[ProjectDatesCreatesOrUpdatesBodyProjectDatesItem]
-
-
 class ProjectDatesListForCompanyItem(TypedDict, total=False):
     id: str
     project_membership_id: str
@@ -67,6 +58,15 @@ class ProjectDatesListForCompanyItem(TypedDict, total=False):
     date: str
     actual_date: str
     display_on_timeline: bool
+
+
+class ProjectDatesCreatesOrUpdatesBodyProjectDatesItem(TypedDict, total=False):
+    id: int
+    date: str
+
+
+class ProjectDatesCreatesOrUpdatesBody(TypedDict, total=False):
+    project_dates: list[ProjectDatesCreatesOrUpdatesBodyProjectDatesItem]
 
 
 class ProjectDatesResource(Resource):

@@ -23,18 +23,18 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ProjectDirectoryFilterOptionsListProjectCostCodesResultItem",
-    "ProjectDirectoryFilterOptionsListProjectCountryCodesResultItem",
+    "ProjectDirectoryFilterOptionsListProjectJobTitlesResultItem",
+    "ProjectDirectoryFilterOptionsListProjectTradesResultItem",
     "ProjectDirectoryFilterOptionsResource",
 ]
 
 
-class ProjectDirectoryFilterOptionsListProjectCostCodesResultItem(TypedDict, total=False):
+class ProjectDirectoryFilterOptionsListProjectTradesResultItem(TypedDict, total=False):
     filter_value: int
     label: str
 
 
-class ProjectDirectoryFilterOptionsListProjectCountryCodesResultItem(TypedDict, total=False):
+class ProjectDirectoryFilterOptionsListProjectJobTitlesResultItem(TypedDict, total=False):
     filter_value: str
     label: str
 
@@ -44,7 +44,7 @@ class ProjectDirectoryFilterOptionsResource(Resource):
 
     async def list_project_cost_codes(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectCostCodesResultItem]]:
+    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectTradesResultItem]]:
         """List Project Cost Codes.
 
         ``GET /rest/v1.0/projects/{project_id}/directory/filter_options/cost_codes``
@@ -63,7 +63,7 @@ class ProjectDirectoryFilterOptionsResource(Resource):
 
     async def list_project_country_codes(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectCountryCodesResultItem]]:
+    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectJobTitlesResultItem]]:
         """List Project Country Codes.
 
         ``GET /rest/v1.0/projects/{project_id}/directory/filter_options/country_codes``
@@ -82,7 +82,7 @@ class ProjectDirectoryFilterOptionsResource(Resource):
 
     async def list_project_job_titles(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectCountryCodesResultItem]]:
+    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectJobTitlesResultItem]]:
         """List Project Job Titles.
 
         ``GET /rest/v1.0/projects/{project_id}/directory/filter_options/job_titles``
@@ -101,7 +101,7 @@ class ProjectDirectoryFilterOptionsResource(Resource):
 
     async def list_project_permission_templates(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectCostCodesResultItem]]:
+    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectTradesResultItem]]:
         """List Project Permission Templates.
 
         ``GET /rest/v1.0/projects/{project_id}/directory/filter_options/permission_templates``
@@ -120,7 +120,7 @@ class ProjectDirectoryFilterOptionsResource(Resource):
 
     async def list_project_state_codes(
         self, *, project_id: int, country_code: str, company_id: int | None = None
-    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectCountryCodesResultItem]]:
+    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectJobTitlesResultItem]]:
         """List Project State Codes.
 
         ``GET /rest/v1.0/projects/{project_id}/directory/filter_options/state_codes``
@@ -141,7 +141,7 @@ class ProjectDirectoryFilterOptionsResource(Resource):
 
     async def list_project_trades(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectCostCodesResultItem]]:
+    ) -> Response[builtins.list[ProjectDirectoryFilterOptionsListProjectTradesResultItem]]:
         """List Project Trades.
 
         ``GET /rest/v1.0/projects/{project_id}/directory/filter_options/trades``

@@ -22,109 +22,26 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ProjectFoldersAndFilesCreateProjectFileResult",
-    "ProjectFoldersAndFilesCreateProjectFileResultCheckedOutBy",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFields",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ProjectFoldersAndFilesCreateProjectFolderBody",
     "ProjectFoldersAndFilesCreateProjectFolderBodyFolder",
     "ProjectFoldersAndFilesCreateProjectFolderResult",
     "ProjectFoldersAndFilesListResult",
+    "ProjectFoldersAndFilesListResultCustomFields",
+    "ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "ProjectFoldersAndFilesListResultFilesItem",
     "ProjectFoldersAndFilesListResultFilesItemCheckedOutBy",
     "ProjectFoldersAndFilesListResultFoldersItem",
     "ProjectFoldersAndFilesListResultFoldersItemCustomFields",
     "ProjectFoldersAndFilesResource",
+    "ProjectFoldersAndFilesShowProjectFileResult",
+    "ProjectFoldersAndFilesShowProjectFileResultCheckedOutBy",
     "ProjectFoldersAndFilesUpdateProjectFolderBody",
 ]
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCheckedOutBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-ProjectFoldersAndFilesCreateProjectFileResultCustomFields = TypedDict(
-    "ProjectFoldersAndFilesCreateProjectFileResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ProjectFoldersAndFilesCreateProjectFileResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class ProjectFoldersAndFilesCreateProjectFileResult(TypedDict, total=False):
-    id: int
-    name: str
-    parent_id: int
-    size: int
-    description: str
-    updated_at: str
-    created_at: str
-    checked_out_until: str
-    name_with_path: str
-    private: bool
-    is_tracked: bool
-    tracked_folder: dict[str, Any]
-    checked_out_by: ProjectFoldersAndFilesCreateProjectFileResultCheckedOutBy
-    file_type: str
-    file_versions: list[Any]
-    legacy_id: int
-    is_deleted: bool
-    custom_fields: ProjectFoldersAndFilesCreateProjectFileResultCustomFields
-
 
 ProjectFoldersAndFilesListResultFoldersItemCustomFields = TypedDict(
     "ProjectFoldersAndFilesListResultFoldersItemCustomFields",
@@ -186,6 +103,63 @@ class ProjectFoldersAndFilesListResultFilesItem(TypedDict, total=False):
     custom_fields: ProjectFoldersAndFilesListResultFoldersItemCustomFields
 
 
+class ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: (
+        ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    )
+
+
+class ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+ProjectFoldersAndFilesListResultCustomFields = TypedDict(
+    "ProjectFoldersAndFilesListResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ProjectFoldersAndFilesListResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
 class ProjectFoldersAndFilesListResult(TypedDict, total=False):
     id: int
     name: str
@@ -203,7 +177,34 @@ class ProjectFoldersAndFilesListResult(TypedDict, total=False):
     has_children: bool
     has_children_files: bool
     has_children_folders: bool
-    custom_fields: ProjectFoldersAndFilesCreateProjectFileResultCustomFields
+    custom_fields: ProjectFoldersAndFilesListResultCustomFields
+
+
+class ProjectFoldersAndFilesShowProjectFileResultCheckedOutBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class ProjectFoldersAndFilesShowProjectFileResult(TypedDict, total=False):
+    id: int
+    name: str
+    parent_id: int
+    size: int
+    description: str
+    updated_at: str
+    created_at: str
+    checked_out_until: str
+    name_with_path: str
+    private: bool
+    is_tracked: bool
+    tracked_folder: dict[str, Any]
+    checked_out_by: ProjectFoldersAndFilesShowProjectFileResultCheckedOutBy
+    file_type: str
+    file_versions: list[Any]
+    legacy_id: int
+    is_deleted: bool
+    custom_fields: ProjectFoldersAndFilesListResultCustomFields
 
 
 ProjectFoldersAndFilesCreateProjectFolderBodyFolder = TypedDict(
@@ -240,7 +241,7 @@ class ProjectFoldersAndFilesCreateProjectFolderResult(TypedDict, total=False):
     has_children: bool
     has_children_files: bool
     has_children_folders: bool
-    custom_fields: ProjectFoldersAndFilesCreateProjectFileResultCustomFields
+    custom_fields: ProjectFoldersAndFilesListResultCustomFields
 
 
 class ProjectFoldersAndFilesUpdateProjectFolderBody(TypedDict, total=False):
@@ -300,7 +301,7 @@ class ProjectFoldersAndFilesResource(Resource):
 
     async def create_project_file(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[ProjectFoldersAndFilesCreateProjectFileResult]:
+    ) -> Response[ProjectFoldersAndFilesShowProjectFileResult]:
         """Create project File.
 
         ``POST /rest/v1.0/files`` (``RestV10FilesPost``).
@@ -346,7 +347,7 @@ class ProjectFoldersAndFilesResource(Resource):
         project_id: int,
         show_latest_version_only: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ProjectFoldersAndFilesCreateProjectFileResult]:
+    ) -> Response[ProjectFoldersAndFilesShowProjectFileResult]:
         """Show project File.
 
         ``GET /rest/v1.0/files/{id}`` (``RestV10FilesIdGet``).
@@ -369,7 +370,7 @@ class ProjectFoldersAndFilesResource(Resource):
 
     async def update_project_file(
         self, *, id: int, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[ProjectFoldersAndFilesCreateProjectFileResult]:
+    ) -> Response[ProjectFoldersAndFilesShowProjectFileResult]:
         """Update project File.
 
         ``PATCH /rest/v1.0/files/{id}`` (``RestV10FilesIdPatch``).

@@ -24,14 +24,14 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ProjectInspectionTemplateItemReferencesCreateResult",
-    "ProjectInspectionTemplateItemReferencesCreateResultPayload",
-    "ProjectInspectionTemplateItemReferencesCreateResultPayloadAttachment",
     "ProjectInspectionTemplateItemReferencesListFilters",
     "ProjectInspectionTemplateItemReferencesListItem",
     "ProjectInspectionTemplateItemReferencesListItemPayload",
     "ProjectInspectionTemplateItemReferencesListItemPayloadAttachment",
     "ProjectInspectionTemplateItemReferencesResource",
+    "ProjectInspectionTemplateItemReferencesShowResult",
+    "ProjectInspectionTemplateItemReferencesShowResultPayload",
+    "ProjectInspectionTemplateItemReferencesShowResultPayloadAttachment",
 ]
 
 
@@ -64,7 +64,7 @@ class ProjectInspectionTemplateItemReferencesListItem(TypedDict, total=False):
     updated_at: str
 
 
-class ProjectInspectionTemplateItemReferencesCreateResultPayloadAttachment(TypedDict, total=False):
+class ProjectInspectionTemplateItemReferencesShowResultPayloadAttachment(TypedDict, total=False):
     id: int
     url: str
     thumbnail_url: str
@@ -72,15 +72,15 @@ class ProjectInspectionTemplateItemReferencesCreateResultPayloadAttachment(Typed
     content_type: str
 
 
-class ProjectInspectionTemplateItemReferencesCreateResultPayload(TypedDict, total=False):
-    attachment: ProjectInspectionTemplateItemReferencesCreateResultPayloadAttachment
+class ProjectInspectionTemplateItemReferencesShowResultPayload(TypedDict, total=False):
+    attachment: ProjectInspectionTemplateItemReferencesShowResultPayloadAttachment
 
 
-class ProjectInspectionTemplateItemReferencesCreateResult(TypedDict, total=False):
+class ProjectInspectionTemplateItemReferencesShowResult(TypedDict, total=False):
     id: int
     template_id: int
     item_id: int
-    payload: ProjectInspectionTemplateItemReferencesCreateResultPayload
+    payload: ProjectInspectionTemplateItemReferencesShowResultPayload
     type: str
     created_at: str
     updated_at: str
@@ -143,7 +143,7 @@ class ProjectInspectionTemplateItemReferencesResource(Resource):
         inspection_template_id: int,
         body: Mapping[str, Any],
         company_id: int | None = None,
-    ) -> Response[ProjectInspectionTemplateItemReferencesCreateResult]:
+    ) -> Response[ProjectInspectionTemplateItemReferencesShowResult]:
         """Create Project Inspection Template Item Reference.
 
         ``POST
@@ -200,7 +200,7 @@ class ProjectInspectionTemplateItemReferencesResource(Resource):
         inspection_template_id: int,
         id: int,
         company_id: int | None = None,
-    ) -> Response[ProjectInspectionTemplateItemReferencesCreateResult]:
+    ) -> Response[ProjectInspectionTemplateItemReferencesShowResult]:
         """Show Project Inspection Template Item Reference.
 
         ``GET

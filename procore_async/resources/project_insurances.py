@@ -53,30 +53,6 @@ class ProjectInsurancesListItem(TypedDict, total=False):
     origin_id: str
 
 
-class ProjectInsurancesCreateBodyInsurance(TypedDict, total=False):
-    effective_date: str
-    enable_expired_insurance_notifications: bool
-    exempt: bool
-    expiration_date: str
-    info_received: bool
-    insurance_type: str
-    limit: str
-    name: str
-    notes: str
-    policy_number: str
-    status: str
-    vendor_id: int
-    additional_insured: str
-    division_template: str
-    insurance_sets: str
-    origin_data: str
-    origin_id: str
-
-
-class ProjectInsurancesCreateBody(TypedDict, total=False):
-    insurance: ProjectInsurancesCreateBodyInsurance
-
-
 class ProjectInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     effective_date: str
@@ -100,6 +76,30 @@ class ProjectInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
 
 class ProjectInsurancesSyncBody(TypedDict, total=False):
     updates: list[ProjectInsurancesSyncBodyUpdatesItem]
+
+
+class ProjectInsurancesCreateBodyInsurance(TypedDict, total=False):
+    effective_date: str
+    enable_expired_insurance_notifications: bool
+    exempt: bool
+    expiration_date: str
+    info_received: bool
+    insurance_type: str
+    limit: str
+    name: str
+    notes: str
+    policy_number: str
+    status: str
+    vendor_id: int
+    additional_insured: str
+    division_template: str
+    insurance_sets: str
+    origin_data: str
+    origin_id: str
+
+
+class ProjectInsurancesCreateBody(TypedDict, total=False):
+    insurance: ProjectInsurancesCreateBodyInsurance
 
 
 class ProjectInsurancesResource(Resource):

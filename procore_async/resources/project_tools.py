@@ -23,25 +23,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ProjectToolsListForProjectFilters",
-    "ProjectToolsListForProjectItem",
     "ProjectToolsListItem",
     "ProjectToolsResource",
     "ProjectToolsUpdateBody",
     "ProjectToolsUpdateBodyToolsItem",
+    "ProjectToolsUpdateResultItem",
 ]
 
 
-class ProjectToolsListForProjectFilters(TypedDict, total=False):
-    is_active: bool
-
-
-class ProjectToolsListForProjectItem(TypedDict, total=False):
+class ProjectToolsListItem(TypedDict, total=False):
     id: int
     engine_name: str
     is_active: bool
     position: int
     required: bool
-    title: str
+    user_access_level: str
+    provider_id: int
+    provider_type: str
 
 
 class ProjectToolsUpdateBodyToolsItem(TypedDict, total=False):
@@ -54,15 +52,17 @@ class ProjectToolsUpdateBody(TypedDict, total=False):
     tools: list[ProjectToolsUpdateBodyToolsItem]
 
 
-class ProjectToolsListItem(TypedDict, total=False):
+class ProjectToolsUpdateResultItem(TypedDict, total=False):
     id: int
     engine_name: str
     is_active: bool
     position: int
     required: bool
-    user_access_level: str
-    provider_id: int
-    provider_type: str
+    title: str
+
+
+class ProjectToolsListForProjectFilters(TypedDict, total=False):
+    is_active: bool
 
 
 class ProjectToolsResource(Resource):
@@ -80,7 +80,7 @@ class ProjectToolsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ProjectToolsListForProjectItem]:
+    ) -> ItemIterator[ProjectToolsUpdateResultItem]:
         """List project tools.
 
         ``GET /rest/v1.0/projects/{project_id}/tools`` (``RestV10ProjectsProjectIdToolsGet``).
@@ -111,7 +111,7 @@ class ProjectToolsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ProjectToolsListForProjectItem,
+            item_type=ProjectToolsUpdateResultItem,
         )
 
     async def update(
@@ -120,7 +120,7 @@ class ProjectToolsResource(Resource):
         project_id: int,
         body: ProjectToolsUpdateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[builtins.list[ProjectToolsListForProjectItem]]:
+    ) -> Response[builtins.list[ProjectToolsUpdateResultItem]]:
         """Update project tools.
 
         ``PATCH /rest/v1.0/projects/{project_id}/tools`` (``RestV10ProjectsProjectIdToolsPatch``).

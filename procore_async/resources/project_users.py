@@ -28,12 +28,12 @@ __all__ = [
     "ProjectUsersAddCompanyUserToProjectBodyUser",
     "ProjectUsersCreateBody",
     "ProjectUsersCreateBodyUser",
-    "ProjectUsersCreateResult",
-    "ProjectUsersCreateResultVendor",
     "ProjectUsersGeneratesPdfDocumentFilters",
     "ProjectUsersGeneratesPdfDocumentResult",
     "ProjectUsersListFilters",
     "ProjectUsersResource",
+    "ProjectUsersShowResult",
+    "ProjectUsersShowResultVendor",
     "ProjectUsersUpdateBody",
     "ProjectUsersUpdateBodyUser",
 ]
@@ -50,41 +50,12 @@ class ProjectUsersListFilters(TypedDict, total=False):
     vendor_id: Sequence[int]
 
 
-class ProjectUsersCreateBodyUser(TypedDict, total=False):
-    address: str
-    avatar: str
-    business_phone: str
-    business_phone_extension: int
-    city: str
-    country_code: str
-    email_address: str
-    email_signature: str
-    employee_id: str
-    fax_number: str
-    first_name: str
-    initials: str
-    is_active: bool
-    is_employee: bool
-    job_title: str
-    last_name: str
-    mobile_phone: str
-    notes: str
-    permission_template_id: int
-    state_code: str
-    vendor_id: int
-    zip: str
-
-
-class ProjectUsersCreateBody(TypedDict, total=False):
-    user: ProjectUsersCreateBodyUser
-
-
-class ProjectUsersCreateResultVendor(TypedDict, total=False):
+class ProjectUsersShowResultVendor(TypedDict, total=False):
     id: int
     name: str
 
 
-class ProjectUsersCreateResult(TypedDict, total=False):
+class ProjectUsersShowResult(TypedDict, total=False):
     address: str
     avatar: str
     business_id: str
@@ -117,18 +88,36 @@ class ProjectUsersCreateResult(TypedDict, total=False):
     created_at: str
     updated_at: str
     work_classification_id: int
-    vendor: ProjectUsersCreateResultVendor
+    vendor: ProjectUsersShowResultVendor
 
 
-class ProjectUsersGeneratesPdfDocumentFilters(TypedDict, total=False):
-    except_id: int
-    id: int
-    permission_template: int
-    vendor_id: Sequence[int]
+class ProjectUsersCreateBodyUser(TypedDict, total=False):
+    address: str
+    avatar: str
+    business_phone: str
+    business_phone_extension: int
+    city: str
+    country_code: str
+    email_address: str
+    email_signature: str
+    employee_id: str
+    fax_number: str
+    first_name: str
+    initials: str
+    is_active: bool
+    is_employee: bool
+    job_title: str
+    last_name: str
+    mobile_phone: str
+    notes: str
+    permission_template_id: int
+    state_code: str
+    vendor_id: int
+    zip: str
 
 
-class ProjectUsersGeneratesPdfDocumentResult(TypedDict, total=False):
-    pdf_file_url: str
+class ProjectUsersCreateBody(TypedDict, total=False):
+    user: ProjectUsersCreateBodyUser
 
 
 class ProjectUsersUpdateBodyUser(TypedDict, total=False):
@@ -159,6 +148,17 @@ class ProjectUsersUpdateBody(TypedDict, total=False):
     user: ProjectUsersUpdateBodyUser
 
 
+class ProjectUsersGeneratesPdfDocumentFilters(TypedDict, total=False):
+    except_id: int
+    id: int
+    permission_template: int
+    vendor_id: Sequence[int]
+
+
+class ProjectUsersGeneratesPdfDocumentResult(TypedDict, total=False):
+    pdf_file_url: str
+
+
 class ProjectUsersAddCompanyUserToProjectBodyUser(TypedDict, total=False):
     permission_template_id: int
 
@@ -167,7 +167,7 @@ class ProjectUsersAddCompanyUserToProjectBody(TypedDict, total=False):
     user: ProjectUsersAddCompanyUserToProjectBodyUser
 
 
-ProjectUser = ProjectUsersCreateResult
+ProjectUser = ProjectUsersShowResult
 
 
 class ProjectUsersResource(Resource):
@@ -234,7 +234,7 @@ class ProjectUsersResource(Resource):
         body: ProjectUsersCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ProjectUsersCreateResult]:
+    ) -> Response[ProjectUsersShowResult]:
         """Create project user.
 
         ``POST /rest/v1.0/projects/{project_id}/users`` (``RestV10ProjectsProjectIdUsersPost``).
@@ -311,7 +311,7 @@ class ProjectUsersResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ProjectUsersCreateResult]:
+    ) -> Response[ProjectUsersShowResult]:
         """Show project user.
 
         ``GET /rest/v1.0/projects/{project_id}/users/{id}``
@@ -336,7 +336,7 @@ class ProjectUsersResource(Resource):
         body: ProjectUsersUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ProjectUsersCreateResult]:
+    ) -> Response[ProjectUsersShowResult]:
         """Update project user.
 
         ``PATCH /rest/v1.0/projects/{project_id}/users/{id}``
@@ -371,7 +371,7 @@ class ProjectUsersResource(Resource):
         id: int,
         body: ProjectUsersAddCompanyUserToProjectBody | None = None,
         company_id: int | None = None,
-    ) -> Response[ProjectUsersCreateResult]:
+    ) -> Response[ProjectUsersShowResult]:
         """Add company user to project.
 
         ``POST /rest/v1.0/projects/{project_id}/users/{id}/actions/add``

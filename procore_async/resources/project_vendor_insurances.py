@@ -53,29 +53,6 @@ class ProjectVendorInsurancesListItem(TypedDict, total=False):
     origin_id: str
 
 
-class ProjectVendorInsurancesCreateBodyInsurance(TypedDict, total=False):
-    effective_date: str
-    enable_expired_insurance_notifications: bool
-    exempt: bool
-    expiration_date: str
-    info_received: bool
-    insurance_type: str
-    limit: str
-    name: str
-    notes: str
-    policy_number: str
-    status: str
-    additional_insured: str
-    division_template: str
-    insurance_sets: str
-    origin_data: str
-    origin_id: str
-
-
-class ProjectVendorInsurancesCreateBody(TypedDict, total=False):
-    insurance: ProjectVendorInsurancesCreateBodyInsurance
-
-
 class ProjectVendorInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     effective_date: str
@@ -98,6 +75,29 @@ class ProjectVendorInsurancesSyncBodyUpdatesItem(TypedDict, total=False):
 
 class ProjectVendorInsurancesSyncBody(TypedDict, total=False):
     updates: list[ProjectVendorInsurancesSyncBodyUpdatesItem]
+
+
+class ProjectVendorInsurancesCreateBodyInsurance(TypedDict, total=False):
+    effective_date: str
+    enable_expired_insurance_notifications: bool
+    exempt: bool
+    expiration_date: str
+    info_received: bool
+    insurance_type: str
+    limit: str
+    name: str
+    notes: str
+    policy_number: str
+    status: str
+    additional_insured: str
+    division_template: str
+    insurance_sets: str
+    origin_data: str
+    origin_id: str
+
+
+class ProjectVendorInsurancesCreateBody(TypedDict, total=False):
+    insurance: ProjectVendorInsurancesCreateBodyInsurance
 
 
 class ProjectVendorInsurancesResource(Resource):

@@ -23,22 +23,22 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "ProjectVendorsCreateV10Body",
-    "ProjectVendorsCreateV10BodyVendor",
+    "ProjectVendorsCreateBody",
+    "ProjectVendorsCreateBodyVendor",
     "ProjectVendorsListFilters",
     "ProjectVendorsListV10Filters",
     "ProjectVendorsResource",
-    "ProjectVendorsUpdateV10Body",
-    "ProjectVendorsUpdateV10BodyVendor",
-    "ProjectVendorsUpdateV10BodyVendorBidding",
+    "ProjectVendorsUpdateBody",
+    "ProjectVendorsUpdateBodyVendor",
+    "ProjectVendorsUpdateBodyVendorBidding",
 ]
 
 
-class ProjectVendorsListV10Filters(TypedDict, total=False):
+class ProjectVendorsListFilters(TypedDict, total=False):
     search: str
 
 
-class ProjectVendorsCreateV10BodyVendor(TypedDict, total=False):
+class ProjectVendorsCreateBodyVendor(TypedDict, total=False):
     abbreviated_name: str
     address: str
     authorized_bidder: bool
@@ -67,11 +67,11 @@ class ProjectVendorsCreateV10BodyVendor(TypedDict, total=False):
     zip: str
 
 
-class ProjectVendorsCreateV10Body(TypedDict, total=False):
-    vendor: ProjectVendorsCreateV10BodyVendor
+class ProjectVendorsCreateBody(TypedDict, total=False):
+    vendor: ProjectVendorsCreateBodyVendor
 
 
-class ProjectVendorsUpdateV10BodyVendorBidding(TypedDict, total=False):
+class ProjectVendorsUpdateBodyVendorBidding(TypedDict, total=False):
     affirmative_action: bool
     small_business: bool
     african_american_business: bool
@@ -87,7 +87,7 @@ class ProjectVendorsUpdateV10BodyVendorBidding(TypedDict, total=False):
     eight_a_business: bool
 
 
-class ProjectVendorsUpdateV10BodyVendor(TypedDict, total=False):
+class ProjectVendorsUpdateBodyVendor(TypedDict, total=False):
     abbreviated_name: str
     address: str
     authorized_bidder: bool
@@ -114,14 +114,14 @@ class ProjectVendorsUpdateV10BodyVendor(TypedDict, total=False):
     union_member: bool
     website: str
     zip: str
-    bidding: ProjectVendorsUpdateV10BodyVendorBidding
+    bidding: ProjectVendorsUpdateBodyVendorBidding
 
 
-class ProjectVendorsUpdateV10Body(TypedDict, total=False):
-    vendor: ProjectVendorsUpdateV10BodyVendor
+class ProjectVendorsUpdateBody(TypedDict, total=False):
+    vendor: ProjectVendorsUpdateBodyVendor
 
 
-class ProjectVendorsListFilters(TypedDict, total=False):
+class ProjectVendorsListV10Filters(TypedDict, total=False):
     search: str
 
 
@@ -195,7 +195,7 @@ class ProjectVendorsResource(Resource):
         self,
         *,
         project_id: int,
-        body: ProjectVendorsCreateV10Body,
+        body: ProjectVendorsCreateBody,
         view: str | None = None,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
@@ -254,7 +254,7 @@ class ProjectVendorsResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: ProjectVendorsUpdateV10Body,
+        body: ProjectVendorsUpdateBody,
         view: str | None = None,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
@@ -392,7 +392,7 @@ class ProjectVendorsResource(Resource):
         self,
         *,
         project_id: int,
-        body: ProjectVendorsCreateV10Body,
+        body: ProjectVendorsCreateBody,
         view: str | None = None,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
@@ -451,7 +451,7 @@ class ProjectVendorsResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: ProjectVendorsUpdateV10Body,
+        body: ProjectVendorsUpdateBody,
         view: str | None = None,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,

@@ -31,28 +31,28 @@ __all__ = [
     "ProjectsCreateBodyProjectCurrencyConfiguration",
     "ProjectsCreateLogoBody",
     "ProjectsCreateLogoBodyLogo",
-    "ProjectsCreateResult",
-    "ProjectsCreateResultCustomFields",
-    "ProjectsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "ProjectsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "ProjectsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ProjectsCreateResultOffice",
-    "ProjectsCreateResultOfficeLogo",
-    "ProjectsCreateResultPersistentMessage",
     "ProjectsListFilters",
     "ProjectsListFiltersResult",
     "ProjectsListFiltersResultFiltersItem",
+    "ProjectsListItem",
+    "ProjectsListItemCreatedBy",
+    "ProjectsListItemCustomFields",
+    "ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ProjectsListItemParentJob",
     "ProjectsListPossibleToolFilterValuesResultItem",
-    "ProjectsListV10Filters",
-    "ProjectsListV10Item",
-    "ProjectsListV10ItemCreatedBy",
-    "ProjectsListV10ItemCustomFields",
-    "ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "ProjectsListV10ItemParentJob",
+    "ProjectsListV11Filters",
     "ProjectsResource",
+    "ProjectsShowResult",
+    "ProjectsShowResultCustomFields",
+    "ProjectsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "ProjectsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "ProjectsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "ProjectsShowResultOffice",
+    "ProjectsShowResultOfficeLogo",
+    "ProjectsShowResultPersistentMessage",
     "ProjectsSyncBody",
     "ProjectsSyncBodyUpdatesItem",
     "ProjectsUpdateBody",
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-class ProjectsListV10Filters(TypedDict, total=False):
+class ProjectsListFilters(TypedDict, total=False):
     by_status: str
     created_at: str
     custom_fields: Mapping[str, Any]
@@ -73,43 +73,41 @@ class ProjectsListV10Filters(TypedDict, total=False):
     vendor_id: int
 
 
-class ProjectsListV10ItemParentJob(TypedDict, total=False):
+class ProjectsListItemParentJob(TypedDict, total=False):
     id: int
     name: str
 
 
-class ProjectsListV10ItemCreatedBy(TypedDict, total=False):
+class ProjectsListItemCreatedBy(TypedDict, total=False):
     id: int
     name: str
     login: str
 
 
-class ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
+class ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(TypedDict, total=False):
     data_type: dict[str, Any]
     value: dict[str, Any]
 
 
-ProjectsListV10ItemCustomFields = TypedDict(
-    "ProjectsListV10ItemCustomFields",
+ProjectsListItemCustomFields = TypedDict(
+    "ProjectsListItemCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ProjectsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ProjectsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
     },
     total=False,
 )
 
 
-class ProjectsListV10Item(TypedDict, total=False):
+class ProjectsListItem(TypedDict, total=False):
     id: int
     name: str
     is_demo: bool
     parent_job_id: int
-    parent_job: ProjectsListV10ItemParentJob
+    parent_job: ProjectsListItemParentJob
     display_name: str
     project_number: str
     address: str
@@ -122,8 +120,8 @@ class ProjectsListV10Item(TypedDict, total=False):
     latitude: float
     longitude: float
     stage: str
-    project_stage: ProjectsListV10ItemParentJob
-    project_template: ProjectsListV10ItemParentJob
+    project_stage: ProjectsListItemParentJob
+    project_template: ProjectsListItemParentJob
     phone: str
     created_at: str
     updated_at: str
@@ -150,9 +148,220 @@ class ProjectsListV10Item(TypedDict, total=False):
     delivery_method: str
     estimated_budget: float
     priority: str
-    company: ProjectsListV10ItemParentJob
-    created_by: ProjectsListV10ItemCreatedBy
-    custom_fields: ProjectsListV10ItemCustomFields
+    company: ProjectsListItemParentJob
+    created_by: ProjectsListItemCreatedBy
+    custom_fields: ProjectsListItemCustomFields
+    project_sector_id: int
+
+
+class ProjectsSyncBodyUpdatesItem(TypedDict, total=False):
+    id: int
+    active: bool
+    address: str
+    city: str
+    country_code: str
+    description: str
+    start_date: str
+    completion_date: str
+    total_value: float
+    warranty_start_date: str
+    warranty_end_date: str
+    flag: str
+    image_id: int
+    name: str
+    office_id: int
+    phone: str
+    project_number: str
+    public_notes: str
+    project_stage_id: int
+    square_feet: int
+    state_code: str
+    time_zone: str
+    zip: str
+    program_id: int
+    project_bid_type_id: int
+    project_type_id: int
+    project_owner_type_id: int
+    project_region_id: int
+    project_template_id: int
+    origin_id: str
+    origin_data: str
+    department_ids: list[dict[str, Any]]
+    estimated_value: float
+    estimated_start_date: str
+    estimated_completion_date: str
+    store_number: str
+    accounting_project_number: str
+    designated_market_area: str
+    enable_copy_of_standard_cost_codes: bool
+    sector: str
+    work_scope: str
+    delivery_method: str
+    estimated_budget: float
+    priority: str
+    project_sector_id: int
+
+
+class ProjectsSyncBody(TypedDict, total=False):
+    company_id: int
+    updates: list[ProjectsSyncBodyUpdatesItem]
+
+
+class ProjectsShowResultPersistentMessage(TypedDict, total=False):
+    title: str
+    message: str
+
+
+class ProjectsShowResultOfficeLogo(TypedDict, total=False):
+    id: int
+    name: str
+    url: str
+
+
+class ProjectsShowResultOffice(TypedDict, total=False):
+    id: int
+    name: str
+    address: str
+    city: str
+    state_code: str
+    country_code: str
+    zip: str
+    phone: str
+    fax: str
+    division: str
+    logo: ProjectsShowResultOfficeLogo
+
+
+class ProjectsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class ProjectsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class ProjectsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+ProjectsShowResultCustomFields = TypedDict(
+    "ProjectsShowResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": ProjectsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": ProjectsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": ProjectsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": ProjectsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class ProjectsShowResult(TypedDict, total=False):
+    id: int
+    logo_id: int
+    logo_url: str
+    name: str
+    is_demo: bool
+    template: bool
+    display_name: str
+    project_number: str
+    address: str
+    city: str
+    state_code: str
+    country_code: str
+    zip: str
+    time_zone: str
+    tz_name: str
+    latitude: float
+    longitude: float
+    county: str
+    parent_job_id: int
+    parent_job: ProjectsListItemParentJob
+    from_project_template_id: int
+    description: str
+    square_feet: int
+    start_date: str
+    completion_date: str
+    total_value: str
+    store_number: str
+    accounting_project_number: str
+    designated_market_area: str
+    warranty_start_date: str
+    warranty_end_date: str
+    active: bool
+    flag: str
+    locale: str
+    phone: str
+    public_notes: str
+    actual_start_date: str
+    projected_finish_date: str
+    created_at: str
+    updated_at: str
+    origin_id: str
+    origin_data: str
+    origin_code: str
+    standard_cost_code_list_id: int
+    is_erp_integrated: bool
+    owners_project_id: int
+    photo_id: int
+    photo_url: str
+    inbound_email: str
+    inbound_email_address: str
+    estimated_start_date: str
+    estimated_completion_date: str
+    estimated_value: str
+    code: str
+    sector: str
+    work_scope: str
+    delivery_method: str
+    created_by: ProjectsListItemCreatedBy
+    persistent_message: ProjectsShowResultPersistentMessage
+    office: ProjectsShowResultOffice
+    project_bid_type_id: int
+    project_bid_type: ProjectsListItemParentJob
+    project_owner_type_id: int
+    project_owner_type: ProjectsListItemParentJob
+    project_region_id: int
+    project_region: ProjectsListItemParentJob
+    project_stage_id: int
+    project_stage: ProjectsListItemParentJob
+    project_type: ProjectsListItemParentJob
+    program: ProjectsListItemParentJob
+    departments: list[ProjectsListItemParentJob]
+    company: ProjectsListItemParentJob
+    dictionary_type: str
+    custom_fields: ProjectsShowResultCustomFields
     project_sector_id: int
 
 
@@ -225,217 +434,6 @@ class ProjectsCreateBody(TypedDict, total=False):
     project: ProjectsCreateBodyProject
 
 
-class ProjectsCreateResultPersistentMessage(TypedDict, total=False):
-    title: str
-    message: str
-
-
-class ProjectsCreateResultOfficeLogo(TypedDict, total=False):
-    id: int
-    name: str
-    url: str
-
-
-class ProjectsCreateResultOffice(TypedDict, total=False):
-    id: int
-    name: str
-    address: str
-    city: str
-    state_code: str
-    country_code: str
-    zip: str
-    phone: str
-    fax: str
-    division: str
-    logo: ProjectsCreateResultOfficeLogo
-
-
-class ProjectsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class ProjectsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class ProjectsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-ProjectsCreateResultCustomFields = TypedDict(
-    "ProjectsCreateResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": ProjectsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": ProjectsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": ProjectsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": ProjectsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class ProjectsCreateResult(TypedDict, total=False):
-    id: int
-    logo_id: int
-    logo_url: str
-    name: str
-    is_demo: bool
-    template: bool
-    display_name: str
-    project_number: str
-    address: str
-    city: str
-    state_code: str
-    country_code: str
-    zip: str
-    time_zone: str
-    tz_name: str
-    latitude: float
-    longitude: float
-    county: str
-    parent_job_id: int
-    parent_job: ProjectsListV10ItemParentJob
-    from_project_template_id: int
-    description: str
-    square_feet: int
-    start_date: str
-    completion_date: str
-    total_value: str
-    store_number: str
-    accounting_project_number: str
-    designated_market_area: str
-    warranty_start_date: str
-    warranty_end_date: str
-    active: bool
-    flag: str
-    locale: str
-    phone: str
-    public_notes: str
-    actual_start_date: str
-    projected_finish_date: str
-    created_at: str
-    updated_at: str
-    origin_id: str
-    origin_data: str
-    origin_code: str
-    standard_cost_code_list_id: int
-    is_erp_integrated: bool
-    owners_project_id: int
-    photo_id: int
-    photo_url: str
-    inbound_email: str
-    inbound_email_address: str
-    estimated_start_date: str
-    estimated_completion_date: str
-    estimated_value: str
-    code: str
-    sector: str
-    work_scope: str
-    delivery_method: str
-    created_by: ProjectsListV10ItemCreatedBy
-    persistent_message: ProjectsCreateResultPersistentMessage
-    office: ProjectsCreateResultOffice
-    project_bid_type_id: int
-    project_bid_type: ProjectsListV10ItemParentJob
-    project_owner_type_id: int
-    project_owner_type: ProjectsListV10ItemParentJob
-    project_region_id: int
-    project_region: ProjectsListV10ItemParentJob
-    project_stage_id: int
-    project_stage: ProjectsListV10ItemParentJob
-    project_type: ProjectsListV10ItemParentJob
-    program: ProjectsListV10ItemParentJob
-    departments: list[ProjectsListV10ItemParentJob]
-    company: ProjectsListV10ItemParentJob
-    dictionary_type: str
-    custom_fields: ProjectsCreateResultCustomFields
-    project_sector_id: int
-
-
-class ProjectsSyncBodyUpdatesItem(TypedDict, total=False):
-    id: int
-    active: bool
-    address: str
-    city: str
-    country_code: str
-    description: str
-    start_date: str
-    completion_date: str
-    total_value: float
-    warranty_start_date: str
-    warranty_end_date: str
-    flag: str
-    image_id: int
-    name: str
-    office_id: int
-    phone: str
-    project_number: str
-    public_notes: str
-    project_stage_id: int
-    square_feet: int
-    state_code: str
-    time_zone: str
-    zip: str
-    program_id: int
-    project_bid_type_id: int
-    project_type_id: int
-    project_owner_type_id: int
-    project_region_id: int
-    project_template_id: int
-    origin_id: str
-    origin_data: str
-    department_ids: list[dict[str, Any]]
-    estimated_value: float
-    estimated_start_date: str
-    estimated_completion_date: str
-    store_number: str
-    accounting_project_number: str
-    designated_market_area: str
-    enable_copy_of_standard_cost_codes: bool
-    sector: str
-    work_scope: str
-    delivery_method: str
-    estimated_budget: float
-    priority: str
-    project_sector_id: int
-
-
-class ProjectsSyncBody(TypedDict, total=False):
-    company_id: int
-    updates: list[ProjectsSyncBodyUpdatesItem]
-
-
 ProjectsUpdateBodyProject = TypedDict(
     "ProjectsUpdateBodyProject",
     {
@@ -498,35 +496,7 @@ class ProjectsUpdateBody(TypedDict, total=False):
     project: ProjectsUpdateBodyProject
 
 
-class ProjectsListFiltersResultFiltersItem(TypedDict, total=False):
-    index: int
-    key: str
-    endpoint: str
-    value: str
-    type: str
-
-
-class ProjectsListFiltersResult(TypedDict, total=False):
-    filters: list[ProjectsListFiltersResultFiltersItem]
-    saved_filters: list[ProjectsListFiltersResultFiltersItem]
-
-
-class ProjectsListPossibleToolFilterValuesResultItem(TypedDict, total=False):
-    key: str
-    value: str
-    groupId: str
-
-
-class ProjectsCreateLogoBodyLogo(TypedDict, total=False):
-    upload_uuid: str
-    file_name: str
-
-
-class ProjectsCreateLogoBody(TypedDict, total=False):
-    logo: ProjectsCreateLogoBodyLogo
-
-
-class ProjectsListFilters(TypedDict, total=False):
+class ProjectsListV11Filters(TypedDict, total=False):
     by_bid_type: Any
     by_department: Any
     by_office: Any
@@ -549,24 +519,52 @@ class ProjectsListFilters(TypedDict, total=False):
     vendor_id: int
 
 
-Project = ProjectsCreateResult
+class ProjectsCreateLogoBodyLogo(TypedDict, total=False):
+    upload_uuid: str
+    file_name: str
+
+
+class ProjectsCreateLogoBody(TypedDict, total=False):
+    logo: ProjectsCreateLogoBodyLogo
+
+
+class ProjectsListFiltersResultFiltersItem(TypedDict, total=False):
+    index: int
+    key: str
+    endpoint: str
+    value: str
+    type: str
+
+
+class ProjectsListFiltersResult(TypedDict, total=False):
+    filters: list[ProjectsListFiltersResultFiltersItem]
+    saved_filters: list[ProjectsListFiltersResultFiltersItem]
+
+
+class ProjectsListPossibleToolFilterValuesResultItem(TypedDict, total=False):
+    key: str
+    value: str
+    groupId: str
+
+
+Project = ProjectsShowResult
 
 
 class ProjectsResource(Resource):
     """Core / Portfolio / projects (10 operations)."""
 
-    def list_v1_0(
+    def list(
         self,
         *,
         company_id: int,
         serializer_view: str | None = None,
         sort: str | None = None,
-        filters: ProjectsListV10Filters | None = None,
+        filters: ProjectsListFilters | None = None,
         per_page: int | None = None,
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ProjectsListV10Item]:
+    ) -> ItemIterator[ProjectsListItem]:
         """List projects.
 
         ``GET /rest/v1.0/projects`` (``RestV10ProjectsGet``).
@@ -606,7 +604,7 @@ class ProjectsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ProjectsListV10Item,
+            item_type=ProjectsListItem,
         )
 
     async def create(
@@ -615,7 +613,7 @@ class ProjectsResource(Resource):
         body: ProjectsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ProjectsCreateResult]:
+    ) -> Response[ProjectsShowResult]:
         """Create project.
 
         ``POST /rest/v1.0/projects`` (``RestV10ProjectsPost``).
@@ -683,7 +681,7 @@ class ProjectsResource(Resource):
 
     async def show(
         self, *, id: int, company_id: int, view: str | None = None
-    ) -> Response[ProjectsCreateResult]:
+    ) -> Response[ProjectsShowResult]:
         """Show project.
 
         ``GET /rest/v1.0/projects/{id}`` (``RestV10ProjectsIdGet``).
@@ -710,7 +708,7 @@ class ProjectsResource(Resource):
         body: ProjectsUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[ProjectsCreateResult]:
+    ) -> Response[ProjectsShowResult]:
         """Update project.
 
         ``PATCH /rest/v1.0/projects/{id}`` (``RestV10ProjectsIdPatch``).
@@ -779,7 +777,7 @@ class ProjectsResource(Resource):
 
     async def delete_logo(
         self, *, id: int, company_id: int | None = None
-    ) -> Response[ProjectsCreateResult]:
+    ) -> Response[ProjectsShowResult]:
         """Delete the project logo.
 
         ``DELETE /rest/v1.0/projects/{id}/logo`` (``RestV10ProjectsIdLogoDelete``).
@@ -795,7 +793,7 @@ class ProjectsResource(Resource):
 
     async def create_logo(
         self, *, id: int, body: ProjectsCreateLogoBody, company_id: int | None = None
-    ) -> Response[ProjectsCreateResult]:
+    ) -> Response[ProjectsShowResult]:
         """Create a project logo.
 
         ``POST /rest/v1.0/projects/{id}/logo`` (``RestV10ProjectsIdLogoPost``).
@@ -809,13 +807,13 @@ class ProjectsResource(Resource):
             f"projects/{_s(id)}/logo", version="v1.0", company_id=company_id, body=body
         )
 
-    def list(
+    def list_v1_1(
         self,
         *,
         company_id: int,
         view: str | None = None,
         sort: str | None = None,
-        filters: ProjectsListFilters | None = None,
+        filters: ProjectsListV11Filters | None = None,
         per_page: int | None = None,
         page: int | None = None,
         max_items: int | None = None,

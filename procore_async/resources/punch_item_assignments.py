@@ -21,21 +21,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PunchItemAssignmentsResource",
-    "PunchItemAssignmentsShowPunchAssignmentResult",
-    "PunchItemAssignmentsShowPunchAssignmentResultAttachmentsItem",
-    "PunchItemAssignmentsShowPunchAssignmentResultLoginInformation",
-    "PunchItemAssignmentsShowPunchAssignmentResultVendor",
+    "PunchItemAssignmentsUpdateResult",
+    "PunchItemAssignmentsUpdateResultAttachmentsItem",
+    "PunchItemAssignmentsUpdateResultLoginInformation",
+    "PunchItemAssignmentsUpdateResultVendor",
 ]
 
 
-class PunchItemAssignmentsShowPunchAssignmentResultLoginInformation(TypedDict, total=False):
+class PunchItemAssignmentsUpdateResultLoginInformation(TypedDict, total=False):
     id: int
     login: str
     name: str
     company_name: str
 
 
-class PunchItemAssignmentsShowPunchAssignmentResultAttachmentsItem(TypedDict, total=False):
+class PunchItemAssignmentsUpdateResultAttachmentsItem(TypedDict, total=False):
     id: int
     url: str
     filename: str
@@ -45,12 +45,12 @@ class PunchItemAssignmentsShowPunchAssignmentResultAttachmentsItem(TypedDict, to
     viewer_url: str
 
 
-class PunchItemAssignmentsShowPunchAssignmentResultVendor(TypedDict, total=False):
+class PunchItemAssignmentsUpdateResultVendor(TypedDict, total=False):
     id: int
     name: str
 
 
-class PunchItemAssignmentsShowPunchAssignmentResult(TypedDict, total=False):
+class PunchItemAssignmentsUpdateResult(TypedDict, total=False):
     id: int
     approved: bool
     status: str
@@ -58,9 +58,9 @@ class PunchItemAssignmentsShowPunchAssignmentResult(TypedDict, total=False):
     comment: str
     login_information_id: int
     login_information_name: str
-    login_information: PunchItemAssignmentsShowPunchAssignmentResultLoginInformation
-    attachments: list[PunchItemAssignmentsShowPunchAssignmentResultAttachmentsItem]
-    vendor: PunchItemAssignmentsShowPunchAssignmentResultVendor
+    login_information: PunchItemAssignmentsUpdateResultLoginInformation
+    attachments: list[PunchItemAssignmentsUpdateResultAttachmentsItem]
+    vendor: PunchItemAssignmentsUpdateResultVendor
     notified_at: str
     responded_at: str
     manager_accepted_at: str
@@ -73,7 +73,7 @@ class PunchItemAssignmentsResource(Resource):
 
     async def show_punch_assignment(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[PunchItemAssignmentsShowPunchAssignmentResult]:
+    ) -> Response[PunchItemAssignmentsUpdateResult]:
         """Show Punch Assignment.
 
         ``GET /rest/v1.0/projects/{project_id}/punch_item_assignments/{id}``
@@ -93,7 +93,7 @@ class PunchItemAssignmentsResource(Resource):
 
     async def update(
         self, *, id: int, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[PunchItemAssignmentsShowPunchAssignmentResult]:
+    ) -> Response[PunchItemAssignmentsUpdateResult]:
         """Update Punch Item Assignment.
 
         ``PATCH /rest/v1.0/projects/{project_id}/punch_item_assignments/{id}``

@@ -22,22 +22,22 @@ if TYPE_CHECKING:
     from .._pagination import ItemIterator
 
 __all__ = [
-    "PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem",
-    "PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem",
+    "PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem",
+    "PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem",
     "PunchItemFilterOptionsResource",
 ]
 
 
-class PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem(TypedDict, total=False):
+class PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem(TypedDict, total=False):
+    key: str
+    value: str
+
+
+class PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem(TypedDict, total=False):
     id: str
     login: str
     name: str
     company_name: str
-
-
-class PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem(TypedDict, total=False):
-    key: str
-    value: str
 
 
 class PunchItemFilterOptionsResource(Resource):
@@ -93,7 +93,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem]:
         """List Punch Item Assignee Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/assignees``
@@ -118,7 +118,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem,
         )
 
     def list_punch_item_ball_in_court_filter_options(
@@ -131,7 +131,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem]:
         """List Punch Item Ball In Court Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/ball_in_court``
@@ -156,7 +156,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem,
         )
 
     def list_punch_item_closed_by_contact_filter_options(
@@ -169,7 +169,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem]:
         """List Punch Item Closed By Contact Filter Options.
 
         ``GET
@@ -194,7 +194,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem,
         )
 
     def list_punch_item_creator_filter_options(
@@ -207,7 +207,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem]:
         """List Punch Item Creator Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/creators``
@@ -231,7 +231,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem,
         )
 
     def list_punch_item_final_approver_filter_options(
@@ -244,7 +244,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem]:
         """List Punch Item Final Approver Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/final_approvers``
@@ -269,7 +269,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem,
         )
 
     def list_punch_item_location_filter_options(
@@ -282,7 +282,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem]:
         """List Punch Item Location Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/locations``
@@ -306,7 +306,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem,
         )
 
     def list_punch_item_manager_filter_options(
@@ -319,7 +319,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem]:
         """List Punch Item Manager Filter Options.
 
         ``GET
@@ -344,7 +344,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemAssigneeFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemCreatorFilterOptionsItem,
         )
 
     def list_punch_item_trade_filter_options(
@@ -357,7 +357,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem]:
         """List Punch Item Trade Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/trades``
@@ -381,7 +381,7 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem,
         )
 
     def list_punch_item_type_filter_options(
@@ -394,7 +394,7 @@ class PunchItemFilterOptionsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem]:
+    ) -> ItemIterator[PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem]:
         """List Punch Item Type Filter Options.
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/punch_list/types``
@@ -418,5 +418,5 @@ class PunchItemFilterOptionsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemFilterOptionsListPunchItemLocationFilterOptionsItem,
+            item_type=PunchItemFilterOptionsListPunchItemTypeFilterOptionsItem,
         )

@@ -23,53 +23,53 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "PunchItemsAddAttachmentsToV10Result",
+    "PunchItemsAddAttachmentsToResult",
     "PunchItemsCreateCommentBody",
     "PunchItemsCreateCommentBodyComment",
     "PunchItemsCreateCommentResult",
     "PunchItemsCreateCommentResultAttachmentsItem",
-    "PunchItemsCreateV10Result",
-    "PunchItemsCreateV10ResultAssignmentsItem",
-    "PunchItemsCreateV10ResultAssignmentsItemLoginInformation",
-    "PunchItemsCreateV10ResultAttachmentsItem",
-    "PunchItemsCreateV10ResultBallInCourtItem",
-    "PunchItemsCreateV10ResultCommentsItem",
-    "PunchItemsCreateV10ResultCustomFields",
-    "PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "PunchItemsCreateV10ResultDistributionMembersItem",
-    "PunchItemsCreateV10ResultImagesItem",
-    "PunchItemsCreateV10ResultLocation",
     "PunchItemsListDeletedResult",
+    "PunchItemsListDeletedResultAssigneesItem",
+    "PunchItemsListDeletedResultAssignmentsItem",
+    "PunchItemsListDeletedResultAssignmentsItemVendor",
     "PunchItemsListDeletedV10Result",
-    "PunchItemsListDeletedV10ResultAssigneesItem",
-    "PunchItemsListDeletedV10ResultAssignmentsItem",
-    "PunchItemsListDeletedV10ResultAssignmentsItemVendor",
     "PunchItemsListFilters",
     "PunchItemsListItem",
+    "PunchItemsListItemAssigneesItem",
+    "PunchItemsListItemAssignmentsItem",
+    "PunchItemsListItemBallInCourtItem",
+    "PunchItemsListItemCreatedBy",
+    "PunchItemsListItemCustomFields",
+    "PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "PunchItemsListItemLocation",
+    "PunchItemsListItemPunchItemType",
+    "PunchItemsListItemTrade",
     "PunchItemsListV10Filters",
     "PunchItemsListV10Item",
-    "PunchItemsListV10ItemAssigneesItem",
-    "PunchItemsListV10ItemAssignmentsItem",
-    "PunchItemsListV10ItemBallInCourtItem",
-    "PunchItemsListV10ItemCreatedBy",
-    "PunchItemsListV10ItemCustomFields",
-    "PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "PunchItemsListV10ItemLocation",
-    "PunchItemsListV10ItemPunchItemType",
-    "PunchItemsListV10ItemTrade",
     "PunchItemsResource",
-    "PunchItemsSendAllUnsentEmailsV10Body",
-    "PunchItemsSendEmailV10Body",
-    "PunchItemsSendUnsentV10Body",
+    "PunchItemsSendAllUnsentEmailsBody",
+    "PunchItemsSendEmailBody",
+    "PunchItemsSendUnsentBody",
+    "PunchItemsShowResult",
+    "PunchItemsShowResultAssignmentsItem",
+    "PunchItemsShowResultAssignmentsItemLoginInformation",
+    "PunchItemsShowResultAttachmentsItem",
+    "PunchItemsShowResultBallInCourtItem",
+    "PunchItemsShowResultCommentsItem",
+    "PunchItemsShowResultCustomFields",
+    "PunchItemsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "PunchItemsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "PunchItemsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "PunchItemsShowResultDistributionMembersItem",
+    "PunchItemsShowResultImagesItem",
+    "PunchItemsShowResultLocation",
 ]
 
 
-class PunchItemsListV10Filters(TypedDict, total=False):
+class PunchItemsListFilters(TypedDict, total=False):
     approver_login_information_id: int
     assignee_response: bool
     id: Sequence[int]
@@ -84,13 +84,13 @@ class PunchItemsListV10Filters(TypedDict, total=False):
     vendor_id: int
 
 
-class PunchItemsListV10ItemBallInCourtItem(TypedDict, total=False):
+class PunchItemsListItemBallInCourtItem(TypedDict, total=False):
     id: dict[str, Any]
     name: dict[str, Any]
     locale: dict[str, Any]
 
 
-class PunchItemsListV10ItemLocation(TypedDict, total=False):
+class PunchItemsListItemLocation(TypedDict, total=False):
     id: int
     name: str
     node_name: str
@@ -100,26 +100,26 @@ class PunchItemsListV10ItemLocation(TypedDict, total=False):
     code: str
 
 
-class PunchItemsListV10ItemTrade(TypedDict, total=False):
+class PunchItemsListItemTrade(TypedDict, total=False):
     id: int
     name: str
     active: bool
     updated_at: str
 
 
-class PunchItemsListV10ItemCreatedBy(TypedDict, total=False):
+class PunchItemsListItemCreatedBy(TypedDict, total=False):
     id: int
     name: str
     locale: str
     company_name: str
 
 
-class PunchItemsListV10ItemPunchItemType(TypedDict, total=False):
+class PunchItemsListItemPunchItemType(TypedDict, total=False):
     id: int
     name: str
 
 
-class PunchItemsListV10ItemAssignmentsItem(TypedDict, total=False):
+class PunchItemsListItemAssignmentsItem(TypedDict, total=False):
     id: dict[str, Any]
     approved: dict[str, Any]
     comment: dict[str, Any]
@@ -136,35 +136,35 @@ class PunchItemsListV10ItemAssignmentsItem(TypedDict, total=False):
     updated_at: dict[str, Any]
 
 
-class PunchItemsListV10ItemAssigneesItem(TypedDict, total=False):
+class PunchItemsListItemAssigneesItem(TypedDict, total=False):
     id: dict[str, Any]
-    name: dict[str, Any]
     login: dict[str, Any]
+    name: dict[str, Any]
 
 
-class PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: dict[str, Any]
     value: dict[str, Any]
 
 
-PunchItemsListV10ItemCustomFields = TypedDict(
-    "PunchItemsListV10ItemCustomFields",
+PunchItemsListItemCustomFields = TypedDict(
+    "PunchItemsListItemCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": PunchItemsListV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": PunchItemsListItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
     },
     total=False,
 )
 
 
-class PunchItemsListV10Item(TypedDict, total=False):
+class PunchItemsListItem(TypedDict, total=False):
     id: int
-    ball_in_court: list[PunchItemsListV10ItemBallInCourtItem]
+    ball_in_court: list[PunchItemsListItemBallInCourtItem]
     closed_at: str
     cost_impact: str
     cost_impact_amount: str
@@ -187,47 +187,42 @@ class PunchItemsListV10Item(TypedDict, total=False):
     has_resolved_responses: bool
     has_unresolved_responses: bool
     updated_at: str
-    location: PunchItemsListV10ItemLocation
-    trade: PunchItemsListV10ItemTrade
-    created_by: PunchItemsListV10ItemCreatedBy
-    closed_by: PunchItemsListV10ItemCreatedBy
-    punch_item_manager: PunchItemsListV10ItemCreatedBy
-    final_approver: PunchItemsListV10ItemCreatedBy
-    punch_item_type: PunchItemsListV10ItemPunchItemType
-    cost_code: PunchItemsListV10ItemPunchItemType
-    assignments: list[PunchItemsListV10ItemAssignmentsItem]
-    assignees: list[PunchItemsListV10ItemAssigneesItem]
-    latitude: str
-    longitude: str
-    horizontal_accuracy: str
-    vertical_accuracy: str
-    altitude: str
+    location: PunchItemsListItemLocation
+    trade: PunchItemsListItemTrade
+    created_by: PunchItemsListItemCreatedBy
+    closed_by: PunchItemsListItemCreatedBy
+    punch_item_manager: PunchItemsListItemCreatedBy
+    final_approver: PunchItemsListItemCreatedBy
+    punch_item_type: PunchItemsListItemPunchItemType
+    cost_code: PunchItemsListItemPunchItemType
+    assignments: list[PunchItemsListItemAssignmentsItem]
+    assignees: list[PunchItemsListItemAssigneesItem]
     workflow_status: str
-    custom_fields: PunchItemsListV10ItemCustomFields
+    custom_fields: PunchItemsListItemCustomFields
 
 
-class PunchItemsCreateV10ResultBallInCourtItem(TypedDict, total=False):
+class PunchItemsShowResultBallInCourtItem(TypedDict, total=False):
     id: int
     name: str
     locale: str
 
 
-class PunchItemsCreateV10ResultCommentsItem(TypedDict, total=False):
+class PunchItemsShowResultCommentsItem(TypedDict, total=False):
     id: int
     body: str
-    creator: PunchItemsListV10ItemAssigneesItem
+    creator: PunchItemsListItemAssigneesItem
     created_at: str
     updated_at: str
 
 
-class PunchItemsCreateV10ResultDistributionMembersItem(TypedDict, total=False):
+class PunchItemsShowResultDistributionMembersItem(TypedDict, total=False):
     id: int
     login: str
     name: str
     company_name: str
 
 
-class PunchItemsCreateV10ResultLocation(TypedDict, total=False):
+class PunchItemsShowResultLocation(TypedDict, total=False):
     id: int
     name: str
     node_name: str
@@ -236,14 +231,14 @@ class PunchItemsCreateV10ResultLocation(TypedDict, total=False):
     updated_at: str
 
 
-class PunchItemsCreateV10ResultAssignmentsItemLoginInformation(TypedDict, total=False):
+class PunchItemsShowResultAssignmentsItemLoginInformation(TypedDict, total=False):
     id: dict[str, Any]
     login: dict[str, Any]
     name: dict[str, Any]
     active: dict[str, Any]
 
 
-class PunchItemsCreateV10ResultAssignmentsItem(TypedDict, total=False):
+class PunchItemsShowResultAssignmentsItem(TypedDict, total=False):
     id: int
     approved: bool
     comment: str
@@ -252,11 +247,11 @@ class PunchItemsCreateV10ResultAssignmentsItem(TypedDict, total=False):
     work_not_accepted_at: str
     formatted_status: str
     updated_at: str
-    login_information: PunchItemsCreateV10ResultAssignmentsItemLoginInformation
+    login_information: PunchItemsShowResultAssignmentsItemLoginInformation
     attachments: list[dict[str, Any]]
 
 
-class PunchItemsCreateV10ResultAttachmentsItem(TypedDict, total=False):
+class PunchItemsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     url: str
     filename: str
@@ -266,71 +261,71 @@ class PunchItemsCreateV10ResultAttachmentsItem(TypedDict, total=False):
     viewer_url: str
 
 
-class PunchItemsCreateV10ResultImagesItem(TypedDict, total=False):
+class PunchItemsShowResultImagesItem(TypedDict, total=False):
     id: int
     url: str
     filename: str
 
 
-class PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class PunchItemsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class PunchItemsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class PunchItemsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-PunchItemsCreateV10ResultCustomFields = TypedDict(
-    "PunchItemsCreateV10ResultCustomFields",
+PunchItemsShowResultCustomFields = TypedDict(
+    "PunchItemsShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": PunchItemsCreateV10ResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": PunchItemsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": PunchItemsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": PunchItemsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": PunchItemsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class PunchItemsCreateV10Result(TypedDict, total=False):
+class PunchItemsShowResult(TypedDict, total=False):
     id: int
-    ball_in_court: list[PunchItemsCreateV10ResultBallInCourtItem]
-    comments: list[PunchItemsCreateV10ResultCommentsItem]
+    ball_in_court: list[PunchItemsShowResultBallInCourtItem]
+    comments: list[PunchItemsShowResultCommentsItem]
     created_at: str
     closed_at: str
     deleted_at: str
@@ -353,63 +348,43 @@ class PunchItemsCreateV10Result(TypedDict, total=False):
     can_email: bool
     drawing_ids: list[int]
     current_drawing_revision_ids: list[int]
-    distribution_members: list[PunchItemsCreateV10ResultDistributionMembersItem]
-    location: PunchItemsCreateV10ResultLocation
-    trade: PunchItemsListV10ItemTrade
-    created_by: PunchItemsCreateV10ResultDistributionMembersItem
-    closed_by: PunchItemsCreateV10ResultDistributionMembersItem
-    punch_item_manager: PunchItemsCreateV10ResultDistributionMembersItem
-    final_approver: PunchItemsCreateV10ResultDistributionMembersItem
-    punch_item_type: PunchItemsListV10ItemPunchItemType
-    cost_code: PunchItemsListV10ItemPunchItemType
-    assignments: list[PunchItemsCreateV10ResultAssignmentsItem]
+    distribution_members: list[PunchItemsShowResultDistributionMembersItem]
+    location: PunchItemsShowResultLocation
+    trade: PunchItemsListItemTrade
+    created_by: PunchItemsShowResultDistributionMembersItem
+    closed_by: PunchItemsShowResultDistributionMembersItem
+    punch_item_manager: PunchItemsShowResultDistributionMembersItem
+    final_approver: PunchItemsShowResultDistributionMembersItem
+    punch_item_type: PunchItemsListItemPunchItemType
+    cost_code: PunchItemsListItemPunchItemType
+    assignments: list[PunchItemsShowResultAssignmentsItem]
     rich_text_description: str
-    attachments: list[PunchItemsCreateV10ResultAttachmentsItem]
-    images: list[PunchItemsCreateV10ResultImagesItem]
-    web_images: list[PunchItemsCreateV10ResultImagesItem]
+    attachments: list[PunchItemsShowResultAttachmentsItem]
+    images: list[PunchItemsShowResultImagesItem]
+    web_images: list[PunchItemsShowResultImagesItem]
     workflow_status: str
     download_all_attachments_uuid: str
-    custom_fields: PunchItemsCreateV10ResultCustomFields
+    custom_fields: PunchItemsShowResultCustomFields
 
 
-class PunchItemsAddAttachmentsToV10Result(TypedDict, total=False):
-    id: int
-    name: str
-    url: str
-    filename: str
-
-
-class PunchItemsListDeletedV10ResultAssignmentsItemVendor(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class PunchItemsListDeletedV10ResultAssignmentsItem(TypedDict, total=False):
-    id: int
-    approved: bool
-    comment: str
-    login_information_id: int
-    login_information_name: str
-    login_information: PunchItemsListV10ItemAssigneesItem
-    attachments: list[dict[str, Any]]
-    vendor: PunchItemsListDeletedV10ResultAssignmentsItemVendor
-    notified_at: str
-    responded_at: str
+class PunchItemsListV10Filters(TypedDict, total=False):
+    approver_login_information_id: int
+    assignee_response: bool
+    id: Sequence[int]
+    include_sublocations: bool
+    location_id: Sequence[int]
+    priority: str
+    punch_item_type_id: int
+    query: str
     status: str
-    manager_accepted_at: str
-    user_name: str
+    trade_id: int
     updated_at: str
+    vendor_id: int
 
 
-class PunchItemsListDeletedV10ResultAssigneesItem(TypedDict, total=False):
+class PunchItemsListV10Item(TypedDict, total=False):
     id: int
-    name: str
-    login: str
-
-
-class PunchItemsListDeletedV10Result(TypedDict, total=False):
-    id: int
-    ball_in_court: list[PunchItemsCreateV10ResultBallInCourtItem]
+    ball_in_court: list[PunchItemsListItemBallInCourtItem]
     closed_at: str
     cost_impact: str
     cost_impact_amount: str
@@ -432,32 +407,102 @@ class PunchItemsListDeletedV10Result(TypedDict, total=False):
     has_resolved_responses: bool
     has_unresolved_responses: bool
     updated_at: str
-    location: PunchItemsListV10ItemLocation
-    trade: PunchItemsListV10ItemTrade
-    created_by: PunchItemsListV10ItemCreatedBy
-    closed_by: PunchItemsListV10ItemCreatedBy
-    punch_item_manager: PunchItemsListV10ItemCreatedBy
-    final_approver: PunchItemsListV10ItemCreatedBy
-    punch_item_type: PunchItemsListV10ItemPunchItemType
-    cost_code: PunchItemsListV10ItemPunchItemType
-    assignments: list[PunchItemsListDeletedV10ResultAssignmentsItem]
-    assignees: list[PunchItemsListDeletedV10ResultAssigneesItem]
+    location: PunchItemsListItemLocation
+    trade: PunchItemsListItemTrade
+    created_by: PunchItemsListItemCreatedBy
+    closed_by: PunchItemsListItemCreatedBy
+    punch_item_manager: PunchItemsListItemCreatedBy
+    final_approver: PunchItemsListItemCreatedBy
+    punch_item_type: PunchItemsListItemPunchItemType
+    cost_code: PunchItemsListItemPunchItemType
+    assignments: list[PunchItemsListItemAssignmentsItem]
+    assignees: list[PunchItemsListItemAssigneesItem]
     latitude: str
     longitude: str
     horizontal_accuracy: str
     vertical_accuracy: str
     altitude: str
     workflow_status: str
-    custom_fields: PunchItemsCreateV10ResultCustomFields
+    custom_fields: PunchItemsListItemCustomFields
 
 
-class PunchItemsSendAllUnsentEmailsV10Body(TypedDict, total=False):
-    punch_ids: list[int]
-    recipient: str
+class PunchItemsSendEmailBody(TypedDict, total=False):
+    subject: str
+    body: str
+    distribution_ids: list[int]
+    cc_distribution_ids: list[int]
+    bcc_distribution_ids: list[int]
 
 
-class PunchItemsSendUnsentV10Body(TypedDict, total=False):
+class PunchItemsSendUnsentBody(TypedDict, total=False):
     project_id: int
+
+
+class PunchItemsListDeletedResultAssignmentsItemVendor(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class PunchItemsListDeletedResultAssignmentsItem(TypedDict, total=False):
+    id: int
+    approved: bool
+    comment: str
+    login_information_id: int
+    login_information_name: str
+    login_information: PunchItemsListItemAssigneesItem
+    attachments: list[dict[str, Any]]
+    vendor: PunchItemsListDeletedResultAssignmentsItemVendor
+    notified_at: str
+    responded_at: str
+    status: str
+    manager_accepted_at: str
+    user_name: str
+    updated_at: str
+
+
+class PunchItemsListDeletedResultAssigneesItem(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class PunchItemsListDeletedResult(TypedDict, total=False):
+    id: int
+    ball_in_court: list[PunchItemsShowResultBallInCourtItem]
+    closed_at: str
+    cost_impact: str
+    cost_impact_amount: str
+    created_at: str
+    deleted_at: str
+    description: str
+    due_date: str
+    name: str
+    reference: str
+    schedule_impact: str
+    schedule_impact_days: int
+    schedule_risk: str
+    schedule_risk_reason: str
+    schedule_risk_confidence: int
+    schedule_risk_probability: int
+    position: int
+    priority: str
+    private: bool
+    status: str
+    has_resolved_responses: bool
+    has_unresolved_responses: bool
+    updated_at: str
+    location: PunchItemsListItemLocation
+    trade: PunchItemsListItemTrade
+    created_by: PunchItemsListItemCreatedBy
+    closed_by: PunchItemsListItemCreatedBy
+    punch_item_manager: PunchItemsListItemCreatedBy
+    final_approver: PunchItemsListItemCreatedBy
+    punch_item_type: PunchItemsListItemPunchItemType
+    cost_code: PunchItemsListItemPunchItemType
+    assignments: list[PunchItemsListDeletedResultAssignmentsItem]
+    assignees: list[PunchItemsListDeletedResultAssigneesItem]
+    workflow_status: str
+    custom_fields: PunchItemsShowResultCustomFields
 
 
 class PunchItemsCreateCommentBodyComment(TypedDict, total=False):
@@ -488,36 +533,13 @@ class PunchItemsCreateCommentResult(TypedDict, total=False):
     attachments: list[PunchItemsCreateCommentResultAttachmentsItem]
     body: str
     created_at: str
-    created_by: PunchItemsCreateV10ResultDistributionMembersItem
+    created_by: PunchItemsShowResultDistributionMembersItem
     type: str
 
 
-class PunchItemsSendEmailV10Body(TypedDict, total=False):
-    subject: str
-    body: str
-    distribution_ids: list[int]
-    cc_distribution_ids: list[int]
-    bcc_distribution_ids: list[int]
-
-
-class PunchItemsListFilters(TypedDict, total=False):
-    approver_login_information_id: int
-    assignee_response: bool
-    id: Sequence[int]
-    include_sublocations: bool
-    location_id: Sequence[int]
-    priority: str
-    punch_item_type_id: int
-    query: str
-    status: str
-    trade_id: int
-    updated_at: str
-    vendor_id: int
-
-
-class PunchItemsListItem(TypedDict, total=False):
+class PunchItemsListDeletedV10Result(TypedDict, total=False):
     id: int
-    ball_in_court: list[PunchItemsListV10ItemBallInCourtItem]
+    ball_in_court: list[PunchItemsShowResultBallInCourtItem]
     closed_at: str
     cost_impact: str
     cost_impact_amount: str
@@ -540,57 +562,35 @@ class PunchItemsListItem(TypedDict, total=False):
     has_resolved_responses: bool
     has_unresolved_responses: bool
     updated_at: str
-    location: PunchItemsListV10ItemLocation
-    trade: PunchItemsListV10ItemTrade
-    created_by: PunchItemsListV10ItemCreatedBy
-    closed_by: PunchItemsListV10ItemCreatedBy
-    punch_item_manager: PunchItemsListV10ItemCreatedBy
-    final_approver: PunchItemsListV10ItemCreatedBy
-    punch_item_type: PunchItemsListV10ItemPunchItemType
-    cost_code: PunchItemsListV10ItemPunchItemType
-    assignments: list[PunchItemsListV10ItemAssignmentsItem]
-    assignees: list[PunchItemsListV10ItemAssigneesItem]
+    location: PunchItemsListItemLocation
+    trade: PunchItemsListItemTrade
+    created_by: PunchItemsListItemCreatedBy
+    closed_by: PunchItemsListItemCreatedBy
+    punch_item_manager: PunchItemsListItemCreatedBy
+    final_approver: PunchItemsListItemCreatedBy
+    punch_item_type: PunchItemsListItemPunchItemType
+    cost_code: PunchItemsListItemPunchItemType
+    assignments: list[PunchItemsListDeletedResultAssignmentsItem]
+    assignees: list[PunchItemsListDeletedResultAssigneesItem]
+    latitude: str
+    longitude: str
+    horizontal_accuracy: str
+    vertical_accuracy: str
+    altitude: str
     workflow_status: str
-    custom_fields: PunchItemsListV10ItemCustomFields
+    custom_fields: PunchItemsShowResultCustomFields
 
 
-class PunchItemsListDeletedResult(TypedDict, total=False):
+class PunchItemsAddAttachmentsToResult(TypedDict, total=False):
     id: int
-    ball_in_court: list[PunchItemsCreateV10ResultBallInCourtItem]
-    closed_at: str
-    cost_impact: str
-    cost_impact_amount: str
-    created_at: str
-    deleted_at: str
-    description: str
-    due_date: str
     name: str
-    reference: str
-    schedule_impact: str
-    schedule_impact_days: int
-    schedule_risk: str
-    schedule_risk_reason: str
-    schedule_risk_confidence: int
-    schedule_risk_probability: int
-    position: int
-    priority: str
-    private: bool
-    status: str
-    has_resolved_responses: bool
-    has_unresolved_responses: bool
-    updated_at: str
-    location: PunchItemsListV10ItemLocation
-    trade: PunchItemsListV10ItemTrade
-    created_by: PunchItemsListV10ItemCreatedBy
-    closed_by: PunchItemsListV10ItemCreatedBy
-    punch_item_manager: PunchItemsListV10ItemCreatedBy
-    final_approver: PunchItemsListV10ItemCreatedBy
-    punch_item_type: PunchItemsListV10ItemPunchItemType
-    cost_code: PunchItemsListV10ItemPunchItemType
-    assignments: list[PunchItemsListDeletedV10ResultAssignmentsItem]
-    assignees: list[PunchItemsListDeletedV10ResultAssigneesItem]
-    workflow_status: str
-    custom_fields: PunchItemsCreateV10ResultCustomFields
+    url: str
+    filename: str
+
+
+class PunchItemsSendAllUnsentEmailsBody(TypedDict, total=False):
+    punch_ids: list[int]
+    recipient: str
 
 
 class PunchItemsResource(Resource):
@@ -641,7 +641,7 @@ class PunchItemsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsCreateV10Result]:
+    ) -> Response[PunchItemsShowResult]:
         """Create Punch Item.
 
         ``POST /rest/v1.0/punch_items`` (``RestV10PunchItemsPost``).
@@ -670,7 +670,7 @@ class PunchItemsResource(Resource):
         project_id: int,
         body: Mapping[str, Any] | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsAddAttachmentsToV10Result]:
+    ) -> Response[PunchItemsAddAttachmentsToResult]:
         """Add Attachments to Punch Item.
 
         ``POST /rest/v1.0/punch_items/add_punch_item_attachments``
@@ -716,7 +716,7 @@ class PunchItemsResource(Resource):
         self,
         *,
         project_id: int,
-        body: PunchItemsSendAllUnsentEmailsV10Body,
+        body: PunchItemsSendAllUnsentEmailsBody,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Send All Unsent Punch Item Emails.
@@ -736,7 +736,7 @@ class PunchItemsResource(Resource):
         )
 
     async def send_unsent_v1_0(
-        self, *, body: PunchItemsSendUnsentV10Body, company_id: int | None = None
+        self, *, body: PunchItemsSendUnsentBody, company_id: int | None = None
     ) -> Response[Any]:
         """Send unsent Punch Items.
 
@@ -775,7 +775,7 @@ class PunchItemsResource(Resource):
         project_id: int,
         include_deleted: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsCreateV10Result]:
+    ) -> Response[PunchItemsShowResult]:
         """Show Punch Item.
 
         ``GET /rest/v1.0/punch_items/{id}`` (``RestV10PunchItemsIdGet``).
@@ -801,7 +801,7 @@ class PunchItemsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsCreateV10Result]:
+    ) -> Response[PunchItemsShowResult]:
         """Update Punch Item.
 
         ``PATCH /rest/v1.0/punch_items/{id}`` (``RestV10PunchItemsIdPatch``).
@@ -854,7 +854,7 @@ class PunchItemsResource(Resource):
         )
 
     async def send_email_v1_0(
-        self, *, id: int, body: PunchItemsSendEmailV10Body, company_id: int | None = None
+        self, *, id: int, body: PunchItemsSendEmailBody, company_id: int | None = None
     ) -> Response[Any]:
         """Send Punch Item Email.
 
@@ -878,7 +878,7 @@ class PunchItemsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[PunchItemsListDeletedV10ResultAssigneesItem]:
+    ) -> ItemIterator[PunchItemsListDeletedResultAssigneesItem]:
         """List Punch Item Default Distribution List.
 
         ``GET /rest/v1.0/punch_list/default_distribution``
@@ -900,7 +900,7 @@ class PunchItemsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=PunchItemsListDeletedV10ResultAssigneesItem,
+            item_type=PunchItemsListDeletedResultAssigneesItem,
         )
 
     def list(
@@ -948,7 +948,7 @@ class PunchItemsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsCreateV10Result]:
+    ) -> Response[PunchItemsShowResult]:
         """Create Punch Item.
 
         ``POST /rest/v1.1/punch_items`` (``RestV11PunchItemsPost``).
@@ -977,7 +977,7 @@ class PunchItemsResource(Resource):
         project_id: int,
         body: Mapping[str, Any] | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsAddAttachmentsToV10Result]:
+    ) -> Response[PunchItemsAddAttachmentsToResult]:
         """Add Attachments to Punch Item.
 
         ``POST /rest/v1.1/punch_items/add_punch_item_attachments``
@@ -1023,7 +1023,7 @@ class PunchItemsResource(Resource):
         self,
         *,
         project_id: int,
-        body: PunchItemsSendAllUnsentEmailsV10Body,
+        body: PunchItemsSendAllUnsentEmailsBody,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Send All Unsent Punch Item Emails.
@@ -1043,7 +1043,7 @@ class PunchItemsResource(Resource):
         )
 
     async def send_unsent(
-        self, *, body: PunchItemsSendUnsentV10Body, company_id: int | None = None
+        self, *, body: PunchItemsSendUnsentBody, company_id: int | None = None
     ) -> Response[Any]:
         """Send unsent Punch Items.
 
@@ -1082,7 +1082,7 @@ class PunchItemsResource(Resource):
         project_id: int,
         include_deleted: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsCreateV10Result]:
+    ) -> Response[PunchItemsShowResult]:
         """Show Punch Item.
 
         ``GET /rest/v1.1/punch_items/{id}`` (``RestV11PunchItemsIdGet``).
@@ -1108,7 +1108,7 @@ class PunchItemsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PunchItemsCreateV10Result]:
+    ) -> Response[PunchItemsShowResult]:
         """Update Punch Item.
 
         ``PATCH /rest/v1.1/punch_items/{id}`` (``RestV11PunchItemsIdPatch``).
@@ -1136,7 +1136,7 @@ class PunchItemsResource(Resource):
         )
 
     async def send_email(
-        self, *, id: int, body: PunchItemsSendEmailV10Body, company_id: int | None = None
+        self, *, id: int, body: PunchItemsSendEmailBody, company_id: int | None = None
     ) -> Response[Any]:
         """Send Punch Item Email.
 

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "PunchListFilterOptionsListOfPunchListAssigneeFilterOptionsResult",
+    "PunchListFilterOptionsListOfPunchListVendorFilterOptionsResult",
     "PunchListFilterOptionsResource",
 ]
 
 
-class PunchListFilterOptionsListOfPunchListAssigneeFilterOptionsResult(TypedDict, total=False):
+class PunchListFilterOptionsListOfPunchListVendorFilterOptionsResult(TypedDict, total=False):
     id: int
     name: str
 
@@ -36,7 +36,7 @@ class PunchListFilterOptionsResource(Resource):
 
     async def list_of_punch_list_assignee_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[PunchListFilterOptionsListOfPunchListAssigneeFilterOptionsResult]:
+    ) -> Response[PunchListFilterOptionsListOfPunchListVendorFilterOptionsResult]:
         """List of Punch List Assignee Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/punch_list/assignees``
@@ -53,7 +53,7 @@ class PunchListFilterOptionsResource(Resource):
 
     async def list_of_punch_list_vendor_filter_options(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[PunchListFilterOptionsListOfPunchListAssigneeFilterOptionsResult]:
+    ) -> Response[PunchListFilterOptionsListOfPunchListVendorFilterOptionsResult]:
         """List of Punch List Vendor Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/punch_list/vendors``

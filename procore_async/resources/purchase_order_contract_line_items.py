@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PurchaseOrderContractLineItemsCreateBody",
-    "PurchaseOrderContractLineItemsCreateBodyLineItem",
     "PurchaseOrderContractLineItemsCreateResult",
     "PurchaseOrderContractLineItemsCreateResultChangeEventLineItem",
     "PurchaseOrderContractLineItemsCreateResultChangeEventLineItemCurrencyConfiguration",
@@ -41,6 +40,7 @@ __all__ = [
     "PurchaseOrderContractLineItemsListFilters",
     "PurchaseOrderContractLineItemsResource",
     "PurchaseOrderContractLineItemsSyncBody",
+    "PurchaseOrderContractLineItemsSyncBodyUpdatesItem",
 ]
 
 
@@ -52,7 +52,7 @@ class PurchaseOrderContractLineItemsListFilters(TypedDict, total=False):
     updated_at: str
 
 
-class PurchaseOrderContractLineItemsCreateBodyLineItem(TypedDict, total=False):
+class PurchaseOrderContractLineItemsSyncBodyUpdatesItem(TypedDict, total=False):
     amount: str
     cost_code_id: int
     description: str
@@ -67,9 +67,13 @@ class PurchaseOrderContractLineItemsCreateBodyLineItem(TypedDict, total=False):
     wbs_code_id: int
 
 
+class PurchaseOrderContractLineItemsSyncBody(TypedDict, total=False):
+    updates: list[PurchaseOrderContractLineItemsSyncBodyUpdatesItem]
+
+
 class PurchaseOrderContractLineItemsCreateBody(TypedDict, total=False):
     project_id: int
-    line_item: PurchaseOrderContractLineItemsCreateBodyLineItem
+    line_item: PurchaseOrderContractLineItemsSyncBodyUpdatesItem
 
 
 class PurchaseOrderContractLineItemsCreateResultCompany(TypedDict, total=False):
@@ -176,10 +180,6 @@ class PurchaseOrderContractLineItemsCreateResult(TypedDict, total=False):
     currency_configuration: (
         PurchaseOrderContractLineItemsCreateResultChangeEventLineItemCurrencyConfiguration
     )
-
-
-class PurchaseOrderContractLineItemsSyncBody(TypedDict, total=False):
-    updates: list[PurchaseOrderContractLineItemsCreateBodyLineItem]
 
 
 class PurchaseOrderContractLineItemsResource(Resource):

@@ -28,63 +28,244 @@ if TYPE_CHECKING:
 __all__ = [
     "PurchaseOrderContractsCreateBody",
     "PurchaseOrderContractsCreateBodyPurchaseOrderContract",
-    "PurchaseOrderContractsCreateResult",
-    "PurchaseOrderContractsCreateResultAttachments",
-    "PurchaseOrderContractsCreateResultChangeOrderPackagesItem",
-    "PurchaseOrderContractsCreateResultChangeOrderRequestsItem",
-    "PurchaseOrderContractsCreateResultInvoiceContactsItem",
-    "PurchaseOrderContractsCreateResultLineItemsItem",
-    "PurchaseOrderContractsCreateResultLineItemsItemChangeEventLineItem",
-    "PurchaseOrderContractsCreateResultLineItemsItemCompany",
-    "PurchaseOrderContractsCreateResultLineItemsItemHolder",
-    "PurchaseOrderContractsCreateResultLineItemsItemLineItemType",
-    "PurchaseOrderContractsCreateResultLineItemsItemWbsCode",
-    "PurchaseOrderContractsCreateResultPaymentsIssuedItem",
-    "PurchaseOrderContractsCreateResultPotentialChangeOrdersItemItem",
-    "PurchaseOrderContractsCreateResultVendor",
     "PurchaseOrderContractsListOfFilters",
     "PurchaseOrderContractsListOfItem",
-    "PurchaseOrderContractsListOfItemAssignee",
-    "PurchaseOrderContractsListOfItemProject",
     "PurchaseOrderContractsListOfItemVendor",
     "PurchaseOrderContractsResource",
+    "PurchaseOrderContractsShowResult",
+    "PurchaseOrderContractsShowResultAssignee",
+    "PurchaseOrderContractsShowResultAttachments",
+    "PurchaseOrderContractsShowResultChangeOrderPackagesItem",
+    "PurchaseOrderContractsShowResultChangeOrderRequestsItem",
+    "PurchaseOrderContractsShowResultInvoiceContactsItem",
+    "PurchaseOrderContractsShowResultLineItemsItem",
+    "PurchaseOrderContractsShowResultLineItemsItemChangeEventLineItem",
+    "PurchaseOrderContractsShowResultLineItemsItemCompany",
+    "PurchaseOrderContractsShowResultLineItemsItemHolder",
+    "PurchaseOrderContractsShowResultLineItemsItemLineItemType",
+    "PurchaseOrderContractsShowResultLineItemsItemWbsCode",
+    "PurchaseOrderContractsShowResultPaymentsIssuedItem",
+    "PurchaseOrderContractsShowResultPotentialChangeOrdersItemItem",
+    "PurchaseOrderContractsShowResultProject",
+    "PurchaseOrderContractsShowResultVendor",
     "PurchaseOrderContractsSyncBody",
     "PurchaseOrderContractsSyncBodyUpdatesItem",
 ]
 
 
-class PurchaseOrderContractsListOfFilters(TypedDict, total=False):
-    created_at: str
-    id: Sequence[int]
-    include_deleted: str
+class PurchaseOrderContractsSyncBodyUpdatesItem(TypedDict, total=False):
+    accounting_method: str
+    approval_letter_date: str
+    assignee_id: int
+    bill_to_address: str
+    contract_date: str
+    delivery_date: str
+    description: str
+    executed: bool
+    execution_date: str
+    issued_on_date: str
+    letter_of_intent_date: str
+    origin_code: str
+    origin_data: str
     origin_id: str
+    number: str
+    payment_terms: str
+    private: bool
+    retainage_percent: str
+    returned_date: str
+    ship_to_address: str
+    ship_via: str
     status: str
-    updated_at: str
+    title: str
+    vendor_id: int
 
 
-class PurchaseOrderContractsListOfItemAssignee(TypedDict, total=False):
+class PurchaseOrderContractsSyncBody(TypedDict, total=False):
+    project_id: int
+    updates: list[PurchaseOrderContractsSyncBodyUpdatesItem]
+
+
+class PurchaseOrderContractsShowResultAssignee(TypedDict, total=False):
     id: int
 
 
-class PurchaseOrderContractsListOfItemProject(TypedDict, total=False):
+class PurchaseOrderContractsShowResultAttachments(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class PurchaseOrderContractsShowResultChangeOrderPackagesItem(TypedDict, total=False):
+    id: int
+    contract_id: int
+    created_at: str
+    deleted_at: str
+    due_date: str
+    invoiced_date: str
+    number: str
+    origin_code: str
+    origin_data: str
+    origin_id: str
+    paid_date: str
+    reviewed_at: str
+    signed_change_order_received_date: str
+    status: str
+    title: str
+    updated_at: str
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultChangeOrderRequestsItem(TypedDict, total=False):
+    id: int
+    created_at: str
+    deleted_at: str
+    due_date: str
+    invoiced_date: str
+    number: str
+    paid_date: str
+    status: str
+    title: str
+    updated_at: str
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultInvoiceContactsItem(TypedDict, total=False):
+    id: int
+    business_phone: str
+    business_phone_extension: int
+    email: str
+    fax_number: str
+    job_title: str
+    login_information_id: int
+    mobile_phone: str
+    name: str
+    vendor_name: str
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultLineItemsItemCompany(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultLineItemsItemWbsCode(TypedDict, total=False):
+    id: dict[str, Any]
+    flat_code: dict[str, Any]
+    description: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultLineItemsItemHolder(TypedDict, total=False):
+    id: dict[str, Any]
+    holder_type: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultLineItemsItemLineItemType(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    code: dict[str, Any]
+    base_type: dict[str, Any]
+    origin_data: dict[str, Any]
+    origin_id: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultLineItemsItemChangeEventLineItem(TypedDict, total=False):
+    id: dict[str, Any]
+    cost_rom: dict[str, Any]
+    revenue_rom: dict[str, Any]
+    event_id: dict[str, Any]
+    cost_code: dict[str, Any]
+    line_item_type: dict[str, Any]
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultLineItemsItem(TypedDict, total=False):
+    id: int
+    amount: str
+    company: PurchaseOrderContractsShowResultLineItemsItemCompany
+    wbs_code: PurchaseOrderContractsShowResultLineItemsItemWbsCode
+    cost_code: Any
+    created_at: str
+    description: str
+    extended_type: str
+    holder: PurchaseOrderContractsShowResultLineItemsItemHolder
+    line_item_type: PurchaseOrderContractsShowResultLineItemsItemLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    project: PurchaseOrderContractsShowResultLineItemsItemCompany
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    updated_at: str
+    change_event_line_item: PurchaseOrderContractsShowResultLineItemsItemChangeEventLineItem
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultPaymentsIssuedItem(TypedDict, total=False):
+    id: int
+    amount: str
+    check_number: str
+    created_at: str
+    date: str
+    draw_request_number: int
+    invoice_number: str
+    notes: str
+    payment_number: int
+    attachments: list[dict[str, Any]]
+    origin_id: str
+    origin_data: str
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultPotentialChangeOrdersItemItem(TypedDict, total=False):
+    id: dict[str, Any]
+    contract_id: dict[str, Any]
+    created_at: dict[str, Any]
+    due_date: dict[str, Any]
+    invoiced_date: dict[str, Any]
+    number: dict[str, Any]
+    paid_date: dict[str, Any]
+    reviewed_at: dict[str, Any]
+    status: dict[str, Any]
+    title: dict[str, Any]
+    change_order_request_title: dict[str, Any]
+    change_order_package_title: dict[str, Any]
+    potential_change_order_acronym_number: dict[str, Any]
+    change_order_request_acronym_number: dict[str, Any]
+    change_order_package_acronym_number: dict[str, Any]
+    change_order_tiers: dict[str, Any]
+    updated_at: dict[str, Any]
+    currency_configuration: dict[str, Any]
+
+
+class PurchaseOrderContractsShowResultProject(TypedDict, total=False):
     id: int
     name: str
 
 
-class PurchaseOrderContractsListOfItemVendor(TypedDict, total=False):
+class PurchaseOrderContractsShowResultVendor(TypedDict, total=False):
     id: int
     company: str
+    origin_data: str
+    origin_id: str
 
 
-class PurchaseOrderContractsListOfItem(TypedDict, total=False):
+class PurchaseOrderContractsShowResult(TypedDict, total=False):
+    id: int
     accounting_method: str
     approval_letter_date: str
     approved_change_orders: str
-    assignee: PurchaseOrderContractsListOfItemAssignee
+    assignee: PurchaseOrderContractsShowResultAssignee
+    attachments: PurchaseOrderContractsShowResultAttachments
     bill_to_address: str
-    billing_schedule_of_values_status: str
+    change_order_packages: list[PurchaseOrderContractsShowResultChangeOrderPackagesItem]
+    change_order_requests: list[PurchaseOrderContractsShowResultChangeOrderRequestsItem]
     contract_date: str
     created_at: str
+    created_by_id: int
     deleted_at: str
     delivery_date: str
     description: str
@@ -92,19 +273,24 @@ class PurchaseOrderContractsListOfItem(TypedDict, total=False):
     executed: bool
     execution_date: str
     grand_total: str
-    id: int
+    invoice_contacts: list[PurchaseOrderContractsShowResultInvoiceContactsItem]
     issued_on_date: str
     letter_of_intent_date: str
+    line_items: list[PurchaseOrderContractsShowResultLineItemsItem]
     number: str
     origin_code: str
     origin_data: str
     origin_id: str
     payment_terms: str
+    payments_issued: list[PurchaseOrderContractsShowResultPaymentsIssuedItem]
     pending_change_orders: str
     pending_revised_contract: str
     percentage_paid: str
+    potential_change_orders: list[
+        list[PurchaseOrderContractsShowResultPotentialChangeOrdersItemItem]
+    ]
     private: bool
-    project: PurchaseOrderContractsListOfItemProject
+    project: PurchaseOrderContractsShowResultProject
     remaining_balance_outstanding: str
     requisitions_are_enabled: bool
     retainage_percent: str
@@ -120,7 +306,7 @@ class PurchaseOrderContractsListOfItem(TypedDict, total=False):
     total_payments: str
     total_requisitions_amount: str
     updated_at: str
-    vendor: PurchaseOrderContractsListOfItemVendor
+    vendor: PurchaseOrderContractsShowResultVendor
     currency_configuration: dict[str, Any]
 
 
@@ -171,178 +357,29 @@ class PurchaseOrderContractsCreateBody(TypedDict, total=False):
     purchase_order_contract: PurchaseOrderContractsCreateBodyPurchaseOrderContract
 
 
-class PurchaseOrderContractsCreateResultAttachments(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class PurchaseOrderContractsCreateResultChangeOrderPackagesItem(TypedDict, total=False):
-    id: int
-    contract_id: int
+class PurchaseOrderContractsListOfFilters(TypedDict, total=False):
     created_at: str
-    deleted_at: str
-    due_date: str
-    invoiced_date: str
-    number: str
-    origin_code: str
-    origin_data: str
+    id: Sequence[int]
+    include_deleted: str
     origin_id: str
-    paid_date: str
-    reviewed_at: str
-    signed_change_order_received_date: str
     status: str
-    title: str
     updated_at: str
-    currency_configuration: dict[str, Any]
 
 
-class PurchaseOrderContractsCreateResultChangeOrderRequestsItem(TypedDict, total=False):
-    id: int
-    created_at: str
-    deleted_at: str
-    due_date: str
-    invoiced_date: str
-    number: str
-    paid_date: str
-    status: str
-    title: str
-    updated_at: str
-    currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultInvoiceContactsItem(TypedDict, total=False):
-    id: int
-    business_phone: str
-    business_phone_extension: int
-    email: str
-    fax_number: str
-    job_title: str
-    login_information_id: int
-    mobile_phone: str
-    name: str
-    vendor_name: str
-    currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultLineItemsItemCompany(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultLineItemsItemWbsCode(TypedDict, total=False):
-    id: dict[str, Any]
-    flat_code: dict[str, Any]
-    description: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultLineItemsItemHolder(TypedDict, total=False):
-    id: dict[str, Any]
-    holder_type: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultLineItemsItemLineItemType(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    code: dict[str, Any]
-    base_type: dict[str, Any]
-    origin_data: dict[str, Any]
-    origin_id: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultLineItemsItemChangeEventLineItem(TypedDict, total=False):
-    id: dict[str, Any]
-    cost_rom: dict[str, Any]
-    revenue_rom: dict[str, Any]
-    event_id: dict[str, Any]
-    cost_code: dict[str, Any]
-    line_item_type: dict[str, Any]
-    currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultLineItemsItem(TypedDict, total=False):
-    id: int
-    amount: str
-    company: PurchaseOrderContractsCreateResultLineItemsItemCompany
-    wbs_code: PurchaseOrderContractsCreateResultLineItemsItemWbsCode
-    cost_code: Any
-    created_at: str
-    description: str
-    extended_type: str
-    holder: PurchaseOrderContractsCreateResultLineItemsItemHolder
-    line_item_type: PurchaseOrderContractsCreateResultLineItemsItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    project: PurchaseOrderContractsCreateResultLineItemsItemCompany
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    updated_at: str
-    change_event_line_item: PurchaseOrderContractsCreateResultLineItemsItemChangeEventLineItem
-    currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultPaymentsIssuedItem(TypedDict, total=False):
-    id: int
-    amount: str
-    check_number: str
-    created_at: str
-    date: str
-    draw_request_number: int
-    invoice_number: str
-    notes: str
-    payment_number: int
-    attachments: list[dict[str, Any]]
-    origin_id: str
-    origin_data: str
-    currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultPotentialChangeOrdersItemItem(TypedDict, total=False):
-    id: dict[str, Any]
-    contract_id: dict[str, Any]
-    created_at: dict[str, Any]
-    due_date: dict[str, Any]
-    invoiced_date: dict[str, Any]
-    number: dict[str, Any]
-    paid_date: dict[str, Any]
-    reviewed_at: dict[str, Any]
-    status: dict[str, Any]
-    title: dict[str, Any]
-    change_order_request_title: dict[str, Any]
-    change_order_package_title: dict[str, Any]
-    potential_change_order_acronym_number: dict[str, Any]
-    change_order_request_acronym_number: dict[str, Any]
-    change_order_package_acronym_number: dict[str, Any]
-    change_order_tiers: dict[str, Any]
-    updated_at: dict[str, Any]
-    currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsCreateResultVendor(TypedDict, total=False):
+class PurchaseOrderContractsListOfItemVendor(TypedDict, total=False):
     id: int
     company: str
-    origin_data: str
-    origin_id: str
 
 
-class PurchaseOrderContractsCreateResult(TypedDict, total=False):
-    id: int
+class PurchaseOrderContractsListOfItem(TypedDict, total=False):
     accounting_method: str
     approval_letter_date: str
     approved_change_orders: str
-    assignee: PurchaseOrderContractsListOfItemAssignee
-    attachments: PurchaseOrderContractsCreateResultAttachments
+    assignee: PurchaseOrderContractsShowResultAssignee
     bill_to_address: str
-    change_order_packages: list[PurchaseOrderContractsCreateResultChangeOrderPackagesItem]
-    change_order_requests: list[PurchaseOrderContractsCreateResultChangeOrderRequestsItem]
+    billing_schedule_of_values_status: str
     contract_date: str
     created_at: str
-    created_by_id: int
     deleted_at: str
     delivery_date: str
     description: str
@@ -350,24 +387,19 @@ class PurchaseOrderContractsCreateResult(TypedDict, total=False):
     executed: bool
     execution_date: str
     grand_total: str
-    invoice_contacts: list[PurchaseOrderContractsCreateResultInvoiceContactsItem]
+    id: int
     issued_on_date: str
     letter_of_intent_date: str
-    line_items: list[PurchaseOrderContractsCreateResultLineItemsItem]
     number: str
     origin_code: str
     origin_data: str
     origin_id: str
     payment_terms: str
-    payments_issued: list[PurchaseOrderContractsCreateResultPaymentsIssuedItem]
     pending_change_orders: str
     pending_revised_contract: str
     percentage_paid: str
-    potential_change_orders: list[
-        list[PurchaseOrderContractsCreateResultPotentialChangeOrdersItemItem]
-    ]
     private: bool
-    project: PurchaseOrderContractsListOfItemProject
+    project: PurchaseOrderContractsShowResultProject
     remaining_balance_outstanding: str
     requisitions_are_enabled: bool
     retainage_percent: str
@@ -383,40 +415,8 @@ class PurchaseOrderContractsCreateResult(TypedDict, total=False):
     total_payments: str
     total_requisitions_amount: str
     updated_at: str
-    vendor: PurchaseOrderContractsCreateResultVendor
+    vendor: PurchaseOrderContractsListOfItemVendor
     currency_configuration: dict[str, Any]
-
-
-class PurchaseOrderContractsSyncBodyUpdatesItem(TypedDict, total=False):
-    accounting_method: str
-    approval_letter_date: str
-    assignee_id: int
-    bill_to_address: str
-    contract_date: str
-    delivery_date: str
-    description: str
-    executed: bool
-    execution_date: str
-    issued_on_date: str
-    letter_of_intent_date: str
-    origin_code: str
-    origin_data: str
-    origin_id: str
-    number: str
-    payment_terms: str
-    private: bool
-    retainage_percent: str
-    returned_date: str
-    ship_to_address: str
-    ship_via: str
-    status: str
-    title: str
-    vendor_id: int
-
-
-class PurchaseOrderContractsSyncBody(TypedDict, total=False):
-    project_id: int
-    updates: list[PurchaseOrderContractsSyncBodyUpdatesItem]
 
 
 class PurchaseOrderContractsResource(Resource):
@@ -470,7 +470,7 @@ class PurchaseOrderContractsResource(Resource):
         body: PurchaseOrderContractsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PurchaseOrderContractsCreateResult]:
+    ) -> Response[PurchaseOrderContractsShowResult]:
         """Create Purchase Order Contract.
 
         ``POST /rest/v1.0/purchase_order_contracts`` (``RestV10PurchaseOrderContractsPost``).
@@ -544,7 +544,7 @@ class PurchaseOrderContractsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[PurchaseOrderContractsCreateResult]:
+    ) -> Response[PurchaseOrderContractsShowResult]:
         """Show Purchase Order Contract.
 
         ``GET /rest/v1.0/purchase_order_contracts/{id}`` (``RestV10PurchaseOrderContractsIdGet``).
@@ -573,7 +573,7 @@ class PurchaseOrderContractsResource(Resource):
         body: PurchaseOrderContractsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[PurchaseOrderContractsCreateResult]:
+    ) -> Response[PurchaseOrderContractsShowResult]:
         """Update Purchase Order Contract.
 
         ``PATCH /rest/v1.0/purchase_order_contracts/{id}``

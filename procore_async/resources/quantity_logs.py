@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "QuantityLogsCreateResult",
-    "QuantityLogsCreateResultAttachmentsItem",
     "QuantityLogsListFilters",
     "QuantityLogsListItem",
     "QuantityLogsListItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "QuantityLogsListItemDailyLogSegment",
     "QuantityLogsListItemLocation",
     "QuantityLogsResource",
+    "QuantityLogsShowResult",
+    "QuantityLogsShowResultAttachmentsItem",
 ]
 
 
@@ -95,14 +95,14 @@ class QuantityLogsListItem(TypedDict, total=False):
     daily_log_segment: QuantityLogsListItemDailyLogSegment
 
 
-class QuantityLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class QuantityLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class QuantityLogsCreateResult(TypedDict, total=False):
+class QuantityLogsShowResult(TypedDict, total=False):
     id: int
     created_at: str
     date: str
@@ -116,7 +116,7 @@ class QuantityLogsCreateResult(TypedDict, total=False):
     created_by: QuantityLogsListItemCreatedBy
     location: QuantityLogsListItemLocation
     vendor: QuantityLogsListItemCostCode
-    attachments: list[QuantityLogsCreateResultAttachmentsItem]
+    attachments: list[QuantityLogsShowResultAttachmentsItem]
     daily_log_segment_id: int
     daily_log_segment: QuantityLogsListItemDailyLogSegment
 
@@ -182,7 +182,7 @@ class QuantityLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[QuantityLogsCreateResult]:
+    ) -> Response[QuantityLogsShowResult]:
         """Create Quantity Log.
 
         ``POST /rest/v1.0/projects/{project_id}/quantity_logs``
@@ -225,7 +225,7 @@ class QuantityLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[QuantityLogsCreateResult]:
+    ) -> Response[QuantityLogsShowResult]:
         """Show Quantity Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/quantity_logs/{id}``
@@ -245,7 +245,7 @@ class QuantityLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[QuantityLogsCreateResult]:
+    ) -> Response[QuantityLogsShowResult]:
         """Update Quantity Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/quantity_logs/{id}``

@@ -22,11 +22,11 @@ if TYPE_CHECKING:
 __all__ = [
     "RepliesCreateRfiBody",
     "RepliesCreateRfiBodyReply",
-    "RepliesCreateRfiResult",
-    "RepliesCreateRfiResultAttachmentsItem",
     "RepliesListRfiItem",
     "RepliesListRfiItemAttachmentsItem",
     "RepliesResource",
+    "RepliesShowRfiResult",
+    "RepliesShowRfiResultAttachmentsItem",
     "RepliesUpdateRfiBody",
     "RepliesUpdateRfiBodyReply",
 ]
@@ -50,6 +50,24 @@ class RepliesListRfiItem(TypedDict, total=False):
     attachments: list[RepliesListRfiItemAttachmentsItem]
 
 
+class RepliesShowRfiResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    name: str
+    url: str
+    filename: str
+
+
+class RepliesShowRfiResult(TypedDict, total=False):
+    id: int
+    official: bool
+    answer_date: str
+    plain_text_body: str
+    rich_text_body: str
+    created_by: str
+    created_by_id: int
+    attachments: list[RepliesShowRfiResultAttachmentsItem]
+
+
 class RepliesCreateRfiBodyReply(TypedDict, total=False):
     body: str
     official: bool
@@ -64,24 +82,6 @@ class RepliesCreateRfiBodyReply(TypedDict, total=False):
 class RepliesCreateRfiBody(TypedDict, total=False):
     reply: RepliesCreateRfiBodyReply
     attachments: list[str]
-
-
-class RepliesCreateRfiResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    name: str
-    url: str
-    filename: str
-
-
-class RepliesCreateRfiResult(TypedDict, total=False):
-    id: int
-    official: bool
-    answer_date: str
-    plain_text_body: str
-    rich_text_body: str
-    created_by: str
-    created_by_id: int
-    attachments: list[RepliesCreateRfiResultAttachmentsItem]
 
 
 class RepliesUpdateRfiBodyReply(TypedDict, total=False):
@@ -137,7 +137,7 @@ class RepliesResource(Resource):
         rfi_id: int,
         body: RepliesCreateRfiBody,
         company_id: int | None = None,
-    ) -> Response[RepliesCreateRfiResult]:
+    ) -> Response[RepliesShowRfiResult]:
         """Create RFI Reply.
 
         ``POST /rest/v1.0/projects/{project_id}/rfis/{rfi_id}/replies``
@@ -179,7 +179,7 @@ class RepliesResource(Resource):
 
     async def show_rfi(
         self, *, project_id: int, rfi_id: int, id: int, company_id: int | None = None
-    ) -> Response[RepliesCreateRfiResult]:
+    ) -> Response[RepliesShowRfiResult]:
         """Show RFI Reply.
 
         ``GET /rest/v1.0/projects/{project_id}/rfis/{rfi_id}/replies/{id}``
@@ -206,7 +206,7 @@ class RepliesResource(Resource):
         id: int,
         body: RepliesUpdateRfiBody,
         company_id: int | None = None,
-    ) -> Response[RepliesCreateRfiResult]:
+    ) -> Response[RepliesShowRfiResult]:
         """Update RFI Reply.
 
         ``PATCH /rest/v1.0/projects/{project_id}/rfis/{rfi_id}/replies/{id}``

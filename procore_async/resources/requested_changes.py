@@ -48,6 +48,16 @@ class RequestedChangesListResult(TypedDict, total=False):
     requested_changes: list[RequestedChangesListResultRequestedChangesItem]
 
 
+class RequestedChangesReviewBodyRequestedChangesItem(TypedDict, total=False):
+    id: int
+    approved: bool
+    disposition_reason: str
+
+
+class RequestedChangesReviewBody(TypedDict, total=False):
+    requested_changes: list[RequestedChangesReviewBodyRequestedChangesItem]
+
+
 class RequestedChangesCreatesBodyRequestedChangeTask(TypedDict, total=False):
     start: str
     finish: str
@@ -87,16 +97,6 @@ class RequestedChangesCreatesResult(TypedDict, total=False):
     status_not_localized: str
     notes: str
     created_at: str
-
-
-class RequestedChangesReviewBodyRequestedChangesItem(TypedDict, total=False):
-    id: int
-    approved: bool
-    disposition_reason: str
-
-
-class RequestedChangesReviewBody(TypedDict, total=False):
-    requested_changes: list[RequestedChangesReviewBodyRequestedChangesItem]
 
 
 class RequestedChangesResource(Resource):

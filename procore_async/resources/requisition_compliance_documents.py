@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RequisitionComplianceDocumentsCreateComplianceDocumentBody",
-    "RequisitionComplianceDocumentsCreateComplianceDocumentResult",
-    "RequisitionComplianceDocumentsCreateComplianceDocumentResultComplianceDocumentProstoreFilesItem",
+    "RequisitionComplianceDocumentsGetResult",
+    "RequisitionComplianceDocumentsGetResultComplianceDocumentProstoreFilesItem",
     "RequisitionComplianceDocumentsListRequisitionComplianceAttachmentsItem",
     "RequisitionComplianceDocumentsListRequisitionComplianceAttachmentsItemData",
     "RequisitionComplianceDocumentsResource",
@@ -33,21 +33,13 @@ __all__ = [
 ]
 
 
-class RequisitionComplianceDocumentsCreateComplianceDocumentBody(TypedDict, total=False):
-    name: str
-    document_type: str
-    prostore_file_ids: list[str]
-    effective_at: str
-    expires_at: str
-
-
-class RequisitionComplianceDocumentsCreateComplianceDocumentResultComplianceDocumentProstoreFilesItem(
+class RequisitionComplianceDocumentsGetResultComplianceDocumentProstoreFilesItem(
     TypedDict, total=False
 ):
     data: dict[str, Any]
 
 
-class RequisitionComplianceDocumentsCreateComplianceDocumentResult(TypedDict, total=False):
+class RequisitionComplianceDocumentsGetResult(TypedDict, total=False):
     id: str
     name: str
     status: str
@@ -66,8 +58,24 @@ class RequisitionComplianceDocumentsCreateComplianceDocumentResult(TypedDict, to
     reviewed_by: str
     reviewer_notes: str
     compliance_document_prostore_files: list[
-        RequisitionComplianceDocumentsCreateComplianceDocumentResultComplianceDocumentProstoreFilesItem
+        RequisitionComplianceDocumentsGetResultComplianceDocumentProstoreFilesItem
     ]
+
+
+class RequisitionComplianceDocumentsUpdateBody(TypedDict, total=False):
+    status: str
+    reviewer_notes: str
+    prostore_file_ids: list[str]
+    effective_at: str
+    expires_at: str
+
+
+class RequisitionComplianceDocumentsCreateComplianceDocumentBody(TypedDict, total=False):
+    name: str
+    document_type: str
+    prostore_file_ids: list[str]
+    effective_at: str
+    expires_at: str
 
 
 class RequisitionComplianceDocumentsListRequisitionComplianceAttachmentsItemData(
@@ -84,14 +92,6 @@ class RequisitionComplianceDocumentsListRequisitionComplianceAttachmentsItem(
     TypedDict, total=False
 ):
     data: RequisitionComplianceDocumentsListRequisitionComplianceAttachmentsItemData
-
-
-class RequisitionComplianceDocumentsUpdateBody(TypedDict, total=False):
-    status: str
-    reviewer_notes: str
-    prostore_file_ids: list[str]
-    effective_at: str
-    expires_at: str
 
 
 class RequisitionComplianceDocumentsResource(Resource):
@@ -141,7 +141,7 @@ class RequisitionComplianceDocumentsResource(Resource):
         project_id: str,
         invoice_id: str,
         body: RequisitionComplianceDocumentsCreateComplianceDocumentBody | None = None,
-    ) -> Response[RequisitionComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[RequisitionComplianceDocumentsGetResult]:
         """Create compliance document.
 
         ``POST
@@ -228,7 +228,7 @@ class RequisitionComplianceDocumentsResource(Resource):
 
     async def get(
         self, *, company_id: int, project_id: str, invoice_id: str, document_id: str
-    ) -> Response[RequisitionComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[RequisitionComplianceDocumentsGetResult]:
         """Get requisition compliance document.
 
         ``GET
@@ -260,7 +260,7 @@ class RequisitionComplianceDocumentsResource(Resource):
         invoice_id: str,
         document_id: str,
         body: RequisitionComplianceDocumentsUpdateBody | None = None,
-    ) -> Response[RequisitionComplianceDocumentsCreateComplianceDocumentResult]:
+    ) -> Response[RequisitionComplianceDocumentsGetResult]:
         """Update requisition compliance document.
 
         ``PATCH

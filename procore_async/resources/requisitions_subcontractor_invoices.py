@@ -32,191 +32,59 @@ __all__ = [
     "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBody",
     "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition",
     "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisitionItemsItem",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Body",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10BodyRequisition",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultAttachmentsItem",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCurrencyConfiguration",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFields",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItem",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItemChangeOrderRequest",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItem",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItemCurrencyConfiguration",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItemWbsCode",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummary",
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummaryText",
     "RequisitionsSubcontractorInvoicesListForProjectFilters",
     "RequisitionsSubcontractorInvoicesListForProjectItem",
+    "RequisitionsSubcontractorInvoicesListForProjectItemAttachmentsItem",
+    "RequisitionsSubcontractorInvoicesListForProjectItemCreatedBy",
+    "RequisitionsSubcontractorInvoicesListForProjectItemCurrencyConfiguration",
+    "RequisitionsSubcontractorInvoicesListForProjectItemCustomFields",
+    "RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "RequisitionsSubcontractorInvoicesListForProjectItemItemPackagesItem",
     "RequisitionsSubcontractorInvoicesListForProjectItemItemsItem",
+    "RequisitionsSubcontractorInvoicesListForProjectItemSummary",
+    "RequisitionsSubcontractorInvoicesListForProjectItemSummaryText",
     "RequisitionsSubcontractorInvoicesListForProjectV10Filters",
     "RequisitionsSubcontractorInvoicesListForProjectV10Item",
-    "RequisitionsSubcontractorInvoicesListForProjectV10ItemAttachmentsItem",
-    "RequisitionsSubcontractorInvoicesListForProjectV10ItemCreatedBy",
     "RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration",
-    "RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFields",
-    "RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary",
     "RequisitionsSubcontractorInvoicesResource",
     "RequisitionsSubcontractorInvoicesShowDetailForRequisitionSubcontractorInvoiceResultItem",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultAttachmentsItem",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFields",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItem",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItemChangeOrderRequest",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItem",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItemCurrencyConfiguration",
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItemWbsCode",
     "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceV10Result",
     "RequisitionsSubcontractorInvoicesUpdateDueDateForRequisitionSubcontractorInvoiceBody",
     "RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceBody",
     "RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceBodyRequisition",
     "RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceBodyRequisitionItemsItem",
+    "RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10Body",
+    "RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10BodyRequisition",
 ]
 
 
-class RequisitionsSubcontractorInvoicesListForProjectV10Filters(TypedDict, total=False):
+class RequisitionsSubcontractorInvoicesListForProjectFilters(TypedDict, total=False):
     commitment_id: int
     created_at: str
     id: Sequence[int]
+    is_last: bool
     origin_id: str
     period_id: int
     status: str
     updated_at: str
 
 
-class RequisitionsSubcontractorInvoicesListForProjectV10ItemCreatedBy(TypedDict, total=False):
-    id: int
-    name: str
-    login: str
-    company_name: str
-
-
-class RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: dict[str, Any]
-    value: dict[str, Any]
-
-
-RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFields = TypedDict(
-    "RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-    },
-    total=False,
-)
-
-
-class RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration(
-    TypedDict, total=False
-):
-    currency_iso_code: str
-
-
-class RequisitionsSubcontractorInvoicesListForProjectV10ItemAttachmentsItem(TypedDict, total=False):
-    id: dict[str, Any]
-    url: dict[str, Any]
-    filename: dict[str, Any]
-    content_type: dict[str, Any]
-
-
-class RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary(TypedDict, total=False):
-    balance_to_finish_including_retainage: str
-    completed_work_retainage_percent: str
-    completed_work_retainage_amount: str
-    contract_sum_to_date: str
-    current_payment_due: str
-    formatted_period: str
-    less_previous_certificates_for_payment: str
-    negative_change_order_item_total: str
-    negative_new_change_order_item_total: str
-    negative_previous_change_order_item_total: str
-    net_change_by_change_orders: str
-    original_contract_sum: str
-    positive_change_order_item_total: str
-    positive_new_change_order_item_total: str
-    positive_previous_change_order_item_total: str
-    stored_materials_retainage_amount: str
-    stored_materials_retainage_percent: str
-    tax_applicable_to_this_payment: str
-    total_completed_and_stored_to_date: str
-    total_earned_less_retainage: str
-    total_retainage: str
-
-
-class RequisitionsSubcontractorInvoicesListForProjectV10Item(TypedDict, total=False):
-    id: int
-    project_id: int
-    electronic_signature_id: int
-    billing_date: str
-    commitment_id: int
-    commitment_type: str
-    contract_name: str
-    created_at: str
-    created_by: RequisitionsSubcontractorInvoicesListForProjectV10ItemCreatedBy
-    updated_at: str
-    invoice_number: str
-    origin_data: str
-    origin_id: str
-    payment_date: str
-    period_id: int
-    requisition_start: str
-    requisition_end: str
-    status: str
-    erp_status: str
-    submitted_at: str
-    comment: str
-    final: bool
-    number: int
-    percent_complete: str
-    vendor_name: str
-    total_claimed_amount: str
-    deletable: bool
-    custom_fields: RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFields
-    currency_configuration: (
-        RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration
-    )
-    attachments: list[RequisitionsSubcontractorInvoicesListForProjectV10ItemAttachmentsItem]
-    summary: RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary
-    action_policy: dict[str, Any]
-
-
-RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10BodyRequisition = TypedDict(
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10BodyRequisition",
-    {
-        "period_id": int,
-        "requisition_start": str,
-        "requisition_end": str,
-        "billing_date": str,
-        "final": bool,
-        "invoice_number": str,
-        "payment_date": str,
-        "origin_data": str,
-        "origin_id": str,
-        "status": str,
-        "submitted_at": str,
-        "comment": str,
-        "custom_field_%{custom_field_definition_id}": Any,
-    },
-    total=False,
-)
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Body(
-    TypedDict, total=False
-):
-    project_id: int
-    commitment_id: int
-    attachments: list[str]
-    requisition: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10BodyRequisition
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummaryText(
-    TypedDict, total=False
-):
+class RequisitionsSubcontractorInvoicesListForProjectItemSummaryText(TypedDict, total=False):
     project_name: str
     project_number: str
     to_general_contractor: str
@@ -233,9 +101,7 @@ class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesFor
     contract_date: str
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummary(
-    TypedDict, total=False
-):
+class RequisitionsSubcontractorInvoicesListForProjectItemSummary(TypedDict, total=False):
     balance_to_finish_including_retainage: str
     completed_work_retainage_percent: str
     completed_work_retainage_amount: str
@@ -263,62 +129,34 @@ class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesFor
     stored_materials_quantity: str
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class RequisitionsSubcontractorInvoicesListForProjectItemCreatedBy(TypedDict, total=False):
+    id: int
+    name: str
+    login: str
+    company_name: str
+
+
+class RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
-    data_type: str
-    value: str
+    data_type: dict[str, Any]
+    value: dict[str, Any]
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFields = TypedDict(
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFields",
+RequisitionsSubcontractorInvoicesListForProjectItemCustomFields = TypedDict(
+    "RequisitionsSubcontractorInvoicesListForProjectItemCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": RequisitionsSubcontractorInvoicesListForProjectItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
     },
     total=False,
 )
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCurrencyConfiguration(
+class RequisitionsSubcontractorInvoicesListForProjectItemCurrencyConfiguration(
     TypedDict, total=False
 ):
     currency_iso_code: str
@@ -326,282 +164,11 @@ class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesFor
     base_currency_iso_code: str
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultAttachmentsItem(
-    TypedDict, total=False
-):
-    id: int
-    url: str
-    filename: str
-    content_type: str
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItemCurrencyConfiguration(
-    TypedDict, total=False
-):
-    currency_iso_code: dict[str, Any]
-    currency_exchange_rate: dict[str, Any]
-    base_currency_iso_code: dict[str, Any]
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItemWbsCode(
-    TypedDict, total=False
-):
+class RequisitionsSubcontractorInvoicesListForProjectItemAttachmentsItem(TypedDict, total=False):
     id: dict[str, Any]
-    flat_code: dict[str, Any]
-    description: dict[str, Any]
-    segment_items: dict[str, Any]
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItem(
-    TypedDict, total=False
-):
-    id: int
-    item_type: str
-    accounting_method: str
-    cost_code_id: int
-    currency_configuration: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItemCurrencyConfiguration
-    line_item_id: int
-    description_of_work: str
-    net_amount: str
-    gross_amount: str
-    wbs_code: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItemWbsCode
-    scheduled_value: str
-    work_completed_from_previous_application: str
-    work_completed_this_period: str
-    materials_presently_stored: str
-    materials_presently_stored_quantity: str
-    materials_presently_stored_from_previous_progress: str
-    materials_previously_stored_quantity: str
-    materials_moved: str
-    materials_retainage_retained_moved: str
-    total_completed_and_stored_to_date: str
-    total_completed_and_stored_to_date_percent: str
-    total_completed_and_stored_to_date_from_previous: str
-    work_completed_retainage_from_previous_application: str
-    work_completed_retainage_retained_this_period: str
-    work_completed_retainage_percent_this_period: str
-    materials_stored_retainage_currently_retained: str
-    materials_stored_retainage_percent_this_period: str
-    materials_stored_retainage_new_materials: str
-    work_completed_retainage_released_this_period: str
-    materials_stored_retainage_released_this_period: str
-    scheduled_quantity: str
-    scheduled_unit_price: str
-    work_completed_this_period_quantity: str
-    work_completed_from_previous_application_quantity: str
-    comment: str
-    status: str
-    position: int
-    line_number: str
-    ssr_manual_override: bool
-    subcontractor_claimed_amount: str
-    previous_progress_id: int
-    taxes: list[dict[str, Any]]
-    uom: str
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItemChangeOrderRequest(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    title: dict[str, Any]
-    change_order_acronym_number: dict[str, Any]
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItem(
-    TypedDict, total=False
-):
-    id: int
-    contract_id: int
-    change_order_id: int
-    number: str
-    title: str
-    status: str
-    position: int
-    change_order_acronym_number: str
-    change_order_request: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItemChangeOrderRequest
-    batch: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItemChangeOrderRequest
-
-
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result(
-    TypedDict, total=False
-):
-    id: int
-    previous_requisition_id: int
-    project_id: int
-    billing_date: str
-    created_at: str
-    updated_at: str
-    commitment_id: int
-    commitment_type: str
-    contract_name: str
-    deletable: bool
-    final: bool
-    vendor_name: str
-    vendor_id: int
-    invoice_number: str
-    invoice_type: str
-    origin_data: str
-    origin_id: str
-    payment_date: str
-    percent_complete: str
-    period_id: int
-    requisition_start: str
-    requisition_end: str
-    status: str
-    erp_status: str
-    number: int
-    submitted_at: str
-    total_claimed_amount: str
-    electronic_signature_id: int
-    move_materials_to_previous_work_completed: bool
-    summary_text: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummaryText
-    summary: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummary
-    created_by: RequisitionsSubcontractorInvoicesListForProjectV10ItemCreatedBy
-    custom_fields: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFields
-    currency_configuration: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCurrencyConfiguration
-    attachments: list[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultAttachmentsItem
-    ]
-    items: list[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemsItem
-    ]
-    item_packages: list[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultItemPackagesItem
-    ]
-
-
-class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceV10Result(
-    TypedDict, total=False
-):
-    id: int
-    project_id: int
-    electronic_signature_id: int
-    billing_date: str
-    commitment_id: int
-    commitment_type: str
-    contract_name: str
-    created_at: str
-    created_by: RequisitionsSubcontractorInvoicesListForProjectV10ItemCreatedBy
-    updated_at: str
-    invoice_number: str
-    origin_data: str
-    origin_id: str
-    payment_date: str
-    period_id: int
-    requisition_start: str
-    requisition_end: str
-    status: str
-    erp_status: str
-    submitted_at: str
-    comment: str
-    final: bool
-    number: int
-    percent_complete: str
-    vendor_name: str
-    total_claimed_amount: str
-    deletable: bool
-    custom_fields: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCustomFields
-    currency_configuration: (
-        RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration
-    )
-    attachments: list[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultAttachmentsItem
-    ]
-    summary: RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary
-    action_policy: dict[str, Any]
-
-
-class RequisitionsSubcontractorInvoicesAddChangeOrderPackageToRequisitionSubcontractorInvoiceResultItemWbsCode(
-    TypedDict, total=False
-):
-    id: int
-    flat_code: str
-    description: str
-
-
-class RequisitionsSubcontractorInvoicesAddChangeOrderPackageToRequisitionSubcontractorInvoiceResultItem(
-    TypedDict, total=False
-):
-    id: int
-    cost_code_id: int
-    line_item_id: int
-    commitment_line_item_id: int
-    commitment_line_item_origin_id: str
-    description_of_work: str
-    scheduled_value: str
-    work_completed_from_previous_application: str
-    work_completed_this_period: str
-    materials_presently_stored: str
-    total_completed_and_stored_to_date: str
-    total_completed_and_stored_to_date_percent: str
-    work_completed_retainage_from_previous_application: str
-    work_completed_retainage_retained_this_period: str
-    work_completed_retainage_percent_this_period: str
-    materials_stored_retainage_currently_retained: str
-    materials_stored_retainage_percent_this_period: str
-    work_completed_retainage_released_this_period: str
-    materials_stored_retainage_released_this_period: str
-    scheduled_quantity: str
-    scheduled_unit_price: str
-    work_completed_this_period_quantity: str
-    work_completed_from_previous_application_quantity: str
-    change_order_package_id: int
-    subcontractor_claimed_amount: str
-    wbs_code: RequisitionsSubcontractorInvoicesAddChangeOrderPackageToRequisitionSubcontractorInvoiceResultItemWbsCode
-    position: int
-    currency_configuration: (
-        RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration
-    )
-    materials_moved: str
-    materials_retainage_retained_moved: str
-
-
-class RequisitionsSubcontractorInvoicesShowDetailForRequisitionSubcontractorInvoiceResultItem(
-    TypedDict, total=False
-):
-    id: int
-    balance_to_finish: str
-    materials_presently_stored: str
-    scheduled_value: str
-    total_completed_and_stored_to_date: str
-    total_completed_and_stored_to_date_percent: str
-    work_completed_from_previous_application: str
-    work_completed_this_period: str
-    description_of_work: str
-    item_number: int
-    item_type: str
-    cost_code_id: int
-    scheduled_unit_price: str
-    scheduled_quantity: str
-    total_completed_and_stored_to_date_quantity: str
-    work_completed_this_period_quantity: str
-    work_completed_from_previous_application_quantity: str
-    work_completed_retainage_currently_retained: str
-    work_completed_retainage_from_previous_application: str
-    work_completed_retainage_released_this_period: str
-    work_completed_retainage_retained_this_period: str
-    work_completed_retainage_percent_this_period: str
-    materials_stored_retainage_currently_retained: str
-    materials_stored_retainage_from_previous_application: str
-    materials_stored_retainage_released_this_period: str
-    materials_stored_retainage_retained_this_period: str
-    materials_stored_retainage_percent_this_period: str
-    total_retainage_currently_retained: str
-    total_retainage_from_previous_application: str
-    materials_moved: str
-    materials_retainage_retained_moved: str
-
-
-class RequisitionsSubcontractorInvoicesListForProjectFilters(TypedDict, total=False):
-    commitment_id: int
-    created_at: str
-    id: Sequence[int]
-    is_last: bool
-    origin_id: str
-    period_id: int
-    status: str
-    updated_at: str
+    url: dict[str, Any]
+    filename: dict[str, Any]
+    content_type: dict[str, Any]
 
 
 class RequisitionsSubcontractorInvoicesListForProjectItemItemsItem(TypedDict, total=False):
@@ -693,71 +260,293 @@ class RequisitionsSubcontractorInvoicesListForProjectItem(TypedDict, total=False
     total_claimed_amount: str
     electronic_signature_id: int
     move_materials_to_previous_work_completed: bool
-    summary_text: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummaryText
-    summary: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultSummary
-    created_by: RequisitionsSubcontractorInvoicesListForProjectV10ItemCreatedBy
-    custom_fields: RequisitionsSubcontractorInvoicesListForProjectV10ItemCustomFields
-    currency_configuration: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10ResultCurrencyConfiguration
-    attachments: list[RequisitionsSubcontractorInvoicesListForProjectV10ItemAttachmentsItem]
+    summary_text: RequisitionsSubcontractorInvoicesListForProjectItemSummaryText
+    summary: RequisitionsSubcontractorInvoicesListForProjectItemSummary
+    created_by: RequisitionsSubcontractorInvoicesListForProjectItemCreatedBy
+    custom_fields: RequisitionsSubcontractorInvoicesListForProjectItemCustomFields
+    currency_configuration: RequisitionsSubcontractorInvoicesListForProjectItemCurrencyConfiguration
+    attachments: list[RequisitionsSubcontractorInvoicesListForProjectItemAttachmentsItem]
     items: list[RequisitionsSubcontractorInvoicesListForProjectItemItemsItem]
     item_packages: list[RequisitionsSubcontractorInvoicesListForProjectItemItemPackagesItem]
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisitionItemsItem(
+class RequisitionsSubcontractorInvoicesListForProjectV10Filters(TypedDict, total=False):
+    commitment_id: int
+    created_at: str
+    id: Sequence[int]
+    origin_id: str
+    period_id: int
+    status: str
+    updated_at: str
+
+
+class RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration(
     TypedDict, total=False
 ):
-    line_item_id: dict[str, Any]
-    detail_line_item_id: dict[str, Any]
-    item_type: dict[str, Any]
-    work_completed_this_period: dict[str, Any]
-    materials_presently_stored: dict[str, Any]
-    materials_presently_stored_from_previous_progress: dict[str, Any]
-    new_materials: dict[str, Any]
-    new_materials_quantity: dict[str, Any]
-    stored_materials: dict[str, Any]
-    stored_materials_quantity: dict[str, Any]
-    work_completed_retainage_retained_this_period: dict[str, Any]
-    materials_stored_retainage_currently_retained: dict[str, Any]
-    work_completed_retainage_released_this_period: dict[str, Any]
-    work_completed_this_period_quantity: dict[str, Any]
-    work_completed_retainage_percent_this_period: dict[str, Any]
-    materials_stored_retainage_percent_this_period: dict[str, Any]
-    subcontractor_claimed_amount: dict[str, Any]
-    status: dict[str, Any]
-    comment: dict[str, Any]
+    currency_iso_code: str
 
 
-RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition = TypedDict(
-    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition",
+class RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary(TypedDict, total=False):
+    balance_to_finish_including_retainage: str
+    completed_work_retainage_percent: str
+    completed_work_retainage_amount: str
+    contract_sum_to_date: str
+    current_payment_due: str
+    formatted_period: str
+    less_previous_certificates_for_payment: str
+    negative_change_order_item_total: str
+    negative_new_change_order_item_total: str
+    negative_previous_change_order_item_total: str
+    net_change_by_change_orders: str
+    original_contract_sum: str
+    positive_change_order_item_total: str
+    positive_new_change_order_item_total: str
+    positive_previous_change_order_item_total: str
+    stored_materials_retainage_amount: str
+    stored_materials_retainage_percent: str
+    tax_applicable_to_this_payment: str
+    total_completed_and_stored_to_date: str
+    total_earned_less_retainage: str
+    total_retainage: str
+
+
+class RequisitionsSubcontractorInvoicesListForProjectV10Item(TypedDict, total=False):
+    id: int
+    project_id: int
+    electronic_signature_id: int
+    billing_date: str
+    commitment_id: int
+    commitment_type: str
+    contract_name: str
+    created_at: str
+    created_by: RequisitionsSubcontractorInvoicesListForProjectItemCreatedBy
+    updated_at: str
+    invoice_number: str
+    origin_data: str
+    origin_id: str
+    payment_date: str
+    period_id: int
+    requisition_start: str
+    requisition_end: str
+    status: str
+    erp_status: str
+    submitted_at: str
+    comment: str
+    final: bool
+    number: int
+    percent_complete: str
+    vendor_name: str
+    total_claimed_amount: str
+    deletable: bool
+    custom_fields: RequisitionsSubcontractorInvoicesListForProjectItemCustomFields
+    currency_configuration: (
+        RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration
+    )
+    attachments: list[RequisitionsSubcontractorInvoicesListForProjectItemAttachmentsItem]
+    summary: RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary
+    action_policy: dict[str, Any]
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFields = TypedDict(
+    "RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFields",
     {
-        "items": list[
-            RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisitionItemsItem
-        ],
-        "period_id": int,
-        "requisition_start": str,
-        "requisition_end": str,
-        "billing_date": str,
-        "final": bool,
-        "invoice_number": str,
-        "payment_date": str,
-        "origin_data": str,
-        "origin_id": str,
-        "status": str,
-        "submitted_at": str,
-        "prostore_file_ids": list[int],
-        "upload_ids": list[str],
-        "custom_field_%{custom_field_definition_id}": Any,
+        "custom_field_%{custom_field_string_definition_id}": RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBody(
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultAttachmentsItem(
     TypedDict, total=False
 ):
+    id: int
+    url: str
+    filename: str
+    content_type: str
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItemCurrencyConfiguration(
+    TypedDict, total=False
+):
+    currency_iso_code: dict[str, Any]
+    currency_exchange_rate: dict[str, Any]
+    base_currency_iso_code: dict[str, Any]
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItemWbsCode(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    flat_code: dict[str, Any]
+    description: dict[str, Any]
+    segment_items: dict[str, Any]
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItem(
+    TypedDict, total=False
+):
+    id: int
+    item_type: str
+    accounting_method: str
+    cost_code_id: int
+    currency_configuration: RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItemCurrencyConfiguration
+    line_item_id: int
+    description_of_work: str
+    net_amount: str
+    gross_amount: str
+    wbs_code: (
+        RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItemWbsCode
+    )
+    scheduled_value: str
+    work_completed_from_previous_application: str
+    work_completed_this_period: str
+    materials_presently_stored: str
+    materials_presently_stored_quantity: str
+    materials_presently_stored_from_previous_progress: str
+    materials_previously_stored_quantity: str
+    materials_moved: str
+    materials_retainage_retained_moved: str
+    total_completed_and_stored_to_date: str
+    total_completed_and_stored_to_date_percent: str
+    total_completed_and_stored_to_date_from_previous: str
+    work_completed_retainage_from_previous_application: str
+    work_completed_retainage_retained_this_period: str
+    work_completed_retainage_percent_this_period: str
+    materials_stored_retainage_currently_retained: str
+    materials_stored_retainage_percent_this_period: str
+    materials_stored_retainage_new_materials: str
+    work_completed_retainage_released_this_period: str
+    materials_stored_retainage_released_this_period: str
+    scheduled_quantity: str
+    scheduled_unit_price: str
+    work_completed_this_period_quantity: str
+    work_completed_from_previous_application_quantity: str
+    comment: str
+    status: str
+    position: int
+    line_number: str
+    ssr_manual_override: bool
+    subcontractor_claimed_amount: str
+    previous_progress_id: int
+    taxes: list[dict[str, Any]]
+    uom: str
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItemChangeOrderRequest(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    title: dict[str, Any]
+    change_order_acronym_number: dict[str, Any]
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItem(
+    TypedDict, total=False
+):
+    id: int
+    contract_id: int
+    change_order_id: int
+    number: str
+    title: str
+    status: str
+    position: int
+    change_order_acronym_number: str
+    change_order_request: RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItemChangeOrderRequest
+    batch: RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItemChangeOrderRequest
+
+
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult(
+    TypedDict, total=False
+):
+    id: int
+    previous_requisition_id: int
     project_id: int
+    billing_date: str
+    created_at: str
+    updated_at: str
     commitment_id: int
-    requisition: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition
+    commitment_type: str
+    contract_name: str
+    deletable: bool
+    final: bool
+    vendor_name: str
+    vendor_id: int
+    invoice_number: str
+    invoice_type: str
+    origin_data: str
+    origin_id: str
+    payment_date: str
+    percent_complete: str
+    period_id: int
+    requisition_start: str
+    requisition_end: str
+    status: str
+    erp_status: str
+    number: int
+    submitted_at: str
+    total_claimed_amount: str
+    electronic_signature_id: int
+    move_materials_to_previous_work_completed: bool
+    summary_text: RequisitionsSubcontractorInvoicesListForProjectItemSummaryText
+    summary: RequisitionsSubcontractorInvoicesListForProjectItemSummary
+    created_by: RequisitionsSubcontractorInvoicesListForProjectItemCreatedBy
+    custom_fields: (
+        RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFields
+    )
+    currency_configuration: RequisitionsSubcontractorInvoicesListForProjectItemCurrencyConfiguration
+    attachments: list[
+        RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultAttachmentsItem
+    ]
+    items: list[RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemsItem]
+    item_packages: list[
+        RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultItemPackagesItem
+    ]
 
 
 class RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceBodyRequisitionItemsItem(
@@ -820,10 +609,225 @@ class RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceBody
     )
 
 
+class RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceV10Result(
+    TypedDict, total=False
+):
+    id: int
+    project_id: int
+    electronic_signature_id: int
+    billing_date: str
+    commitment_id: int
+    commitment_type: str
+    contract_name: str
+    created_at: str
+    created_by: RequisitionsSubcontractorInvoicesListForProjectItemCreatedBy
+    updated_at: str
+    invoice_number: str
+    origin_data: str
+    origin_id: str
+    payment_date: str
+    period_id: int
+    requisition_start: str
+    requisition_end: str
+    status: str
+    erp_status: str
+    submitted_at: str
+    comment: str
+    final: bool
+    number: int
+    percent_complete: str
+    vendor_name: str
+    total_claimed_amount: str
+    deletable: bool
+    custom_fields: (
+        RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultCustomFields
+    )
+    currency_configuration: (
+        RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration
+    )
+    attachments: list[
+        RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResultAttachmentsItem
+    ]
+    summary: RequisitionsSubcontractorInvoicesListForProjectV10ItemSummary
+    action_policy: dict[str, Any]
+
+
+RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10BodyRequisition = (
+    TypedDict(
+        "RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10BodyRequisition",
+        {
+            "period_id": int,
+            "requisition_start": str,
+            "requisition_end": str,
+            "billing_date": str,
+            "final": bool,
+            "invoice_number": str,
+            "payment_date": str,
+            "origin_data": str,
+            "origin_id": str,
+            "status": str,
+            "submitted_at": str,
+            "comment": str,
+            "custom_field_%{custom_field_definition_id}": Any,
+        },
+        total=False,
+    )
+)
+
+
+class RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10Body(
+    TypedDict, total=False
+):
+    project_id: int
+    commitment_id: int
+    attachments: list[str]
+    requisition: (
+        RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10BodyRequisition
+    )
+
+
+class RequisitionsSubcontractorInvoicesShowDetailForRequisitionSubcontractorInvoiceResultItem(
+    TypedDict, total=False
+):
+    id: int
+    balance_to_finish: str
+    materials_presently_stored: str
+    scheduled_value: str
+    total_completed_and_stored_to_date: str
+    total_completed_and_stored_to_date_percent: str
+    work_completed_from_previous_application: str
+    work_completed_this_period: str
+    description_of_work: str
+    item_number: int
+    item_type: str
+    cost_code_id: int
+    scheduled_unit_price: str
+    scheduled_quantity: str
+    total_completed_and_stored_to_date_quantity: str
+    work_completed_this_period_quantity: str
+    work_completed_from_previous_application_quantity: str
+    work_completed_retainage_currently_retained: str
+    work_completed_retainage_from_previous_application: str
+    work_completed_retainage_released_this_period: str
+    work_completed_retainage_retained_this_period: str
+    work_completed_retainage_percent_this_period: str
+    materials_stored_retainage_currently_retained: str
+    materials_stored_retainage_from_previous_application: str
+    materials_stored_retainage_released_this_period: str
+    materials_stored_retainage_retained_this_period: str
+    materials_stored_retainage_percent_this_period: str
+    total_retainage_currently_retained: str
+    total_retainage_from_previous_application: str
+    materials_moved: str
+    materials_retainage_retained_moved: str
+
+
 class RequisitionsSubcontractorInvoicesUpdateDueDateForRequisitionSubcontractorInvoiceBody(
     TypedDict, total=False
 ):
     due_date: str
+
+
+class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisitionItemsItem(
+    TypedDict, total=False
+):
+    line_item_id: dict[str, Any]
+    detail_line_item_id: dict[str, Any]
+    item_type: dict[str, Any]
+    work_completed_this_period: dict[str, Any]
+    materials_presently_stored: dict[str, Any]
+    materials_presently_stored_from_previous_progress: dict[str, Any]
+    new_materials: dict[str, Any]
+    new_materials_quantity: dict[str, Any]
+    stored_materials: dict[str, Any]
+    stored_materials_quantity: dict[str, Any]
+    work_completed_retainage_retained_this_period: dict[str, Any]
+    materials_stored_retainage_currently_retained: dict[str, Any]
+    work_completed_retainage_released_this_period: dict[str, Any]
+    work_completed_this_period_quantity: dict[str, Any]
+    work_completed_retainage_percent_this_period: dict[str, Any]
+    materials_stored_retainage_percent_this_period: dict[str, Any]
+    subcontractor_claimed_amount: dict[str, Any]
+    status: dict[str, Any]
+    comment: dict[str, Any]
+
+
+RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition = TypedDict(
+    "RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition",
+    {
+        "items": list[
+            RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisitionItemsItem
+        ],
+        "period_id": int,
+        "requisition_start": str,
+        "requisition_end": str,
+        "billing_date": str,
+        "final": bool,
+        "invoice_number": str,
+        "payment_date": str,
+        "origin_data": str,
+        "origin_id": str,
+        "status": str,
+        "submitted_at": str,
+        "prostore_file_ids": list[int],
+        "upload_ids": list[str],
+        "custom_field_%{custom_field_definition_id}": Any,
+    },
+    total=False,
+)
+
+
+class RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBody(
+    TypedDict, total=False
+):
+    project_id: int
+    commitment_id: int
+    requisition: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentBodyRequisition
+
+
+class RequisitionsSubcontractorInvoicesAddChangeOrderPackageToRequisitionSubcontractorInvoiceResultItemWbsCode(
+    TypedDict, total=False
+):
+    id: int
+    flat_code: str
+    description: str
+
+
+class RequisitionsSubcontractorInvoicesAddChangeOrderPackageToRequisitionSubcontractorInvoiceResultItem(
+    TypedDict, total=False
+):
+    id: int
+    cost_code_id: int
+    line_item_id: int
+    commitment_line_item_id: int
+    commitment_line_item_origin_id: str
+    description_of_work: str
+    scheduled_value: str
+    work_completed_from_previous_application: str
+    work_completed_this_period: str
+    materials_presently_stored: str
+    total_completed_and_stored_to_date: str
+    total_completed_and_stored_to_date_percent: str
+    work_completed_retainage_from_previous_application: str
+    work_completed_retainage_retained_this_period: str
+    work_completed_retainage_percent_this_period: str
+    materials_stored_retainage_currently_retained: str
+    materials_stored_retainage_percent_this_period: str
+    work_completed_retainage_released_this_period: str
+    materials_stored_retainage_released_this_period: str
+    scheduled_quantity: str
+    scheduled_unit_price: str
+    work_completed_this_period_quantity: str
+    work_completed_from_previous_application_quantity: str
+    change_order_package_id: int
+    subcontractor_claimed_amount: str
+    wbs_code: RequisitionsSubcontractorInvoicesAddChangeOrderPackageToRequisitionSubcontractorInvoiceResultItemWbsCode
+    position: int
+    currency_configuration: (
+        RequisitionsSubcontractorInvoicesListForProjectV10ItemCurrencyConfiguration
+    )
+    materials_moved: str
+    materials_retainage_retained_moved: str
 
 
 class RequisitionsSubcontractorInvoicesResource(Resource):
@@ -872,11 +876,9 @@ class RequisitionsSubcontractorInvoicesResource(Resource):
     async def create_requisition_subcontractor_invoices_for_commitment_v1_0(
         self,
         *,
-        body: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Body,
+        body: RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10Body,
         company_id: int | None = None,
-    ) -> Response[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result
-    ]:
+    ) -> Response[RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult]:
         """Create Requisition (Subcontractor Invoices) for Commitment.
 
         ``POST /rest/v1.0/requisitions`` (``RestV10RequisitionsPost``).
@@ -931,11 +933,9 @@ class RequisitionsSubcontractorInvoicesResource(Resource):
         self,
         *,
         id: int,
-        body: RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Body,
+        body: RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceV10Body,
         company_id: int | None = None,
-    ) -> Response[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result
-    ]:
+    ) -> Response[RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult]:
         """Update Requisition (Subcontractor Invoice).
 
         ``PATCH /rest/v1.0/requisitions/{id}`` (``RestV10RequisitionsIdPatch``).
@@ -1103,9 +1103,7 @@ class RequisitionsSubcontractorInvoicesResource(Resource):
         view: str | None = None,
         invite_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result
-    ]:
+    ) -> Response[RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult]:
         """Create Requisition (Subcontractor Invoices) for Commitment.
 
         ``POST /rest/v1.1/requisitions`` (``RestV11RequisitionsPost``).
@@ -1146,9 +1144,7 @@ class RequisitionsSubcontractorInvoicesResource(Resource):
 
     async def show_requisition_subcontractor_invoice(
         self, *, id: int, project_id: int, view: str | None = None, company_id: int | None = None
-    ) -> Response[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result
-    ]:
+    ) -> Response[RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult]:
         """Show Requisition (Subcontractor Invoice).
 
         ``GET /rest/v1.1/requisitions/{id}`` (``RestV11RequisitionsIdGet``).
@@ -1175,9 +1171,7 @@ class RequisitionsSubcontractorInvoicesResource(Resource):
         body: RequisitionsSubcontractorInvoicesUpdateRequisitionSubcontractorInvoiceBody,
         view: str | None = None,
         company_id: int | None = None,
-    ) -> Response[
-        RequisitionsSubcontractorInvoicesCreateRequisitionSubcontractorInvoicesForCommitmentV10Result
-    ]:
+    ) -> Response[RequisitionsSubcontractorInvoicesShowRequisitionSubcontractorInvoiceResult]:
         """Update Requisition (Subcontractor Invoice).
 
         ``PATCH /rest/v1.1/requisitions/{id}`` (``RestV11RequisitionsIdPatch``).

@@ -22,27 +22,14 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
+    "ResourcePlanningCustomFieldsAddValuesToCustomFieldBody",
     "ResourcePlanningCustomFieldsCreateCustomFieldBody",
     "ResourcePlanningCustomFieldsCreateCustomFieldResult",
     "ResourcePlanningCustomFieldsGetAllCustomFieldsResultItem",
-    "ResourcePlanningCustomFieldsRemoveValuesFromCustomFieldBody",
     "ResourcePlanningCustomFieldsResource",
     "ResourcePlanningCustomFieldsUpdateCustomFieldBody",
     "ResourcePlanningCustomFieldsUpdateCustomFieldResult",
 ]
-
-
-class ResourcePlanningCustomFieldsGetAllCustomFieldsResultItem(TypedDict, total=False):
-    id: str
-    name: str
-    type: str
-    can_filter: bool
-    integration_only: bool
-    on_projects: bool
-    on_people: bool
-    description: str
-    values: list[str]
-    sort_by: str
 
 
 class ResourcePlanningCustomFieldsCreateCustomFieldBody(TypedDict, total=False):
@@ -76,7 +63,20 @@ class ResourcePlanningCustomFieldsUpdateCustomFieldResult(TypedDict, total=False
     success: bool
 
 
-class ResourcePlanningCustomFieldsRemoveValuesFromCustomFieldBody(TypedDict, total=False):
+class ResourcePlanningCustomFieldsGetAllCustomFieldsResultItem(TypedDict, total=False):
+    id: str
+    name: str
+    type: str
+    can_filter: bool
+    integration_only: bool
+    on_projects: bool
+    on_people: bool
+    description: str
+    values: list[str]
+    sort_by: str
+
+
+class ResourcePlanningCustomFieldsAddValuesToCustomFieldBody(TypedDict, total=False):
     values: list[str]
 
 
@@ -210,7 +210,7 @@ class ResourcePlanningCustomFieldsResource(Resource):
         *,
         company_id: int,
         field_id: str,
-        body: ResourcePlanningCustomFieldsRemoveValuesFromCustomFieldBody | None = None,
+        body: ResourcePlanningCustomFieldsAddValuesToCustomFieldBody | None = None,
     ) -> Response[ResourcePlanningCustomFieldsUpdateCustomFieldResult]:
         """Remove Values from Custom Field.
 
@@ -237,7 +237,7 @@ class ResourcePlanningCustomFieldsResource(Resource):
         *,
         company_id: int,
         field_id: str,
-        body: ResourcePlanningCustomFieldsRemoveValuesFromCustomFieldBody | None = None,
+        body: ResourcePlanningCustomFieldsAddValuesToCustomFieldBody | None = None,
     ) -> Response[ResourcePlanningCustomFieldsUpdateCustomFieldResult]:
         """Add Values to Custom Field.
 

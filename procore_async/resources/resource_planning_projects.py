@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ResourcePlanningProjectsAddCategoryToProjectBody",
-    "ResourcePlanningProjectsAddCategoryToProjectBodySubcategoriesItem",
     "ResourcePlanningProjectsCreateProjectBody",
     "ResourcePlanningProjectsCreateProjectBodyCategoriesItem",
     "ResourcePlanningProjectsCreateProjectBodyRolesItem",
@@ -38,62 +37,11 @@ __all__ = [
     "ResourcePlanningProjectsGetGroupsProjectsResultItemWageOverridesItem",
     "ResourcePlanningProjectsGetSingleProjectResult",
     "ResourcePlanningProjectsResource",
+    "ResourcePlanningProjectsUpdateCategoryNameBody",
     "ResourcePlanningProjectsUpdateCategoryNameResult",
     "ResourcePlanningProjectsUpdateCategoryNameResultCategoriesItem",
     "ResourcePlanningProjectsUpdateSingleProjectBody",
 ]
-
-
-class ResourcePlanningProjectsGetGroupsProjectsResultItemRolesItem(TypedDict, total=False):
-    person_id: dict[str, Any]
-    job_title_id: dict[str, Any]
-
-
-class ResourcePlanningProjectsGetGroupsProjectsResultItemCategoriesItem(TypedDict, total=False):
-    name: dict[str, Any]
-    subcategories: dict[str, Any]
-
-
-class ResourcePlanningProjectsGetGroupsProjectsResultItemTagInstancesItem(TypedDict, total=False):
-    tag_id: dict[str, Any]
-
-
-class ResourcePlanningProjectsGetGroupsProjectsResultItemWageOverridesItem(TypedDict, total=False):
-    job_title_id: dict[str, Any]
-    rate: dict[str, Any]
-
-
-class ResourcePlanningProjectsGetGroupsProjectsResultItem(TypedDict, total=False):
-    id: str
-    name: str
-    project_number: str
-    status: str
-    start_date: int
-    est_end_date: int
-    closed_date: int
-    timezone: str
-    color: str
-    daily_start_time: str
-    daily_end_time: str
-    bid_rate: float
-    percent_complete: float
-    customer_name: str
-    project_type: str
-    address_1: str
-    address_2: str
-    city_town: str
-    state_province: str
-    zipcode: str
-    country: str
-    stage: str
-    stage_id: int
-    group_ids: list[str]
-    roles: list[ResourcePlanningProjectsGetGroupsProjectsResultItemRolesItem]
-    categories: list[ResourcePlanningProjectsGetGroupsProjectsResultItemCategoriesItem]
-    tag_instances: list[ResourcePlanningProjectsGetGroupsProjectsResultItemTagInstancesItem]
-    wage_overrides: list[ResourcePlanningProjectsGetGroupsProjectsResultItemWageOverridesItem]
-    created_at: int
-    updated_at: int
 
 
 class ResourcePlanningProjectsCreateProjectBodyTagInstancesItem(TypedDict, total=False):
@@ -180,6 +128,72 @@ class ResourcePlanningProjectsGetSingleProjectResult(TypedDict, total=False):
     updated_at: int
 
 
+class ResourcePlanningProjectsGetGroupsProjectsResultItemRolesItem(TypedDict, total=False):
+    person_id: dict[str, Any]
+    job_title_id: dict[str, Any]
+
+
+class ResourcePlanningProjectsGetGroupsProjectsResultItemCategoriesItem(TypedDict, total=False):
+    name: dict[str, Any]
+    subcategories: dict[str, Any]
+
+
+class ResourcePlanningProjectsGetGroupsProjectsResultItemTagInstancesItem(TypedDict, total=False):
+    tag_id: dict[str, Any]
+
+
+class ResourcePlanningProjectsGetGroupsProjectsResultItemWageOverridesItem(TypedDict, total=False):
+    job_title_id: dict[str, Any]
+    rate: dict[str, Any]
+
+
+class ResourcePlanningProjectsGetGroupsProjectsResultItem(TypedDict, total=False):
+    id: str
+    name: str
+    project_number: str
+    status: str
+    start_date: int
+    est_end_date: int
+    closed_date: int
+    timezone: str
+    color: str
+    daily_start_time: str
+    daily_end_time: str
+    bid_rate: float
+    percent_complete: float
+    customer_name: str
+    project_type: str
+    address_1: str
+    address_2: str
+    city_town: str
+    state_province: str
+    zipcode: str
+    country: str
+    stage: str
+    stage_id: int
+    group_ids: list[str]
+    roles: list[ResourcePlanningProjectsGetGroupsProjectsResultItemRolesItem]
+    categories: list[ResourcePlanningProjectsGetGroupsProjectsResultItemCategoriesItem]
+    tag_instances: list[ResourcePlanningProjectsGetGroupsProjectsResultItemTagInstancesItem]
+    wage_overrides: list[ResourcePlanningProjectsGetGroupsProjectsResultItemWageOverridesItem]
+    created_at: int
+    updated_at: int
+
+
+class ResourcePlanningProjectsUpdateCategoryNameBody(TypedDict, total=False):
+    name: str
+
+
+class ResourcePlanningProjectsUpdateCategoryNameResultCategoriesItem(TypedDict, total=False):
+    id: str
+    name: str
+    subcategories: list[dict[str, Any]]
+
+
+class ResourcePlanningProjectsUpdateCategoryNameResult(TypedDict, total=False):
+    categories: list[ResourcePlanningProjectsUpdateCategoryNameResultCategoriesItem]
+
+
 class ResourcePlanningProjectsUpdateSingleProjectBody(TypedDict, total=False):
     name: str
     status: str
@@ -191,23 +205,9 @@ class ResourcePlanningProjectsUpdateSingleProjectBody(TypedDict, total=False):
     job_title_id: str
 
 
-class ResourcePlanningProjectsAddCategoryToProjectBodySubcategoriesItem(TypedDict, total=False):
-    name: str
-
-
 class ResourcePlanningProjectsAddCategoryToProjectBody(TypedDict, total=False):
     name: str
-    subcategories: list[ResourcePlanningProjectsAddCategoryToProjectBodySubcategoriesItem]
-
-
-class ResourcePlanningProjectsUpdateCategoryNameResultCategoriesItem(TypedDict, total=False):
-    id: str
-    name: str
-    subcategories: list[dict[str, Any]]
-
-
-class ResourcePlanningProjectsUpdateCategoryNameResult(TypedDict, total=False):
-    categories: list[ResourcePlanningProjectsUpdateCategoryNameResultCategoriesItem]
+    subcategories: list[ResourcePlanningProjectsUpdateCategoryNameBody]
 
 
 class ResourcePlanningProjectsResource(Resource):
@@ -484,7 +484,7 @@ class ResourcePlanningProjectsResource(Resource):
         company_id: int,
         project_id: int,
         category_id: str,
-        body: ResourcePlanningProjectsAddCategoryToProjectBodySubcategoriesItem | None = None,
+        body: ResourcePlanningProjectsUpdateCategoryNameBody | None = None,
     ) -> Response[ResourcePlanningProjectsUpdateCategoryNameResult]:
         """Update Category Name.
 
@@ -515,7 +515,7 @@ class ResourcePlanningProjectsResource(Resource):
         company_id: int,
         project_id: int,
         category_id: str,
-        body: ResourcePlanningProjectsAddCategoryToProjectBodySubcategoriesItem | None = None,
+        body: ResourcePlanningProjectsUpdateCategoryNameBody | None = None,
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Add Subcategory to Category.
 
@@ -573,7 +573,7 @@ class ResourcePlanningProjectsResource(Resource):
         project_id: int,
         category_id: str,
         subcategory_id: str,
-        body: ResourcePlanningProjectsAddCategoryToProjectBodySubcategoriesItem | None = None,
+        body: ResourcePlanningProjectsUpdateCategoryNameBody | None = None,
     ) -> Response[ResourcePlanningProjectsCreateProjectResultItem]:
         """Update Subcategory Name.
 

@@ -21,17 +21,76 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ResourceRequestsCreateOnProjectBody",
-    "ResourceRequestsCreateOnProjectBodyWorkDays",
-    "ResourceRequestsCreateOnProjectResult",
     "ResourceRequestsDeleteResult",
-    "ResourceRequestsGetAllForProjectsInSingleGroupResult",
-    "ResourceRequestsGetAllForProjectsInSingleGroupResultDataItem",
+    "ResourceRequestsGetAllInCompanyResult",
+    "ResourceRequestsGetAllInCompanyResultDataItem",
     "ResourceRequestsResource",
     "ResourceRequestsUpdateSingleBody",
+    "ResourceRequestsUpdateSingleBodyWorkDays",
+    "ResourceRequestsUpdateSingleResult",
 ]
 
 
-class ResourceRequestsGetAllForProjectsInSingleGroupResultDataItem(TypedDict, total=False):
+class ResourceRequestsDeleteResult(TypedDict, total=False):
+    id: str
+
+
+ResourceRequestsUpdateSingleBodyWorkDays = TypedDict(
+    "ResourceRequestsUpdateSingleBodyWorkDays",
+    {"0": bool, "1": bool, "2": bool, "3": bool, "4": bool, "5": bool, "6": bool},
+    total=False,
+)
+
+
+class ResourceRequestsUpdateSingleBody(TypedDict, total=False):
+    start_day: str
+    end_day: str
+    start_time: str
+    end_time: str
+    percent_allocated: int
+    job_title_id: str
+    category_id: str
+    subcategory_id: str
+    state_id: str
+    work_scope_text: str
+    instruction_text: str
+    work_days: ResourceRequestsUpdateSingleBodyWorkDays
+
+
+class ResourceRequestsUpdateSingleResult(TypedDict, total=False):
+    id: str
+    project_id: str
+    start_day: str
+    end_day: str
+    start_time: str
+    end_time: str
+    percent_allocated: int
+    work_days: ResourceRequestsUpdateSingleBodyWorkDays
+    job_title_id: str
+    category_id: str
+    subcategory_id: str
+    work_scope_text: str
+    instruction_text: str
+
+
+class ResourceRequestsCreateOnProjectBody(TypedDict, total=False):
+    start_day: str
+    end_day: str
+    start_time: str
+    end_time: str
+    percent_allocated: int
+    quantity: int
+    job_title_id: str
+    category_id: str
+    subcategory_id: str
+    state_id: str
+    work_scope_text: str
+    instruction_text: str
+    tag_ids: list[str]
+    work_days: ResourceRequestsUpdateSingleBodyWorkDays
+
+
+class ResourceRequestsGetAllInCompanyResultDataItem(TypedDict, total=False):
     id: str
     creator_id: str
     project_id: str
@@ -49,69 +108,10 @@ class ResourceRequestsGetAllForProjectsInSingleGroupResultDataItem(TypedDict, to
     work_days: dict[str, Any]
 
 
-class ResourceRequestsGetAllForProjectsInSingleGroupResult(TypedDict, total=False):
+class ResourceRequestsGetAllInCompanyResult(TypedDict, total=False):
     possible_pages: int
     current_page: int
-    data: list[ResourceRequestsGetAllForProjectsInSingleGroupResultDataItem]
-
-
-ResourceRequestsCreateOnProjectBodyWorkDays = TypedDict(
-    "ResourceRequestsCreateOnProjectBodyWorkDays",
-    {"0": bool, "1": bool, "2": bool, "3": bool, "4": bool, "5": bool, "6": bool},
-    total=False,
-)
-
-
-class ResourceRequestsCreateOnProjectBody(TypedDict, total=False):
-    start_day: str
-    end_day: str
-    start_time: str
-    end_time: str
-    percent_allocated: int
-    quantity: int
-    job_title_id: str
-    category_id: str
-    subcategory_id: str
-    state_id: str
-    work_scope_text: str
-    instruction_text: str
-    tag_ids: list[str]
-    work_days: ResourceRequestsCreateOnProjectBodyWorkDays
-
-
-class ResourceRequestsCreateOnProjectResult(TypedDict, total=False):
-    id: str
-    project_id: str
-    start_day: str
-    end_day: str
-    start_time: str
-    end_time: str
-    percent_allocated: int
-    work_days: ResourceRequestsCreateOnProjectBodyWorkDays
-    job_title_id: str
-    category_id: str
-    subcategory_id: str
-    work_scope_text: str
-    instruction_text: str
-
-
-class ResourceRequestsDeleteResult(TypedDict, total=False):
-    id: str
-
-
-class ResourceRequestsUpdateSingleBody(TypedDict, total=False):
-    start_day: str
-    end_day: str
-    start_time: str
-    end_time: str
-    percent_allocated: int
-    job_title_id: str
-    category_id: str
-    subcategory_id: str
-    state_id: str
-    work_scope_text: str
-    instruction_text: str
-    work_days: ResourceRequestsCreateOnProjectBodyWorkDays
+    data: list[ResourceRequestsGetAllInCompanyResultDataItem]
 
 
 class ResourceRequestsResource(Resource):
@@ -119,7 +119,7 @@ class ResourceRequestsResource(Resource):
 
     async def get_all_for_projects_in_single_group(
         self, *, company_id: int, group_id: int, page_: int | None = None
-    ) -> Response[ResourceRequestsGetAllForProjectsInSingleGroupResult]:
+    ) -> Response[ResourceRequestsGetAllInCompanyResult]:
         """Get All Resource Requests for Projects in a Single Group.
 
         ``GET
@@ -146,7 +146,7 @@ class ResourceRequestsResource(Resource):
 
     async def get_all_for_single_project(
         self, *, company_id: int, project_id: int, page_: int | None = None
-    ) -> Response[ResourceRequestsGetAllForProjectsInSingleGroupResult]:
+    ) -> Response[ResourceRequestsGetAllInCompanyResult]:
         """Get All Resource Requests for a Single Project.
 
         ``GET
@@ -177,7 +177,7 @@ class ResourceRequestsResource(Resource):
         company_id: int,
         project_id: int,
         body: ResourceRequestsCreateOnProjectBody | None = None,
-    ) -> Response[ResourceRequestsCreateOnProjectResult]:
+    ) -> Response[ResourceRequestsUpdateSingleResult]:
         """Create a Resource Request on a Project.
 
         ``POST
@@ -203,7 +203,7 @@ class ResourceRequestsResource(Resource):
 
     async def get_all_in_company(
         self, *, company_id: int, page_: int | None = None
-    ) -> Response[ResourceRequestsGetAllForProjectsInSingleGroupResult]:
+    ) -> Response[ResourceRequestsGetAllInCompanyResult]:
         """Get All Resource Requests in a Company.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/resource-requests``
@@ -254,7 +254,7 @@ class ResourceRequestsResource(Resource):
         company_id: int,
         request_id: str,
         body: ResourceRequestsUpdateSingleBody | None = None,
-    ) -> Response[ResourceRequestsCreateOnProjectResult]:
+    ) -> Response[ResourceRequestsUpdateSingleResult]:
         """Update a Single Resource Request.
 
         ``POST

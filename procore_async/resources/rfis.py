@@ -34,8 +34,8 @@ __all__ = [
     "RfisListRecycledFilters",
     "RfisListSort",
     "RfisResource",
-    "RfisUpdateForwardForReviewV10Body",
-    "RfisUpdateForwardForReviewV10BodyRfi",
+    "RfisUpdateForwardForReviewBody",
+    "RfisUpdateForwardForReviewBodyRfi",
 ]
 
 
@@ -92,6 +92,14 @@ class RfisBatchUpdateBody(TypedDict, total=False):
     data: list[RfisBatchUpdateBodyDataItem]
 
 
+class RfisListRecycledFilters(TypedDict, total=False):
+    updated_at: str
+
+
+class RfisDownloadListFilters(TypedDict, total=False):
+    query: str
+
+
 class RfisDownloadListV10TableConfigurationForExportColumnStateItem(TypedDict, total=False):
     field: str
     hidden: bool
@@ -105,20 +113,12 @@ class RfisDownloadListV10Filters(TypedDict, total=False):
     query: str
 
 
-class RfisListRecycledFilters(TypedDict, total=False):
-    updated_at: str
-
-
-class RfisUpdateForwardForReviewV10BodyRfi(TypedDict, total=False):
+class RfisUpdateForwardForReviewBodyRfi(TypedDict, total=False):
     forwardee_ids: list[int]
 
 
-class RfisUpdateForwardForReviewV10Body(TypedDict, total=False):
-    rfi: RfisUpdateForwardForReviewV10BodyRfi
-
-
-class RfisDownloadListFilters(TypedDict, total=False):
-    query: str
+class RfisUpdateForwardForReviewBody(TypedDict, total=False):
+    rfi: RfisUpdateForwardForReviewBodyRfi
 
 
 class RfisResource(Resource):
@@ -410,7 +410,7 @@ class RfisResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: RfisUpdateForwardForReviewV10Body,
+        body: RfisUpdateForwardForReviewBody,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Update Forward For Review.
@@ -525,7 +525,7 @@ class RfisResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: RfisUpdateForwardForReviewV10Body,
+        body: RfisUpdateForwardForReviewBody,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Update Forward For Review.

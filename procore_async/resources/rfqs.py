@@ -25,11 +25,8 @@ __all__ = [
     "RfqsCreateBodyRfq",
     "RfqsCreateQuoteBody",
     "RfqsCreateQuoteBodyRfqQuote",
-    "RfqsCreateQuoteResult",
-    "RfqsCreateQuoteResultAttachmentsItem",
     "RfqsCreateResponseBody",
     "RfqsCreateResponseBodyRfqResponse",
-    "RfqsCreateResponseResult",
     "RfqsCreateResult",
     "RfqsListFilters",
     "RfqsListItem",
@@ -48,6 +45,9 @@ __all__ = [
     "RfqsListQuotesItem",
     "RfqsListResponsesItem",
     "RfqsResource",
+    "RfqsShowQuoteResult",
+    "RfqsShowQuoteResultAttachmentsItem",
+    "RfqsShowResponseResult",
     "RfqsShowResult",
     "RfqsShowResultChangeEvent",
     "RfqsShowResultChangeEventAttachmentsItem",
@@ -246,59 +246,6 @@ class RfqsListItem(TypedDict, total=False):
     currency_configuration: dict[str, Any]
 
 
-class RfqsCreateBodyRfq(TypedDict, total=False):
-    assigned_id: int
-    change_event_event_id: int
-    cost_code_id: int
-    description: str
-    due_date: str
-    estimated_amount: float
-    estimated_schedule_impact: int
-    estimated_status: str
-    location_id: int
-    number: str
-    original_quote: float
-    private: bool
-    spec_section_description: str
-    spec_section_number: str
-    specification_section_id: int
-    status: str
-    title: str
-    prostore_file_ids: list[int]
-
-
-class RfqsCreateBody(TypedDict, total=False):
-    project_id: int
-    contract_id: int
-    rfq: RfqsCreateBodyRfq
-
-
-class RfqsCreateResult(TypedDict, total=False):
-    id: int
-    commitment_contract_id: int
-    created_at: str
-    description: str
-    due_date: str
-    estimated_amount: float
-    estimated_schedule_impact: int
-    estimated_status: str
-    intent_to_quote: bool
-    number: str
-    original_quote: float
-    position: int
-    private: bool
-    prostore_file_ids: list[int]
-    status: str
-    title: str
-    updated_at: str
-    specification_section: RfqsListItemSpecificationSection
-    created_by: RfqsListItemCreatedBy
-    assigned: RfqsListItemCreatedBy
-    location: RfqsListItemLocation
-    cost_code: Any
-    currency_configuration: dict[str, Any]
-
-
 class RfqsShowResultQuotesItem(TypedDict, total=False):
     id: int
     commitment_quote_number: str
@@ -437,10 +384,87 @@ class RfqsShowResult(TypedDict, total=False):
     currency_configuration: dict[str, Any]
 
 
+class RfqsCreateBodyRfq(TypedDict, total=False):
+    assigned_id: int
+    change_event_event_id: int
+    cost_code_id: int
+    description: str
+    due_date: str
+    estimated_amount: float
+    estimated_schedule_impact: int
+    estimated_status: str
+    location_id: int
+    number: str
+    original_quote: float
+    private: bool
+    spec_section_description: str
+    spec_section_number: str
+    specification_section_id: int
+    status: str
+    title: str
+    prostore_file_ids: list[int]
+
+
+class RfqsCreateBody(TypedDict, total=False):
+    project_id: int
+    contract_id: int
+    rfq: RfqsCreateBodyRfq
+
+
+class RfqsCreateResult(TypedDict, total=False):
+    id: int
+    commitment_contract_id: int
+    created_at: str
+    description: str
+    due_date: str
+    estimated_amount: float
+    estimated_schedule_impact: int
+    estimated_status: str
+    intent_to_quote: bool
+    number: str
+    original_quote: float
+    position: int
+    private: bool
+    prostore_file_ids: list[int]
+    status: str
+    title: str
+    updated_at: str
+    specification_section: RfqsListItemSpecificationSection
+    created_by: RfqsListItemCreatedBy
+    assigned: RfqsListItemCreatedBy
+    location: RfqsListItemLocation
+    cost_code: Any
+    currency_configuration: dict[str, Any]
+
+
 class RfqsUpdateBody(TypedDict, total=False):
     project_id: int
     contract_id: int
     rfq: RfqsCreateBodyRfq
+
+
+class RfqsShowQuoteResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    name: str
+    url: str
+
+
+class RfqsShowQuoteResult(TypedDict, total=False):
+    id: int
+    commitment_quote_number: str
+    cost: float
+    schedule_impact: int
+    description: str
+    request_for_quote_id: int
+    attachments_count: int
+    import_origin_id: str
+    created_by_id: int
+    created_at: str
+    deleted_at: str
+    updated_at: str
+    prostore_file_ids: list[int]
+    created_by: RfqsListItemCreatedBy
+    attachments: list[RfqsShowQuoteResultAttachmentsItem]
 
 
 class RfqsListQuotesItem(TypedDict, total=False):
@@ -474,28 +498,15 @@ class RfqsCreateQuoteBody(TypedDict, total=False):
     rfq_quote: RfqsCreateQuoteBodyRfqQuote
 
 
-class RfqsCreateQuoteResultAttachmentsItem(TypedDict, total=False):
+class RfqsShowResponseResult(TypedDict, total=False):
     id: int
-    name: str
-    url: str
-
-
-class RfqsCreateQuoteResult(TypedDict, total=False):
-    id: int
-    commitment_quote_number: str
-    cost: float
-    schedule_impact: int
-    description: str
-    request_for_quote_id: int
-    attachments_count: int
-    import_origin_id: str
-    created_by_id: int
+    comment: str
     created_at: str
     deleted_at: str
     updated_at: str
     prostore_file_ids: list[int]
     created_by: RfqsListItemCreatedBy
-    attachments: list[RfqsCreateQuoteResultAttachmentsItem]
+    attachments: list[RfqsShowQuoteResultAttachmentsItem]
 
 
 class RfqsListResponsesItem(TypedDict, total=False):
@@ -518,17 +529,6 @@ class RfqsCreateResponseBody(TypedDict, total=False):
     project_id: int
     contract_id: int
     rfq_response: RfqsCreateResponseBodyRfqResponse
-
-
-class RfqsCreateResponseResult(TypedDict, total=False):
-    id: int
-    comment: str
-    created_at: str
-    deleted_at: str
-    updated_at: str
-    prostore_file_ids: list[int]
-    created_by: RfqsListItemCreatedBy
-    attachments: list[RfqsCreateQuoteResultAttachmentsItem]
 
 
 class RfqsResource(Resource):
@@ -683,7 +683,7 @@ class RfqsResource(Resource):
 
     async def create_quote(
         self, *, rfq_id: int, body: RfqsCreateQuoteBody, company_id: int | None = None
-    ) -> Response[RfqsCreateQuoteResult]:
+    ) -> Response[RfqsShowQuoteResult]:
         """Create RFQ Quote.
 
         ``POST /rest/v1.0/rfqs/{rfq_id}/quotes`` (``RestV10RfqsRfqIdQuotesPost``).
@@ -705,7 +705,7 @@ class RfqsResource(Resource):
         project_id: int,
         contract_id: int,
         company_id: int | None = None,
-    ) -> Response[RfqsCreateQuoteResult]:
+    ) -> Response[RfqsShowQuoteResult]:
         """Show RFQ Quote.
 
         ``GET /rest/v1.0/rfqs/{rfq_id}/quotes/{id}`` (``RestV10RfqsRfqIdQuotesIdGet``).
@@ -727,7 +727,7 @@ class RfqsResource(Resource):
 
     async def update_quote(
         self, *, rfq_id: int, id: int, body: RfqsCreateQuoteBody, company_id: int | None = None
-    ) -> Response[RfqsCreateQuoteResult]:
+    ) -> Response[RfqsShowQuoteResult]:
         """Update RFQ Quote.
 
         ``PATCH /rest/v1.0/rfqs/{rfq_id}/quotes/{id}`` (``RestV10RfqsRfqIdQuotesIdPatch``).
@@ -781,7 +781,7 @@ class RfqsResource(Resource):
 
     async def create_response(
         self, *, rfq_id: int, body: RfqsCreateResponseBody, company_id: int | None = None
-    ) -> Response[RfqsCreateResponseResult]:
+    ) -> Response[RfqsShowResponseResult]:
         """Create RFQ Response.
 
         ``POST /rest/v1.0/rfqs/{rfq_id}/responses`` (``RestV10RfqsRfqIdResponsesPost``).
@@ -803,7 +803,7 @@ class RfqsResource(Resource):
         project_id: int,
         contract_id: int,
         company_id: int | None = None,
-    ) -> Response[RfqsCreateResponseResult]:
+    ) -> Response[RfqsShowResponseResult]:
         """Show RFQ Response.
 
         ``GET /rest/v1.0/rfqs/{rfq_id}/responses/{id}`` (``RestV10RfqsRfqIdResponsesIdGet``).
@@ -825,7 +825,7 @@ class RfqsResource(Resource):
 
     async def update_response(
         self, *, rfq_id: int, id: int, body: RfqsCreateResponseBody, company_id: int | None = None
-    ) -> Response[RfqsCreateResponseResult]:
+    ) -> Response[RfqsShowResponseResult]:
         """Update RFQ Response.
 
         ``PATCH /rest/v1.0/rfqs/{rfq_id}/responses/{id}`` (``RestV10RfqsRfqIdResponsesIdPatch``).

@@ -34,15 +34,6 @@ __all__ = [
 ]
 
 
-class RolesListCompanyV10Filters(TypedDict, total=False):
-    users_only: bool
-
-
-class RolesListCompanyV10ResultItem(TypedDict, total=False):
-    id: int
-    name: str
-
-
 class RolesListCompanyFilters(TypedDict, total=False):
     users_only: bool
 
@@ -73,6 +64,15 @@ class RolesPostCompanyBody(TypedDict, total=False):
 
 class RolesReorderCompanyBody(TypedDict, total=False):
     order: list[str]
+
+
+class RolesListCompanyV10Filters(TypedDict, total=False):
+    users_only: bool
+
+
+class RolesListCompanyV10ResultItem(TypedDict, total=False):
+    id: int
+    name: str
 
 
 class RolesResource(Resource):

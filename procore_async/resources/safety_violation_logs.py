@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "SafetyViolationLogsCreateResult",
-    "SafetyViolationLogsCreateResultAttachmentsItem",
     "SafetyViolationLogsListFilters",
     "SafetyViolationLogsListItem",
     "SafetyViolationLogsListItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "SafetyViolationLogsListItemLocation",
     "SafetyViolationLogsListItemVendor",
     "SafetyViolationLogsResource",
+    "SafetyViolationLogsShowResult",
+    "SafetyViolationLogsShowResultAttachmentsItem",
 ]
 
 
@@ -97,14 +97,14 @@ class SafetyViolationLogsListItem(TypedDict, total=False):
     attachments: list[SafetyViolationLogsListItemAttachmentsItem]
 
 
-class SafetyViolationLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class SafetyViolationLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class SafetyViolationLogsCreateResult(TypedDict, total=False):
+class SafetyViolationLogsShowResult(TypedDict, total=False):
     id: int
     created_at: str
     comments: str
@@ -123,7 +123,7 @@ class SafetyViolationLogsCreateResult(TypedDict, total=False):
     location: SafetyViolationLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: SafetyViolationLogsListItemDailyLogSegment
-    attachments: list[SafetyViolationLogsCreateResultAttachmentsItem]
+    attachments: list[SafetyViolationLogsShowResultAttachmentsItem]
 
 
 class SafetyViolationLogsResource(Resource):
@@ -186,7 +186,7 @@ class SafetyViolationLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[SafetyViolationLogsCreateResult]:
+    ) -> Response[SafetyViolationLogsShowResult]:
         """Create Safety Violation Log.
 
         ``POST /rest/v1.0/projects/{project_id}/safety_violation_logs``
@@ -229,7 +229,7 @@ class SafetyViolationLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[SafetyViolationLogsCreateResult]:
+    ) -> Response[SafetyViolationLogsShowResult]:
         """Show Safety Violation Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/safety_violation_logs/{id}``
@@ -249,7 +249,7 @@ class SafetyViolationLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[SafetyViolationLogsCreateResult]:
+    ) -> Response[SafetyViolationLogsShowResult]:
         """Update Safety Violation Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/safety_violation_logs/{id}``

@@ -24,13 +24,13 @@ __all__ = [
     "ScheduleResourcesCreateResourceBody",
     "ScheduleResourcesCreateResourceBodyResource",
     "ScheduleResourcesListResourcesForProjectFilters",
-    "ScheduleResourcesListResourcesForProjectItem",
-    "ScheduleResourcesListResourcesItem",
     "ScheduleResourcesResource",
+    "ScheduleResourcesShowResourceForProjectResult",
+    "ScheduleResourcesShowResourceResult",
 ]
 
 
-class ScheduleResourcesListResourcesItem(TypedDict, total=False):
+class ScheduleResourcesShowResourceResult(TypedDict, total=False):
     id: int
     name: str
     source_uid: str
@@ -46,11 +46,7 @@ class ScheduleResourcesCreateResourceBody(TypedDict, total=False):
     resource: ScheduleResourcesCreateResourceBodyResource
 
 
-class ScheduleResourcesListResourcesForProjectFilters(TypedDict, total=False):
-    query: str
-
-
-class ScheduleResourcesListResourcesForProjectItem(TypedDict, total=False):
+class ScheduleResourcesShowResourceForProjectResult(TypedDict, total=False):
     id: int
     company_id: int
     deleted_at: str
@@ -58,6 +54,10 @@ class ScheduleResourcesListResourcesForProjectItem(TypedDict, total=False):
     project_id: int
     schedule_attributes: dict[str, Any]
     source_uid: str
+
+
+class ScheduleResourcesListResourcesForProjectFilters(TypedDict, total=False):
+    query: str
 
 
 class ScheduleResourcesResource(Resource):
@@ -72,7 +72,7 @@ class ScheduleResourcesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ScheduleResourcesListResourcesItem]:
+    ) -> ItemIterator[ScheduleResourcesShowResourceResult]:
         """List Resources.
 
         ``GET /rest/v1.0/resources`` (``RestV10ResourcesGet``).
@@ -93,12 +93,12 @@ class ScheduleResourcesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ScheduleResourcesListResourcesItem,
+            item_type=ScheduleResourcesShowResourceResult,
         )
 
     async def create_resource(
         self, *, body: ScheduleResourcesCreateResourceBody, company_id: int | None = None
-    ) -> Response[ScheduleResourcesListResourcesItem]:
+    ) -> Response[ScheduleResourcesShowResourceResult]:
         """Create resource.
 
         ``POST /rest/v1.0/resources`` (``RestV10ResourcesPost``).
@@ -132,7 +132,7 @@ class ScheduleResourcesResource(Resource):
 
     async def show_resource(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[ScheduleResourcesListResourcesItem]:
+    ) -> Response[ScheduleResourcesShowResourceResult]:
         """Show resource.
 
         ``GET /rest/v1.0/resources/{id}`` (``RestV10ResourcesIdGet``).
@@ -152,7 +152,7 @@ class ScheduleResourcesResource(Resource):
 
     async def update_resource(
         self, *, id: int, body: ScheduleResourcesCreateResourceBody, company_id: int | None = None
-    ) -> Response[ScheduleResourcesListResourcesItem]:
+    ) -> Response[ScheduleResourcesShowResourceResult]:
         """Update resource.
 
         ``PATCH /rest/v1.0/resources/{id}`` (``RestV10ResourcesIdPatch``).
@@ -176,7 +176,7 @@ class ScheduleResourcesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[ScheduleResourcesListResourcesForProjectItem]:
+    ) -> ItemIterator[ScheduleResourcesShowResourceForProjectResult]:
         """List Resources.
 
         ``GET /rest/v1.1/projects/{project_id}/schedule/resources``
@@ -199,7 +199,7 @@ class ScheduleResourcesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=ScheduleResourcesListResourcesForProjectItem,
+            item_type=ScheduleResourcesShowResourceForProjectResult,
         )
 
     async def create_resource_for_project(
@@ -208,7 +208,7 @@ class ScheduleResourcesResource(Resource):
         project_id: int,
         body: ScheduleResourcesCreateResourceBody,
         company_id: int | None = None,
-    ) -> Response[ScheduleResourcesListResourcesForProjectItem]:
+    ) -> Response[ScheduleResourcesShowResourceForProjectResult]:
         """Create resource.
 
         ``POST /rest/v1.1/projects/{project_id}/schedule/resources``
@@ -249,7 +249,7 @@ class ScheduleResourcesResource(Resource):
 
     async def show_resource_for_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[ScheduleResourcesListResourcesForProjectItem]:
+    ) -> Response[ScheduleResourcesShowResourceForProjectResult]:
         """Show resource.
 
         ``GET /rest/v1.1/projects/{project_id}/schedule/resources/{id}``
@@ -274,7 +274,7 @@ class ScheduleResourcesResource(Resource):
         id: int,
         body: ScheduleResourcesCreateResourceBody,
         company_id: int | None = None,
-    ) -> Response[ScheduleResourcesListResourcesForProjectItem]:
+    ) -> Response[ScheduleResourcesShowResourceForProjectResult]:
         """Update resource.
 
         ``PATCH /rest/v1.1/projects/{project_id}/schedule/resources/{id}``

@@ -20,19 +20,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ScheduleTypeResource",
-    "ScheduleTypeShowScheduleIntegrationTypeForProjectResult",
     "ScheduleTypeUpdateScheduleIntegrationTypeBody",
+    "ScheduleTypeUpdateScheduleIntegrationTypeBodyScheduleType",
 ]
 
 
-class ScheduleTypeShowScheduleIntegrationTypeForProjectResult(TypedDict, total=False):
+class ScheduleTypeUpdateScheduleIntegrationTypeBodyScheduleType(TypedDict, total=False):
     key: str
     p6_id: str
 
 
 class ScheduleTypeUpdateScheduleIntegrationTypeBody(TypedDict, total=False):
     project_id: int
-    schedule_type: ScheduleTypeShowScheduleIntegrationTypeForProjectResult
+    schedule_type: ScheduleTypeUpdateScheduleIntegrationTypeBodyScheduleType
 
 
 class ScheduleTypeResource(Resource):
@@ -40,7 +40,7 @@ class ScheduleTypeResource(Resource):
 
     async def show_schedule_integration_type_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[ScheduleTypeShowScheduleIntegrationTypeForProjectResult]:
+    ) -> Response[ScheduleTypeUpdateScheduleIntegrationTypeBodyScheduleType]:
         """Show the schedule integration type for a project.
 
         ``GET /rest/v1.0/schedule_type`` (``RestV10ScheduleTypeGet``).
@@ -64,7 +64,7 @@ class ScheduleTypeResource(Resource):
 
     async def update_schedule_integration_type(
         self, *, body: ScheduleTypeUpdateScheduleIntegrationTypeBody, company_id: int | None = None
-    ) -> Response[ScheduleTypeShowScheduleIntegrationTypeForProjectResult]:
+    ) -> Response[ScheduleTypeUpdateScheduleIntegrationTypeBodyScheduleType]:
         """Update schedule integration type.
 
         ``PATCH /rest/v1.0/schedule_type`` (``RestV10ScheduleTypePatch``).

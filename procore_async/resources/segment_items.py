@@ -75,19 +75,6 @@ class SegmentItemsCreateCompanyBody(TypedDict, total=False):
     parent_id: int
 
 
-class SegmentItemsBulkDeleteCompanyBody(TypedDict, total=False):
-    segment_item_ids: list[int]
-
-
-class SegmentItemsUpdateAllCompanyBodyAttributes(TypedDict, total=False):
-    status: str
-
-
-class SegmentItemsUpdateAllCompanyBody(TypedDict, total=False):
-    ids: list[int]
-    attributes: SegmentItemsUpdateAllCompanyBodyAttributes
-
-
 class SegmentItemsUpdateCompanyBody(TypedDict, total=False):
     code: str
     name: str
@@ -106,6 +93,19 @@ class SegmentItemsUpdateProjectBody(TypedDict, total=False):
     name: str
     status: str
     sub_job_id: int
+
+
+class SegmentItemsUpdateAllCompanyBodyAttributes(TypedDict, total=False):
+    status: str
+
+
+class SegmentItemsUpdateAllCompanyBody(TypedDict, total=False):
+    ids: list[int]
+    attributes: SegmentItemsUpdateAllCompanyBodyAttributes
+
+
+class SegmentItemsBulkDeleteCompanyBody(TypedDict, total=False):
+    segment_item_ids: list[int]
 
 
 class SegmentItemsResource(Resource):

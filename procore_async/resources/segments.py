@@ -48,17 +48,6 @@ class SegmentsListCompanyWbsResultItem(TypedDict, total=False):
     wbs_pattern_id: int
 
 
-class SegmentsCreateCompanyWbsBodySegment(TypedDict, total=False):
-    name: str
-    project_can_modify_origin_project: bool
-    project_can_delete_origin_company: bool
-    structure: str
-
-
-class SegmentsCreateCompanyWbsBody(TypedDict, total=False):
-    segment: SegmentsCreateCompanyWbsBodySegment
-
-
 class SegmentsShowCompanyWbsResult(TypedDict, total=False):
     id: int
     type: str
@@ -76,6 +65,17 @@ class SegmentsShowCompanyWbsResult(TypedDict, total=False):
     created_at: str
     updated_at: str
     wbs_pattern_id: int
+
+
+class SegmentsCreateCompanyWbsBodySegment(TypedDict, total=False):
+    name: str
+    project_can_modify_origin_project: bool
+    project_can_delete_origin_company: bool
+    structure: str
+
+
+class SegmentsCreateCompanyWbsBody(TypedDict, total=False):
+    segment: SegmentsCreateCompanyWbsBodySegment
 
 
 class SegmentsUpdateCompanyWbsBodySegment(TypedDict, total=False):

@@ -23,20 +23,10 @@ if TYPE_CHECKING:
 __all__ = [
     "SpecificationAreasCreateBody",
     "SpecificationAreasCreateBodySpecificationArea",
-    "SpecificationAreasListForProjectItem",
+    "SpecificationAreasCreateResult",
     "SpecificationAreasResource",
     "SpecificationAreasUpdateBody",
 ]
-
-
-class SpecificationAreasListForProjectItem(TypedDict, total=False):
-    id: str
-    created_at: str
-    description: str
-    divisions_count: int
-    name: str
-    sections_count: int
-    updated_at: str
 
 
 class SpecificationAreasCreateBodySpecificationArea(TypedDict, total=False):
@@ -46,6 +36,16 @@ class SpecificationAreasCreateBodySpecificationArea(TypedDict, total=False):
 
 class SpecificationAreasCreateBody(TypedDict, total=False):
     specification_area: SpecificationAreasCreateBodySpecificationArea
+
+
+class SpecificationAreasCreateResult(TypedDict, total=False):
+    id: str
+    created_at: str
+    description: str
+    divisions_count: int
+    name: str
+    sections_count: int
+    updated_at: str
 
 
 class SpecificationAreasUpdateBody(TypedDict, total=False):
@@ -64,7 +64,7 @@ class SpecificationAreasResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SpecificationAreasListForProjectItem]:
+    ) -> ItemIterator[SpecificationAreasCreateResult]:
         """List Specification Areas for a Project.
 
         ``GET /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_areas``
@@ -86,12 +86,12 @@ class SpecificationAreasResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SpecificationAreasListForProjectItem,
+            item_type=SpecificationAreasCreateResult,
         )
 
     async def create(
         self, *, company_id: int, project_id: str, body: SpecificationAreasCreateBody
-    ) -> Response[SpecificationAreasListForProjectItem]:
+    ) -> Response[SpecificationAreasCreateResult]:
         """Create Specification Area.
 
         ``POST /rest/v2.1/companies/{company_id}/projects/{project_id}/specification_areas``
@@ -141,7 +141,7 @@ class SpecificationAreasResource(Resource):
         project_id: str,
         specification_area_id: str,
         body: SpecificationAreasUpdateBody,
-    ) -> Response[SpecificationAreasListForProjectItem]:
+    ) -> Response[SpecificationAreasCreateResult]:
         """Update Specification Area.
 
         ``PUT

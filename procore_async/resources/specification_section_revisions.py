@@ -38,41 +38,6 @@ __all__ = [
 ]
 
 
-class SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: dict[str, Any]
-    value: dict[str, Any]
-
-
-SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFields = TypedDict(
-    "SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-    },
-    total=False,
-)
-
-
-class SpecificationSectionRevisionsListForSpecificationSectionDivisionItem(TypedDict, total=False):
-    id: int
-    specification_section_id: int
-    specification_section_division_id: int
-    specification_set_id: int
-    number: str
-    description: str
-    url: str
-    revision: str
-    issued_date: str
-    received_date: str
-    updated_at: str
-    custom_fields: SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFields
-
-
 class SpecificationSectionRevisionsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
@@ -138,6 +103,41 @@ class SpecificationSectionRevisionsShowResult(TypedDict, total=False):
     source_update_time: str
     url: str
     custom_fields: SpecificationSectionRevisionsShowResultCustomFields
+
+
+class SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: dict[str, Any]
+    value: dict[str, Any]
+
+
+SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFields = TypedDict(
+    "SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+    },
+    total=False,
+)
+
+
+class SpecificationSectionRevisionsListForSpecificationSectionDivisionItem(TypedDict, total=False):
+    id: int
+    specification_section_id: int
+    specification_section_division_id: int
+    specification_set_id: int
+    number: str
+    description: str
+    url: str
+    revision: str
+    issued_date: str
+    received_date: str
+    updated_at: str
+    custom_fields: SpecificationSectionRevisionsListForSpecificationSectionDivisionItemCustomFields
 
 
 class SpecificationSectionRevisionsResource(Resource):

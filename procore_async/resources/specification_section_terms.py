@@ -24,21 +24,21 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "SpecificationSectionTermsListV10ResultItem",
-    "SpecificationSectionTermsListV10ResultItemTermsItem",
+    "SpecificationSectionTermsListResultItem",
+    "SpecificationSectionTermsListResultItemTermsItem",
     "SpecificationSectionTermsResource",
 ]
 
 
-class SpecificationSectionTermsListV10ResultItemTermsItem(TypedDict, total=False):
+class SpecificationSectionTermsListResultItemTermsItem(TypedDict, total=False):
     page_number: dict[str, Any]
     text: dict[str, Any]
 
 
-class SpecificationSectionTermsListV10ResultItem(TypedDict, total=False):
+class SpecificationSectionTermsListResultItem(TypedDict, total=False):
     specification_section_id: int
     updated_at: str
-    terms: list[SpecificationSectionTermsListV10ResultItemTermsItem]
+    terms: list[SpecificationSectionTermsListResultItemTermsItem]
 
 
 class SpecificationSectionTermsResource(Resource):
@@ -50,7 +50,7 @@ class SpecificationSectionTermsResource(Resource):
         project_id: int,
         specification_section_ids: Sequence[int] | None = None,
         company_id: int | None = None,
-    ) -> Response[builtins.list[SpecificationSectionTermsListV10ResultItem]]:
+    ) -> Response[builtins.list[SpecificationSectionTermsListResultItem]]:
         """List specification section terms.
 
         ``GET /rest/v1.0/projects/{project_id}/specification_section_terms``
@@ -79,7 +79,7 @@ class SpecificationSectionTermsResource(Resource):
         project_id: int,
         specification_section_ids: Sequence[int] | None = None,
         company_id: int | None = None,
-    ) -> Response[builtins.list[SpecificationSectionTermsListV10ResultItem]]:
+    ) -> Response[builtins.list[SpecificationSectionTermsListResultItem]]:
         """List specification section terms.
 
         ``GET /rest/v1.1/projects/{project_id}/specification_section_terms``

@@ -37,12 +37,6 @@ __all__ = [
 ]
 
 
-class SpecificationsConfigurationConfigurationOfSpecificationsToolResult(TypedDict, total=False):
-    company_id: str
-    project_id: str
-    spec_by_area: bool
-
-
 class SpecificationsConfigurationListSpecificationConfigurationsSpecificationConfigurationSpecificationSubscribers(
     TypedDict, total=False
 ):
@@ -76,6 +70,12 @@ class SpecificationsConfigurationListSpecificationConfigurationsResult(TypedDict
     specification_subscribers: (
         SpecificationsConfigurationListSpecificationConfigurationsResultSpecificationSubscribers
     )
+
+
+class SpecificationsConfigurationConfigurationOfSpecificationsToolResult(TypedDict, total=False):
+    company_id: str
+    project_id: str
+    spec_by_area: bool
 
 
 class SpecificationsConfigurationListDistributionGroupsForSpecificationsItem(

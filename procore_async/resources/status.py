@@ -27,13 +27,13 @@ __all__ = [
 ]
 
 
-class StatusGetAllEquipmentStatusesCompanyFilters(TypedDict, total=False):
-    is_active: bool
-
-
 class StatusCreateEquipmentCompanyBody(TypedDict, total=False):
     name: str
     type: str
+    is_active: bool
+
+
+class StatusGetAllEquipmentStatusesCompanyFilters(TypedDict, total=False):
     is_active: bool
 
 

@@ -31,18 +31,6 @@ __all__ = [
 ]
 
 
-class SubJobsCreateBodySubJob(TypedDict, total=False):
-    name: str
-    code: str
-    origin_id: str
-    origin_data: str
-
-
-class SubJobsCreateBody(TypedDict, total=False):
-    project_id: int
-    sub_job: SubJobsCreateBodySubJob
-
-
 class SubJobsSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     name: str
@@ -54,6 +42,18 @@ class SubJobsSyncBodyUpdatesItem(TypedDict, total=False):
 class SubJobsSyncBody(TypedDict, total=False):
     project_id: int
     updates: list[SubJobsSyncBodyUpdatesItem]
+
+
+class SubJobsCreateBodySubJob(TypedDict, total=False):
+    name: str
+    code: str
+    origin_id: str
+    origin_data: str
+
+
+class SubJobsCreateBody(TypedDict, total=False):
+    project_id: int
+    sub_job: SubJobsCreateBodySubJob
 
 
 class SubJobsResource(Resource):

@@ -24,88 +24,21 @@ if TYPE_CHECKING:
 __all__ = [
     "SubmittalLogsListSubmittalsFilters",
     "SubmittalLogsListSubmittalsItem",
-    "SubmittalLogsListSubmittalsItemBallInCourtItem",
-    "SubmittalLogsListSubmittalsItemLocation",
     "SubmittalLogsListSubmittalsItemPackage",
     "SubmittalLogsListSubmittalsItemResponsesItem",
-    "SubmittalLogsListSubmittalsItemSpecificationSection",
     "SubmittalLogsResource",
     "SubmittalLogsShowSubmittalResult",
     "SubmittalLogsShowSubmittalResultApproversItem",
+    "SubmittalLogsShowSubmittalResultApproversItemLoginInformation",
     "SubmittalLogsShowSubmittalResultAttachmentsItem",
     "SubmittalLogsShowSubmittalResultCreatedBy",
     "SubmittalLogsShowSubmittalResultDistributionInfo",
     "SubmittalLogsShowSubmittalResultDistributionInfoFinalAttachmentsItem",
     "SubmittalLogsShowSubmittalResultDistributionMembersItem",
+    "SubmittalLogsShowSubmittalResultLocation",
+    "SubmittalLogsShowSubmittalResultSpecificationSection",
     "SubmittalLogsShowSubmittalResultSubmittalPackage",
 ]
-
-
-class SubmittalLogsListSubmittalsFilters(TypedDict, total=False):
-    approved_id: str
-    ball_in_court: str
-    date_range: str
-    due_by: str
-    end_date: str
-    include_sublocations: bool
-    location_id: Sequence[int]
-    only_current_revision: int
-    query: str
-    received_from_id: int
-    response: str
-    responsible_contractor_id: Sequence[int]
-    spec_division: str
-    spec_section_id: str
-    start_date: str
-    status: Sequence[str]
-    submittal_package_id: Sequence[int]
-    submittal_type: str
-
-
-class SubmittalLogsListSubmittalsItemSpecificationSection(TypedDict, total=False):
-    id: int
-    description: str
-    section: str
-
-
-class SubmittalLogsListSubmittalsItemPackage(TypedDict, total=False):
-    id: str
-    title: str
-
-
-class SubmittalLogsListSubmittalsItemBallInCourtItem(TypedDict, total=False):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-class SubmittalLogsListSubmittalsItemResponsesItem(TypedDict, total=False):
-    response: dict[str, Any]
-
-
-class SubmittalLogsListSubmittalsItemLocation(TypedDict, total=False):
-    id: int
-    name: str
-    node_name: str
-    parent_id: int
-    created_at: str
-    updated_at: str
-
-
-class SubmittalLogsListSubmittalsItem(TypedDict, total=False):
-    id: int
-    title: str
-    number: str
-    revision: str
-    due_date: str
-    attachment_count: int
-    status: str
-    closed: bool
-    specification_section: SubmittalLogsListSubmittalsItemSpecificationSection
-    package: SubmittalLogsListSubmittalsItemPackage
-    ball_in_court: list[SubmittalLogsListSubmittalsItemBallInCourtItem]
-    responses: list[SubmittalLogsListSubmittalsItemResponsesItem]
-    location: SubmittalLogsListSubmittalsItemLocation
 
 
 class SubmittalLogsShowSubmittalResultCreatedBy(TypedDict, total=False):
@@ -114,8 +47,14 @@ class SubmittalLogsShowSubmittalResultCreatedBy(TypedDict, total=False):
     login_id: int
 
 
+class SubmittalLogsShowSubmittalResultApproversItemLoginInformation(TypedDict, total=False):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
+
+
 class SubmittalLogsShowSubmittalResultApproversItem(TypedDict, total=False):
-    login_information: SubmittalLogsListSubmittalsItemBallInCourtItem
+    login_information: SubmittalLogsShowSubmittalResultApproversItemLoginInformation
     id: int
     response: str
     sent_date: str
@@ -131,6 +70,21 @@ class SubmittalLogsShowSubmittalResultDistributionMembersItem(TypedDict, total=F
     id: int
     login: str
     name: str
+
+
+class SubmittalLogsShowSubmittalResultLocation(TypedDict, total=False):
+    id: int
+    name: str
+    node_name: str
+    parent_id: int
+    created_at: str
+    updated_at: str
+
+
+class SubmittalLogsShowSubmittalResultSpecificationSection(TypedDict, total=False):
+    id: int
+    description: str
+    section: str
 
 
 class SubmittalLogsShowSubmittalResultAttachmentsItem(TypedDict, total=False):
@@ -150,7 +104,7 @@ class SubmittalLogsShowSubmittalResultDistributionInfo(TypedDict, total=False):
     message: str
     distributed_date: str
     distributed_by: SubmittalLogsShowSubmittalResultDistributionMembersItem
-    distributed_to: list[SubmittalLogsListSubmittalsItemBallInCourtItem]
+    distributed_to: list[SubmittalLogsShowSubmittalResultApproversItemLoginInformation]
     final_attachments: list[SubmittalLogsShowSubmittalResultDistributionInfoFinalAttachmentsItem]
 
 
@@ -182,11 +136,57 @@ class SubmittalLogsShowSubmittalResult(TypedDict, total=False):
     approvers: list[SubmittalLogsShowSubmittalResultApproversItem]
     distribution_members: list[SubmittalLogsShowSubmittalResultDistributionMembersItem]
     ball_in_court: list[SubmittalLogsShowSubmittalResultDistributionMembersItem]
-    location: SubmittalLogsListSubmittalsItemLocation
-    specification_section: SubmittalLogsListSubmittalsItemSpecificationSection
+    location: SubmittalLogsShowSubmittalResultLocation
+    specification_section: SubmittalLogsShowSubmittalResultSpecificationSection
     attachments: list[SubmittalLogsShowSubmittalResultAttachmentsItem]
     distribution_info: SubmittalLogsShowSubmittalResultDistributionInfo
     submittal_package: SubmittalLogsShowSubmittalResultSubmittalPackage
+
+
+class SubmittalLogsListSubmittalsFilters(TypedDict, total=False):
+    approved_id: str
+    ball_in_court: str
+    date_range: str
+    due_by: str
+    end_date: str
+    include_sublocations: bool
+    location_id: Sequence[int]
+    only_current_revision: int
+    query: str
+    received_from_id: int
+    response: str
+    responsible_contractor_id: Sequence[int]
+    spec_division: str
+    spec_section_id: str
+    start_date: str
+    status: Sequence[str]
+    submittal_package_id: Sequence[int]
+    submittal_type: str
+
+
+class SubmittalLogsListSubmittalsItemPackage(TypedDict, total=False):
+    id: str
+    title: str
+
+
+class SubmittalLogsListSubmittalsItemResponsesItem(TypedDict, total=False):
+    response: dict[str, Any]
+
+
+class SubmittalLogsListSubmittalsItem(TypedDict, total=False):
+    id: int
+    title: str
+    number: str
+    revision: str
+    due_date: str
+    attachment_count: int
+    status: str
+    closed: bool
+    specification_section: SubmittalLogsShowSubmittalResultSpecificationSection
+    package: SubmittalLogsListSubmittalsItemPackage
+    ball_in_court: list[SubmittalLogsShowSubmittalResultApproversItemLoginInformation]
+    responses: list[SubmittalLogsListSubmittalsItemResponsesItem]
+    location: SubmittalLogsShowSubmittalResultLocation
 
 
 class SubmittalLogsResource(Resource):

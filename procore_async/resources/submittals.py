@@ -27,18 +27,18 @@ __all__ = [
     "SubmittalsCheckIfNumberAndRevisionEnteredAreAvailableOrDuplicatedResult",
     "SubmittalsCreateV10Body",
     "SubmittalsCreateV10BodySubmittal",
-    "SubmittalsGetNextAvailableNumberV10Result",
-    "SubmittalsGetWorkflowDataV10Result",
-    "SubmittalsGetWorkflowDataV10ResultApproversItem",
-    "SubmittalsGetWorkflowDataV10ResultAttachmentsItem",
-    "SubmittalsGetWorkflowDataV10ResultStepsItem",
+    "SubmittalsGetNextAvailableNumberResult",
+    "SubmittalsGetWorkflowDataResult",
+    "SubmittalsGetWorkflowDataResultApproversItem",
+    "SubmittalsGetWorkflowDataResultAttachmentsItem",
+    "SubmittalsGetWorkflowDataResultStepsItem",
     "SubmittalsListAllAttachmentsWithDownloadUrlsItem",
     "SubmittalsListAssociatedAttachmentsFilters",
     "SubmittalsListAvailableFiltersResultItem",
-    "SubmittalsListFilterOptionsForApproversItem",
-    "SubmittalsListFilterOptionsForAttachmentsItem",
-    "SubmittalsListFilterOptionsForCreatedViaItem",
     "SubmittalsListFilterOptionsForLeadTimeItem",
+    "SubmittalsListFilterOptionsForPrivateItem",
+    "SubmittalsListFilterOptionsForStatusItem",
+    "SubmittalsListFilterOptionsForTypeItem",
     "SubmittalsListFilters",
     "SubmittalsListItem",
     "SubmittalsListItemApproversItem",
@@ -60,170 +60,6 @@ __all__ = [
     "SubmittalsListV10Filters",
     "SubmittalsResource",
 ]
-
-
-class SubmittalsListV10Filters(TypedDict, total=False):
-    anticipated_delivery_date: Sequence[str]
-    approver_id: Sequence[int]
-    attachments: Sequence[bool]
-    ball_in_court_id: int
-    cost_code_id: Sequence[int]
-    created_at: str
-    current_revision: bool
-    division: Sequence[int]
-    id: Sequence[int]
-    location_id: Sequence[int]
-    number: Sequence[str]
-    query: str
-    received_from_id: int
-    required_on_site_date: Sequence[str]
-    response_id: Sequence[int]
-    responsible_contractor_id: Sequence[int]
-    revision: Sequence[str]
-    specification_area_id: Sequence[Any]
-    specification_section_id: Sequence[int]
-    status_id: Sequence[int]
-    submittal_manager_id: Sequence[int]
-    submittal_package_id: Sequence[int]
-    task_id: Sequence[int]
-    type: Sequence[str]
-    unpackaged: bool
-    updated_at: str
-    workflow_progress: Sequence[str]
-
-
-SubmittalsCreateV10BodySubmittal = TypedDict(
-    "SubmittalsCreateV10BodySubmittal",
-    {
-        "actual_delivery_date": str,
-        "confirmed_delivery_date": str,
-        "cost_code_id": int,
-        "custom_textarea_1": str,
-        "custom_textfield_1": str,
-        "description": str,
-        "design_team_review_time": int,
-        "distribution_member_ids": list[int],
-        "due_date": str,
-        "internal_review_time": int,
-        "issue_date": str,
-        "lead_time": int,
-        "location_id": int,
-        "number": str,
-        "private": bool,
-        "received_date": str,
-        "received_from_id": int,
-        "required_on_site_date": str,
-        "responsible_contractor_id": int,
-        "revision": str,
-        "scheduled_task_key": str,
-        "scheduled_task_id": int,
-        "specification_section_id": int,
-        "status_id": int,
-        "sub_job_id": int,
-        "submit_by": str,
-        "submittal_manager_id": int,
-        "submittal_package_id": int,
-        "title": str,
-        "type": str,
-        "custom_field_%{custom_field_definition_id}": Any,
-    },
-    total=False,
-)
-
-
-class SubmittalsCreateV10Body(TypedDict, total=False):
-    submittal: SubmittalsCreateV10BodySubmittal
-
-
-class SubmittalsListAvailableFiltersResultItem(TypedDict, total=False):
-    key: str
-    value: str
-    endpoint: str
-
-
-class SubmittalsListFilterOptionsForApproversItem(TypedDict, total=False):
-    key: int
-    value: str
-
-
-class SubmittalsListFilterOptionsForAttachmentsItem(TypedDict, total=False):
-    key: bool
-    value: str
-
-
-class SubmittalsListFilterOptionsForCreatedViaItem(TypedDict, total=False):
-    key: str
-    value: str
-
-
-class SubmittalsListFilterOptionsForLeadTimeItem(TypedDict, total=False):
-    key: int
-    value: int
-
-
-class SubmittalsGetNextAvailableNumberV10Result(TypedDict, total=False):
-    next_number: str
-
-
-class SubmittalsListOfDeletedV10Filters(TypedDict, total=False):
-    approver_id: Sequence[int]
-    ball_in_court_id: int
-    created_at: str
-    current_revision: bool
-    division: Sequence[int]
-    id: Sequence[int]
-    location_id: Sequence[int]
-    query: str
-    received_from_id: int
-    response_id: Sequence[int]
-    responsible_contractor_id: Sequence[int]
-    specification_section_id: Sequence[int]
-    status_id: Sequence[int]
-    submittal_manager_id: Sequence[int]
-    submittal_package_id: Sequence[int]
-    type: Sequence[str]
-    updated_at: str
-
-
-class SubmittalsGetWorkflowDataV10ResultStepsItem(TypedDict, total=False):
-    id: int
-    approver_ids: list[dict[str, Any]]
-    number: int
-
-
-class SubmittalsGetWorkflowDataV10ResultApproversItem(TypedDict, total=False):
-    id: int
-    attachment_ids: list[dict[str, Any]]
-    company_name: str
-    name: str
-    days_to_respond: int
-    response_required: bool
-
-
-class SubmittalsGetWorkflowDataV10ResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    approver_id: int
-    approver_marked_up_at: str
-    can_carry_forward: bool
-    download_url: str
-    has_failed: bool
-    is_originating_attachment: bool
-    is_processing: bool
-    last_marked_up_at: str
-    last_marked_up_by: str
-    name: str
-    viewer_type: str
-    viewer_url: str
-
-
-class SubmittalsGetWorkflowDataV10Result(TypedDict, total=False):
-    steps: list[SubmittalsGetWorkflowDataV10ResultStepsItem]
-    approvers: list[SubmittalsGetWorkflowDataV10ResultApproversItem]
-    attachments: list[SubmittalsGetWorkflowDataV10ResultAttachmentsItem]
-
-
-class SubmittalsListAssociatedAttachmentsFilters(TypedDict, total=False):
-    id: Sequence[int]
 
 
 class SubmittalsListFilters(TypedDict, total=False):
@@ -415,42 +251,6 @@ class SubmittalsListItem(TypedDict, total=False):
     custom_fields: SubmittalsListItemCustomFields
 
 
-class SubmittalsListAllAttachmentsWithDownloadUrlsItem(TypedDict, total=False):
-    id: int
-    polling_url: str
-    original_url: str
-    submittal_id: int
-    name: str
-
-
-class SubmittalsCheckIfNumberAndRevisionEnteredAreAvailableOrDuplicatedResult(
-    TypedDict, total=False
-):
-    next_number: str
-    number_available: bool
-    current_number: str
-
-
-class SubmittalsListOfDeletedFilters(TypedDict, total=False):
-    approver_id: Sequence[int]
-    ball_in_court_id: int
-    created_at: str
-    current_revision: bool
-    division: Sequence[int]
-    id: Sequence[int]
-    location_id: Sequence[int]
-    query: str
-    received_from_id: int
-    response_id: Sequence[int]
-    responsible_contractor_id: Sequence[int]
-    specification_section_id: Sequence[int]
-    status_id: Sequence[int]
-    submittal_manager_id: Sequence[int]
-    submittal_package_id: Sequence[int]
-    type: Sequence[str]
-    updated_at: str
-
-
 class SubmittalsListV2Filters(TypedDict, total=False):
     anticipated_delivery_date: Sequence[str]
     approver_id: Sequence[str]
@@ -476,6 +276,206 @@ class SubmittalsListV2Filters(TypedDict, total=False):
     type: Sequence[str]
     unpackaged: Sequence[bool]
     updated_at: str
+
+
+class SubmittalsListV10Filters(TypedDict, total=False):
+    anticipated_delivery_date: Sequence[str]
+    approver_id: Sequence[int]
+    attachments: Sequence[bool]
+    ball_in_court_id: int
+    cost_code_id: Sequence[int]
+    created_at: str
+    current_revision: bool
+    division: Sequence[int]
+    id: Sequence[int]
+    location_id: Sequence[int]
+    number: Sequence[str]
+    query: str
+    received_from_id: int
+    required_on_site_date: Sequence[str]
+    response_id: Sequence[int]
+    responsible_contractor_id: Sequence[int]
+    revision: Sequence[str]
+    specification_area_id: Sequence[Any]
+    specification_section_id: Sequence[int]
+    status_id: Sequence[int]
+    submittal_manager_id: Sequence[int]
+    submittal_package_id: Sequence[int]
+    task_id: Sequence[int]
+    type: Sequence[str]
+    unpackaged: bool
+    updated_at: str
+    workflow_progress: Sequence[str]
+
+
+SubmittalsCreateV10BodySubmittal = TypedDict(
+    "SubmittalsCreateV10BodySubmittal",
+    {
+        "actual_delivery_date": str,
+        "confirmed_delivery_date": str,
+        "cost_code_id": int,
+        "custom_textarea_1": str,
+        "custom_textfield_1": str,
+        "description": str,
+        "design_team_review_time": int,
+        "distribution_member_ids": list[int],
+        "due_date": str,
+        "internal_review_time": int,
+        "issue_date": str,
+        "lead_time": int,
+        "location_id": int,
+        "number": str,
+        "private": bool,
+        "received_date": str,
+        "received_from_id": int,
+        "required_on_site_date": str,
+        "responsible_contractor_id": int,
+        "revision": str,
+        "scheduled_task_key": str,
+        "scheduled_task_id": int,
+        "specification_section_id": int,
+        "status_id": int,
+        "sub_job_id": int,
+        "submit_by": str,
+        "submittal_manager_id": int,
+        "submittal_package_id": int,
+        "title": str,
+        "type": str,
+        "custom_field_%{custom_field_definition_id}": Any,
+    },
+    total=False,
+)
+
+
+class SubmittalsCreateV10Body(TypedDict, total=False):
+    submittal: SubmittalsCreateV10BodySubmittal
+
+
+class SubmittalsListOfDeletedFilters(TypedDict, total=False):
+    approver_id: Sequence[int]
+    ball_in_court_id: int
+    created_at: str
+    current_revision: bool
+    division: Sequence[int]
+    id: Sequence[int]
+    location_id: Sequence[int]
+    query: str
+    received_from_id: int
+    response_id: Sequence[int]
+    responsible_contractor_id: Sequence[int]
+    specification_section_id: Sequence[int]
+    status_id: Sequence[int]
+    submittal_manager_id: Sequence[int]
+    submittal_package_id: Sequence[int]
+    type: Sequence[str]
+    updated_at: str
+
+
+class SubmittalsGetWorkflowDataResultStepsItem(TypedDict, total=False):
+    id: int
+    approver_ids: list[dict[str, Any]]
+    number: int
+
+
+class SubmittalsGetWorkflowDataResultApproversItem(TypedDict, total=False):
+    id: int
+    attachment_ids: list[dict[str, Any]]
+    company_name: str
+    name: str
+    days_to_respond: int
+    response_required: bool
+
+
+class SubmittalsGetWorkflowDataResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    approver_id: int
+    approver_marked_up_at: str
+    can_carry_forward: bool
+    download_url: str
+    has_failed: bool
+    is_originating_attachment: bool
+    is_processing: bool
+    last_marked_up_at: str
+    last_marked_up_by: str
+    name: str
+    viewer_type: str
+    viewer_url: str
+
+
+class SubmittalsGetWorkflowDataResult(TypedDict, total=False):
+    steps: list[SubmittalsGetWorkflowDataResultStepsItem]
+    approvers: list[SubmittalsGetWorkflowDataResultApproversItem]
+    attachments: list[SubmittalsGetWorkflowDataResultAttachmentsItem]
+
+
+class SubmittalsListOfDeletedV10Filters(TypedDict, total=False):
+    approver_id: Sequence[int]
+    ball_in_court_id: int
+    created_at: str
+    current_revision: bool
+    division: Sequence[int]
+    id: Sequence[int]
+    location_id: Sequence[int]
+    query: str
+    received_from_id: int
+    response_id: Sequence[int]
+    responsible_contractor_id: Sequence[int]
+    specification_section_id: Sequence[int]
+    status_id: Sequence[int]
+    submittal_manager_id: Sequence[int]
+    submittal_package_id: Sequence[int]
+    type: Sequence[str]
+    updated_at: str
+
+
+class SubmittalsListAvailableFiltersResultItem(TypedDict, total=False):
+    key: str
+    value: str
+    endpoint: str
+
+
+class SubmittalsGetNextAvailableNumberResult(TypedDict, total=False):
+    next_number: str
+
+
+class SubmittalsListAssociatedAttachmentsFilters(TypedDict, total=False):
+    id: Sequence[int]
+
+
+class SubmittalsListFilterOptionsForTypeItem(TypedDict, total=False):
+    key: str
+    value: str
+
+
+class SubmittalsListFilterOptionsForStatusItem(TypedDict, total=False):
+    key: int
+    value: str
+
+
+class SubmittalsListFilterOptionsForPrivateItem(TypedDict, total=False):
+    key: bool
+    value: str
+
+
+class SubmittalsListFilterOptionsForLeadTimeItem(TypedDict, total=False):
+    key: int
+    value: int
+
+
+class SubmittalsListAllAttachmentsWithDownloadUrlsItem(TypedDict, total=False):
+    id: int
+    polling_url: str
+    original_url: str
+    submittal_id: int
+    name: str
+
+
+class SubmittalsCheckIfNumberAndRevisionEnteredAreAvailableOrDuplicatedResult(
+    TypedDict, total=False
+):
+    next_number: str
+    number_available: bool
+    current_number: str
 
 
 class SubmittalsResource(Resource):
@@ -576,7 +576,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Approvers.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/approver_id``
@@ -597,7 +597,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_attachments(
@@ -609,7 +609,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForAttachmentsItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForPrivateItem]:
         """List Filter Options for Attachments.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/attachments``
@@ -630,7 +630,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForAttachmentsItem,
+            item_type=SubmittalsListFilterOptionsForPrivateItem,
         )
 
     def list_filter_options_for_ball_in_court_company(
@@ -642,7 +642,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Ball in Court Company.
 
         ``GET
@@ -664,7 +664,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_ball_in_court(
@@ -676,7 +676,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Ball in Court.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/ball_in_court_id``
@@ -697,7 +697,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_buffer_time(
@@ -709,7 +709,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Buffer Time.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/buffer_time``
@@ -730,7 +730,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_cost_code(
@@ -742,7 +742,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Cost Code.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/cost_code_id``
@@ -763,12 +763,12 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     async def list_filter_options_for_created_by(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[SubmittalsListFilterOptionsForApproversItem]]:
+    ) -> Response[builtins.list[SubmittalsListFilterOptionsForStatusItem]]:
         """List Filter Options for Created By.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/created_by_id``
@@ -794,7 +794,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForCreatedViaItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForTypeItem]:
         """List Filter Options for Created Via.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/created_via``
@@ -815,7 +815,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForCreatedViaItem,
+            item_type=SubmittalsListFilterOptionsForTypeItem,
         )
 
     def list_filter_options_for_current_revision(
@@ -827,7 +827,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForAttachmentsItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForPrivateItem]:
         """List Filter Options for Current Revision.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/current_revision``
@@ -848,7 +848,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForAttachmentsItem,
+            item_type=SubmittalsListFilterOptionsForPrivateItem,
         )
 
     def list_filter_options_for_design_team_review_time(
@@ -860,7 +860,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Design Team Review Time.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/design_team_review_time``
@@ -881,7 +881,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_specification_division(
@@ -893,7 +893,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForCreatedViaItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForTypeItem]:
         """List Filter Options for Specification Division.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/division``
@@ -914,7 +914,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForCreatedViaItem,
+            item_type=SubmittalsListFilterOptionsForTypeItem,
         )
 
     def list_filter_options_for_for_record_only(
@@ -926,7 +926,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForAttachmentsItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForPrivateItem]:
         """List Filter Options for For Record Only.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/for_record_only``
@@ -947,7 +947,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForAttachmentsItem,
+            item_type=SubmittalsListFilterOptionsForPrivateItem,
         )
 
     def list_filter_options_for_internal_review_time(
@@ -959,7 +959,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Internal Review Time.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/internal_review_time``
@@ -980,7 +980,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_is_rejected(
@@ -992,7 +992,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForAttachmentsItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForPrivateItem]:
         """List Filter Options for Is Rejected.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/is_rejected``
@@ -1013,7 +1013,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForAttachmentsItem,
+            item_type=SubmittalsListFilterOptionsForPrivateItem,
         )
 
     def list_filter_options_for_lead_time(
@@ -1051,7 +1051,7 @@ class SubmittalsResource(Resource):
 
     async def list_filter_options_for_location(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[SubmittalsListFilterOptionsForApproversItem]]:
+    ) -> Response[builtins.list[SubmittalsListFilterOptionsForStatusItem]]:
         """List Filter Options for Location.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/location_id``
@@ -1077,7 +1077,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForCreatedViaItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForTypeItem]:
         """List of Number Filter Options.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/number``
@@ -1098,7 +1098,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForCreatedViaItem,
+            item_type=SubmittalsListFilterOptionsForTypeItem,
         )
 
     def list_filter_options_for_prepare_time(
@@ -1110,7 +1110,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Prepare Time.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/prepare_time``
@@ -1131,7 +1131,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_private(
@@ -1143,7 +1143,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForAttachmentsItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForPrivateItem]:
         """List Filter Options for Private.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/private``
@@ -1164,7 +1164,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForAttachmentsItem,
+            item_type=SubmittalsListFilterOptionsForPrivateItem,
         )
 
     def list_filter_options_for_received_from(
@@ -1176,7 +1176,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Received From.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/received_from_id``
@@ -1197,7 +1197,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_response(
@@ -1209,7 +1209,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Submittal Response.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/response_id``
@@ -1230,7 +1230,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_responsible_contractor(
@@ -1242,7 +1242,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Responsible Contractor.
 
         ``GET
@@ -1264,7 +1264,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_revision(
@@ -1276,7 +1276,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForCreatedViaItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForTypeItem]:
         """List Filter Options for Submittal Revision.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/revision``
@@ -1297,7 +1297,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForCreatedViaItem,
+            item_type=SubmittalsListFilterOptionsForTypeItem,
         )
 
     def list_filter_options_for_specification_area(
@@ -1309,7 +1309,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Specification Area.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/specification_area_id``
@@ -1330,7 +1330,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_specification_section(
@@ -1342,7 +1342,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Specification Section.
 
         ``GET
@@ -1364,7 +1364,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_status(
@@ -1376,7 +1376,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Submittal Status.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/status_id``
@@ -1397,7 +1397,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_sub_job(
@@ -1409,7 +1409,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Submittal Sub Job.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/sub_job_id``
@@ -1430,7 +1430,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_manager(
@@ -1442,7 +1442,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Submittal Manager.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/submittal_manager_id``
@@ -1463,12 +1463,12 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     async def list_filter_options_for_package(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[SubmittalsListFilterOptionsForApproversItem]]:
+    ) -> Response[builtins.list[SubmittalsListFilterOptionsForStatusItem]]:
         """List Filter Options for Submittal Package.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/submittal_package_id``
@@ -1494,7 +1494,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Submittal Workflow Template.
 
         ``GET
@@ -1516,7 +1516,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_scheduled_task(
@@ -1528,7 +1528,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForApproversItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForStatusItem]:
         """List Filter Options for Submittal Scheduled Task.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/task_id``
@@ -1549,7 +1549,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForApproversItem,
+            item_type=SubmittalsListFilterOptionsForStatusItem,
         )
 
     def list_filter_options_for_type(
@@ -1561,7 +1561,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForCreatedViaItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForTypeItem]:
         """List Filter Options for Type.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/type``
@@ -1582,7 +1582,7 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForCreatedViaItem,
+            item_type=SubmittalsListFilterOptionsForTypeItem,
         )
 
     def list_filter_options_for_unpackaged(
@@ -1594,7 +1594,7 @@ class SubmittalsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[SubmittalsListFilterOptionsForAttachmentsItem]:
+    ) -> ItemIterator[SubmittalsListFilterOptionsForPrivateItem]:
         """List Filter Options for Submittal Unpackaged.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/filter_options/unpackaged``
@@ -1615,12 +1615,12 @@ class SubmittalsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=SubmittalsListFilterOptionsForAttachmentsItem,
+            item_type=SubmittalsListFilterOptionsForPrivateItem,
         )
 
     async def get_next_available_number_v1_0(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[SubmittalsGetNextAvailableNumberV10Result]:
+    ) -> Response[SubmittalsGetNextAvailableNumberResult]:
         """Get Next Available Number.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/next_available_number``
@@ -1640,7 +1640,7 @@ class SubmittalsResource(Resource):
 
     async def get_next_available_number_by_spec_section_v1_0(
         self, *, project_id: int, spec_section_id: int, company_id: int | None = None
-    ) -> Response[SubmittalsGetNextAvailableNumberV10Result]:
+    ) -> Response[SubmittalsGetNextAvailableNumberResult]:
         """Get Next Available Number By Spec Section.
 
         ``GET
@@ -1787,7 +1787,7 @@ class SubmittalsResource(Resource):
 
     async def get_workflow_data_v1_0(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[SubmittalsGetWorkflowDataV10Result]:
+    ) -> Response[SubmittalsGetWorkflowDataResult]:
         """Get Workflow Data.
 
         ``GET /rest/v1.0/projects/{project_id}/submittals/{id}/workflow_data``
@@ -1961,7 +1961,7 @@ class SubmittalsResource(Resource):
 
     async def get_next_available_number(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[SubmittalsGetNextAvailableNumberV10Result]:
+    ) -> Response[SubmittalsGetNextAvailableNumberResult]:
         """Get Next Available Number.
 
         ``GET /rest/v1.1/projects/{project_id}/submittals/next_available_number``
@@ -1981,7 +1981,7 @@ class SubmittalsResource(Resource):
 
     async def get_next_available_number_by_spec_section(
         self, *, project_id: int, spec_section_id: int, company_id: int | None = None
-    ) -> Response[SubmittalsGetNextAvailableNumberV10Result]:
+    ) -> Response[SubmittalsGetNextAvailableNumberResult]:
         """Get Next Available Number By Spec Section.
 
         ``GET
@@ -2166,7 +2166,7 @@ class SubmittalsResource(Resource):
 
     async def get_workflow_data(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[SubmittalsGetWorkflowDataV10Result]:
+    ) -> Response[SubmittalsGetWorkflowDataResult]:
         """Get Workflow Data.
 
         ``GET /rest/v1.1/projects/{project_id}/submittals/{id}/workflow_data``

@@ -19,23 +19,23 @@ else:
 if TYPE_CHECKING:
     from .._response import Response
 
-__all__ = ["SupportPinsCreateResult", "SupportPinsFetchActiveResult", "SupportPinsResource"]
+__all__ = ["SupportPinsCreateResult", "SupportPinsCreateResultData", "SupportPinsResource"]
 
 
-class SupportPinsFetchActiveResult(TypedDict, total=False):
+class SupportPinsCreateResultData(TypedDict, total=False):
     id: str
     expires_at: str
     pin_plaintext: str
 
 
 class SupportPinsCreateResult(TypedDict, total=False):
-    data: SupportPinsFetchActiveResult
+    data: SupportPinsCreateResultData
 
 
 class SupportPinsResource(Resource):
     """Company Admin / Company Settings / support-pins (2 operations)."""
 
-    async def fetch_active(self, *, company_id: int) -> Response[SupportPinsFetchActiveResult]:
+    async def fetch_active(self, *, company_id: int) -> Response[SupportPinsCreateResultData]:
         """Fetch active support pin.
 
         ``GET /rest/v2.0/companies/{company_id}/support_pins``

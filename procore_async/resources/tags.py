@@ -24,22 +24,10 @@ if TYPE_CHECKING:
 __all__ = [
     "TagsCreateCompanyBody",
     "TagsCreateCompanyResultItem",
-    "TagsGetAllResourcePlanningForGroupResultItem",
-    "TagsMakeFromBeingAvailableToGroupBody",
+    "TagsRemoveAvailablilityToGroupResultItem",
     "TagsResource",
+    "TagsUpdateCompanyResult",
 ]
-
-
-class TagsGetAllResourcePlanningForGroupResultItem(TypedDict, total=False):
-    id: str
-    name: str
-    group_ids: list[str]
-    globally_accessible: bool
-    abbreviation: str
-    require_expr_date: bool
-    expr_days_warning: int
-    color: str
-    categories: list[str]
 
 
 class TagsCreateCompanyBody(TypedDict, total=False):
@@ -58,7 +46,19 @@ class TagsCreateCompanyResultItem(TypedDict, total=False):
     id: str
 
 
-class TagsMakeFromBeingAvailableToGroupBody(TypedDict, total=False):
+class TagsUpdateCompanyResult(TypedDict, total=False):
+    id: str
+    name: str
+    group_ids: list[str]
+    globally_accessible: bool
+    abbreviation: str
+    require_expr_date: bool
+    expr_days_warning: int
+    color: str
+    categories: list[str]
+
+
+class TagsRemoveAvailablilityToGroupResultItem(TypedDict, total=False):
     group_ids: list[str]
 
 
@@ -67,7 +67,7 @@ class TagsResource(Resource):
 
     async def get_all_resource_planning_for_group(
         self, *, company_id: int, group_id: int
-    ) -> Response[builtins.list[TagsGetAllResourcePlanningForGroupResultItem]]:
+    ) -> Response[builtins.list[TagsUpdateCompanyResult]]:
         """Get All Resource Planning Tag for a Group.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/groups/{group_id}/tags``
@@ -89,7 +89,7 @@ class TagsResource(Resource):
 
     async def get_all_resource_planning_for_company(
         self, *, company_id: int
-    ) -> Response[builtins.list[TagsGetAllResourcePlanningForGroupResultItem]]:
+    ) -> Response[builtins.list[TagsUpdateCompanyResult]]:
         """Get All Resource Planning Tag for a Company.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags``
@@ -154,7 +154,7 @@ class TagsResource(Resource):
 
     async def get_single_resource_planning(
         self, *, company_id: int, tag_id: int
-    ) -> Response[TagsGetAllResourcePlanningForGroupResultItem]:
+    ) -> Response[TagsUpdateCompanyResult]:
         """Get a Single Resource Planning Tag.
 
         ``GET /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags/{tag_id}``
@@ -176,7 +176,7 @@ class TagsResource(Resource):
 
     async def update_company(
         self, *, company_id: int, tag_id: int, body: TagsCreateCompanyBody | None = None
-    ) -> Response[TagsGetAllResourcePlanningForGroupResultItem]:
+    ) -> Response[TagsUpdateCompanyResult]:
         """Update Company Tag.
 
         ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags/{tag_id}``
@@ -202,8 +202,8 @@ class TagsResource(Resource):
         *,
         company_id: int,
         tag_id: int,
-        body: TagsMakeFromBeingAvailableToGroupBody | None = None,
-    ) -> Response[builtins.list[TagsMakeFromBeingAvailableToGroupBody]]:
+        body: TagsRemoveAvailablilityToGroupResultItem | None = None,
+    ) -> Response[builtins.list[TagsRemoveAvailablilityToGroupResultItem]]:
         """Make Tag from being Available to Group.
 
         ``POST /rest/v1.0/workforce-planning/v2/companies/{company_id}/tags/{tag_id}/groups``
@@ -226,7 +226,7 @@ class TagsResource(Resource):
 
     async def remove_availablility_to_group(
         self, *, company_id: int, tag_id: int, group_id: int, group_ids: Sequence[str]
-    ) -> Response[builtins.list[TagsMakeFromBeingAvailableToGroupBody]]:
+    ) -> Response[builtins.list[TagsRemoveAvailablilityToGroupResultItem]]:
         """Remove Tag Availablility to Group.
 
         ``DELETE

@@ -27,8 +27,8 @@ __all__ = [
     "TaskRequestedChangesCreateRequestedChangeBody",
     "TaskRequestedChangesCreateRequestedChangeBodyRequestedChange",
     "TaskRequestedChangesCreateRequestedChangeBodyRequestedChangeTask",
-    "TaskRequestedChangesListRequestedChangesForScheduleOrTaskItem",
-    "TaskRequestedChangesListRequestedChangesForScheduleOrTaskItemCreatedBy",
+    "TaskRequestedChangesCreateRequestedChangeResult",
+    "TaskRequestedChangesCreateRequestedChangeResultCreatedBy",
     "TaskRequestedChangesResource",
     "TaskRequestedChangesReviewRequestedChangesBody",
     "TaskRequestedChangesReviewRequestedChangesBodyRequestedChangesItem",
@@ -36,18 +36,33 @@ __all__ = [
 ]
 
 
-class TaskRequestedChangesListRequestedChangesForScheduleOrTaskItemCreatedBy(
-    TypedDict, total=False
-):
+class TaskRequestedChangesCreateRequestedChangeBodyRequestedChangeTask(TypedDict, total=False):
+    start: str
+    finish: str
+    percentage: int
+
+
+class TaskRequestedChangesCreateRequestedChangeBodyRequestedChange(TypedDict, total=False):
+    change_reason: str
+    other_change: str
+    task: TaskRequestedChangesCreateRequestedChangeBodyRequestedChangeTask
+    notes: str
+
+
+class TaskRequestedChangesCreateRequestedChangeBody(TypedDict, total=False):
+    requested_change: TaskRequestedChangesCreateRequestedChangeBodyRequestedChange
+
+
+class TaskRequestedChangesCreateRequestedChangeResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class TaskRequestedChangesListRequestedChangesForScheduleOrTaskItem(TypedDict, total=False):
+class TaskRequestedChangesCreateRequestedChangeResult(TypedDict, total=False):
     id: int
     change_requested: str
-    created_by: TaskRequestedChangesListRequestedChangesForScheduleOrTaskItemCreatedBy
+    created_by: TaskRequestedChangesCreateRequestedChangeResultCreatedBy
     new_finish: str
     new_start: str
     new_percentage: int
@@ -82,23 +97,6 @@ class TaskRequestedChangesReviewRequestedChangesResultItem(TypedDict, total=Fals
     notes: str
 
 
-class TaskRequestedChangesCreateRequestedChangeBodyRequestedChangeTask(TypedDict, total=False):
-    start: str
-    finish: str
-    percentage: int
-
-
-class TaskRequestedChangesCreateRequestedChangeBodyRequestedChange(TypedDict, total=False):
-    change_reason: str
-    other_change: str
-    task: TaskRequestedChangesCreateRequestedChangeBodyRequestedChangeTask
-    notes: str
-
-
-class TaskRequestedChangesCreateRequestedChangeBody(TypedDict, total=False):
-    requested_change: TaskRequestedChangesCreateRequestedChangeBodyRequestedChange
-
-
 class TaskRequestedChangesResource(Resource):
     """Project Management / Schedule (Legacy) / task-requested-changes (3 operations)."""
 
@@ -113,7 +111,7 @@ class TaskRequestedChangesResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[TaskRequestedChangesListRequestedChangesForScheduleOrTaskItem]:
+    ) -> ItemIterator[TaskRequestedChangesCreateRequestedChangeResult]:
         """List requested changes for a Schedule or a Task.
 
         ``GET /rest/v1.1/projects/{project_id}/schedule/requested_changes``
@@ -138,7 +136,7 @@ class TaskRequestedChangesResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=TaskRequestedChangesListRequestedChangesForScheduleOrTaskItem,
+            item_type=TaskRequestedChangesCreateRequestedChangeResult,
         )
 
     async def review_requested_changes(
@@ -172,7 +170,7 @@ class TaskRequestedChangesResource(Resource):
         task_id: int,
         body: TaskRequestedChangesCreateRequestedChangeBody,
         company_id: int | None = None,
-    ) -> Response[TaskRequestedChangesListRequestedChangesForScheduleOrTaskItem]:
+    ) -> Response[TaskRequestedChangesCreateRequestedChangeResult]:
         """Create Requested Change.
 
         ``POST /rest/v1.1/projects/{project_id}/schedule/tasks/{task_id}/requested_changes``

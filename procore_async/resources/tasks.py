@@ -83,37 +83,6 @@ class TasksListItem(TypedDict, total=False):
     updated_by: TasksListItemCreatedBy
 
 
-class TasksCreateBodyTask(TypedDict, total=False):
-    name: str
-    start: str
-    finish: str
-    actual_start: str
-    actual_finish: str
-    percentage: int
-    critical_path: bool
-    milestone: bool
-    row_number: int
-    has_children: bool
-    source_uid: str
-    parent_id: int
-    full_outline_path: str
-    activity_id: str
-    wbs: str
-    schedule_duration: float
-    resource_ids: list[int]
-    notes: str
-    baseline_start: str
-    baseline_finish: str
-    start_variance: float
-    finish_variance: float
-    manually_edited: bool
-
-
-class TasksCreateBody(TypedDict, total=False):
-    project_id: int
-    task: TasksCreateBodyTask
-
-
 class TasksSyncBodyUpdatesItem(TypedDict, total=False):
     name: str
     start: str
@@ -143,6 +112,37 @@ class TasksSyncBodyUpdatesItem(TypedDict, total=False):
 class TasksSyncBody(TypedDict, total=False):
     project_id: int
     updates: list[TasksSyncBodyUpdatesItem]
+
+
+class TasksCreateBodyTask(TypedDict, total=False):
+    name: str
+    start: str
+    finish: str
+    actual_start: str
+    actual_finish: str
+    percentage: int
+    critical_path: bool
+    milestone: bool
+    row_number: int
+    has_children: bool
+    source_uid: str
+    parent_id: int
+    full_outline_path: str
+    activity_id: str
+    wbs: str
+    schedule_duration: float
+    resource_ids: list[int]
+    notes: str
+    baseline_start: str
+    baseline_finish: str
+    start_variance: float
+    finish_variance: float
+    manually_edited: bool
+
+
+class TasksCreateBody(TypedDict, total=False):
+    project_id: int
+    task: TasksCreateBodyTask
 
 
 class TasksResource(Resource):

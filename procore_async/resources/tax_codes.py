@@ -43,6 +43,11 @@ class TaxCodesListItem(TypedDict, total=False):
     default_tax_code: bool
 
 
+class TaxCodesSyncBody(TypedDict, total=False):
+    company_id: int
+    updates: list[TaxCodesListItem]
+
+
 class TaxCodesCreateBodyTaxCode(TypedDict, total=False):
     code: str
     description: str
@@ -55,11 +60,6 @@ class TaxCodesCreateBodyTaxCode(TypedDict, total=False):
 
 class TaxCodesCreateBody(TypedDict, total=False):
     tax_code: TaxCodesCreateBodyTaxCode
-
-
-class TaxCodesSyncBody(TypedDict, total=False):
-    company_id: int
-    updates: list[TaxCodesListItem]
 
 
 class TaxCodesUpdateBody(TypedDict, total=False):

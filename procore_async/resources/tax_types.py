@@ -40,6 +40,11 @@ class TaxTypesListItem(TypedDict, total=False):
     origin_id: str
 
 
+class TaxTypesSyncBody(TypedDict, total=False):
+    company_id: int
+    updates: list[TaxTypesListItem]
+
+
 class TaxTypesCreateBodyTaxType(TypedDict, total=False):
     description: str
     name: str
@@ -49,11 +54,6 @@ class TaxTypesCreateBodyTaxType(TypedDict, total=False):
 
 class TaxTypesCreateBody(TypedDict, total=False):
     tax_type: TaxTypesCreateBodyTaxType
-
-
-class TaxTypesSyncBody(TypedDict, total=False):
-    company_id: int
-    updates: list[TaxTypesListItem]
 
 
 class TaxTypesUpdateBody(TypedDict, total=False):

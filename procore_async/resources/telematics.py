@@ -20,139 +20,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TelematicsResource",
-    "TelematicsSaveAemp20DataV20Body",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItem",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemAverageLoadFactorLast24",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeLoadCount",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativePayloadTotals",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemDefremaining",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemDistance",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemEngineStatus",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemEquipmentHeader",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemFuelRemaining",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemFuelUsed",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemLocation",
-    "TelematicsSaveAemp20DataV20BodyEquipmentItemMaximumSpeedLast24",
+    "TelematicsSaveAemp20DataBody",
+    "TelematicsSaveAemp20DataBodyEquipmentItem",
+    "TelematicsSaveAemp20DataBodyEquipmentItemAverageLoadFactorLast24",
+    "TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours",
+    "TelematicsSaveAemp20DataBodyEquipmentItemCumulativeLoadCount",
+    "TelematicsSaveAemp20DataBodyEquipmentItemCumulativePayloadTotals",
+    "TelematicsSaveAemp20DataBodyEquipmentItemDefremaining",
+    "TelematicsSaveAemp20DataBodyEquipmentItemDistance",
+    "TelematicsSaveAemp20DataBodyEquipmentItemEngineStatus",
+    "TelematicsSaveAemp20DataBodyEquipmentItemEquipmentHeader",
+    "TelematicsSaveAemp20DataBodyEquipmentItemFuelRemaining",
+    "TelematicsSaveAemp20DataBodyEquipmentItemFuelUsed",
+    "TelematicsSaveAemp20DataBodyEquipmentItemLocation",
+    "TelematicsSaveAemp20DataBodyEquipmentItemMaximumSpeedLast24",
     "TelematicsSaveStatsDataBody",
     "TelematicsSaveStatsDataBodyDiagnosticsItem",
     "TelematicsSaveStatsDataBodyHeader",
     "TelematicsSaveStatsDataBodyLocation",
     "TelematicsSaveStatsDataBodyLocationPropertiesItem",
 ]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemEquipmentHeader(TypedDict, total=False):
-    UnitInstallDateTime: dict[str, Any]
-    OEMName: dict[str, Any]
-    Model: dict[str, Any]
-    EquipmentID: dict[str, Any]
-    SerialNumber: dict[str, Any]
-    PIN: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemAverageLoadFactorLast24(TypedDict, total=False):
-    Percent: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemLocation(TypedDict, total=False):
-    Latitude: dict[str, Any]
-    Longitude: dict[str, Any]
-    Altitude: dict[str, Any]
-    AltitudeUnits: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours(
-    TypedDict, total=False
-):
-    Hour: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeLoadCount(TypedDict, total=False):
-    Count: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativePayloadTotals(TypedDict, total=False):
-    PayloadUnits: dict[str, Any]
-    Payload: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemDefremaining(TypedDict, total=False):
-    Percent: dict[str, Any]
-    DEFTankCapacityUnits: dict[str, Any]
-    DEFTankCapacity: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemDistance(TypedDict, total=False):
-    OdometerUnits: dict[str, Any]
-    Odometer: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemEngineStatus(TypedDict, total=False):
-    EngineNumber: dict[str, Any]
-    Running: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemFuelUsed(TypedDict, total=False):
-    FuelUnits: dict[str, Any]
-    FuelConsumed: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemFuelRemaining(TypedDict, total=False):
-    Percent: dict[str, Any]
-    FuelTankCapacityUnits: dict[str, Any]
-    FuelTankCapacity: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItemMaximumSpeedLast24(TypedDict, total=False):
-    SpeedUnits: dict[str, Any]
-    Speed: dict[str, Any]
-    datetime: dict[str, Any]
-
-
-class TelematicsSaveAemp20DataV20BodyEquipmentItem(TypedDict, total=False):
-    EquipmentHeader: TelematicsSaveAemp20DataV20BodyEquipmentItemEquipmentHeader
-    AverageLoadFactorLast24: TelematicsSaveAemp20DataV20BodyEquipmentItemAverageLoadFactorLast24
-    Location: TelematicsSaveAemp20DataV20BodyEquipmentItemLocation
-    CumulativeActiveRegenerationHours: (
-        TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours
-    )
-    CumulativeIdleHours: (
-        TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours
-    )
-    CumulativeIdleNonOperatingHours: (
-        TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours
-    )
-    CumulativeLoadCount: TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeLoadCount
-    CumulativeOperatingHours: (
-        TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours
-    )
-    CumulativePowerTakeOffHours: (
-        TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativeActiveRegenerationHours
-    )
-    CumulativePayloadTotals: TelematicsSaveAemp20DataV20BodyEquipmentItemCumulativePayloadTotals
-    DEFRemaining: TelematicsSaveAemp20DataV20BodyEquipmentItemDefremaining
-    Distance: TelematicsSaveAemp20DataV20BodyEquipmentItemDistance
-    EngineStatus: TelematicsSaveAemp20DataV20BodyEquipmentItemEngineStatus
-    FuelUsed: TelematicsSaveAemp20DataV20BodyEquipmentItemFuelUsed
-    FuelUsedLast24: TelematicsSaveAemp20DataV20BodyEquipmentItemFuelUsed
-    FuelRemaining: TelematicsSaveAemp20DataV20BodyEquipmentItemFuelRemaining
-    MaximumSpeedLast24: TelematicsSaveAemp20DataV20BodyEquipmentItemMaximumSpeedLast24
-
-
-class TelematicsSaveAemp20DataV20Body(TypedDict, total=False):
-    snapshotTime: str
-    Equipment: list[TelematicsSaveAemp20DataV20BodyEquipmentItem]
 
 
 class TelematicsSaveStatsDataBodyHeader(TypedDict, total=False):
@@ -193,11 +80,122 @@ class TelematicsSaveStatsDataBody(TypedDict, total=False):
     diagnostics: list[TelematicsSaveStatsDataBodyDiagnosticsItem]
 
 
+class TelematicsSaveAemp20DataBodyEquipmentItemEquipmentHeader(TypedDict, total=False):
+    UnitInstallDateTime: dict[str, Any]
+    OEMName: dict[str, Any]
+    Model: dict[str, Any]
+    EquipmentID: dict[str, Any]
+    SerialNumber: dict[str, Any]
+    PIN: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemAverageLoadFactorLast24(TypedDict, total=False):
+    Percent: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemLocation(TypedDict, total=False):
+    Latitude: dict[str, Any]
+    Longitude: dict[str, Any]
+    Altitude: dict[str, Any]
+    AltitudeUnits: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours(
+    TypedDict, total=False
+):
+    Hour: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemCumulativeLoadCount(TypedDict, total=False):
+    Count: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemCumulativePayloadTotals(TypedDict, total=False):
+    PayloadUnits: dict[str, Any]
+    Payload: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemDefremaining(TypedDict, total=False):
+    Percent: dict[str, Any]
+    DEFTankCapacityUnits: dict[str, Any]
+    DEFTankCapacity: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemDistance(TypedDict, total=False):
+    OdometerUnits: dict[str, Any]
+    Odometer: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemEngineStatus(TypedDict, total=False):
+    EngineNumber: dict[str, Any]
+    Running: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemFuelUsed(TypedDict, total=False):
+    FuelUnits: dict[str, Any]
+    FuelConsumed: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemFuelRemaining(TypedDict, total=False):
+    Percent: dict[str, Any]
+    FuelTankCapacityUnits: dict[str, Any]
+    FuelTankCapacity: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItemMaximumSpeedLast24(TypedDict, total=False):
+    SpeedUnits: dict[str, Any]
+    Speed: dict[str, Any]
+    datetime: dict[str, Any]
+
+
+class TelematicsSaveAemp20DataBodyEquipmentItem(TypedDict, total=False):
+    EquipmentHeader: TelematicsSaveAemp20DataBodyEquipmentItemEquipmentHeader
+    AverageLoadFactorLast24: TelematicsSaveAemp20DataBodyEquipmentItemAverageLoadFactorLast24
+    Location: TelematicsSaveAemp20DataBodyEquipmentItemLocation
+    CumulativeActiveRegenerationHours: (
+        TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours
+    )
+    CumulativeIdleHours: TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours
+    CumulativeIdleNonOperatingHours: (
+        TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours
+    )
+    CumulativeLoadCount: TelematicsSaveAemp20DataBodyEquipmentItemCumulativeLoadCount
+    CumulativeOperatingHours: (
+        TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours
+    )
+    CumulativePowerTakeOffHours: (
+        TelematicsSaveAemp20DataBodyEquipmentItemCumulativeActiveRegenerationHours
+    )
+    CumulativePayloadTotals: TelematicsSaveAemp20DataBodyEquipmentItemCumulativePayloadTotals
+    DEFRemaining: TelematicsSaveAemp20DataBodyEquipmentItemDefremaining
+    Distance: TelematicsSaveAemp20DataBodyEquipmentItemDistance
+    EngineStatus: TelematicsSaveAemp20DataBodyEquipmentItemEngineStatus
+    FuelUsed: TelematicsSaveAemp20DataBodyEquipmentItemFuelUsed
+    FuelUsedLast24: TelematicsSaveAemp20DataBodyEquipmentItemFuelUsed
+    FuelRemaining: TelematicsSaveAemp20DataBodyEquipmentItemFuelRemaining
+    MaximumSpeedLast24: TelematicsSaveAemp20DataBodyEquipmentItemMaximumSpeedLast24
+
+
+class TelematicsSaveAemp20DataBody(TypedDict, total=False):
+    snapshotTime: str
+    Equipment: list[TelematicsSaveAemp20DataBodyEquipmentItem]
+
+
 class TelematicsResource(Resource):
     """Core / Telematics / telematics (3 operations)."""
 
     async def save_aemp_2_0_data_v2_0(
-        self, *, company_id: int, body: TelematicsSaveAemp20DataV20Body
+        self, *, company_id: int, body: TelematicsSaveAemp20DataBody
     ) -> Response[Any]:
         """Save AEMP 2.0 telematics data.
 
@@ -237,7 +235,7 @@ class TelematicsResource(Resource):
         )
 
     async def save_aemp_2_0_data(
-        self, *, company_id: int, body: TelematicsSaveAemp20DataV20Body
+        self, *, company_id: int, body: TelematicsSaveAemp20DataBody
     ) -> Response[Any]:
         """Save AEMP 2.0 telematics data.
 

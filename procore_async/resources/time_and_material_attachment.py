@@ -26,12 +26,12 @@ __all__ = [
     "TimeAndMaterialAttachmentBulkDeleteTimeAndMaterialAttachmentsBodyTimeAndMaterialEntryAttachment",
     "TimeAndMaterialAttachmentCreateAttachmentBody",
     "TimeAndMaterialAttachmentCreateAttachmentBodyTimeAndMaterialEntryAttachment",
-    "TimeAndMaterialAttachmentListAllAttachmentsResultItem",
+    "TimeAndMaterialAttachmentDeleteResult",
     "TimeAndMaterialAttachmentResource",
 ]
 
 
-class TimeAndMaterialAttachmentListAllAttachmentsResultItem(TypedDict, total=False):
+class TimeAndMaterialAttachmentDeleteResult(TypedDict, total=False):
     id: int
     attachment_id: int
     content_type: str
@@ -71,7 +71,7 @@ class TimeAndMaterialAttachmentResource(Resource):
 
     async def list_all_attachments(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[TimeAndMaterialAttachmentListAllAttachmentsResultItem]]:
+    ) -> Response[builtins.list[TimeAndMaterialAttachmentDeleteResult]]:
         """List all attachments.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_entry_attachments``
@@ -95,7 +95,7 @@ class TimeAndMaterialAttachmentResource(Resource):
         project_id: int,
         body: TimeAndMaterialAttachmentCreateAttachmentBody,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialAttachmentListAllAttachmentsResultItem]:
+    ) -> Response[TimeAndMaterialAttachmentDeleteResult]:
         """Create attachment.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_entry_attachments``
@@ -119,7 +119,7 @@ class TimeAndMaterialAttachmentResource(Resource):
         project_id: int,
         body: TimeAndMaterialAttachmentBulkDeleteTimeAndMaterialAttachmentsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[TimeAndMaterialAttachmentListAllAttachmentsResultItem]]:
+    ) -> Response[builtins.list[TimeAndMaterialAttachmentDeleteResult]]:
         """Bulk Delete Time and Material Attachments.
 
         ``DELETE
@@ -139,7 +139,7 @@ class TimeAndMaterialAttachmentResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialAttachmentListAllAttachmentsResultItem]:
+    ) -> Response[TimeAndMaterialAttachmentDeleteResult]:
         """Delete a Time and Material Attachment.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_entry_attachments/{id}``
@@ -159,7 +159,7 @@ class TimeAndMaterialAttachmentResource(Resource):
 
     async def show_individual(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialAttachmentListAllAttachmentsResultItem]:
+    ) -> Response[TimeAndMaterialAttachmentDeleteResult]:
         """Show an individual time and material attachment.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_entry_attachments/{id}``

@@ -24,14 +24,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "TimeAndMaterialEntryCreateNewBody",
-    "TimeAndMaterialEntryCreateNewBodyTimeAndMaterialEntry",
-    "TimeAndMaterialEntryCreateNewResult",
-    "TimeAndMaterialEntryCreateNewResultCompanySignature",
-    "TimeAndMaterialEntryCreateNewResultCompanySignatureCreatedBy",
-    "TimeAndMaterialEntryCreateNewResultCompanySigneeParty",
-    "TimeAndMaterialEntryCreateNewResultCompanySigneePartyWorkClassification",
-    "TimeAndMaterialEntryCreateNewResultTimeAndMaterialEntryAttachmentsItem",
     "TimeAndMaterialEntryCreatePieceOfEquipmentBody",
     "TimeAndMaterialEntryCreatePieceOfEquipmentBodyTimeAndMaterialEntry",
     "TimeAndMaterialEntryListAllConfigurableFieldSetsItem",
@@ -47,9 +39,108 @@ __all__ = [
     "TimeAndMaterialEntryListAllItemCompanySigneePartyWorkClassification",
     "TimeAndMaterialEntryListAllItemTimeAndMaterialEntryAttachmentsItem",
     "TimeAndMaterialEntryResource",
+    "TimeAndMaterialEntryShowResult",
+    "TimeAndMaterialEntryShowResultCompanySignature",
+    "TimeAndMaterialEntryShowResultCompanySignatureCreatedBy",
+    "TimeAndMaterialEntryShowResultCompanySigneeParty",
+    "TimeAndMaterialEntryShowResultCompanySigneePartyWorkClassification",
+    "TimeAndMaterialEntryShowResultTimeAndMaterialEntryAttachmentsItem",
+    "TimeAndMaterialEntryUpdateBody",
+    "TimeAndMaterialEntryUpdateBodyTimeAndMaterialEntry",
     "TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBody",
     "TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBodyTimeAndMaterialEntry",
 ]
+
+
+class TimeAndMaterialEntryShowResultCompanySigneePartyWorkClassification(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class TimeAndMaterialEntryShowResultCompanySigneeParty(TypedDict, total=False):
+    employee_id: str
+    first_name: str
+    id: int
+    is_employee: bool
+    last_name: str
+    user_id: int
+    work_classification: TimeAndMaterialEntryShowResultCompanySigneePartyWorkClassification
+
+
+class TimeAndMaterialEntryShowResultCompanySignatureCreatedBy(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class TimeAndMaterialEntryShowResultCompanySignature(TypedDict, total=False):
+    id: int
+    signature_text: str
+    file_name: str
+    url: str
+    medium_thumbnail_url: str
+    large_thumbnail_url: str
+    created_at: str
+    created_by: TimeAndMaterialEntryShowResultCompanySignatureCreatedBy
+
+
+class TimeAndMaterialEntryShowResultTimeAndMaterialEntryAttachmentsItem(TypedDict, total=False):
+    id: int
+    attachment_id: int
+    content_type: str
+    presentation_url: str
+    url: str
+    thumbnail_url: str
+    filename: str
+
+
+class TimeAndMaterialEntryShowResult(TypedDict, total=False):
+    id: int
+    name: str
+    reference_number: str
+    description: str
+    status: int
+    private: bool
+    number: int
+    company_signee_party: TimeAndMaterialEntryShowResultCompanySigneeParty
+    company_signature: TimeAndMaterialEntryShowResultCompanySignature
+    customer_signature: TimeAndMaterialEntryShowResultCompanySignature
+    customer_signee_party: TimeAndMaterialEntryShowResultCompanySigneeParty
+    project_id: int
+    company_id: int
+    location_id: int
+    customer_id: int
+    work_performed_on_date: str
+    updated_at: str
+    created_at: str
+    deleted_at: str
+    created_by_id: int
+    time_and_material_entry_attachments: list[
+        TimeAndMaterialEntryShowResultTimeAndMaterialEntryAttachmentsItem
+    ]
+
+
+class TimeAndMaterialEntryUpdateBodyTimeAndMaterialEntry(TypedDict, total=False):
+    name: str
+    reference_number: str
+    description: str
+    status: str
+    private: bool
+    number: int
+    customer_signature_id: int
+    company_signature_id: int
+    company_signee_party_id: int
+    customer_signee_party_id: int
+    work_performed_on_date: str
+    drawing_revision_ids: list[int]
+    file_version_ids: list[int]
+    form_ids: list[int]
+    image_ids: list[int]
+    upload_ids: list[str]
+
+
+class TimeAndMaterialEntryUpdateBody(TypedDict, total=False):
+    time_and_material_entry: TimeAndMaterialEntryUpdateBodyTimeAndMaterialEntry
 
 
 class TimeAndMaterialEntryListAllItemCompanySigneePartyWorkClassification(TypedDict, total=False):
@@ -120,113 +211,12 @@ class TimeAndMaterialEntryListAllItem(TypedDict, total=False):
     ]
 
 
-class TimeAndMaterialEntryCreateNewBodyTimeAndMaterialEntry(TypedDict, total=False):
-    name: str
-    reference_number: str
-    description: str
-    status: str
-    private: bool
-    number: int
-    customer_signature_id: int
-    company_signature_id: int
-    company_signee_party_id: int
-    customer_signee_party_id: int
-    work_performed_on_date: str
-    drawing_revision_ids: list[int]
-    file_version_ids: list[int]
-    form_ids: list[int]
-    image_ids: list[int]
-    upload_ids: list[str]
+class TimeAndMaterialEntryCreatePieceOfEquipmentBodyTimeAndMaterialEntry(TypedDict, total=False):
+    equipment_name: str
 
 
-class TimeAndMaterialEntryCreateNewBody(TypedDict, total=False):
-    time_and_material_entry: TimeAndMaterialEntryCreateNewBodyTimeAndMaterialEntry
-
-
-class TimeAndMaterialEntryCreateNewResultCompanySigneePartyWorkClassification(
-    TypedDict, total=False
-):
-    id: int
-    name: str
-
-
-class TimeAndMaterialEntryCreateNewResultCompanySigneeParty(TypedDict, total=False):
-    employee_id: str
-    first_name: str
-    id: int
-    is_employee: bool
-    last_name: str
-    user_id: int
-    work_classification: TimeAndMaterialEntryCreateNewResultCompanySigneePartyWorkClassification
-
-
-class TimeAndMaterialEntryCreateNewResultCompanySignatureCreatedBy(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class TimeAndMaterialEntryCreateNewResultCompanySignature(TypedDict, total=False):
-    id: int
-    signature_text: str
-    file_name: str
-    url: str
-    medium_thumbnail_url: str
-    large_thumbnail_url: str
-    created_at: str
-    created_by: TimeAndMaterialEntryCreateNewResultCompanySignatureCreatedBy
-
-
-class TimeAndMaterialEntryCreateNewResultTimeAndMaterialEntryAttachmentsItem(
-    TypedDict, total=False
-):
-    id: int
-    attachment_id: int
-    content_type: str
-    presentation_url: str
-    url: str
-    thumbnail_url: str
-    filename: str
-
-
-class TimeAndMaterialEntryCreateNewResult(TypedDict, total=False):
-    id: int
-    name: str
-    reference_number: str
-    description: str
-    status: int
-    private: bool
-    number: int
-    company_signee_party: TimeAndMaterialEntryCreateNewResultCompanySigneeParty
-    company_signature: TimeAndMaterialEntryCreateNewResultCompanySignature
-    customer_signature: TimeAndMaterialEntryCreateNewResultCompanySignature
-    customer_signee_party: TimeAndMaterialEntryCreateNewResultCompanySigneeParty
-    project_id: int
-    company_id: int
-    location_id: int
-    customer_id: int
-    work_performed_on_date: str
-    updated_at: str
-    created_at: str
-    deleted_at: str
-    created_by_id: int
-    time_and_material_entry_attachments: list[
-        TimeAndMaterialEntryCreateNewResultTimeAndMaterialEntryAttachmentsItem
-    ]
-
-
-class TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBodyTimeAndMaterialEntry(
-    TypedDict, total=False
-):
-    time_and_material_entry_ids: list[int]
-    change_event_id: int
-    update_change_event_attachment: bool
-
-
-class TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBody(TypedDict, total=False):
-    time_and_material_entry: (
-        TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBodyTimeAndMaterialEntry
-    )
+class TimeAndMaterialEntryCreatePieceOfEquipmentBody(TypedDict, total=False):
+    time_and_material_entry: TimeAndMaterialEntryCreatePieceOfEquipmentBodyTimeAndMaterialEntry
 
 
 class TimeAndMaterialEntryListAllConfigurableFieldSetsItemFieldsField1(TypedDict, total=False):
@@ -288,12 +278,18 @@ class TimeAndMaterialEntryListAllConfigurableFieldSetsItem(TypedDict, total=Fals
     updated_by: TimeAndMaterialEntryListAllConfigurableFieldSetsItemUpdatedBy
 
 
-class TimeAndMaterialEntryCreatePieceOfEquipmentBodyTimeAndMaterialEntry(TypedDict, total=False):
-    equipment_name: str
+class TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBodyTimeAndMaterialEntry(
+    TypedDict, total=False
+):
+    time_and_material_entry_ids: list[int]
+    change_event_id: int
+    update_change_event_attachment: bool
 
 
-class TimeAndMaterialEntryCreatePieceOfEquipmentBody(TypedDict, total=False):
-    time_and_material_entry: TimeAndMaterialEntryCreatePieceOfEquipmentBodyTimeAndMaterialEntry
+class TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBody(TypedDict, total=False):
+    time_and_material_entry: (
+        TimeAndMaterialEntryUpdateMultipleTimeAndMaterialEntriesBodyTimeAndMaterialEntry
+    )
 
 
 class TimeAndMaterialEntryResource(Resource):
@@ -336,10 +332,10 @@ class TimeAndMaterialEntryResource(Resource):
         self,
         *,
         project_id: int,
-        body: TimeAndMaterialEntryCreateNewBody,
+        body: TimeAndMaterialEntryUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialEntryCreateNewResult]:
+    ) -> Response[TimeAndMaterialEntryShowResult]:
         """Create a new Time And Material Entry.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_entries``
@@ -432,7 +428,7 @@ class TimeAndMaterialEntryResource(Resource):
         project_id: int,
         body: TimeAndMaterialEntryCreatePieceOfEquipmentBody,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialEntryCreateNewResultCompanySigneePartyWorkClassification]:
+    ) -> Response[TimeAndMaterialEntryShowResultCompanySigneePartyWorkClassification]:
         """Create a piece of Equipment.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_entries/create_equipment``
@@ -473,7 +469,7 @@ class TimeAndMaterialEntryResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialEntryCreateNewResult]:
+    ) -> Response[TimeAndMaterialEntryShowResult]:
         """Delete a Time And Material Entry.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_entries/{id}``
@@ -493,7 +489,7 @@ class TimeAndMaterialEntryResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialEntryCreateNewResult]:
+    ) -> Response[TimeAndMaterialEntryShowResult]:
         """Show Time And Material Entry.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_entries/{id}``
@@ -516,10 +512,10 @@ class TimeAndMaterialEntryResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: TimeAndMaterialEntryCreateNewBody,
+        body: TimeAndMaterialEntryUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialEntryCreateNewResult]:
+    ) -> Response[TimeAndMaterialEntryShowResult]:
         """Update a Time And Material Entry.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_entries/{id}``
@@ -585,7 +581,7 @@ class TimeAndMaterialEntryResource(Resource):
 
     async def restore(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialEntryCreateNewResult]:
+    ) -> Response[TimeAndMaterialEntryShowResult]:
         """Restore a Time And Material Entry.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_entries/{id}/restore``

@@ -27,23 +27,21 @@ __all__ = [
     "TimeAndMaterialEquipmentLogBulkCreateTimeAndMaterialEquipmentLogsBody",
     "TimeAndMaterialEquipmentLogBulkDeleteTimeAndMaterialEquipmentLogsBody",
     "TimeAndMaterialEquipmentLogBulkDeleteTimeAndMaterialEquipmentLogsBodyTimeAndMaterialEquipmentLogs",
-    "TimeAndMaterialEquipmentLogCreateNewBody",
-    "TimeAndMaterialEquipmentLogCreateNewBodyTimeAndMaterialEquipmentLog",
-    "TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem",
-    "TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItemCreatedBy",
     "TimeAndMaterialEquipmentLogResource",
+    "TimeAndMaterialEquipmentLogShowResult",
+    "TimeAndMaterialEquipmentLogShowResultCreatedBy",
+    "TimeAndMaterialEquipmentLogUpdateBody",
+    "TimeAndMaterialEquipmentLogUpdateBodyTimeAndMaterialEquipmentLog",
 ]
 
 
-class TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItemCreatedBy(
-    TypedDict, total=False
-):
+class TimeAndMaterialEquipmentLogShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem(TypedDict, total=False):
+class TimeAndMaterialEquipmentLogShowResult(TypedDict, total=False):
     id: int
     description: str
     uom: str
@@ -53,25 +51,25 @@ class TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem(Typed
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItemCreatedBy
+    created_by: TimeAndMaterialEquipmentLogShowResultCreatedBy
 
 
-class TimeAndMaterialEquipmentLogCreateNewBodyTimeAndMaterialEquipmentLog(TypedDict, total=False):
+class TimeAndMaterialEquipmentLogUpdateBodyTimeAndMaterialEquipmentLog(TypedDict, total=False):
     time_and_material_entry_id: int
     description: str
     uom: str
     quantity: int
 
 
-class TimeAndMaterialEquipmentLogCreateNewBody(TypedDict, total=False):
+class TimeAndMaterialEquipmentLogUpdateBody(TypedDict, total=False):
     time_and_material_equipment_log: (
-        TimeAndMaterialEquipmentLogCreateNewBodyTimeAndMaterialEquipmentLog
+        TimeAndMaterialEquipmentLogUpdateBodyTimeAndMaterialEquipmentLog
     )
 
 
 class TimeAndMaterialEquipmentLogBulkCreateTimeAndMaterialEquipmentLogsBody(TypedDict, total=False):
     time_and_material_equipment_logs: list[
-        TimeAndMaterialEquipmentLogCreateNewBodyTimeAndMaterialEquipmentLog
+        TimeAndMaterialEquipmentLogUpdateBodyTimeAndMaterialEquipmentLog
     ]
 
 
@@ -97,7 +95,7 @@ class TimeAndMaterialEquipmentLogResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]:
+    ) -> ItemIterator[TimeAndMaterialEquipmentLogShowResult]:
         """List of all Time and Material Equipment Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs``
@@ -116,17 +114,17 @@ class TimeAndMaterialEquipmentLogResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem,
+            item_type=TimeAndMaterialEquipmentLogShowResult,
         )
 
     async def create_new(
         self,
         *,
         project_id: int,
-        body: TimeAndMaterialEquipmentLogCreateNewBody,
+        body: TimeAndMaterialEquipmentLogUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]:
+    ) -> Response[TimeAndMaterialEquipmentLogShowResult]:
         """Create a new Time And Material Equipment Log.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs``
@@ -155,9 +153,7 @@ class TimeAndMaterialEquipmentLogResource(Resource):
         project_id: int,
         body: TimeAndMaterialEquipmentLogBulkCreateTimeAndMaterialEquipmentLogsBody,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]
-    ]:
+    ) -> Response[builtins.list[TimeAndMaterialEquipmentLogShowResult]]:
         """Bulk Create Time and material equipment logs.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs/bulk_create``
@@ -181,9 +177,7 @@ class TimeAndMaterialEquipmentLogResource(Resource):
         project_id: int,
         body: TimeAndMaterialEquipmentLogBulkDeleteTimeAndMaterialEquipmentLogsBody,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]
-    ]:
+    ) -> Response[builtins.list[TimeAndMaterialEquipmentLogShowResult]]:
         """Bulk Delete Time and material equipment logs.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs/bulk_destroy``
@@ -206,9 +200,7 @@ class TimeAndMaterialEquipmentLogResource(Resource):
         project_id: int,
         body: TimeAndMaterialEquipmentLogBulkCreateTimeAndMaterialEquipmentLogsBody,
         company_id: int | None = None,
-    ) -> Response[
-        builtins.list[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]
-    ]:
+    ) -> Response[builtins.list[TimeAndMaterialEquipmentLogShowResult]]:
         """Bulk Update Time and Material Equipment logs.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs/bulk_update``
@@ -228,7 +220,7 @@ class TimeAndMaterialEquipmentLogResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]:
+    ) -> Response[TimeAndMaterialEquipmentLogShowResult]:
         """Delete a Time And Material Equipment Log.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs/{id}``
@@ -248,7 +240,7 @@ class TimeAndMaterialEquipmentLogResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]:
+    ) -> Response[TimeAndMaterialEquipmentLogShowResult]:
         """Show Time And Material Equipment Log.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs/{id}``
@@ -271,10 +263,10 @@ class TimeAndMaterialEquipmentLogResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: TimeAndMaterialEquipmentLogCreateNewBody,
+        body: TimeAndMaterialEquipmentLogUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialEquipmentLogListOfAllTimeAndMaterialEquipmentLogsItem]:
+    ) -> Response[TimeAndMaterialEquipmentLogShowResult]:
         """Update a Time And Material Equipment Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_equipment_logs/{id}``

@@ -22,14 +22,14 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "TimeAndMaterialNotificationDeleteResult",
     "TimeAndMaterialNotificationResource",
+    "TimeAndMaterialNotificationShowResult",
     "TimeAndMaterialNotificationUpdateBody",
     "TimeAndMaterialNotificationUpdateBodyTimeAndMaterialNotification",
 ]
 
 
-class TimeAndMaterialNotificationDeleteResult(TypedDict, total=False):
+class TimeAndMaterialNotificationShowResult(TypedDict, total=False):
     id: int
     project_id: int
     company_id: int
@@ -69,7 +69,7 @@ class TimeAndMaterialNotificationResource(Resource):
 
     async def delete(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialNotificationDeleteResult]:
+    ) -> Response[TimeAndMaterialNotificationShowResult]:
         """Delete a Time And Material Notification.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_notifications``
@@ -88,7 +88,7 @@ class TimeAndMaterialNotificationResource(Resource):
 
     async def show(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialNotificationDeleteResult]:
+    ) -> Response[TimeAndMaterialNotificationShowResult]:
         """Show Time And Material Notification.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_notifications``
@@ -112,7 +112,7 @@ class TimeAndMaterialNotificationResource(Resource):
         body: TimeAndMaterialNotificationUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialNotificationDeleteResult]:
+    ) -> Response[TimeAndMaterialNotificationShowResult]:
         """Update a Time And Material Notification.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_notifications``
@@ -142,7 +142,7 @@ class TimeAndMaterialNotificationResource(Resource):
         body: TimeAndMaterialNotificationUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialNotificationDeleteResult]:
+    ) -> Response[TimeAndMaterialNotificationShowResult]:
         """Create a new Time And Material Notification.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_notifications``

@@ -27,19 +27,19 @@ __all__ = [
     "TimeAndMaterialSignatureCreateSignatureForTimeAndMaterialEntryBodySignature",
     "TimeAndMaterialSignatureDeleteMultipleSignaturesBody",
     "TimeAndMaterialSignatureDeleteMultipleSignaturesBodyTimeAndMaterialEntry",
-    "TimeAndMaterialSignatureListSignaturesItem",
-    "TimeAndMaterialSignatureListSignaturesItemCreatedBy",
     "TimeAndMaterialSignatureResource",
+    "TimeAndMaterialSignatureShowSignatureResult",
+    "TimeAndMaterialSignatureShowSignatureResultCreatedBy",
 ]
 
 
-class TimeAndMaterialSignatureListSignaturesItemCreatedBy(TypedDict, total=False):
+class TimeAndMaterialSignatureShowSignatureResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class TimeAndMaterialSignatureListSignaturesItem(TypedDict, total=False):
+class TimeAndMaterialSignatureShowSignatureResult(TypedDict, total=False):
     id: int
     signature_text: str
     file_name: str
@@ -47,7 +47,19 @@ class TimeAndMaterialSignatureListSignaturesItem(TypedDict, total=False):
     medium_thumbnail_url: str
     large_thumbnail_url: str
     created_at: str
-    created_by: TimeAndMaterialSignatureListSignaturesItemCreatedBy
+    created_by: TimeAndMaterialSignatureShowSignatureResultCreatedBy
+
+
+class TimeAndMaterialSignatureDeleteMultipleSignaturesBodyTimeAndMaterialEntry(
+    TypedDict, total=False
+):
+    time_and_material_signature_ids: list[int]
+
+
+class TimeAndMaterialSignatureDeleteMultipleSignaturesBody(TypedDict, total=False):
+    time_and_material_entry: (
+        TimeAndMaterialSignatureDeleteMultipleSignaturesBodyTimeAndMaterialEntry
+    )
 
 
 class TimeAndMaterialSignatureCreateSignatureForTimeAndMaterialEntryBodySignature(
@@ -63,18 +75,6 @@ class TimeAndMaterialSignatureCreateSignatureForTimeAndMaterialEntryBody(TypedDi
     signature: TimeAndMaterialSignatureCreateSignatureForTimeAndMaterialEntryBodySignature
 
 
-class TimeAndMaterialSignatureDeleteMultipleSignaturesBodyTimeAndMaterialEntry(
-    TypedDict, total=False
-):
-    time_and_material_signature_ids: list[int]
-
-
-class TimeAndMaterialSignatureDeleteMultipleSignaturesBody(TypedDict, total=False):
-    time_and_material_entry: (
-        TimeAndMaterialSignatureDeleteMultipleSignaturesBodyTimeAndMaterialEntry
-    )
-
-
 class TimeAndMaterialSignatureResource(Resource):
     """Project Management / Field Productivity / time-and-material-signature (5 operations)."""
 
@@ -87,7 +87,7 @@ class TimeAndMaterialSignatureResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[TimeAndMaterialSignatureListSignaturesItem]:
+    ) -> ItemIterator[TimeAndMaterialSignatureShowSignatureResult]:
         """List Signatures.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_entries/signatures``
@@ -108,7 +108,7 @@ class TimeAndMaterialSignatureResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=TimeAndMaterialSignatureListSignaturesItem,
+            item_type=TimeAndMaterialSignatureShowSignatureResult,
         )
 
     async def create_signature_for_time_and_material_entry(
@@ -117,7 +117,7 @@ class TimeAndMaterialSignatureResource(Resource):
         project_id: int,
         body: TimeAndMaterialSignatureCreateSignatureForTimeAndMaterialEntryBody,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialSignatureListSignaturesItem]:
+    ) -> Response[TimeAndMaterialSignatureShowSignatureResult]:
         """Create Signature for Time and Material Entry.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_entries/signatures``
@@ -141,7 +141,7 @@ class TimeAndMaterialSignatureResource(Resource):
         project_id: int,
         body: TimeAndMaterialSignatureDeleteMultipleSignaturesBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[TimeAndMaterialSignatureListSignaturesItem]]:
+    ) -> Response[builtins.list[TimeAndMaterialSignatureShowSignatureResult]]:
         """Delete Multiple Signatures.
 
         ``DELETE
@@ -161,7 +161,7 @@ class TimeAndMaterialSignatureResource(Resource):
 
     async def delete_signature(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialSignatureListSignaturesItem]:
+    ) -> Response[TimeAndMaterialSignatureShowSignatureResult]:
         """Delete Signature.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_entries/signatures/{id}``
@@ -181,7 +181,7 @@ class TimeAndMaterialSignatureResource(Resource):
 
     async def show_signature(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialSignatureListSignaturesItem]:
+    ) -> Response[TimeAndMaterialSignatureShowSignatureResult]:
         """Show A Signature.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_entries/signatures/{id}``

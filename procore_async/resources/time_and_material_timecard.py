@@ -29,19 +29,19 @@ __all__ = [
     "TimeAndMaterialTimecardBulkDeleteTimeAndMaterialTimecardsBodyTimeAndMaterialTimecards",
     "TimeAndMaterialTimecardCreateBody",
     "TimeAndMaterialTimecardCreateBodyTimeAndMaterialTimecard",
-    "TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem",
-    "TimeAndMaterialTimecardListTimeAndMaterialTimecardsItemCreatedBy",
     "TimeAndMaterialTimecardResource",
+    "TimeAndMaterialTimecardShowResult",
+    "TimeAndMaterialTimecardShowResultCreatedBy",
 ]
 
 
-class TimeAndMaterialTimecardListTimeAndMaterialTimecardsItemCreatedBy(TypedDict, total=False):
+class TimeAndMaterialTimecardShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-class TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem(TypedDict, total=False):
+class TimeAndMaterialTimecardShowResult(TypedDict, total=False):
     id: int
     hours_worked: float
     company_id: int
@@ -52,8 +52,8 @@ class TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem(TypedDict, total=F
     updated_at: str
     created_at: str
     deleted_at: str
-    created_by: TimeAndMaterialTimecardListTimeAndMaterialTimecardsItemCreatedBy
-    login_information: TimeAndMaterialTimecardListTimeAndMaterialTimecardsItemCreatedBy
+    created_by: TimeAndMaterialTimecardShowResultCreatedBy
+    login_information: TimeAndMaterialTimecardShowResultCreatedBy
 
 
 class TimeAndMaterialTimecardCreateBodyTimeAndMaterialTimecard(TypedDict, total=False):
@@ -96,7 +96,7 @@ class TimeAndMaterialTimecardResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]:
+    ) -> ItemIterator[TimeAndMaterialTimecardShowResult]:
         """List Time And Material Timecards.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_timecards``
@@ -117,7 +117,7 @@ class TimeAndMaterialTimecardResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem,
+            item_type=TimeAndMaterialTimecardShowResult,
         )
 
     async def create(
@@ -127,7 +127,7 @@ class TimeAndMaterialTimecardResource(Resource):
         body: TimeAndMaterialTimecardCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]:
+    ) -> Response[TimeAndMaterialTimecardShowResult]:
         """Create Time And Material Timecard.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_timecards``
@@ -156,7 +156,7 @@ class TimeAndMaterialTimecardResource(Resource):
         project_id: int,
         body: TimeAndMaterialTimecardBulkCreateTimeAndMaterialTimecardsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]]:
+    ) -> Response[builtins.list[TimeAndMaterialTimecardShowResult]]:
         """Bulk Create Time and material timecards.
 
         ``POST /rest/v1.0/projects/{project_id}/time_and_material_timecards/bulk_create``
@@ -180,7 +180,7 @@ class TimeAndMaterialTimecardResource(Resource):
         project_id: int,
         body: TimeAndMaterialTimecardBulkDeleteTimeAndMaterialTimecardsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]]:
+    ) -> Response[builtins.list[TimeAndMaterialTimecardShowResult]]:
         """Bulk Delete Time and material timecards.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_timecards/bulk_destroy``
@@ -203,7 +203,7 @@ class TimeAndMaterialTimecardResource(Resource):
         project_id: int,
         body: TimeAndMaterialTimecardBulkCreateTimeAndMaterialTimecardsBody,
         company_id: int | None = None,
-    ) -> Response[builtins.list[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]]:
+    ) -> Response[builtins.list[TimeAndMaterialTimecardShowResult]]:
         """Bulk Update Time and material timecards.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_timecards/bulk_update``
@@ -223,7 +223,7 @@ class TimeAndMaterialTimecardResource(Resource):
 
     async def delete(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]:
+    ) -> Response[TimeAndMaterialTimecardShowResult]:
         """Delete Time And Material Timecard.
 
         ``DELETE /rest/v1.0/projects/{project_id}/time_and_material_timecards/{id}``
@@ -243,7 +243,7 @@ class TimeAndMaterialTimecardResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]:
+    ) -> Response[TimeAndMaterialTimecardShowResult]:
         """Show Time And Material Timecard.
 
         ``GET /rest/v1.0/projects/{project_id}/time_and_material_timecards/{id}``
@@ -269,7 +269,7 @@ class TimeAndMaterialTimecardResource(Resource):
         body: TimeAndMaterialTimecardCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[TimeAndMaterialTimecardListTimeAndMaterialTimecardsItem]:
+    ) -> Response[TimeAndMaterialTimecardShowResult]:
         """Update Time And Material Timecard.
 
         ``PATCH /rest/v1.0/projects/{project_id}/time_and_material_timecards/{id}``

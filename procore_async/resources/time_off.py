@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TimeOffCreateForPersonBody",
-    "TimeOffCreateForPersonResult",
-    "TimeOffCreateForPersonResultInstancesItem",
     "TimeOffDeleteRecordResult",
     "TimeOffDeleteRecordResultData",
     "TimeOffGetAllForSinglePersonResult",
@@ -30,7 +28,66 @@ __all__ = [
     "TimeOffGetAllForSinglePersonResultPagination",
     "TimeOffResource",
     "TimeOffUpdateRecordBody",
+    "TimeOffUpdateRecordResult",
+    "TimeOffUpdateRecordResultInstancesItem",
 ]
+
+
+class TimeOffDeleteRecordResultData(TypedDict, total=False):
+    id: str
+
+
+class TimeOffDeleteRecordResult(TypedDict, total=False):
+    data: TimeOffDeleteRecordResultData
+
+
+class TimeOffUpdateRecordBody(TypedDict, total=False):
+    start_day: str
+    end_day: str
+    apply_to_saturday: bool
+    apply_to_sunday: bool
+    is_paid: bool
+    reason: str
+    batch_start_time: str
+    batch_end_time: str
+
+
+class TimeOffUpdateRecordResultInstancesItem(TypedDict, total=False):
+    id: str
+    start_day: str
+    end_day: str
+
+
+class TimeOffUpdateRecordResult(TypedDict, total=False):
+    id: str
+    person_id: str
+    company_id: str
+    start_day: str
+    end_day: str
+    is_paid: bool
+    reason: str
+    repeat: str
+    repeat_end_day: str
+    cadence: int
+    apply_to_saturday: bool
+    apply_to_sunday: bool
+    batch_start_time: str
+    batch_end_time: str
+    instances: list[TimeOffUpdateRecordResultInstancesItem]
+
+
+class TimeOffCreateForPersonBody(TypedDict, total=False):
+    start_day: str
+    end_day: str
+    apply_to_saturday: bool
+    apply_to_sunday: bool
+    is_paid: bool
+    reason: str
+    repeat: str
+    batch_start_time: str
+    batch_end_time: str
+    cadence: int
+    repeat_end_day: str
 
 
 class TimeOffGetAllForSinglePersonResultDataItem(TypedDict, total=False):
@@ -61,63 +118,6 @@ class TimeOffGetAllForSinglePersonResultPagination(TypedDict, total=False):
 class TimeOffGetAllForSinglePersonResult(TypedDict, total=False):
     data: list[TimeOffGetAllForSinglePersonResultDataItem]
     pagination: TimeOffGetAllForSinglePersonResultPagination
-
-
-class TimeOffCreateForPersonBody(TypedDict, total=False):
-    start_day: str
-    end_day: str
-    apply_to_saturday: bool
-    apply_to_sunday: bool
-    is_paid: bool
-    reason: str
-    repeat: str
-    batch_start_time: str
-    batch_end_time: str
-    cadence: int
-    repeat_end_day: str
-
-
-class TimeOffCreateForPersonResultInstancesItem(TypedDict, total=False):
-    id: str
-    start_day: str
-    end_day: str
-
-
-class TimeOffCreateForPersonResult(TypedDict, total=False):
-    id: str
-    person_id: str
-    company_id: str
-    start_day: str
-    end_day: str
-    is_paid: bool
-    reason: str
-    repeat: str
-    repeat_end_day: str
-    cadence: int
-    apply_to_saturday: bool
-    apply_to_sunday: bool
-    batch_start_time: str
-    batch_end_time: str
-    instances: list[TimeOffCreateForPersonResultInstancesItem]
-
-
-class TimeOffDeleteRecordResultData(TypedDict, total=False):
-    id: str
-
-
-class TimeOffDeleteRecordResult(TypedDict, total=False):
-    data: TimeOffDeleteRecordResultData
-
-
-class TimeOffUpdateRecordBody(TypedDict, total=False):
-    start_day: str
-    end_day: str
-    apply_to_saturday: bool
-    apply_to_sunday: bool
-    is_paid: bool
-    reason: str
-    batch_start_time: str
-    batch_end_time: str
 
 
 class TimeOffResource(Resource):
@@ -159,7 +159,7 @@ class TimeOffResource(Resource):
 
     async def create_for_person(
         self, *, company_id: int, person_id: int, body: TimeOffCreateForPersonBody | None = None
-    ) -> Response[TimeOffCreateForPersonResult]:
+    ) -> Response[TimeOffUpdateRecordResult]:
         """Create Time Off for a Person.
 
         ``POST
@@ -208,7 +208,7 @@ class TimeOffResource(Resource):
 
     async def get_single_record(
         self, *, company_id: int, person_id: int, time_off_id: str
-    ) -> Response[TimeOffCreateForPersonResult]:
+    ) -> Response[TimeOffUpdateRecordResult]:
         """Get Single Time Off Record.
 
         ``GET
@@ -237,7 +237,7 @@ class TimeOffResource(Resource):
         person_id: int,
         time_off_id: str,
         body: TimeOffUpdateRecordBody | None = None,
-    ) -> Response[TimeOffCreateForPersonResult]:
+    ) -> Response[TimeOffUpdateRecordResult]:
         """Update a Time Off Record.
 
         ``PATCH

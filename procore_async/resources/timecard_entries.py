@@ -39,6 +39,27 @@ __all__ = [
 ]
 
 
+class TimecardEntriesCreateBodyTimecardEntry(TypedDict, total=False):
+    party_id: int
+    hours: str
+    billable: bool
+    date: str
+    description: str
+    timecard_time_type_id: int
+    cost_code_id: int
+    login_information_id: int
+    origin_id: int
+    origin_data: str
+    line_item_type_id: int
+    clock_in_time: str
+    clock_out_time: str
+
+
+class TimecardEntriesCreateBody(TypedDict, total=False):
+    project_id: int
+    timecard_entry: TimecardEntriesCreateBodyTimecardEntry
+
+
 class TimecardEntriesListCompanyFilters(TypedDict, total=False):
     deleted_at: str
     id: Sequence[int]
@@ -46,6 +67,11 @@ class TimecardEntriesListCompanyFilters(TypedDict, total=False):
     include_in_progress: bool
     party_id: Sequence[int]
     updated_at: str
+
+
+class TimecardEntriesListProjectFilters(TypedDict, total=False):
+    created_by_id: Sequence[int]
+    daily_log_segment_id: Sequence[int]
 
 
 class TimecardEntriesCreateCompanyBodyTimecardEntry(TypedDict, total=False):
@@ -78,19 +104,6 @@ class TimecardEntriesCreateCompanyBodyTimecardEntry(TypedDict, total=False):
 class TimecardEntriesCreateCompanyBody(TypedDict, total=False):
     project_id: int
     timecard_entry: TimecardEntriesCreateCompanyBodyTimecardEntry
-
-
-class TimecardEntriesShowChangeHistoryCompanyResultItem(TypedDict, total=False):
-    column: str
-    old_value: str
-    new_value: str
-    created_at: str
-    created_by: str
-
-
-class TimecardEntriesListProjectFilters(TypedDict, total=False):
-    created_by_id: Sequence[int]
-    daily_log_segment_id: Sequence[int]
 
 
 class TimecardEntriesCreateProjectBodyTimecardEntry(TypedDict, total=False):
@@ -149,25 +162,12 @@ class TimecardEntriesUpdateSignatureProjectBody(TypedDict, total=False):
     signature_id: int
 
 
-class TimecardEntriesCreateBodyTimecardEntry(TypedDict, total=False):
-    party_id: int
-    hours: str
-    billable: bool
-    date: str
-    description: str
-    timecard_time_type_id: int
-    cost_code_id: int
-    login_information_id: int
-    origin_id: int
-    origin_data: str
-    line_item_type_id: int
-    clock_in_time: str
-    clock_out_time: str
-
-
-class TimecardEntriesCreateBody(TypedDict, total=False):
-    project_id: int
-    timecard_entry: TimecardEntriesCreateBodyTimecardEntry
+class TimecardEntriesShowChangeHistoryCompanyResultItem(TypedDict, total=False):
+    column: str
+    old_value: str
+    new_value: str
+    created_at: str
+    created_by: str
 
 
 class TimecardEntriesResource(Resource):

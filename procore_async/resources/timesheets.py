@@ -27,34 +27,26 @@ __all__ = [
     "TimesheetsBulkCreateTimecardEntriesBody",
     "TimesheetsBulkCreateTimecardEntriesBodyTimecardEntriesItem",
     "TimesheetsBulkCreateTimecardEntriesResultItem",
-    "TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy",
     "TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType",
     "TimesheetsBulkCreateTimecardEntriesResultItemTimesheetStatus",
     "TimesheetsBulkUpdateTimecardEntriesBody",
     "TimesheetsBulkUpdateTimecardEntriesBodyUpdatesItem",
     "TimesheetsBulkUpdateTimecardEntriesResult",
     "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItem",
-    "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy",
-    "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemFullCostCode",
     "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType",
     "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimesheetStatus",
+    "TimesheetsChangeHistoryBody",
     "TimesheetsChangeHistoryResultItem",
     "TimesheetsCreateBody",
+    "TimesheetsCreateBodyTimesheet",
     "TimesheetsCreateResult",
     "TimesheetsCreateSignatureForBody",
     "TimesheetsCreateSignatureForBodySignature",
     "TimesheetsCreateSignatureForForProjectBody",
     "TimesheetsCreateSignatureForForProjectBodySignature",
-    "TimesheetsCreateSignatureForResult",
-    "TimesheetsCreateTimecardEntryBody",
-    "TimesheetsDeleteTimecardEntriesBody",
-    "TimesheetsDeleteTimecardEntriesResult",
-    "TimesheetsDeleteTimecardEntriesResultTimecardEntriesItem",
-    "TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemCustomFields",
-    "TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemLocation",
-    "TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemTimecardTimeType",
     "TimesheetsDraftCreateBody",
     "TimesheetsDraftCreateBodyTimecardEntriesItem",
+    "TimesheetsEditTimecardEntryBody",
     "TimesheetsExportCompanyTimeIndexToCsvFilters",
     "TimesheetsListAllFilters",
     "TimesheetsListAllItem",
@@ -65,266 +57,40 @@ __all__ = [
     "TimesheetsListTimecardDataItemParty",
     "TimesheetsListTimecardDataItemTimecardEntriesItem",
     "TimesheetsResource",
-    "TimesheetsUpdateForProjectBody",
+    "TimesheetsShowResult",
+    "TimesheetsShowResultCreatedBy",
+    "TimesheetsShowResultTimecardEntriesItem",
+    "TimesheetsShowResultTimecardEntriesItemCreatedBy",
+    "TimesheetsShowResultTimecardEntriesItemCrew",
+    "TimesheetsShowResultTimecardEntriesItemCustomFields",
+    "TimesheetsShowResultTimecardEntriesItemLocation",
+    "TimesheetsShowResultTimecardEntriesItemTimecardTimeType",
+    "TimesheetsShowSignatureResult",
+    "TimesheetsUpdateBody",
     "TimesheetsUpdateStatusBody",
     "TimesheetsUpdateStatusBodyTimesheetsItem",
     "TimesheetsUpdateTimecardEntriesBody",
-    "TimesheetsUpdateTimecardEntriesBodyTimecardEntriesItem",
 ]
 
 
-class TimesheetsListTimecardDataFilters(TypedDict, total=False):
-    deleted_at: str
-    updated_at: str
-
-
-class TimesheetsListTimecardDataItemParty(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class TimesheetsListTimecardDataItemOtherHoursItem(TypedDict, total=False):
-    hours: dict[str, Any]
-    project: dict[str, Any]
-
-
-class TimesheetsListTimecardDataItemTimecardEntriesItem(TypedDict, total=False):
-    id: dict[str, Any]
-    created_at: dict[str, Any]
-    date: dict[str, Any]
-    deleted_at: dict[str, Any]
-    description: dict[str, Any]
-    billable: dict[str, Any]
-    hours: dict[str, Any]
-    updated_at: dict[str, Any]
-    timecard_type: dict[str, Any]
-    cost_code: dict[str, Any]
-    origin_id: dict[str, Any]
-    origin_data: dict[str, Any]
-    timesheet_status: dict[str, Any]
-    full_cost_code: dict[str, Any]
-    created_by: dict[str, Any]
-    login_information: dict[str, Any]
-    party: dict[str, Any]
-    timecard_time_type: dict[str, Any]
-    line_item_type_id: dict[str, Any]
-
-
-class TimesheetsListTimecardDataItem(TypedDict, total=False):
-    party: TimesheetsListTimecardDataItemParty
-    other_hours: list[TimesheetsListTimecardDataItemOtherHoursItem]
-    timecard_entries: list[TimesheetsListTimecardDataItemTimecardEntriesItem]
-
-
-class TimesheetsBulkUpdateTimecardEntriesBodyUpdatesItem(TypedDict, total=False):
-    id: int
-
-
-class TimesheetsBulkUpdateTimecardEntriesBody(TypedDict, total=False):
-    approval_status: str
-    billable: bool
-    cost_code_id: int
-    crew_id: int
-    date: str
-    description: str
-    hours: int
-    location_id: int
-    origin_id: int
-    origin_data: str
-    party_id: int
-    project_id: int
-    set_timecard_time_type_automatically: bool
-    sub_job_id: int
-    time_in: str
-    time_out: str
-    timesheet_id: int
-    timecard_time_type_id: int
-    updates: list[TimesheetsBulkUpdateTimecardEntriesBodyUpdatesItem]
-    user_id: int
-    work_classification_id: int
-
-
-class TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimesheetStatus(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    created_at: dict[str, Any]
-    updated_at: dict[str, Any]
-    date: dict[str, Any]
-    number: dict[str, Any]
-    created_by: dict[str, Any]
-    name: dict[str, Any]
-    status: dict[str, Any]
-    timecard_entries: dict[str, Any]
-
-
-class TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemFullCostCode(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    login: dict[str, Any]
-    name: dict[str, Any]
-
-
-TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType = TypedDict(
-    "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType",
-    {
-        "id": dict[str, Any],
-        "abbreviated_time_type": dict[str, Any],
-        "company_id": dict[str, Any],
-        "global": dict[str, Any],
-        "time_type": dict[str, Any],
-    },
-    total=False,
-)
-
-
-class TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItem(TypedDict, total=False):
-    id: int
-    created_at: str
-    date: str
-    deleted_at: str
-    description: str
-    billable: bool
-    hours: str
-    updated_at: str
-    timecard_type: str
-    cost_code: str
-    origin_id: int
-    origin_data: str
-    timesheet_status: (
-        TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimesheetStatus
-    )
-    full_cost_code: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemFullCostCode
-    created_by: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy
-    login_information: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy
-    party: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemFullCostCode
-    timecard_time_type: (
-        TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType
-    )
-    line_item_type_id: int
-
-
-class TimesheetsBulkUpdateTimecardEntriesResult(TypedDict, total=False):
-    updated_timecard_entries: list[
-        TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItem
-    ]
-
-
-class TimesheetsBulkCreateTimecardEntriesBodyTimecardEntriesItem(TypedDict, total=False):
-    approval_status: str
-    billable: bool
-    cost_code_id: int
-    crew_id: int
-    date: str
-    description: str
-    hours: int
-    location_id: int
-    origin_id: int
-    origin_data: str
-    party_id: int
-    project_id: int
-    set_timecard_time_type_automatically: bool
-    sub_job_id: int
-    time_in: str
-    time_out: str
-    timesheet_id: int
-    timecard_time_type_id: int
-    user_id: int
-    work_classification_id: int
-
-
-class TimesheetsBulkCreateTimecardEntriesBody(TypedDict, total=False):
-    timecard_entries: list[TimesheetsBulkCreateTimecardEntriesBodyTimecardEntriesItem]
-
-
-class TimesheetsBulkCreateTimecardEntriesResultItemTimesheetStatus(TypedDict, total=False):
-    id: int
-    created_at: str
-    updated_at: str
-    date: str
-    number: int
-    created_by: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy
-    name: str
-    status: str
-    timecard_entries: list[dict[str, Any]]
-
-
-class TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy(TypedDict, total=False):
+class TimesheetsShowResultCreatedBy(TypedDict, total=False):
     id: int
     login: str
     name: str
 
 
-TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType = TypedDict(
-    "TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType",
-    {"id": int, "abbreviated_time_type": str, "company_id": int, "global": bool, "time_type": str},
-    total=False,
-)
+class TimesheetsShowResultTimecardEntriesItemCrew(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
 
 
-class TimesheetsBulkCreateTimecardEntriesResultItem(TypedDict, total=False):
-    id: int
-    created_at: str
-    date: str
-    deleted_at: str
-    description: str
-    billable: bool
-    hours: str
-    updated_at: str
-    timecard_type: str
-    cost_code: str
-    origin_id: int
-    origin_data: str
-    timesheet_status: TimesheetsBulkCreateTimecardEntriesResultItemTimesheetStatus
-    full_cost_code: TimesheetsListTimecardDataItemParty
-    created_by: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
-    login_information: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
-    party: TimesheetsListTimecardDataItemParty
-    timecard_time_type: TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType
-    line_item_type_id: int
+class TimesheetsShowResultTimecardEntriesItemCreatedBy(TypedDict, total=False):
+    id: dict[str, Any]
+    login: dict[str, Any]
+    name: dict[str, Any]
 
 
-class TimesheetsExportCompanyTimeIndexToCsvFilters(TypedDict, total=False):
-    deleted_at: str
-    end_date: str
-    start_date: str
-    updated_at: str
-
-
-class TimesheetsCreateSignatureForBodySignature(TypedDict, total=False):
-    data: str
-    user_id: int
-    signature_text: str
-    upload_id: str
-
-
-class TimesheetsCreateSignatureForBody(TypedDict, total=False):
-    signature: TimesheetsCreateSignatureForBodySignature
-
-
-class TimesheetsCreateSignatureForResult(TypedDict, total=False):
-    id: int
-    signature_text: str
-    file_name: str
-    url: str
-    medium_thumbnail_url: str
-    large_thumbnail_url: str
-    created_by: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
-
-
-class TimesheetsDeleteTimecardEntriesBody(TypedDict, total=False):
-    ids: list[int]
-
-
-class TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemLocation(TypedDict, total=False):
+class TimesheetsShowResultTimecardEntriesItemLocation(TypedDict, total=False):
     id: dict[str, Any]
     name: dict[str, Any]
     node_name: dict[str, Any]
@@ -333,8 +99,8 @@ class TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemLocation(TypedDict
     updated_at: dict[str, Any]
 
 
-TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemTimecardTimeType = TypedDict(
-    "TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemTimecardTimeType",
+TimesheetsShowResultTimecardEntriesItemTimecardTimeType = TypedDict(
+    "TimesheetsShowResultTimecardEntriesItemTimecardTimeType",
     {
         "id": dict[str, Any],
         "time_type": dict[str, Any],
@@ -344,8 +110,8 @@ TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemTimecardTimeType = Typed
     total=False,
 )
 
-TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemCustomFields = TypedDict(
-    "TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemCustomFields",
+TimesheetsShowResultTimecardEntriesItemCustomFields = TypedDict(
+    "TimesheetsShowResultTimecardEntriesItemCustomFields",
     {
         "custom_field_%{custom_field_string_definition_id}": dict[str, Any],
         "custom_field_%{custom_field_decimal_definition_id}": dict[str, Any],
@@ -357,7 +123,7 @@ TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemCustomFields = TypedDict
 )
 
 
-class TimesheetsDeleteTimecardEntriesResultTimecardEntriesItem(TypedDict, total=False):
+class TimesheetsShowResultTimecardEntriesItem(TypedDict, total=False):
     id: int
     created_at: str
     date: str
@@ -372,26 +138,49 @@ class TimesheetsDeleteTimecardEntriesResultTimecardEntriesItem(TypedDict, total=
     billable: bool
     origin_id: int
     origin_data: str
-    crew: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemFullCostCode
-    cost_code: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemFullCostCode
-    created_by: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy
-    login_information: TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemCreatedBy
-    location: TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemLocation
-    timecard_time_type: TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemTimecardTimeType
+    crew: TimesheetsShowResultTimecardEntriesItemCrew
+    cost_code: TimesheetsShowResultTimecardEntriesItemCrew
+    created_by: TimesheetsShowResultTimecardEntriesItemCreatedBy
+    login_information: TimesheetsShowResultTimecardEntriesItemCreatedBy
+    location: TimesheetsShowResultTimecardEntriesItemLocation
+    timecard_time_type: TimesheetsShowResultTimecardEntriesItemTimecardTimeType
     wbs_code_id: int
-    custom_fields: TimesheetsDeleteTimecardEntriesResultTimecardEntriesItemCustomFields
+    custom_fields: TimesheetsShowResultTimecardEntriesItemCustomFields
 
 
-class TimesheetsDeleteTimecardEntriesResult(TypedDict, total=False):
+class TimesheetsShowResult(TypedDict, total=False):
     id: int
     created_at: str
     updated_at: str
     date: str
     number: int
-    created_by: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
+    created_by: TimesheetsShowResultCreatedBy
     name: str
     status: str
-    timecard_entries: list[TimesheetsDeleteTimecardEntriesResultTimecardEntriesItem]
+    timecard_entries: list[TimesheetsShowResultTimecardEntriesItem]
+
+
+class TimesheetsCreateBodyTimesheet(TypedDict, total=False):
+    date: str
+
+
+class TimesheetsCreateBody(TypedDict, total=False):
+    timesheet: TimesheetsCreateBodyTimesheet
+
+
+class TimesheetsCreateResult(TypedDict, total=False):
+    id: int
+    created_at: str
+    updated_at: str
+    date: str
+    number: int
+    created_by: TimesheetsShowResultCreatedBy
+    name: str
+    status: str
+
+
+class TimesheetsUpdateBody(TypedDict, total=False):
+    timesheet: TimesheetsCreateBodyTimesheet
 
 
 class TimesheetsListAllFilters(TypedDict, total=False):
@@ -431,93 +220,11 @@ class TimesheetsListAllItem(TypedDict, total=False):
     updated_at: str
     date: str
     number: int
-    created_by: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
+    created_by: TimesheetsShowResultCreatedBy
     name: str
     status: str
     timecard_entries: list[TimesheetsListAllItemTimecardEntriesItem]
 
-
-class TimesheetsUpdateTimecardEntriesBodyTimecardEntriesItem(TypedDict, total=False):
-    date: str
-
-
-class TimesheetsUpdateTimecardEntriesBody(TypedDict, total=False):
-    timesheet_id: int
-    timecard_entries: list[TimesheetsUpdateTimecardEntriesBodyTimecardEntriesItem]
-
-
-class TimesheetsCreateBody(TypedDict, total=False):
-    timesheet: TimesheetsUpdateTimecardEntriesBodyTimecardEntriesItem
-
-
-class TimesheetsCreateResult(TypedDict, total=False):
-    id: int
-    created_at: str
-    updated_at: str
-    date: str
-    number: int
-    created_by: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
-    name: str
-    status: str
-
-
-class TimesheetsChangeHistoryResultItem(TypedDict, total=False):
-    id: int
-    ref_id: int
-    created_at: str
-    created_by: TimesheetsBulkCreateTimecardEntriesResultItemCreatedBy
-    column: str
-    old_value: str
-    new_value: str
-
-
-class TimesheetsCreateSignatureForForProjectBodySignature(TypedDict, total=False):
-    data: str
-    user_id: int
-    signature_text: str
-
-
-class TimesheetsCreateSignatureForForProjectBody(TypedDict, total=False):
-    signature: TimesheetsCreateSignatureForForProjectBodySignature
-
-
-class TimesheetsUpdateStatusBodyTimesheetsItem(TypedDict, total=False):
-    id: int
-    status: str
-
-
-class TimesheetsUpdateStatusBody(TypedDict, total=False):
-    timesheets: list[TimesheetsUpdateStatusBodyTimesheetsItem]
-
-
-class TimesheetsUpdateForProjectBody(TypedDict, total=False):
-    timesheet: TimesheetsUpdateTimecardEntriesBodyTimecardEntriesItem
-
-
-TimesheetsCreateTimecardEntryBody = TypedDict(
-    "TimesheetsCreateTimecardEntryBody",
-    {
-        "hours": str,
-        "lunch_time": str,
-        "time_in": str,
-        "time_out": str,
-        "billable": bool,
-        "date": str,
-        "description": str,
-        "timecard_time_type_id": int,
-        "timesheet_id": int,
-        "cost_code_id": int,
-        "sub_job_id": int,
-        "location_id": int,
-        "login_information_id": int,
-        "party_id": int,
-        "origin_id": int,
-        "origin_data": str,
-        "line_item_type_id": int,
-        "custom_field_%{custom_field_definition_id}": Any,
-    },
-    total=False,
-)
 
 TimesheetsBulkCreateBodyTimecardEntriesItem = TypedDict(
     "TimesheetsBulkCreateBodyTimecardEntriesItem",
@@ -602,6 +309,296 @@ TimesheetsDraftCreateBodyTimecardEntriesItem = TypedDict(
 class TimesheetsDraftCreateBody(TypedDict, total=False):
     date: str
     timecard_entries: list[TimesheetsDraftCreateBodyTimecardEntriesItem]
+
+
+class TimesheetsUpdateStatusBodyTimesheetsItem(TypedDict, total=False):
+    id: int
+    status: str
+
+
+class TimesheetsUpdateStatusBody(TypedDict, total=False):
+    timesheets: list[TimesheetsUpdateStatusBodyTimesheetsItem]
+
+
+class TimesheetsShowSignatureResult(TypedDict, total=False):
+    id: int
+    signature_text: str
+    file_name: str
+    url: str
+    medium_thumbnail_url: str
+    large_thumbnail_url: str
+    created_by: TimesheetsShowResultCreatedBy
+
+
+class TimesheetsChangeHistoryBody(TypedDict, total=False):
+    ids: list[int]
+
+
+class TimesheetsChangeHistoryResultItem(TypedDict, total=False):
+    id: int
+    ref_id: int
+    created_at: str
+    created_by: TimesheetsShowResultCreatedBy
+    column: str
+    old_value: str
+    new_value: str
+
+
+class TimesheetsListTimecardDataFilters(TypedDict, total=False):
+    deleted_at: str
+    updated_at: str
+
+
+class TimesheetsListTimecardDataItemParty(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class TimesheetsListTimecardDataItemOtherHoursItem(TypedDict, total=False):
+    hours: dict[str, Any]
+    project: dict[str, Any]
+
+
+class TimesheetsListTimecardDataItemTimecardEntriesItem(TypedDict, total=False):
+    id: dict[str, Any]
+    created_at: dict[str, Any]
+    date: dict[str, Any]
+    deleted_at: dict[str, Any]
+    description: dict[str, Any]
+    billable: dict[str, Any]
+    hours: dict[str, Any]
+    updated_at: dict[str, Any]
+    timecard_type: dict[str, Any]
+    cost_code: dict[str, Any]
+    origin_id: dict[str, Any]
+    origin_data: dict[str, Any]
+    timesheet_status: dict[str, Any]
+    full_cost_code: dict[str, Any]
+    created_by: dict[str, Any]
+    login_information: dict[str, Any]
+    party: dict[str, Any]
+    timecard_time_type: dict[str, Any]
+    line_item_type_id: dict[str, Any]
+
+
+class TimesheetsListTimecardDataItem(TypedDict, total=False):
+    party: TimesheetsListTimecardDataItemParty
+    other_hours: list[TimesheetsListTimecardDataItemOtherHoursItem]
+    timecard_entries: list[TimesheetsListTimecardDataItemTimecardEntriesItem]
+
+
+TimesheetsEditTimecardEntryBody = TypedDict(
+    "TimesheetsEditTimecardEntryBody",
+    {
+        "hours": str,
+        "lunch_time": str,
+        "time_in": str,
+        "time_out": str,
+        "billable": bool,
+        "date": str,
+        "description": str,
+        "timecard_time_type_id": int,
+        "timesheet_id": int,
+        "cost_code_id": int,
+        "sub_job_id": int,
+        "location_id": int,
+        "login_information_id": int,
+        "party_id": int,
+        "origin_id": int,
+        "origin_data": str,
+        "line_item_type_id": int,
+        "custom_field_%{custom_field_definition_id}": Any,
+    },
+    total=False,
+)
+
+
+class TimesheetsCreateSignatureForBodySignature(TypedDict, total=False):
+    data: str
+    user_id: int
+    signature_text: str
+    upload_id: str
+
+
+class TimesheetsCreateSignatureForBody(TypedDict, total=False):
+    signature: TimesheetsCreateSignatureForBodySignature
+
+
+class TimesheetsUpdateTimecardEntriesBody(TypedDict, total=False):
+    timesheet_id: int
+    timecard_entries: list[TimesheetsCreateBodyTimesheet]
+
+
+class TimesheetsBulkUpdateTimecardEntriesBodyUpdatesItem(TypedDict, total=False):
+    id: int
+
+
+class TimesheetsBulkUpdateTimecardEntriesBody(TypedDict, total=False):
+    approval_status: str
+    billable: bool
+    cost_code_id: int
+    crew_id: int
+    date: str
+    description: str
+    hours: int
+    location_id: int
+    origin_id: int
+    origin_data: str
+    party_id: int
+    project_id: int
+    set_timecard_time_type_automatically: bool
+    sub_job_id: int
+    time_in: str
+    time_out: str
+    timesheet_id: int
+    timecard_time_type_id: int
+    updates: list[TimesheetsBulkUpdateTimecardEntriesBodyUpdatesItem]
+    user_id: int
+    work_classification_id: int
+
+
+class TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimesheetStatus(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    created_at: dict[str, Any]
+    updated_at: dict[str, Any]
+    date: dict[str, Any]
+    number: dict[str, Any]
+    created_by: dict[str, Any]
+    name: dict[str, Any]
+    status: dict[str, Any]
+    timecard_entries: dict[str, Any]
+
+
+TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType = TypedDict(
+    "TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType",
+    {
+        "id": dict[str, Any],
+        "abbreviated_time_type": dict[str, Any],
+        "company_id": dict[str, Any],
+        "global": dict[str, Any],
+        "time_type": dict[str, Any],
+    },
+    total=False,
+)
+
+
+class TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItem(TypedDict, total=False):
+    id: int
+    created_at: str
+    date: str
+    deleted_at: str
+    description: str
+    billable: bool
+    hours: str
+    updated_at: str
+    timecard_type: str
+    cost_code: str
+    origin_id: int
+    origin_data: str
+    timesheet_status: (
+        TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimesheetStatus
+    )
+    full_cost_code: TimesheetsShowResultTimecardEntriesItemCrew
+    created_by: TimesheetsShowResultTimecardEntriesItemCreatedBy
+    login_information: TimesheetsShowResultTimecardEntriesItemCreatedBy
+    party: TimesheetsShowResultTimecardEntriesItemCrew
+    timecard_time_type: (
+        TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItemTimecardTimeType
+    )
+    line_item_type_id: int
+
+
+class TimesheetsBulkUpdateTimecardEntriesResult(TypedDict, total=False):
+    updated_timecard_entries: list[
+        TimesheetsBulkUpdateTimecardEntriesResultUpdatedTimecardEntriesItem
+    ]
+
+
+class TimesheetsBulkCreateTimecardEntriesBodyTimecardEntriesItem(TypedDict, total=False):
+    approval_status: str
+    billable: bool
+    cost_code_id: int
+    crew_id: int
+    date: str
+    description: str
+    hours: int
+    location_id: int
+    origin_id: int
+    origin_data: str
+    party_id: int
+    project_id: int
+    set_timecard_time_type_automatically: bool
+    sub_job_id: int
+    time_in: str
+    time_out: str
+    timesheet_id: int
+    timecard_time_type_id: int
+    user_id: int
+    work_classification_id: int
+
+
+class TimesheetsBulkCreateTimecardEntriesBody(TypedDict, total=False):
+    timecard_entries: list[TimesheetsBulkCreateTimecardEntriesBodyTimecardEntriesItem]
+
+
+class TimesheetsBulkCreateTimecardEntriesResultItemTimesheetStatus(TypedDict, total=False):
+    id: int
+    created_at: str
+    updated_at: str
+    date: str
+    number: int
+    created_by: TimesheetsShowResultTimecardEntriesItemCreatedBy
+    name: str
+    status: str
+    timecard_entries: list[dict[str, Any]]
+
+
+TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType = TypedDict(
+    "TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType",
+    {"id": int, "abbreviated_time_type": str, "company_id": int, "global": bool, "time_type": str},
+    total=False,
+)
+
+
+class TimesheetsBulkCreateTimecardEntriesResultItem(TypedDict, total=False):
+    id: int
+    created_at: str
+    date: str
+    deleted_at: str
+    description: str
+    billable: bool
+    hours: str
+    updated_at: str
+    timecard_type: str
+    cost_code: str
+    origin_id: int
+    origin_data: str
+    timesheet_status: TimesheetsBulkCreateTimecardEntriesResultItemTimesheetStatus
+    full_cost_code: TimesheetsListTimecardDataItemParty
+    created_by: TimesheetsShowResultCreatedBy
+    login_information: TimesheetsShowResultCreatedBy
+    party: TimesheetsListTimecardDataItemParty
+    timecard_time_type: TimesheetsBulkCreateTimecardEntriesResultItemTimecardTimeType
+    line_item_type_id: int
+
+
+class TimesheetsExportCompanyTimeIndexToCsvFilters(TypedDict, total=False):
+    deleted_at: str
+    end_date: str
+    start_date: str
+    updated_at: str
+
+
+class TimesheetsCreateSignatureForForProjectBodySignature(TypedDict, total=False):
+    data: str
+    user_id: int
+    signature_text: str
+
+
+class TimesheetsCreateSignatureForForProjectBody(TypedDict, total=False):
+    signature: TimesheetsCreateSignatureForForProjectBodySignature
 
 
 class TimesheetsResource(Resource):
@@ -727,7 +724,7 @@ class TimesheetsResource(Resource):
 
     async def create_signature_for(
         self, *, company_id: int, body: TimesheetsCreateSignatureForBody
-    ) -> Response[TimesheetsCreateSignatureForResult]:
+    ) -> Response[TimesheetsShowSignatureResult]:
         """Create Signature for Timesheet.
 
         ``POST /rest/v1.0/companies/{company_id}/timesheets/signatures``
@@ -747,7 +744,7 @@ class TimesheetsResource(Resource):
 
     async def delete_signature(
         self, *, company_id: int, id: int
-    ) -> Response[TimesheetsCreateSignatureForResult]:
+    ) -> Response[TimesheetsShowSignatureResult]:
         """Delete A Signature.
 
         ``DELETE /rest/v1.0/companies/{company_id}/timesheets/signatures/{id}``
@@ -765,7 +762,7 @@ class TimesheetsResource(Resource):
 
     async def show_signature(
         self, *, company_id: int, id: int
-    ) -> Response[TimesheetsCreateSignatureForResult]:
+    ) -> Response[TimesheetsShowSignatureResult]:
         """Show A Signature.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/signatures/{id}``
@@ -784,12 +781,8 @@ class TimesheetsResource(Resource):
         )
 
     async def delete_timecard_entries(
-        self,
-        *,
-        project_id: int,
-        body: TimesheetsDeleteTimecardEntriesBody,
-        company_id: int | None = None,
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+        self, *, project_id: int, body: TimesheetsChangeHistoryBody, company_id: int | None = None
+    ) -> Response[TimesheetsShowResult]:
         """Delete Timecard Entries.
 
         ``DELETE /rest/v1.0/projects/{project_id}/timesheets``
@@ -849,7 +842,7 @@ class TimesheetsResource(Resource):
         project_id: int,
         body: TimesheetsUpdateTimecardEntriesBody | None = None,
         company_id: int | None = None,
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Update Timecard Entries.
 
         ``PATCH /rest/v1.0/projects/{project_id}/timesheets``
@@ -895,7 +888,7 @@ class TimesheetsResource(Resource):
         self,
         *,
         project_id: int,
-        body: TimesheetsDeleteTimecardEntriesBody | None = None,
+        body: TimesheetsChangeHistoryBody | None = None,
         company_id: int | None = None,
     ) -> Response[builtins.list[TimesheetsChangeHistoryResultItem]]:
         """Change History.
@@ -915,11 +908,7 @@ class TimesheetsResource(Resource):
         )
 
     async def list_change_history_for(
-        self,
-        *,
-        project_id: int,
-        body: TimesheetsDeleteTimecardEntriesBody,
-        company_id: int | None = None,
+        self, *, project_id: int, body: TimesheetsChangeHistoryBody, company_id: int | None = None
     ) -> Response[builtins.list[TimesheetsChangeHistoryResultItem]]:
         """List Change History for Timesheet.
 
@@ -1055,7 +1044,7 @@ class TimesheetsResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[TimesheetsCreateSignatureForResult]:
+    ) -> ItemIterator[TimesheetsShowSignatureResult]:
         """List Signatures.
 
         ``GET /rest/v1.0/projects/{project_id}/timesheets/signatures``
@@ -1076,7 +1065,7 @@ class TimesheetsResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=TimesheetsCreateSignatureForResult,
+            item_type=TimesheetsShowSignatureResult,
         )
 
     async def create_signature_for_for_project(
@@ -1085,7 +1074,7 @@ class TimesheetsResource(Resource):
         project_id: int,
         body: TimesheetsCreateSignatureForForProjectBody,
         company_id: int | None = None,
-    ) -> Response[TimesheetsCreateSignatureForResult]:
+    ) -> Response[TimesheetsShowSignatureResult]:
         """Create Signature for Timesheet.
 
         ``POST /rest/v1.0/projects/{project_id}/timesheets/signatures``
@@ -1105,7 +1094,7 @@ class TimesheetsResource(Resource):
 
     async def delete_signature_for_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimesheetsCreateSignatureForResult]:
+    ) -> Response[TimesheetsShowSignatureResult]:
         """Delete Signature.
 
         ``DELETE /rest/v1.0/projects/{project_id}/timesheets/signatures/{id}``
@@ -1125,7 +1114,7 @@ class TimesheetsResource(Resource):
 
     async def show_signature_for_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimesheetsCreateSignatureForResult]:
+    ) -> Response[TimesheetsShowSignatureResult]:
         """Show A Signature.
 
         ``GET /rest/v1.0/projects/{project_id}/timesheets/signatures/{id}``
@@ -1149,7 +1138,7 @@ class TimesheetsResource(Resource):
         project_id: int,
         body: TimesheetsUpdateStatusBody | None = None,
         company_id: int | None = None,
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Update timesheet status.
 
         ``PATCH /rest/v1.0/projects/{project_id}/timesheets/update_approval``
@@ -1169,7 +1158,7 @@ class TimesheetsResource(Resource):
 
     async def delete(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Delete Timesheet.
 
         ``DELETE /rest/v1.0/projects/{project_id}/timesheets/{id}``
@@ -1187,7 +1176,7 @@ class TimesheetsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Show A Timesheet.
 
         ``GET /rest/v1.0/projects/{project_id}/timesheets/{id}``
@@ -1208,9 +1197,9 @@ class TimesheetsResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: TimesheetsUpdateForProjectBody | None = None,
+        body: TimesheetsUpdateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Update Timesheet.
 
         ``PATCH /rest/v1.0/projects/{project_id}/timesheets/{id}``
@@ -1233,7 +1222,7 @@ class TimesheetsResource(Resource):
         self,
         *,
         project_id: int,
-        body: TimesheetsCreateTimecardEntryBody | None = None,
+        body: TimesheetsEditTimecardEntryBody | None = None,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Create Timecard Entry.
@@ -1282,7 +1271,7 @@ class TimesheetsResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: TimesheetsCreateTimecardEntryBody | None = None,
+        body: TimesheetsEditTimecardEntryBody | None = None,
         company_id: int | None = None,
     ) -> Response[Any]:
         """Edit a Timecard Entry.
@@ -1309,7 +1298,7 @@ class TimesheetsResource(Resource):
         project_id: int,
         body: TimesheetsDraftCreateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Draft Create.
 
         ``POST /rest/v1.1/projects/{project_id}/project_timesheet_timecard_entries/draft_create``
@@ -1358,9 +1347,9 @@ class TimesheetsResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: TimesheetsUpdateForProjectBody | None = None,
+        body: TimesheetsUpdateBody | None = None,
         company_id: int | None = None,
-    ) -> Response[TimesheetsDeleteTimecardEntriesResult]:
+    ) -> Response[TimesheetsShowResult]:
         """Update Timesheet.
 
         ``PATCH /rest/v1.1/projects/{project_id}/project_timesheet_timecard_entries/{id}``

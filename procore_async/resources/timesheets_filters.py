@@ -19,13 +19,10 @@ else:
 if TYPE_CHECKING:
     from .._response import Response
 
-__all__ = [
-    "TimesheetsFiltersResource",
-    "TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem",
-]
+__all__ = ["TimesheetsFiltersResource", "TimesheetsFiltersShowTimesheetCrewsFiltersResultItem"]
 
 
-class TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem(TypedDict, total=False):
+class TimesheetsFiltersShowTimesheetCrewsFiltersResultItem(TypedDict, total=False):
     key: int
     value: str
 
@@ -35,7 +32,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_approval_status_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet approval status filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/approval_status``
@@ -52,7 +49,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_billable_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet billable filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/billable``
@@ -69,7 +66,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_created_by_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet created by filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/created_by``
@@ -86,7 +83,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_crews_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet crews filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/crews``
@@ -103,7 +100,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_department_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet department filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/departments``
@@ -120,7 +117,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_employee_id_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet employee id filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/employee_ids``
@@ -137,7 +134,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_employee_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet employee filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/employees``
@@ -154,7 +151,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_location_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet location filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/locations``
@@ -171,7 +168,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_office_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet office filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/offices``
@@ -188,7 +185,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_project_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet project filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/projects``
@@ -207,7 +204,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_region_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet region filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/regions``
@@ -224,7 +221,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_sub_job_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet sub job filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/sub_job``
@@ -241,7 +238,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_time_type_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet time type filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/time_type``
@@ -258,7 +255,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_wbs_code_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet wbs code filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/wbs_codes``
@@ -275,7 +272,7 @@ class TimesheetsFiltersResource(Resource):
 
     async def show_timesheet_work_classification_filters(
         self, *, company_id: int
-    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetApprovalStatusFiltersResultItem]]:
+    ) -> Response[builtins.list[TimesheetsFiltersShowTimesheetCrewsFiltersResultItem]]:
         """Show timesheet work classification filters.
 
         ``GET /rest/v1.0/companies/{company_id}/timesheets/filters/work_classifications``

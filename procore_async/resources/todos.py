@@ -24,13 +24,36 @@ if TYPE_CHECKING:
 __all__ = [
     "TodosCreateBody",
     "TodosCreateBodyTodo",
-    "TodosCreateResult",
-    "TodosCreateResultAssignment",
     "TodosResource",
+    "TodosShowResult",
+    "TodosShowResultAssignment",
     "TodosSyncToDosBody",
     "TodosSyncToDosBodyUpdatesItem",
     "TodosUpdateBody",
 ]
+
+
+class TodosShowResultAssignment(TypedDict, total=False):
+    id: int
+    login: str
+    name: str
+
+
+class TodosShowResult(TypedDict, total=False):
+    id: int
+    assignment: TodosShowResultAssignment
+    color: str
+    created_by: TodosShowResultAssignment
+    description: str
+    finish_datetime: str
+    full_outline_path: str
+    milestone: bool
+    name: str
+    percentage: int
+    private: bool
+    start_datetime: str
+    task_name: str
+    updated_at: str
 
 
 class TodosCreateBodyTodo(TypedDict, total=False):
@@ -49,27 +72,9 @@ class TodosCreateBody(TypedDict, total=False):
     todo: TodosCreateBodyTodo
 
 
-class TodosCreateResultAssignment(TypedDict, total=False):
-    id: int
-    login: str
-    name: str
-
-
-class TodosCreateResult(TypedDict, total=False):
-    id: int
-    assignment: TodosCreateResultAssignment
-    color: str
-    created_by: TodosCreateResultAssignment
-    description: str
-    finish_datetime: str
-    full_outline_path: str
-    milestone: bool
-    name: str
-    percentage: int
-    private: bool
-    start_datetime: str
-    task_name: str
-    updated_at: str
+class TodosUpdateBody(TypedDict, total=False):
+    project_id: int
+    todo: TodosCreateBodyTodo
 
 
 class TodosSyncToDosBodyUpdatesItem(TypedDict, total=False):
@@ -88,17 +93,12 @@ class TodosSyncToDosBody(TypedDict, total=False):
     updates: list[TodosSyncToDosBodyUpdatesItem]
 
 
-class TodosUpdateBody(TypedDict, total=False):
-    project_id: int
-    todo: TodosCreateBodyTodo
-
-
 class TodosResource(Resource):
     """Project Management / Schedule (Legacy) / todos (5 operations)."""
 
     async def create(
         self, *, body: TodosCreateBody, company_id: int | None = None
-    ) -> Response[TodosCreateResult]:
+    ) -> Response[TodosShowResult]:
         """Create todo.
 
         ``POST /rest/v1.0/todos`` (``RestV10TodosPost``).
@@ -164,7 +164,7 @@ class TodosResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[TodosCreateResult]:
+    ) -> Response[TodosShowResult]:
         """Show todo.
 
         ``GET /rest/v1.0/todos/{id}`` (``RestV10TodosIdGet``).
@@ -185,7 +185,7 @@ class TodosResource(Resource):
 
     async def update(
         self, *, id: int, body: TodosUpdateBody, company_id: int | None = None
-    ) -> Response[TodosCreateResult]:
+    ) -> Response[TodosShowResult]:
         """Update todo.
 
         ``PATCH /rest/v1.0/todos/{id}`` (``RestV10TodosIdPatch``).

@@ -25,16 +25,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TriggersBulkCreateResult",
+    "TriggersBulkCreateResultSuccessItem",
     "TriggersBulkDeleteProjectWebhooksResult",
     "TriggersBulkDeleteResult",
     "TriggersCreateProjectWebhooksBody",
     "TriggersListProjectWebhooksItem",
-    "TriggersListWebhooksResultItem",
     "TriggersResource",
 ]
 
 
-class TriggersListWebhooksResultItem(TypedDict, total=False):
+class TriggersBulkDeleteResult(TypedDict, total=False):
+    success: list[int]
+
+
+class TriggersBulkCreateResultSuccessItem(TypedDict, total=False):
     id: int
     webhook_hook_id: int
     resource_name: str
@@ -45,12 +49,8 @@ class TriggersListWebhooksResultItem(TypedDict, total=False):
     user_id: int
 
 
-class TriggersBulkDeleteResult(TypedDict, total=False):
-    success: list[int]
-
-
 class TriggersBulkCreateResult(TypedDict, total=False):
-    success: list[TriggersListWebhooksResultItem]
+    success: list[TriggersBulkCreateResultSuccessItem]
 
 
 class TriggersListProjectWebhooksItem(TypedDict, total=False):
@@ -76,7 +76,7 @@ class TriggersResource(Resource):
 
     async def list_webhooks(
         self, *, hook_id: int, company_id: int, project_id: int
-    ) -> Response[builtins.list[TriggersListWebhooksResultItem]]:
+    ) -> Response[builtins.list[TriggersBulkCreateResultSuccessItem]]:
         """List Webhooks Triggers.
 
         ``GET /rest/v1.0/webhooks/hooks/{hook_id}/triggers``
@@ -100,7 +100,7 @@ class TriggersResource(Resource):
 
     async def create_webhooks(
         self, *, hook_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[TriggersListWebhooksResultItem]:
+    ) -> Response[TriggersBulkCreateResultSuccessItem]:
         """Create Webhooks Trigger.
 
         ``POST /rest/v1.0/webhooks/hooks/{hook_id}/triggers``

@@ -28,12 +28,6 @@ __all__ = [
 ]
 
 
-class TypeGetAllEquipmentTypesCompanyFilters(TypedDict, total=False):
-    category_id: str
-    id: str
-    is_active: bool
-
-
 class TypeCreateEquipmentCompanyBody(TypedDict, total=False):
     name: str
     category_id: str
@@ -42,6 +36,12 @@ class TypeCreateEquipmentCompanyBody(TypedDict, total=False):
 
 class TypeUpdateEquipmentCompanyBody(TypedDict, total=False):
     name: str
+    is_active: bool
+
+
+class TypeGetAllEquipmentTypesCompanyFilters(TypedDict, total=False):
+    category_id: str
+    id: str
     is_active: bool
 
 

@@ -46,15 +46,6 @@ class UnitsOfMeasureListItem(TypedDict, total=False):
     uom_category: UnitsOfMeasureListItemUomCategory
 
 
-class UnitsOfMeasureCreateUnitOfMeasureBodyUom(TypedDict, total=False):
-    name: str
-    uom_category_id: int
-
-
-class UnitsOfMeasureCreateUnitOfMeasureBody(TypedDict, total=False):
-    uom: UnitsOfMeasureCreateUnitOfMeasureBodyUom
-
-
 class UnitsOfMeasureSyncBodyUpdatesItem(TypedDict, total=False):
     id: int
     name: str
@@ -64,6 +55,15 @@ class UnitsOfMeasureSyncBodyUpdatesItem(TypedDict, total=False):
 class UnitsOfMeasureSyncBody(TypedDict, total=False):
     updates: list[UnitsOfMeasureSyncBodyUpdatesItem]
     deletes: list[int]
+
+
+class UnitsOfMeasureCreateUnitOfMeasureBodyUom(TypedDict, total=False):
+    name: str
+    uom_category_id: int
+
+
+class UnitsOfMeasureCreateUnitOfMeasureBody(TypedDict, total=False):
+    uom: UnitsOfMeasureCreateUnitOfMeasureBodyUom
 
 
 class UnitsOfMeasureGetConfigurationForUomMasterListResult(TypedDict, total=False):

@@ -24,14 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VisitorLogsCreateBody",
-    "VisitorLogsCreateResult",
-    "VisitorLogsCreateResultCustomFields",
-    "VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "VisitorLogsListFilters",
     "VisitorLogsListItem",
     "VisitorLogsListItemCreatedBy",
@@ -41,6 +33,14 @@ __all__ = [
     "VisitorLogsListItemPermissions",
     "VisitorLogsListItemVendor",
     "VisitorLogsResource",
+    "VisitorLogsShowResult",
+    "VisitorLogsShowResultCustomFields",
+    "VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
     "VisitorLogsUpdateBody",
 ]
 
@@ -116,66 +116,62 @@ class VisitorLogsListItem(TypedDict, total=False):
     permissions: VisitorLogsListItemPermissions
 
 
-class VisitorLogsCreateBody(TypedDict, total=False):
-    visitor_log: dict[str, Any]
-
-
-class VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+class VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: str
 
 
-class VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+class VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: float
 
 
-class VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+class VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: bool
 
 
-class VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+class VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
     TypedDict, total=False
 ):
     id: dict[str, Any]
     label: dict[str, Any]
 
 
-class VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+class VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
-    value: VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+    value: VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
 
 
-class VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+class VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
     TypedDict, total=False
 ):
     data_type: str
     value: list[dict[str, Any]]
 
 
-VisitorLogsCreateResultCustomFields = TypedDict(
-    "VisitorLogsCreateResultCustomFields",
+VisitorLogsShowResultCustomFields = TypedDict(
+    "VisitorLogsShowResultCustomFields",
     {
-        "custom_field_%{custom_field_string_definition_id}": VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": VisitorLogsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+        "custom_field_%{custom_field_string_definition_id}": VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": VisitorLogsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
     },
     total=False,
 )
 
 
-class VisitorLogsCreateResult(TypedDict, total=False):
+class VisitorLogsShowResult(TypedDict, total=False):
     id: int
     begin_hour: int
     begin_minute: int
@@ -192,8 +188,12 @@ class VisitorLogsCreateResult(TypedDict, total=False):
     created_by: VisitorLogsListItemCreatedBy
     vendor: VisitorLogsListItemVendor
     location: VisitorLogsListItemLocation
-    custom_fields: VisitorLogsCreateResultCustomFields
+    custom_fields: VisitorLogsShowResultCustomFields
     permissions: VisitorLogsListItemPermissions
+
+
+class VisitorLogsCreateBody(TypedDict, total=False):
+    visitor_log: dict[str, Any]
 
 
 class VisitorLogsUpdateBody(TypedDict, total=False):
@@ -265,7 +265,7 @@ class VisitorLogsResource(Resource):
         body: VisitorLogsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[VisitorLogsCreateResult]:
+    ) -> Response[VisitorLogsShowResult]:
         """Create Visitor Log.
 
         ``POST /rest/v1.0/projects/{project_id}/visitor_logs``
@@ -310,7 +310,7 @@ class VisitorLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[VisitorLogsCreateResult]:
+    ) -> Response[VisitorLogsShowResult]:
         """Show Visitor Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/visitor_logs/{id}``
@@ -336,7 +336,7 @@ class VisitorLogsResource(Resource):
         body: VisitorLogsUpdateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[VisitorLogsCreateResult]:
+    ) -> Response[VisitorLogsShowResult]:
         """Update Visitor Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/visitor_logs/{id}``

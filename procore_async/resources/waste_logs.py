@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "WasteLogsCreateResult",
-    "WasteLogsCreateResultAttachmentsItem",
     "WasteLogsListFilters",
     "WasteLogsListItem",
     "WasteLogsListItemAttachmentsItem",
@@ -32,6 +30,8 @@ __all__ = [
     "WasteLogsListItemLocation",
     "WasteLogsListItemVendor",
     "WasteLogsResource",
+    "WasteLogsShowResult",
+    "WasteLogsShowResultAttachmentsItem",
 ]
 
 
@@ -99,14 +99,14 @@ class WasteLogsListItem(TypedDict, total=False):
     attachments: list[WasteLogsListItemAttachmentsItem]
 
 
-class WasteLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class WasteLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class WasteLogsCreateResult(TypedDict, total=False):
+class WasteLogsShowResult(TypedDict, total=False):
     id: int
     approximate_quantity: int
     created_at: str
@@ -126,7 +126,7 @@ class WasteLogsCreateResult(TypedDict, total=False):
     location: WasteLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: WasteLogsListItemDailyLogSegment
-    attachments: list[WasteLogsCreateResultAttachmentsItem]
+    attachments: list[WasteLogsShowResultAttachmentsItem]
 
 
 class WasteLogsResource(Resource):
@@ -190,7 +190,7 @@ class WasteLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[WasteLogsCreateResult]:
+    ) -> Response[WasteLogsShowResult]:
         """Create Waste Log.
 
         ``POST /rest/v1.0/projects/{project_id}/waste_logs``
@@ -231,7 +231,7 @@ class WasteLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[WasteLogsCreateResult]:
+    ) -> Response[WasteLogsShowResult]:
         """Show Waste Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/waste_logs/{id}``
@@ -249,7 +249,7 @@ class WasteLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[WasteLogsCreateResult]:
+    ) -> Response[WasteLogsShowResult]:
         """Update Waste Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/waste_logs/{id}``

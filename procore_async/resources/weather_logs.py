@@ -23,10 +23,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "WeatherLogsCreateForProjectResult",
-    "WeatherLogsCreateForProjectResultAttachmentsItem",
-    "WeatherLogsCreateResult",
-    "WeatherLogsCreateResultAttachmentsItem",
     "WeatherLogsListAcceptedWeatherConditionsResult",
     "WeatherLogsListFilters",
     "WeatherLogsListForProjectFilters",
@@ -39,6 +35,10 @@ __all__ = [
     "WeatherLogsListItemLocation",
     "WeatherLogsListItemVendor",
     "WeatherLogsResource",
+    "WeatherLogsShowForProjectResult",
+    "WeatherLogsShowForProjectResultAttachmentsItem",
+    "WeatherLogsShowResult",
+    "WeatherLogsShowResultAttachmentsItem",
 ]
 
 
@@ -106,16 +106,16 @@ class WeatherLogsListItem(TypedDict, total=False):
     vendor: WeatherLogsListItemVendor
 
 
-class WeatherLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class WeatherLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class WeatherLogsCreateResult(TypedDict, total=False):
+class WeatherLogsShowResult(TypedDict, total=False):
     id: int
-    attachments: list[WeatherLogsCreateResultAttachmentsItem]
+    attachments: list[WeatherLogsShowResultAttachmentsItem]
     average: str
     calamity: str
     comments: str
@@ -136,14 +136,6 @@ class WeatherLogsCreateResult(TypedDict, total=False):
     wind: str
     updated_at: str
     vendor: WeatherLogsListItemVendor
-
-
-class WeatherLogsListAcceptedWeatherConditionsResult(TypedDict, total=False):
-    sky: list[str]
-    ground: list[str]
-    calamity: list[str]
-    wind: list[str]
-    temperature: list[str]
 
 
 class WeatherLogsListForProjectFilters(TypedDict, total=False):
@@ -183,15 +175,15 @@ class WeatherLogsListForProjectItem(TypedDict, total=False):
     vendor: WeatherLogsListItemVendor
 
 
-class WeatherLogsCreateForProjectResultAttachmentsItem(TypedDict, total=False):
+class WeatherLogsShowForProjectResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
 
 
-class WeatherLogsCreateForProjectResult(TypedDict, total=False):
+class WeatherLogsShowForProjectResult(TypedDict, total=False):
     id: int
-    attachments: list[WeatherLogsCreateForProjectResultAttachmentsItem]
+    attachments: list[WeatherLogsShowForProjectResultAttachmentsItem]
     average: str
     calamity: str
     comments: str
@@ -212,6 +204,14 @@ class WeatherLogsCreateForProjectResult(TypedDict, total=False):
     wind: str
     updated_at: str
     vendor: WeatherLogsListItemVendor
+
+
+class WeatherLogsListAcceptedWeatherConditionsResult(TypedDict, total=False):
+    sky: list[str]
+    ground: list[str]
+    calamity: list[str]
+    wind: list[str]
+    temperature: list[str]
 
 
 class WeatherLogsResource(Resource):
@@ -273,7 +273,7 @@ class WeatherLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[WeatherLogsCreateResult]:
+    ) -> Response[WeatherLogsShowResult]:
         """Create Weather Log.
 
         ``POST /rest/v1.0/projects/{project_id}/weather_logs``
@@ -341,7 +341,7 @@ class WeatherLogsResource(Resource):
         id: int,
         log_date: str | None = None,
         company_id: int | None = None,
-    ) -> Response[WeatherLogsCreateResult]:
+    ) -> Response[WeatherLogsShowResult]:
         """Show Weather Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/weather_logs/{id}``
@@ -364,7 +364,7 @@ class WeatherLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[WeatherLogsCreateResult]:
+    ) -> Response[WeatherLogsShowResult]:
         """Update Weather Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/weather_logs/{id}``
@@ -449,7 +449,7 @@ class WeatherLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[WeatherLogsCreateForProjectResult]:
+    ) -> Response[WeatherLogsShowForProjectResult]:
         """Create Weather Log.
 
         ``POST /rest/v1.1/projects/{project_id}/daily_logs/weather_logs``
@@ -497,7 +497,7 @@ class WeatherLogsResource(Resource):
 
     async def show_for_project(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[WeatherLogsCreateForProjectResult]:
+    ) -> Response[WeatherLogsShowForProjectResult]:
         """Show Weather Log.
 
         ``GET /rest/v1.1/projects/{project_id}/daily_logs/weather_logs/{id}``
@@ -523,7 +523,7 @@ class WeatherLogsResource(Resource):
         body: Mapping[str, Any],
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[WeatherLogsCreateForProjectResult]:
+    ) -> Response[WeatherLogsShowForProjectResult]:
         """Update Weather Log.
 
         ``PATCH /rest/v1.1/projects/{project_id}/daily_logs/weather_logs/{id}``

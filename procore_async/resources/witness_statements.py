@@ -26,18 +26,6 @@ __all__ = [
     "WitnessStatementsCreateBody",
     "WitnessStatementsCreateBodyWitnessStatement",
     "WitnessStatementsCreateBodyWitnessStatementRecording",
-    "WitnessStatementsCreateResult",
-    "WitnessStatementsCreateResultAttachmentsItem",
-    "WitnessStatementsCreateResultCustomFields",
-    "WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
-    "WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
-    "WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
-    "WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
-    "WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
-    "WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
-    "WitnessStatementsCreateResultRecording",
-    "WitnessStatementsCreateResultRecordingAttachment",
-    "WitnessStatementsCreateResultRecordingCapturedBy",
     "WitnessStatementsListFilters",
     "WitnessStatementsListItem",
     "WitnessStatementsListItemAttachmentsItem",
@@ -50,6 +38,18 @@ __all__ = [
     "WitnessStatementsListRecycledFilters",
     "WitnessStatementsListRecycledV10Filters",
     "WitnessStatementsResource",
+    "WitnessStatementsShowResult",
+    "WitnessStatementsShowResultAttachmentsItem",
+    "WitnessStatementsShowResultCustomFields",
+    "WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId",
+    "WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId",
+    "WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId",
+    "WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId",
+    "WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue",
+    "WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId",
+    "WitnessStatementsShowResultRecording",
+    "WitnessStatementsShowResultRecordingAttachment",
+    "WitnessStatementsShowResultRecordingCapturedBy",
     "WitnessStatementsUpdateBody",
     "WitnessStatementsUpdateBodyWitnessStatement",
 ]
@@ -136,6 +136,110 @@ class WitnessStatementsListItem(TypedDict, total=False):
     recording: WitnessStatementsListItemRecording
 
 
+class WitnessStatementsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    thumbnail_url: str
+    name: str
+    content_type: str
+    viewable: bool
+    can_be_viewed: bool
+
+
+class WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: str
+
+
+class WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: float
+
+
+class WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: bool
+
+
+class WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
+    TypedDict, total=False
+):
+    id: dict[str, Any]
+    label: dict[str, Any]
+
+
+class WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
+
+
+class WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
+    TypedDict, total=False
+):
+    data_type: str
+    value: list[dict[str, Any]]
+
+
+WitnessStatementsShowResultCustomFields = TypedDict(
+    "WitnessStatementsShowResultCustomFields",
+    {
+        "custom_field_%{custom_field_string_definition_id}": WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
+        "custom_field_%{custom_field_decimal_definition_id}": WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
+        "custom_field_%{custom_field_boolean_definition_id}": WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
+        "custom_field_%{custom_field_lov_entry_definition_id}": WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
+        "custom_field_%{custom_field_lov_entries_definition_id}": WitnessStatementsShowResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
+    },
+    total=False,
+)
+
+
+class WitnessStatementsShowResultRecordingAttachment(TypedDict, total=False):
+    id: int
+    content_type: str
+    name: str
+    thumbnail_url: str
+    url: str
+    viewable_document_id: int
+
+
+class WitnessStatementsShowResultRecordingCapturedBy(TypedDict, total=False):
+    id: int
+    name: str
+    locale: str
+    login: str
+
+
+class WitnessStatementsShowResultRecording(TypedDict, total=False):
+    id: int
+    witness_statement_id: int
+    attachment: WitnessStatementsShowResultRecordingAttachment
+    captured_by: WitnessStatementsShowResultRecordingCapturedBy
+    created_at: str
+
+
+class WitnessStatementsShowResult(TypedDict, total=False):
+    id: int
+    incident_id: int
+    attachments: list[WitnessStatementsShowResultAttachmentsItem]
+    statement: str
+    statement_plain_text: str
+    date_received: str
+    created_at: str
+    deleted_at: str
+    updated_at: str
+    witness: WitnessStatementsListItemWitness
+    custom_fields: WitnessStatementsShowResultCustomFields
+    recording: WitnessStatementsShowResultRecording
+
+
 class WitnessStatementsCreateBodyWitnessStatementRecording(TypedDict, total=False):
     upload_id: str
 
@@ -163,110 +267,6 @@ class WitnessStatementsCreateBody(TypedDict, total=False):
     witness_statement: WitnessStatementsCreateBodyWitnessStatement
 
 
-class WitnessStatementsCreateResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    thumbnail_url: str
-    name: str
-    content_type: str
-    viewable: bool
-    can_be_viewed: bool
-
-
-class WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: str
-
-
-class WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: float
-
-
-class WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: bool
-
-
-class WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue(
-    TypedDict, total=False
-):
-    id: dict[str, Any]
-    label: dict[str, Any]
-
-
-class WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionIdValue
-
-
-class WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId(
-    TypedDict, total=False
-):
-    data_type: str
-    value: list[dict[str, Any]]
-
-
-WitnessStatementsCreateResultCustomFields = TypedDict(
-    "WitnessStatementsCreateResultCustomFields",
-    {
-        "custom_field_%{custom_field_string_definition_id}": WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldStringDefinitionId,
-        "custom_field_%{custom_field_decimal_definition_id}": WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldDecimalDefinitionId,
-        "custom_field_%{custom_field_boolean_definition_id}": WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldBooleanDefinitionId,
-        "custom_field_%{custom_field_lov_entry_definition_id}": WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntryDefinitionId,
-        "custom_field_%{custom_field_lov_entries_definition_id}": WitnessStatementsCreateResultCustomFieldsCustomFieldCustomFieldLovEntriesDefinitionId,
-    },
-    total=False,
-)
-
-
-class WitnessStatementsCreateResultRecordingAttachment(TypedDict, total=False):
-    id: int
-    content_type: str
-    name: str
-    thumbnail_url: str
-    url: str
-    viewable_document_id: int
-
-
-class WitnessStatementsCreateResultRecordingCapturedBy(TypedDict, total=False):
-    id: int
-    name: str
-    locale: str
-    login: str
-
-
-class WitnessStatementsCreateResultRecording(TypedDict, total=False):
-    id: int
-    witness_statement_id: int
-    attachment: WitnessStatementsCreateResultRecordingAttachment
-    captured_by: WitnessStatementsCreateResultRecordingCapturedBy
-    created_at: str
-
-
-class WitnessStatementsCreateResult(TypedDict, total=False):
-    id: int
-    incident_id: int
-    attachments: list[WitnessStatementsCreateResultAttachmentsItem]
-    statement: str
-    statement_plain_text: str
-    date_received: str
-    created_at: str
-    deleted_at: str
-    updated_at: str
-    witness: WitnessStatementsListItemWitness
-    custom_fields: WitnessStatementsCreateResultCustomFields
-    recording: WitnessStatementsCreateResultRecording
-
-
 WitnessStatementsUpdateBodyWitnessStatement = TypedDict(
     "WitnessStatementsUpdateBodyWitnessStatement",
     {
@@ -289,14 +289,14 @@ class WitnessStatementsUpdateBody(TypedDict, total=False):
     witness_statement: WitnessStatementsUpdateBodyWitnessStatement
 
 
-class WitnessStatementsListRecycledV10Filters(TypedDict, total=False):
+class WitnessStatementsListRecycledFilters(TypedDict, total=False):
     created_at: str
     date_received: str
     query: str
     witness_id: Sequence[int]
 
 
-class WitnessStatementsListRecycledFilters(TypedDict, total=False):
+class WitnessStatementsListRecycledV10Filters(TypedDict, total=False):
     created_at: str
     date_received: str
     query: str
@@ -351,7 +351,7 @@ class WitnessStatementsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: WitnessStatementsCreateBody, company_id: int | None = None
-    ) -> Response[WitnessStatementsCreateResult]:
+    ) -> Response[WitnessStatementsShowResult]:
         """Create Witness Statement.
 
         ``POST /rest/v1.0/projects/{project_id}/incidents/witness_statements``
@@ -403,7 +403,7 @@ class WitnessStatementsResource(Resource):
         id: int,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[WitnessStatementsCreateResult]:
+    ) -> Response[WitnessStatementsShowResult]:
         """Show Witness Statement.
 
         ``GET /rest/v1.0/projects/{project_id}/incidents/witness_statements/{id}``
@@ -431,7 +431,7 @@ class WitnessStatementsResource(Resource):
         body: WitnessStatementsUpdateBody,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[WitnessStatementsCreateResult]:
+    ) -> Response[WitnessStatementsShowResult]:
         """Update Witness Statement.
 
         ``PATCH /rest/v1.0/projects/{project_id}/incidents/witness_statements/{id}``
@@ -505,7 +505,7 @@ class WitnessStatementsResource(Resource):
         id: int,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[WitnessStatementsCreateResult]:
+    ) -> Response[WitnessStatementsShowResult]:
         """Show Recycled Witness Statement.
 
         ``GET /rest/v1.0/projects/{project_id}/recycle_bin/incidents/witness_statements/{id}``
@@ -606,7 +606,7 @@ class WitnessStatementsResource(Resource):
         id: int,
         incident_id: int | None = None,
         company_id: int | None = None,
-    ) -> Response[WitnessStatementsCreateResult]:
+    ) -> Response[WitnessStatementsShowResult]:
         """Show Recycled Witness Statement.
 
         ``GET /rest/v1.1/projects/{project_id}/recycle_bin/incidents/witness_statements/{id}``

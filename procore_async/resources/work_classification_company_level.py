@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 __all__ = [
     "WorkClassificationCompanyLevelCreateClassificationBody",
     "WorkClassificationCompanyLevelCreateClassificationBodyWorkClassification",
-    "WorkClassificationCompanyLevelListAllClassificationItem",
     "WorkClassificationCompanyLevelResource",
+    "WorkClassificationCompanyLevelShowClassificationResult",
 ]
 
 
-class WorkClassificationCompanyLevelListAllClassificationItem(TypedDict, total=False):
+class WorkClassificationCompanyLevelShowClassificationResult(TypedDict, total=False):
     id: int
     name: str
     abbreviation: str
@@ -66,7 +66,7 @@ class WorkClassificationCompanyLevelResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[WorkClassificationCompanyLevelListAllClassificationItem]:
+    ) -> ItemIterator[WorkClassificationCompanyLevelShowClassificationResult]:
         """List all Classification.
 
         ``GET /rest/v1.0/companies/{company_id}/work_classifications``
@@ -90,12 +90,12 @@ class WorkClassificationCompanyLevelResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=WorkClassificationCompanyLevelListAllClassificationItem,
+            item_type=WorkClassificationCompanyLevelShowClassificationResult,
         )
 
     async def create_classification(
         self, *, company_id: int, body: WorkClassificationCompanyLevelCreateClassificationBody
-    ) -> Response[WorkClassificationCompanyLevelListAllClassificationItem]:
+    ) -> Response[WorkClassificationCompanyLevelShowClassificationResult]:
         """Create Classification.
 
         ``POST /rest/v1.0/companies/{company_id}/work_classifications``
@@ -115,7 +115,7 @@ class WorkClassificationCompanyLevelResource(Resource):
 
     async def delete_classification(
         self, *, company_id: int, id: int
-    ) -> Response[WorkClassificationCompanyLevelListAllClassificationItem]:
+    ) -> Response[WorkClassificationCompanyLevelShowClassificationResult]:
         """Delete Classification.
 
         ``DELETE /rest/v1.0/companies/{company_id}/work_classifications/{id}``
@@ -135,7 +135,7 @@ class WorkClassificationCompanyLevelResource(Resource):
 
     async def show_classification(
         self, *, company_id: int, id: int
-    ) -> Response[WorkClassificationCompanyLevelListAllClassificationItem]:
+    ) -> Response[WorkClassificationCompanyLevelShowClassificationResult]:
         """Show Classification.
 
         ``GET /rest/v1.0/companies/{company_id}/work_classifications/{id}``
@@ -159,7 +159,7 @@ class WorkClassificationCompanyLevelResource(Resource):
         company_id: int,
         id: int,
         body: WorkClassificationCompanyLevelCreateClassificationBody,
-    ) -> Response[WorkClassificationCompanyLevelListAllClassificationItem]:
+    ) -> Response[WorkClassificationCompanyLevelShowClassificationResult]:
         """Update Classification.
 
         ``PATCH /rest/v1.0/companies/{company_id}/work_classifications/{id}``

@@ -23,16 +23,16 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "WorkClassificationProjectLevelCreateNewClassificationBody",
-    "WorkClassificationProjectLevelCreateNewClassificationBodyWorkClassification",
-    "WorkClassificationProjectLevelListAllClassificationsItem",
     "WorkClassificationProjectLevelResource",
+    "WorkClassificationProjectLevelShowClassificationResult",
     "WorkClassificationProjectLevelUpdateAllClassificationBody",
     "WorkClassificationProjectLevelUpdateAllClassificationBodyWorkClassification",
+    "WorkClassificationProjectLevelUpdateClassificationBody",
+    "WorkClassificationProjectLevelUpdateClassificationBodyWorkClassification",
 ]
 
 
-class WorkClassificationProjectLevelListAllClassificationsItem(TypedDict, total=False):
+class WorkClassificationProjectLevelShowClassificationResult(TypedDict, total=False):
     id: int
     name: str
     abbreviation: str
@@ -45,7 +45,7 @@ class WorkClassificationProjectLevelListAllClassificationsItem(TypedDict, total=
     project_ids: list[int]
 
 
-class WorkClassificationProjectLevelCreateNewClassificationBodyWorkClassification(
+class WorkClassificationProjectLevelUpdateClassificationBodyWorkClassification(
     TypedDict, total=False
 ):
     name: str
@@ -53,8 +53,8 @@ class WorkClassificationProjectLevelCreateNewClassificationBodyWorkClassificatio
     is_active: bool
 
 
-class WorkClassificationProjectLevelCreateNewClassificationBody(TypedDict, total=False):
-    work_classification: WorkClassificationProjectLevelCreateNewClassificationBodyWorkClassification
+class WorkClassificationProjectLevelUpdateClassificationBody(TypedDict, total=False):
+    work_classification: WorkClassificationProjectLevelUpdateClassificationBodyWorkClassification
 
 
 class WorkClassificationProjectLevelUpdateAllClassificationBodyWorkClassification(
@@ -79,7 +79,7 @@ class WorkClassificationProjectLevelResource(Resource):
         page: int | None = None,
         max_items: int | None = None,
         concurrency: int | None = None,
-    ) -> ItemIterator[WorkClassificationProjectLevelListAllClassificationsItem]:
+    ) -> ItemIterator[WorkClassificationProjectLevelShowClassificationResult]:
         """List all classifications.
 
         ``GET /rest/v1.0/projects/{project_id}/work_classifications``
@@ -100,16 +100,16 @@ class WorkClassificationProjectLevelResource(Resource):
             max_items=max_items,
             concurrency=concurrency,
             start_page=page,
-            item_type=WorkClassificationProjectLevelListAllClassificationsItem,
+            item_type=WorkClassificationProjectLevelShowClassificationResult,
         )
 
     async def create_new_classification(
         self,
         *,
         project_id: int,
-        body: WorkClassificationProjectLevelCreateNewClassificationBody,
+        body: WorkClassificationProjectLevelUpdateClassificationBody,
         company_id: int | None = None,
-    ) -> Response[WorkClassificationProjectLevelListAllClassificationsItem]:
+    ) -> Response[WorkClassificationProjectLevelShowClassificationResult]:
         """Create a new classification.
 
         ``POST /rest/v1.0/projects/{project_id}/work_classifications``
@@ -133,7 +133,7 @@ class WorkClassificationProjectLevelResource(Resource):
         project_id: int,
         body: WorkClassificationProjectLevelUpdateAllClassificationBody,
         company_id: int | None = None,
-    ) -> Response[WorkClassificationProjectLevelListAllClassificationsItem]:
+    ) -> Response[WorkClassificationProjectLevelShowClassificationResult]:
         """Update all classification.
 
         ``PATCH /rest/v1.0/projects/{project_id}/work_classifications/bulk_update``
@@ -153,7 +153,7 @@ class WorkClassificationProjectLevelResource(Resource):
 
     async def create_company_classifications_for_project(
         self, *, project_id: int, company_id: int | None = None
-    ) -> Response[builtins.list[WorkClassificationProjectLevelListAllClassificationsItem]]:
+    ) -> Response[builtins.list[WorkClassificationProjectLevelShowClassificationResult]]:
         """Create Company Classifications For Project.
 
         ``POST /rest/v1.0/projects/{project_id}/work_classifications/initial_setup``
@@ -172,7 +172,7 @@ class WorkClassificationProjectLevelResource(Resource):
 
     async def delete_classification(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[WorkClassificationProjectLevelListAllClassificationsItem]:
+    ) -> Response[WorkClassificationProjectLevelShowClassificationResult]:
         """Delete a classification.
 
         ``DELETE /rest/v1.0/projects/{project_id}/work_classifications/{id}``
@@ -192,7 +192,7 @@ class WorkClassificationProjectLevelResource(Resource):
 
     async def show_classification(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[WorkClassificationProjectLevelListAllClassificationsItem]:
+    ) -> Response[WorkClassificationProjectLevelShowClassificationResult]:
         """Show classification.
 
         ``GET /rest/v1.0/projects/{project_id}/work_classifications/{id}``
@@ -215,9 +215,9 @@ class WorkClassificationProjectLevelResource(Resource):
         *,
         project_id: int,
         id: int,
-        body: WorkClassificationProjectLevelCreateNewClassificationBody,
+        body: WorkClassificationProjectLevelUpdateClassificationBody,
         company_id: int | None = None,
-    ) -> Response[WorkClassificationProjectLevelListAllClassificationsItem]:
+    ) -> Response[WorkClassificationProjectLevelShowClassificationResult]:
         """Update a classification.
 
         ``PATCH /rest/v1.0/projects/{project_id}/work_classifications/{id}``

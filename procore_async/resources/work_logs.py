@@ -22,9 +22,6 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "WorkLogsCreateResult",
-    "WorkLogsCreateResultAttachmentsItem",
-    "WorkLogsCreateResultScheduledTasksItem",
     "WorkLogsListFilters",
     "WorkLogsListItem",
     "WorkLogsListItemAttachmentsItem",
@@ -34,6 +31,9 @@ __all__ = [
     "WorkLogsListItemScheduledTasksItem",
     "WorkLogsListItemVendor",
     "WorkLogsResource",
+    "WorkLogsShowResult",
+    "WorkLogsShowResultAttachmentsItem",
+    "WorkLogsShowResultScheduledTasksItem",
 ]
 
 
@@ -109,14 +109,14 @@ class WorkLogsListItem(TypedDict, total=False):
     scheduled_tasks: list[WorkLogsListItemScheduledTasksItem]
 
 
-class WorkLogsCreateResultAttachmentsItem(TypedDict, total=False):
+class WorkLogsShowResultAttachmentsItem(TypedDict, total=False):
     id: int
     name: str
     url: str
     filename: str
 
 
-class WorkLogsCreateResultScheduledTasksItem(TypedDict, total=False):
+class WorkLogsShowResultScheduledTasksItem(TypedDict, total=False):
     id: int
     work_log_id: int
     task_name: str
@@ -125,7 +125,7 @@ class WorkLogsCreateResultScheduledTasksItem(TypedDict, total=False):
     task_row_number: int
 
 
-class WorkLogsCreateResult(TypedDict, total=False):
+class WorkLogsShowResult(TypedDict, total=False):
     id: int
     comments: str
     created_at: str
@@ -144,8 +144,8 @@ class WorkLogsCreateResult(TypedDict, total=False):
     location: WorkLogsListItemLocation
     daily_log_segment_id: int
     daily_log_segment: WorkLogsListItemDailyLogSegment
-    attachments: list[WorkLogsCreateResultAttachmentsItem]
-    scheduled_tasks: list[WorkLogsCreateResultScheduledTasksItem]
+    attachments: list[WorkLogsShowResultAttachmentsItem]
+    scheduled_tasks: list[WorkLogsShowResultScheduledTasksItem]
 
 
 class WorkLogsResource(Resource):
@@ -208,7 +208,7 @@ class WorkLogsResource(Resource):
 
     async def create(
         self, *, project_id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[WorkLogsCreateResult]:
+    ) -> Response[WorkLogsShowResult]:
         """Create Work Log.
 
         ``POST /rest/v1.0/projects/{project_id}/work_logs``
@@ -246,7 +246,7 @@ class WorkLogsResource(Resource):
 
     async def show(
         self, *, project_id: int, id: int, company_id: int | None = None
-    ) -> Response[WorkLogsCreateResult]:
+    ) -> Response[WorkLogsShowResult]:
         """Show Work Logs.
 
         ``GET /rest/v1.0/projects/{project_id}/work_logs/{id}``
@@ -264,7 +264,7 @@ class WorkLogsResource(Resource):
 
     async def update(
         self, *, project_id: int, id: int, body: Mapping[str, Any], company_id: int | None = None
-    ) -> Response[WorkLogsCreateResult]:
+    ) -> Response[WorkLogsShowResult]:
         """Update Work Log.
 
         ``PATCH /rest/v1.0/projects/{project_id}/work_logs/{id}``

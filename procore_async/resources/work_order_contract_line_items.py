@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "WorkOrderContractLineItemsCreateBody",
-    "WorkOrderContractLineItemsCreateBodyLineItem",
     "WorkOrderContractLineItemsCreateResult",
     "WorkOrderContractLineItemsCreateResultChangeEventLineItem",
     "WorkOrderContractLineItemsCreateResultChangeEventLineItemCurrencyConfiguration",
@@ -41,6 +40,7 @@ __all__ = [
     "WorkOrderContractLineItemsListFilters",
     "WorkOrderContractLineItemsResource",
     "WorkOrderContractLineItemsSyncBody",
+    "WorkOrderContractLineItemsSyncBodyUpdatesItem",
 ]
 
 
@@ -52,7 +52,7 @@ class WorkOrderContractLineItemsListFilters(TypedDict, total=False):
     updated_at: str
 
 
-class WorkOrderContractLineItemsCreateBodyLineItem(TypedDict, total=False):
+class WorkOrderContractLineItemsSyncBodyUpdatesItem(TypedDict, total=False):
     amount: str
     cost_code_id: int
     description: str
@@ -67,9 +67,13 @@ class WorkOrderContractLineItemsCreateBodyLineItem(TypedDict, total=False):
     wbs_code_id: int
 
 
+class WorkOrderContractLineItemsSyncBody(TypedDict, total=False):
+    updates: list[WorkOrderContractLineItemsSyncBodyUpdatesItem]
+
+
 class WorkOrderContractLineItemsCreateBody(TypedDict, total=False):
     project_id: int
-    line_item: WorkOrderContractLineItemsCreateBodyLineItem
+    line_item: WorkOrderContractLineItemsSyncBodyUpdatesItem
 
 
 class WorkOrderContractLineItemsCreateResultCompany(TypedDict, total=False):
@@ -176,10 +180,6 @@ class WorkOrderContractLineItemsCreateResult(TypedDict, total=False):
     currency_configuration: (
         WorkOrderContractLineItemsCreateResultChangeEventLineItemCurrencyConfiguration
     )
-
-
-class WorkOrderContractLineItemsSyncBody(TypedDict, total=False):
-    updates: list[WorkOrderContractLineItemsCreateBodyLineItem]
 
 
 class WorkOrderContractLineItemsResource(Resource):

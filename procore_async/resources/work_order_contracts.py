@@ -28,23 +28,23 @@ if TYPE_CHECKING:
 __all__ = [
     "WorkOrderContractsCreateBody",
     "WorkOrderContractsCreateBodyWorkOrderContract",
-    "WorkOrderContractsCreateResult",
-    "WorkOrderContractsCreateResultAttachmentsItem",
-    "WorkOrderContractsCreateResultChangeOrderPackagesItem",
-    "WorkOrderContractsCreateResultChangeOrderRequestsItemItem",
-    "WorkOrderContractsCreateResultInvoiceContactsItem",
-    "WorkOrderContractsCreateResultLineItemsItem",
-    "WorkOrderContractsCreateResultLineItemsItemChangeEventLineItem",
-    "WorkOrderContractsCreateResultLineItemsItemCompany",
-    "WorkOrderContractsCreateResultLineItemsItemHolder",
-    "WorkOrderContractsCreateResultLineItemsItemLineItemType",
-    "WorkOrderContractsCreateResultLineItemsItemWbsCode",
-    "WorkOrderContractsCreateResultPaymentsIssuedItem",
-    "WorkOrderContractsCreateResultPotentialChangeOrdersItem",
-    "WorkOrderContractsCreateResultProject",
-    "WorkOrderContractsCreateResultVendor",
     "WorkOrderContractsListFilters",
     "WorkOrderContractsResource",
+    "WorkOrderContractsShowResult",
+    "WorkOrderContractsShowResultAttachmentsItem",
+    "WorkOrderContractsShowResultChangeOrderPackagesItem",
+    "WorkOrderContractsShowResultChangeOrderRequestsItemItem",
+    "WorkOrderContractsShowResultInvoiceContactsItem",
+    "WorkOrderContractsShowResultLineItemsItem",
+    "WorkOrderContractsShowResultLineItemsItemChangeEventLineItem",
+    "WorkOrderContractsShowResultLineItemsItemCompany",
+    "WorkOrderContractsShowResultLineItemsItemHolder",
+    "WorkOrderContractsShowResultLineItemsItemLineItemType",
+    "WorkOrderContractsShowResultLineItemsItemWbsCode",
+    "WorkOrderContractsShowResultPaymentsIssuedItem",
+    "WorkOrderContractsShowResultPotentialChangeOrdersItem",
+    "WorkOrderContractsShowResultProject",
+    "WorkOrderContractsShowResultVendor",
     "WorkOrderContractsSyncBody",
     "WorkOrderContractsSyncBodyUpdatesItem",
 ]
@@ -57,6 +57,249 @@ class WorkOrderContractsListFilters(TypedDict, total=False):
     origin_id: str
     status: str
     updated_at: str
+
+
+class WorkOrderContractsSyncBodyUpdatesItem(TypedDict, total=False):
+    id: int
+    accounting_method: str
+    actual_completion_date: str
+    approval_letter_date: str
+    contract_date: str
+    contract_estimated_completion_date: str
+    contract_start_date: str
+    description: str
+    exclusions: str
+    executed: bool
+    execution_date: str
+    inclusions: str
+    issued_on_date: str
+    letter_of_intent_date: str
+    origin_code: str
+    origin_data: str
+    origin_id: str
+    number: str
+    private: bool
+    retainage_percent: str
+    returned_date: str
+    signed_contract_received_date: str
+    status: str
+    title: str
+    vendor_id: int
+
+
+class WorkOrderContractsSyncBody(TypedDict, total=False):
+    project_id: int
+    updates: list[WorkOrderContractsSyncBodyUpdatesItem]
+
+
+class WorkOrderContractsShowResultAttachmentsItem(TypedDict, total=False):
+    id: int
+    url: str
+    filename: str
+
+
+class WorkOrderContractsShowResultChangeOrderPackagesItem(TypedDict, total=False):
+    id: int
+    contract_id: int
+    created_at: str
+    deleted_at: str
+    due_date: str
+    invoiced_date: str
+    number: str
+    origin_data: str
+    origin_id: str
+    paid_date: str
+    reviewed_at: str
+    title: str
+    status: str
+    updated_at: str
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultChangeOrderRequestsItemItem(TypedDict, total=False):
+    id: dict[str, Any]
+    created_at: dict[str, Any]
+    deleted_at: dict[str, Any]
+    due_date: dict[str, Any]
+    invoiced_date: dict[str, Any]
+    number: dict[str, Any]
+    paid_date: dict[str, Any]
+    status: dict[str, Any]
+    title: dict[str, Any]
+    updated_at: dict[str, Any]
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultInvoiceContactsItem(TypedDict, total=False):
+    id: int
+    business_phone: str
+    business_phone_extension: int
+    email: str
+    fax_number: str
+    job_title: str
+    login_information_id: int
+    mobile_phone: str
+    name: str
+    vendor_name: str
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultLineItemsItemCompany(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+
+
+class WorkOrderContractsShowResultLineItemsItemWbsCode(TypedDict, total=False):
+    id: dict[str, Any]
+    flat_code: dict[str, Any]
+    description: dict[str, Any]
+
+
+class WorkOrderContractsShowResultLineItemsItemHolder(TypedDict, total=False):
+    id: dict[str, Any]
+    holder_type: dict[str, Any]
+
+
+class WorkOrderContractsShowResultLineItemsItemLineItemType(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    code: dict[str, Any]
+    base_type: dict[str, Any]
+    origin_data: dict[str, Any]
+    origin_id: dict[str, Any]
+
+
+class WorkOrderContractsShowResultLineItemsItemChangeEventLineItem(TypedDict, total=False):
+    id: dict[str, Any]
+    cost_rom: dict[str, Any]
+    revenue_rom: dict[str, Any]
+    event_id: dict[str, Any]
+    cost_code: dict[str, Any]
+    line_item_type: dict[str, Any]
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultLineItemsItem(TypedDict, total=False):
+    id: int
+    amount: str
+    company: WorkOrderContractsShowResultLineItemsItemCompany
+    wbs_code: WorkOrderContractsShowResultLineItemsItemWbsCode
+    cost_code: Any
+    created_at: str
+    description: str
+    extended_type: str
+    holder: WorkOrderContractsShowResultLineItemsItemHolder
+    line_item_type: WorkOrderContractsShowResultLineItemsItemLineItemType
+    origin_data: str
+    origin_id: str
+    position: int
+    project: WorkOrderContractsShowResultLineItemsItemCompany
+    quantity: str
+    tax_code_id: int
+    total_amount: str
+    extended_amount: str
+    unit_cost: str
+    uom: str
+    updated_at: str
+    change_event_line_item: WorkOrderContractsShowResultLineItemsItemChangeEventLineItem
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultPaymentsIssuedItem(TypedDict, total=False):
+    id: int
+    amount: str
+    check_number: str
+    created_at: str
+    date: str
+    draw_request_number: int
+    invoice_number: str
+    notes: str
+    payment_number: int
+    attachments: list[dict[str, Any]]
+    origin_id: str
+    origin_data: str
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultPotentialChangeOrdersItem(TypedDict, total=False):
+    id: int
+    created_at: str
+    deleted_at: str
+    due_date: str
+    invoiced_date: str
+    number: str
+    paid_date: str
+    reviewed_at: str
+    title: str
+    status: str
+    updated_at: str
+    currency_configuration: dict[str, Any]
+
+
+class WorkOrderContractsShowResultProject(TypedDict, total=False):
+    id: int
+    name: str
+
+
+class WorkOrderContractsShowResultVendor(TypedDict, total=False):
+    id: int
+    company: str
+    origin_data: str
+    origin_id: str
+
+
+class WorkOrderContractsShowResult(TypedDict, total=False):
+    accounting_method: str
+    actual_completion_date: str
+    approval_letter_date: str
+    approved_change_orders: str
+    attachments: list[WorkOrderContractsShowResultAttachmentsItem]
+    change_order_packages: list[WorkOrderContractsShowResultChangeOrderPackagesItem]
+    change_order_requests: list[list[WorkOrderContractsShowResultChangeOrderRequestsItemItem]]
+    contract_date: str
+    contract_start_date: str
+    contract_estimated_completion_date: str
+    created_at: str
+    created_by_id: int
+    deleted_at: str
+    description: str
+    draft_change_orders_amount: str
+    exclusions: str
+    executed: bool
+    execution_date: str
+    grand_total: str
+    id: int
+    inclusions: str
+    invoice_contacts: list[WorkOrderContractsShowResultInvoiceContactsItem]
+    issued_on_date: str
+    letter_of_intent_date: str
+    line_items: list[WorkOrderContractsShowResultLineItemsItem]
+    number: str
+    origin_data: str
+    origin_code: str
+    origin_id: str
+    payments_issued: list[WorkOrderContractsShowResultPaymentsIssuedItem]
+    pending_change_orders: str
+    pending_revised_contract: str
+    percentage_paid: str
+    potential_change_orders: list[WorkOrderContractsShowResultPotentialChangeOrdersItem]
+    private: bool
+    project: WorkOrderContractsShowResultProject
+    remaining_balance_outstanding: str
+    requisitions_are_enabled: bool
+    retainage_percent: str
+    returned_date: str
+    revised_contract: str
+    signed_contract_received_date: str
+    show_line_items_to_non_admins: bool
+    status: str
+    title: str
+    total_draw_requests_amount: str
+    total_payments: str
+    total_requisitions_amount: str
+    updated_at: str
+    vendor: WorkOrderContractsShowResultVendor
+    currency_configuration: dict[str, Any]
 
 
 WorkOrderContractsCreateBodyWorkOrderContract = TypedDict(
@@ -104,249 +347,6 @@ class WorkOrderContractsCreateBody(TypedDict, total=False):
     project_id: int
     attachments: list[str]
     work_order_contract: WorkOrderContractsCreateBodyWorkOrderContract
-
-
-class WorkOrderContractsCreateResultAttachmentsItem(TypedDict, total=False):
-    id: int
-    url: str
-    filename: str
-
-
-class WorkOrderContractsCreateResultChangeOrderPackagesItem(TypedDict, total=False):
-    id: int
-    contract_id: int
-    created_at: str
-    deleted_at: str
-    due_date: str
-    invoiced_date: str
-    number: str
-    origin_data: str
-    origin_id: str
-    paid_date: str
-    reviewed_at: str
-    title: str
-    status: str
-    updated_at: str
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultChangeOrderRequestsItemItem(TypedDict, total=False):
-    id: dict[str, Any]
-    created_at: dict[str, Any]
-    deleted_at: dict[str, Any]
-    due_date: dict[str, Any]
-    invoiced_date: dict[str, Any]
-    number: dict[str, Any]
-    paid_date: dict[str, Any]
-    status: dict[str, Any]
-    title: dict[str, Any]
-    updated_at: dict[str, Any]
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultInvoiceContactsItem(TypedDict, total=False):
-    id: int
-    business_phone: str
-    business_phone_extension: int
-    email: str
-    fax_number: str
-    job_title: str
-    login_information_id: int
-    mobile_phone: str
-    name: str
-    vendor_name: str
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultLineItemsItemCompany(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultLineItemsItemWbsCode(TypedDict, total=False):
-    id: dict[str, Any]
-    flat_code: dict[str, Any]
-    description: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultLineItemsItemHolder(TypedDict, total=False):
-    id: dict[str, Any]
-    holder_type: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultLineItemsItemLineItemType(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    code: dict[str, Any]
-    base_type: dict[str, Any]
-    origin_data: dict[str, Any]
-    origin_id: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultLineItemsItemChangeEventLineItem(TypedDict, total=False):
-    id: dict[str, Any]
-    cost_rom: dict[str, Any]
-    revenue_rom: dict[str, Any]
-    event_id: dict[str, Any]
-    cost_code: dict[str, Any]
-    line_item_type: dict[str, Any]
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultLineItemsItem(TypedDict, total=False):
-    id: int
-    amount: str
-    company: WorkOrderContractsCreateResultLineItemsItemCompany
-    wbs_code: WorkOrderContractsCreateResultLineItemsItemWbsCode
-    cost_code: Any
-    created_at: str
-    description: str
-    extended_type: str
-    holder: WorkOrderContractsCreateResultLineItemsItemHolder
-    line_item_type: WorkOrderContractsCreateResultLineItemsItemLineItemType
-    origin_data: str
-    origin_id: str
-    position: int
-    project: WorkOrderContractsCreateResultLineItemsItemCompany
-    quantity: str
-    tax_code_id: int
-    total_amount: str
-    extended_amount: str
-    unit_cost: str
-    uom: str
-    updated_at: str
-    change_event_line_item: WorkOrderContractsCreateResultLineItemsItemChangeEventLineItem
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultPaymentsIssuedItem(TypedDict, total=False):
-    id: int
-    amount: str
-    check_number: str
-    created_at: str
-    date: str
-    draw_request_number: int
-    invoice_number: str
-    notes: str
-    payment_number: int
-    attachments: list[dict[str, Any]]
-    origin_id: str
-    origin_data: str
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultPotentialChangeOrdersItem(TypedDict, total=False):
-    id: int
-    created_at: str
-    deleted_at: str
-    due_date: str
-    invoiced_date: str
-    number: str
-    paid_date: str
-    reviewed_at: str
-    title: str
-    status: str
-    updated_at: str
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsCreateResultProject(TypedDict, total=False):
-    id: int
-    name: str
-
-
-class WorkOrderContractsCreateResultVendor(TypedDict, total=False):
-    id: int
-    company: str
-    origin_data: str
-    origin_id: str
-
-
-class WorkOrderContractsCreateResult(TypedDict, total=False):
-    accounting_method: str
-    actual_completion_date: str
-    approval_letter_date: str
-    approved_change_orders: str
-    attachments: list[WorkOrderContractsCreateResultAttachmentsItem]
-    change_order_packages: list[WorkOrderContractsCreateResultChangeOrderPackagesItem]
-    change_order_requests: list[list[WorkOrderContractsCreateResultChangeOrderRequestsItemItem]]
-    contract_date: str
-    contract_start_date: str
-    contract_estimated_completion_date: str
-    created_at: str
-    created_by_id: int
-    deleted_at: str
-    description: str
-    draft_change_orders_amount: str
-    exclusions: str
-    executed: bool
-    execution_date: str
-    grand_total: str
-    id: int
-    inclusions: str
-    invoice_contacts: list[WorkOrderContractsCreateResultInvoiceContactsItem]
-    issued_on_date: str
-    letter_of_intent_date: str
-    line_items: list[WorkOrderContractsCreateResultLineItemsItem]
-    number: str
-    origin_data: str
-    origin_code: str
-    origin_id: str
-    payments_issued: list[WorkOrderContractsCreateResultPaymentsIssuedItem]
-    pending_change_orders: str
-    pending_revised_contract: str
-    percentage_paid: str
-    potential_change_orders: list[WorkOrderContractsCreateResultPotentialChangeOrdersItem]
-    private: bool
-    project: WorkOrderContractsCreateResultProject
-    remaining_balance_outstanding: str
-    requisitions_are_enabled: bool
-    retainage_percent: str
-    returned_date: str
-    revised_contract: str
-    signed_contract_received_date: str
-    show_line_items_to_non_admins: bool
-    status: str
-    title: str
-    total_draw_requests_amount: str
-    total_payments: str
-    total_requisitions_amount: str
-    updated_at: str
-    vendor: WorkOrderContractsCreateResultVendor
-    currency_configuration: dict[str, Any]
-
-
-class WorkOrderContractsSyncBodyUpdatesItem(TypedDict, total=False):
-    id: int
-    accounting_method: str
-    actual_completion_date: str
-    approval_letter_date: str
-    contract_date: str
-    contract_estimated_completion_date: str
-    contract_start_date: str
-    description: str
-    exclusions: str
-    executed: bool
-    execution_date: str
-    inclusions: str
-    issued_on_date: str
-    letter_of_intent_date: str
-    origin_code: str
-    origin_data: str
-    origin_id: str
-    number: str
-    private: bool
-    retainage_percent: str
-    returned_date: str
-    signed_contract_received_date: str
-    status: str
-    title: str
-    vendor_id: int
-
-
-class WorkOrderContractsSyncBody(TypedDict, total=False):
-    project_id: int
-    updates: list[WorkOrderContractsSyncBodyUpdatesItem]
 
 
 class WorkOrderContractsResource(Resource):
@@ -399,7 +399,7 @@ class WorkOrderContractsResource(Resource):
         body: WorkOrderContractsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[WorkOrderContractsCreateResult]:
+    ) -> Response[WorkOrderContractsShowResult]:
         """Create work order contract.
 
         ``POST /rest/v1.0/work_order_contracts`` (``RestV10WorkOrderContractsPost``).
@@ -471,7 +471,7 @@ class WorkOrderContractsResource(Resource):
 
     async def show(
         self, *, id: int, project_id: int, company_id: int | None = None
-    ) -> Response[WorkOrderContractsCreateResult]:
+    ) -> Response[WorkOrderContractsShowResult]:
         """Show work order contract.
 
         ``GET /rest/v1.0/work_order_contracts/{id}`` (``RestV10WorkOrderContractsIdGet``).
@@ -500,7 +500,7 @@ class WorkOrderContractsResource(Resource):
         body: WorkOrderContractsCreateBody,
         run_configurable_validations: bool | None = None,
         company_id: int | None = None,
-    ) -> Response[WorkOrderContractsCreateResult]:
+    ) -> Response[WorkOrderContractsShowResult]:
         """Update work order contract.
 
         ``PATCH /rest/v1.0/work_order_contracts/{id}`` (``RestV10WorkOrderContractsIdPatch``).

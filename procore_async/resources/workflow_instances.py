@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 __all__ = [
     "WorkflowInstancesAddAdditionalAssigneesToProjectBody",
     "WorkflowInstancesCreateProjectBody",
-    "WorkflowInstancesCreateProjectResult",
-    "WorkflowInstancesCreateProjectResultAllAssigneesItem",
-    "WorkflowInstancesCreateProjectResultCurrentStepOccurrence",
-    "WorkflowInstancesCreateProjectResultResponsibleGroupMembershipsItem",
-    "WorkflowInstancesCreateProjectResultWorkflowManager",
-    "WorkflowInstancesCreateProjectResultWorkflowManagerCompany",
     "WorkflowInstancesGetHistoryProjectResult",
+    "WorkflowInstancesGetProjectResult",
+    "WorkflowInstancesGetProjectResultAllAssigneesItem",
+    "WorkflowInstancesGetProjectResultCurrentStepOccurrence",
+    "WorkflowInstancesGetProjectResultResponsibleGroupMembershipsItem",
+    "WorkflowInstancesGetProjectResultWorkflowManager",
+    "WorkflowInstancesGetProjectResultWorkflowManagerCompany",
     "WorkflowInstancesListCompanyFilters",
     "WorkflowInstancesListProjectFilters",
     "WorkflowInstancesListProjectItem",
@@ -39,6 +39,59 @@ __all__ = [
     "WorkflowInstancesRespondToProjectBodyResponse",
     "WorkflowInstancesRespondToProjectBodyResponseAttachments",
 ]
+
+
+class WorkflowInstancesGetProjectResultCurrentStepOccurrence(TypedDict, total=False):
+    id: str
+    step_uuid: str
+    name: str
+    started_at: str
+    overdue_at: str
+    step_histories: list[dict[str, Any]]
+    available_response_options: list[dict[str, Any]]
+    notification_recipients: list[dict[str, Any]]
+    response_occurrences: list[dict[str, Any]]
+
+
+class WorkflowInstancesGetProjectResultWorkflowManagerCompany(TypedDict, total=False):
+    name: dict[str, Any]
+
+
+class WorkflowInstancesGetProjectResultWorkflowManager(TypedDict, total=False):
+    id: str
+    login: str
+    name: str
+    company: WorkflowInstancesGetProjectResultWorkflowManagerCompany
+
+
+class WorkflowInstancesGetProjectResultResponsibleGroupMembershipsItem(TypedDict, total=False):
+    responsible_group_uuid: dict[str, Any]
+    assignees: dict[str, Any]
+
+
+class WorkflowInstancesGetProjectResultAllAssigneesItem(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    login: dict[str, Any]
+    company: dict[str, Any]
+
+
+class WorkflowInstancesGetProjectResult(TypedDict, total=False):
+    id: str
+    tool_type: str
+    tool_subtype: str
+    item_id: str
+    created_at: str
+    updated_at: str
+    started_at: str
+    ended_at: str
+    current_step_occurrence: WorkflowInstancesGetProjectResultCurrentStepOccurrence
+    workflow_manager: WorkflowInstancesGetProjectResultWorkflowManager
+    responsible_group_memberships: list[
+        WorkflowInstancesGetProjectResultResponsibleGroupMembershipsItem
+    ]
+    all_assignees: list[WorkflowInstancesGetProjectResultAllAssigneesItem]
+    template_version_id: str
 
 
 class WorkflowInstancesListProjectFilters(TypedDict, total=False):
@@ -61,78 +114,21 @@ class WorkflowInstancesListProjectItem(TypedDict, total=False):
     ended_at: str
 
 
+class WorkflowInstancesListCompanyFilters(TypedDict, total=False):
+    active: bool
+    assignee_id: str
+    item_id: str
+    overdue: bool
+    tool_subtype: int
+    tool_type: str
+
+
 class WorkflowInstancesCreateProjectBody(TypedDict, total=False):
     tool_type: str
     tool_subtype: str
     item_id: str
     template_id: str
     preset_id: str
-
-
-class WorkflowInstancesCreateProjectResultCurrentStepOccurrence(TypedDict, total=False):
-    id: str
-    step_uuid: str
-    name: str
-    started_at: str
-    overdue_at: str
-    step_histories: list[dict[str, Any]]
-    available_response_options: list[dict[str, Any]]
-    notification_recipients: list[dict[str, Any]]
-    response_occurrences: list[dict[str, Any]]
-
-
-class WorkflowInstancesCreateProjectResultWorkflowManagerCompany(TypedDict, total=False):
-    name: dict[str, Any]
-
-
-class WorkflowInstancesCreateProjectResultWorkflowManager(TypedDict, total=False):
-    id: str
-    login: str
-    name: str
-    company: WorkflowInstancesCreateProjectResultWorkflowManagerCompany
-
-
-class WorkflowInstancesCreateProjectResultResponsibleGroupMembershipsItem(TypedDict, total=False):
-    responsible_group_uuid: dict[str, Any]
-    assignees: dict[str, Any]
-
-
-class WorkflowInstancesCreateProjectResultAllAssigneesItem(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    login: dict[str, Any]
-    company: dict[str, Any]
-
-
-class WorkflowInstancesCreateProjectResult(TypedDict, total=False):
-    id: str
-    tool_type: str
-    tool_subtype: str
-    item_id: str
-    created_at: str
-    updated_at: str
-    started_at: str
-    ended_at: str
-    current_step_occurrence: WorkflowInstancesCreateProjectResultCurrentStepOccurrence
-    workflow_manager: WorkflowInstancesCreateProjectResultWorkflowManager
-    responsible_group_memberships: list[
-        WorkflowInstancesCreateProjectResultResponsibleGroupMembershipsItem
-    ]
-    all_assignees: list[WorkflowInstancesCreateProjectResultAllAssigneesItem]
-    template_version_id: str
-
-
-class WorkflowInstancesAddAdditionalAssigneesToProjectBody(TypedDict, total=False):
-    step_occurrence_id: str
-    required: bool
-    reason: str
-    comment: str
-    message: str
-    assignee_ids: list[str]
-
-
-class WorkflowInstancesGetHistoryProjectResult(TypedDict, total=False):
-    history: list[Any]
 
 
 class WorkflowInstancesRespondToProjectBodyResponseAttachments(TypedDict, total=False):
@@ -155,13 +151,17 @@ class WorkflowInstancesRespondToProjectBody(TypedDict, total=False):
     response: WorkflowInstancesRespondToProjectBodyResponse
 
 
-class WorkflowInstancesListCompanyFilters(TypedDict, total=False):
-    active: bool
-    assignee_id: str
-    item_id: str
-    overdue: bool
-    tool_subtype: int
-    tool_type: str
+class WorkflowInstancesGetHistoryProjectResult(TypedDict, total=False):
+    history: list[Any]
+
+
+class WorkflowInstancesAddAdditionalAssigneesToProjectBody(TypedDict, total=False):
+    step_occurrence_id: str
+    required: bool
+    reason: str
+    comment: str
+    message: str
+    assignee_ids: list[str]
 
 
 class WorkflowInstancesResource(Resource):
@@ -212,7 +212,7 @@ class WorkflowInstancesResource(Resource):
 
     async def create_project(
         self, *, company_id: int, project_id: str, body: WorkflowInstancesCreateProjectBody
-    ) -> Response[WorkflowInstancesCreateProjectResult]:
+    ) -> Response[WorkflowInstancesGetProjectResult]:
         """Create a Workflow Instance (Project).
 
         ``POST /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances``
@@ -237,7 +237,7 @@ class WorkflowInstancesResource(Resource):
 
     async def get_project(
         self, *, company_id: int, project_id: str, id: str
-    ) -> Response[WorkflowInstancesCreateProjectResult]:
+    ) -> Response[WorkflowInstancesGetProjectResult]:
         """Get a Workflow Instance (Project).
 
         ``GET /rest/v2.0/companies/{company_id}/projects/{project_id}/workflows/instances/{id}``
@@ -265,7 +265,7 @@ class WorkflowInstancesResource(Resource):
         project_id: str,
         id: str,
         body: WorkflowInstancesAddAdditionalAssigneesToProjectBody,
-    ) -> Response[WorkflowInstancesCreateProjectResult]:
+    ) -> Response[WorkflowInstancesGetProjectResult]:
         """Add Additional Assignees to a Workflow Instance (Project).
 
         ``POST
@@ -387,7 +387,7 @@ class WorkflowInstancesResource(Resource):
 
     async def create_company(
         self, *, company_id: int, body: WorkflowInstancesCreateProjectBody
-    ) -> Response[WorkflowInstancesCreateProjectResult]:
+    ) -> Response[WorkflowInstancesGetProjectResult]:
         """Create a Workflow Instance (Company).
 
         ``POST /rest/v2.0/companies/{company_id}/workflows/instances``
@@ -411,7 +411,7 @@ class WorkflowInstancesResource(Resource):
 
     async def get_company(
         self, *, company_id: int, id: str
-    ) -> Response[WorkflowInstancesCreateProjectResult]:
+    ) -> Response[WorkflowInstancesGetProjectResult]:
         """Get a Workflow Instance (Company).
 
         ``GET /rest/v2.0/companies/{company_id}/workflows/instances/{id}``
@@ -437,7 +437,7 @@ class WorkflowInstancesResource(Resource):
         company_id: int,
         id: str,
         body: WorkflowInstancesAddAdditionalAssigneesToProjectBody,
-    ) -> Response[WorkflowInstancesCreateProjectResult]:
+    ) -> Response[WorkflowInstancesGetProjectResult]:
         """Add Additional Assignees to a Workflow Instance (Company).
 
         ``POST /rest/v2.0/companies/{company_id}/workflows/instances/{id}/additional_assignees``

@@ -41,26 +41,6 @@ __all__ = [
 ]
 
 
-class WorkflowPresetsListProjectFilters(TypedDict, total=False):
-    is_default: bool
-    is_valid: bool
-    tool_subtype: str
-    tool_type: str
-
-
-class WorkflowPresetsListProjectItemTemplate(TypedDict, total=False):
-    id: dict[str, Any]
-    name: dict[str, Any]
-    last_published_version_id: dict[str, Any]
-
-
-class WorkflowPresetsListProjectItem(TypedDict, total=False):
-    id: str
-    valid: bool
-    default: bool
-    template: WorkflowPresetsListProjectItemTemplate
-
-
 class WorkflowPresetsGetProjectResultTemplate(TypedDict, total=False):
     id: str
     last_published_version_id: str
@@ -101,6 +81,33 @@ class WorkflowPresetsGetProjectResult(TypedDict, total=False):
     ]
 
 
+class WorkflowPresetsListProjectFilters(TypedDict, total=False):
+    is_default: bool
+    is_valid: bool
+    tool_subtype: str
+    tool_type: str
+
+
+class WorkflowPresetsListProjectItemTemplate(TypedDict, total=False):
+    id: dict[str, Any]
+    name: dict[str, Any]
+    last_published_version_id: dict[str, Any]
+
+
+class WorkflowPresetsListProjectItem(TypedDict, total=False):
+    id: str
+    valid: bool
+    default: bool
+    template: WorkflowPresetsListProjectItemTemplate
+
+
+class WorkflowPresetsListCompanyFilters(TypedDict, total=False):
+    is_default: bool
+    is_valid: bool
+    tool_subtype: str
+    tool_type: str
+
+
 class WorkflowPresetsUpdateProjectBody(TypedDict, total=False):
     default: bool
 
@@ -131,13 +138,6 @@ class WorkflowPresetsUpdateAssigneesAndWorkflowManagerProjectResult(TypedDict, t
     responsible_group_memberships: list[
         WorkflowPresetsUpdateAssigneesAndWorkflowManagerProjectResultResponsibleGroupMembershipsItem
     ]
-
-
-class WorkflowPresetsListCompanyFilters(TypedDict, total=False):
-    is_default: bool
-    is_valid: bool
-    tool_subtype: str
-    tool_type: str
 
 
 class WorkflowPresetsResource(Resource):
