@@ -89,6 +89,7 @@ OVERRIDES: dict[str, str] = {
     "RestV10ProjectsProjectIdDirectCostsIdDelete": "delete_v1_0",
     "RestV11ProjectsProjectIdDirectCostsIdDelete": "delete",
     "RestV10ProjectsProjectIdDirectCostsSyncPatch": "sync",
+    "RestV10ProjectsProjectIdDailyLogsClonesPost": "clone",
 }
 
 #: namespace -> {short model name: (operationId, "result" or "item")}.

@@ -19,38 +19,34 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
-    "DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateBody",
-    "DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResult",
-    "DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLog",
-    "DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLogCreatedBy",
-    "DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLogPermissions",
+    "DailyLogClonesCloneBody",
+    "DailyLogClonesCloneResult",
+    "DailyLogClonesCloneResultNotesLog",
+    "DailyLogClonesCloneResultNotesLogCreatedBy",
+    "DailyLogClonesCloneResultNotesLogPermissions",
     "DailyLogClonesResource",
 ]
 
 
-class DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateBody(TypedDict, total=False):
+class DailyLogClonesCloneBody(TypedDict, total=False):
     from_date: str
     to_date: str
     log_types: list[str]
     daily_log_segment_id: int
 
 
-class DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLogPermissions(
-    TypedDict, total=False
-):
+class DailyLogClonesCloneResultNotesLogPermissions(TypedDict, total=False):
     can_update: bool
     can_delete: bool
 
 
-class DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLogCreatedBy(
-    TypedDict, total=False
-):
+class DailyLogClonesCloneResultNotesLogCreatedBy(TypedDict, total=False):
     id: float
     login: str
     name: str
 
 
-class DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLog(TypedDict, total=False):
+class DailyLogClonesCloneResultNotesLog(TypedDict, total=False):
     id: float
     comment: str
     created_at: str
@@ -61,30 +57,30 @@ class DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLog(TypedD
     daily_log_header_id: float
     deleted_at: str
     is_issue_day: str
-    permissions: DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLogPermissions
+    permissions: DailyLogClonesCloneResultNotesLogPermissions
     position: float
     updated_at: str
     status: str
     attachments: list[dict[str, Any]]
-    created_by: DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLogCreatedBy
+    created_by: DailyLogClonesCloneResultNotesLogCreatedBy
     location: str
 
 
-class DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResult(TypedDict, total=False):
-    notes_log: DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResultNotesLog
+class DailyLogClonesCloneResult(TypedDict, total=False):
+    notes_log: DailyLogClonesCloneResultNotesLog
 
 
 class DailyLogClonesResource(Resource):
     """Project Management / Daily Log / daily-log-clones (1 operations)."""
 
-    async def clones_daily_logs_from_one_date_to_another_date(
+    async def clone(
         self,
         *,
         project_id: int,
-        body: DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateBody,
+        body: DailyLogClonesCloneBody,
         company_id: int | None = None,
         idempotency_token: str | None = None,
-    ) -> Response[DailyLogClonesClonesDailyLogsFromOneDateToAnotherDateResult]:
+    ) -> Response[DailyLogClonesCloneResult]:
         """Clones Daily Logs from one Date to another Date.
 
         ``POST /rest/v1.0/projects/{project_id}/daily_logs/clones``
