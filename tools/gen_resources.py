@@ -92,7 +92,8 @@ OVERRIDES: dict[str, str] = {
     "RestV10ProjectsProjectIdDailyLogsClonesPost": "clone",
 }
 
-#: namespace -> {short model name: (operationId, "result" or "item")}.
+#: namespace -> {short model name: (operationId, "result" or "item")}; an alias is
+#: written only where the catalog has that operation's schema (RFIs: it has none).
 ALIASES: dict[str, dict[str, tuple[str, str]]] = {
     "projects": {"Project": ("RestV10ProjectsIdGet", "result")},
     "companies": {"Company": ("RestV10CompaniesGet", "item")},
@@ -100,14 +101,24 @@ ALIASES: dict[str, dict[str, tuple[str, str]]] = {
     "submittals": {"Submittal": ("RestV11ProjectsProjectIdSubmittalsIdGet", "result")},
     "company_users": {"CompanyUser": ("RestV10CompaniesCompanyIdUsersIdGet", "result")},
     "project_users": {"ProjectUser": ("RestV10ProjectsProjectIdUsersIdGet", "result")},
-    "company_vendors": {"Vendor": ("RestV10CompaniesCompanyIdVendorsIdGet", "result")},
-    "project_vendors": {"Vendor": ("RestV10ProjectsProjectIdVendorsIdGet", "result")},
+    "company_vendors": {"Vendor": ("RestV10VendorsGet", "item")},
+    "project_vendors": {"Vendor": ("RestV10ProjectsProjectIdVendorsGet", "item")},
     "observations": {"Observation": ("RestV10ObservationsItemsIdGet", "result")},
     "direct_costs": {"DirectCost": ("RestV11ProjectsProjectIdDirectCostsIdGet", "result")},
     "budget_line_items": {"BudgetLineItem": ("RestV10BudgetLineItemsIdGet", "result")},
-    "timecard_entries": {"TimecardEntry": ("RestV10TimecardEntriesIdGet", "result")},
-    "folders": {"Folder": ("RestV10FoldersIdGet", "result")},
-    "files": {"File": ("RestV10FilesIdGet", "result")},
+    "timecard_entries": {"TimecardEntry": ("RestV10TimecardEntriesGet", "item")},
+    "project_folders_and_files": {
+        "Folder": ("RestV10FoldersIdGet", "result"),
+        "File": ("RestV10FilesIdGet", "result"),
+    },
+    "company_folders_and_files": {
+        "Folder": ("RestV10CompaniesCompanyIdFoldersIdGet", "result"),
+        "File": ("RestV10CompaniesCompanyIdFilesIdGet", "result"),
+    },
+    "commitments": {"Commitment": ("RestV10CommitmentsGet", "item")},
+    "prime_change_orders": {
+        "PrimeChangeOrder": ("RestV10ProjectsProjectIdPrimeChangeOrdersIdGet", "result")
+    },
 }
 
 _ARTICLES = {"a", "an", "the"}

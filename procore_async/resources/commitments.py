@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
+    "Commitment",
     "CommitmentsListItem",
     "CommitmentsListItemVendor",
     "CommitmentsResource",
@@ -242,6 +243,9 @@ class CommitmentsShowContractResult(TypedDict, total=False):
     potential_change_orders: list[CommitmentsShowContractResultPotentialChangeOrdersItem]
     payments_issued: list[CommitmentsShowContractResultPaymentsIssuedItem]
     received_from: CommitmentsShowContractResultArchitect
+
+
+Commitment = CommitmentsListItem
 
 
 class CommitmentsResource(Resource):

@@ -41,6 +41,8 @@ __all__ = [
     "CompanyFoldersAndFilesSendEmailForFileSharingBody",
     "CompanyFoldersAndFilesShowCompanyFileResult",
     "CompanyFoldersAndFilesShowCompanyFileResultCheckedOutBy",
+    "File",
+    "Folder",
 ]
 
 CompanyFoldersAndFilesListResultFoldersItemCustomFields = TypedDict(
@@ -250,6 +252,11 @@ class CompanyFoldersAndFilesSendEmailForFileSharingBody(TypedDict, total=False):
     distribution_ids: list[int]
     cc_distribution_ids: list[int]
     bcc_distribution_ids: list[int]
+
+
+File = CompanyFoldersAndFilesShowCompanyFileResult
+
+Folder = CompanyFoldersAndFilesListResult
 
 
 class CompanyFoldersAndFilesResource(Resource):

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
+    "File",
+    "Folder",
     "ProjectFoldersAndFilesCreateProjectFolderBody",
     "ProjectFoldersAndFilesCreateProjectFolderBodyFolder",
     "ProjectFoldersAndFilesCreateProjectFolderResult",
@@ -246,6 +248,11 @@ class ProjectFoldersAndFilesCreateProjectFolderResult(TypedDict, total=False):
 
 class ProjectFoldersAndFilesUpdateProjectFolderBody(TypedDict, total=False):
     folder: ProjectFoldersAndFilesCreateProjectFolderBodyFolder
+
+
+File = ProjectFoldersAndFilesShowProjectFileResult
+
+Folder = ProjectFoldersAndFilesListResult
 
 
 class ProjectFoldersAndFilesResource(Resource):
