@@ -4,6 +4,10 @@ The generated models are TypedDicts: free at run time, checked only by mypy or
 pyright.  A caller who wants proof that what Procore sent matches the catalog
 calls :func:`validate`; the data is returned as it came (unknown fields kept,
 nothing converted), so validating changes nothing but the confidence.
+
+The catalog says nothing about ``null``, and Procore sends it for most unset
+fields, so a ``null`` is accepted wherever a value is: it is checked as if the
+field were absent (every model field is optional).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def validate(model: type[T], data: object) -> T:
     Raises ``pydantic.ValidationError`` (a ``ValueError``) naming each field that
     does not match.  Fields the catalog does not list are allowed.
     """
-    _adapter(model).validate_python(data, strict=False)
+    _adapter(model).validate_python(_without_nulls(data), strict=False)
     return cast(T, data)
 
 
@@ -50,5 +54,14 @@ async def validate_items(model: type[T], items: AsyncIterable[object]) -> AsyncI
     """Validate each item of ``items`` (``client.api.rfis.list(...)``) as it arrives."""
     adapter = _adapter(model)
     async for item in items:
-        adapter.validate_python(item, strict=False)
+        adapter.validate_python(_without_nulls(item), strict=False)
         yield cast(T, item)
+
+
+def _without_nulls(data: object) -> object:
+    """A copy of ``data`` without the object fields that are ``null``."""
+    if isinstance(data, dict):
+        return {key: _without_nulls(value) for key, value in data.items() if value is not None}
+    if isinstance(data, list):
+        return [_without_nulls(item) for item in data]
+    return data

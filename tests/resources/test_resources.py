@@ -205,7 +205,7 @@ def test_response_and_item_iterator_are_generic_and_bare_names_still_work() -> N
 
 def test_validate_checks_a_typed_result_and_keeps_it_as_it_came() -> None:
     pytest.importorskip("pydantic")
-    data = {"id": 7, "name": "Tower", "field_procore_added_later": [1]}
+    data = {"id": 7, "name": "Tower", "field_procore_added_later": [1], "origin_id": None}
     assert validate(Project, data) is data
     with pytest.raises(ValueError, match="id"):
         validate(Project, {"id": "not a number"})
