@@ -150,8 +150,11 @@ class _Slot:
         self.error: Exception | None = None
 
 
-class PageIterator:
+class PageIterator(Generic[T]):
     """Every page of a collection as a :class:`Response`, in order (``client.pages``).
+
+    ``T`` is the item type of the pages (for :class:`ItemIterator`); a page's body
+    may be a list or a v2 ``{"data": [...]}`` envelope, so pages stay ``Response``.
 
     An async iterator; also an async context manager, under which pages are
     fetched ahead in the background while the caller works (see the module
@@ -206,7 +209,7 @@ class PageIterator:
         self._room: anyio.Semaphore | None = None
         self._stop: anyio.CancelScope | None = None
 
-    def __aiter__(self) -> PageIterator:
+    def __aiter__(self) -> PageIterator[T]:
         return self
 
     async def __anext__(self) -> Response:
@@ -223,7 +226,7 @@ class PageIterator:
         self._previous = response
         return response
 
-    async def __aenter__(self) -> PageIterator:
+    async def __aenter__(self) -> PageIterator[T]:
         if self._group is not None or self._previous is not None or self._closed:
             raise RuntimeError("enter a paginator once, before iterating it")
         group = anyio.create_task_group()
@@ -357,7 +360,7 @@ class ItemIterator(Generic[T]):
     ``paginate(..., item_type=RFI)``); the type is for checkers only, items are dicts.
     """
 
-    def __init__(self, pages: PageIterator) -> None:
+    def __init__(self, pages: PageIterator[T]) -> None:
         self._pages = pages
         self._left = pages._max_items
         self._items: list[Any] = []
