@@ -195,7 +195,6 @@ def success_schema(raw: dict[str, Any]) -> Any:
 def build(op: Operation, models: Models) -> None:
     """Parameters, body and result of ``op``, with their models registered."""
     raw, stem = op.raw, pascal(op.namespace) + pascal(op.name)
-    taken = set(_RESERVED)
     params = [p for p in raw["parameters"] if p["in"] in ("path", "query")]
     paginated = op.method == "GET" and any(p["name"] == "per_page" for p in params)
     schema = success_schema(raw)
@@ -208,6 +207,8 @@ def build(op: Operation, models: Models) -> None:
         op.kind = "sync"
     elif paginated and (is_array or op.envelope):
         op.kind = "list"
+    # ``page``/``per_page`` are the paginator's own arguments on list methods only.
+    taken = set(_RESERVED) if op.kind == "list" else _RESERVED - {"page", "per_page"}
     groups: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for p in sorted(params, key=lambda p: p["in"] != "path"):
         wire, where = p["name"], p["in"]

@@ -87,8 +87,8 @@ class ActionPlanSectionsResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         view: str | None = None,
         filters: ActionPlanSectionsListFilters | None = None,
         company_id: int | None = None,
@@ -105,8 +105,8 @@ class ActionPlanSectionsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             view: Specifies which view (which attributes) of the Action Plan Section is going to
                 be present in the response. - `normal` (default): Returns standard Action...
             filters: ``created_at``: Return item(s) created within the specified ISO 8601 datetime
@@ -118,7 +118,7 @@ class ActionPlanSectionsResource(Resource):
             f"projects/{_s(project_id)}/action_plans/plan_sections",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "view": view, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "view": view, "filters": filters}),
         )
 
     async def create(

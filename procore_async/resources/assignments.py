@@ -111,7 +111,7 @@ class AssignmentsResource(Resource):
         created_after: str | None = None,
         created_at: str | None = None,
         created_before: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         updated_after: str | None = None,
         updated_at: str | None = None,
         updated_before: str | None = None,
@@ -135,7 +135,7 @@ class AssignmentsResource(Resource):
                 Accepts an ISO 8601 date string.
             day_range: A value specifying how many days forward you would like to get assignments
                 for from the specified startDay. Assignments whose start_day falls within the...
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
             start_day: The starting day to filter assignments by.
             updated_after: Filters items updated on or after the specified date (inclusive).
@@ -155,7 +155,7 @@ class AssignmentsResource(Resource):
                     "created_at": created_at,
                     "created_before": created_before,
                     "dayRange": day_range,
-                    "page": page_,
+                    "page": page,
                     "start_day": start_day,
                     "updated_after": updated_after,
                     "updated_at": updated_at,
@@ -165,7 +165,7 @@ class AssignmentsResource(Resource):
         )
 
     async def get_current_company(
-        self, *, company_id: int, page_: int | None = None
+        self, *, company_id: int, page: int | None = None
     ) -> Response[builtins.list[AssignmentsGetGroupResultItem]]:
         """Get Current Company Assignments.
 
@@ -178,14 +178,14 @@ class AssignmentsResource(Resource):
             company_id: Unique identifier for the company. This parameter accepts both formats: -
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
         """
         return await self._client.get(
             f"workforce-planning/v2/companies/{_s(company_id)}/assignments/current",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_}),
+            query=_q({"page": page}),
         )
 
     async def get_group(
@@ -195,7 +195,7 @@ class AssignmentsResource(Resource):
         group_id: int,
         day_range: str,
         start_day: str,
-        page_: int | None = None,
+        page: int | None = None,
     ) -> Response[builtins.list[AssignmentsGetGroupResultItem]]:
         """Get Group Assignments.
 
@@ -210,7 +210,7 @@ class AssignmentsResource(Resource):
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
             group_id: Unique identifier for the group.
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
             day_range: A value specifying how many days forward you would like to get assignments
                 for from the specified startDay. Assignments whose start_day falls within the...
@@ -220,7 +220,7 @@ class AssignmentsResource(Resource):
             f"workforce-planning/v2/companies/{_s(company_id)}/groups/{_s(group_id)}/assignments",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "dayRange": day_range, "start_day": start_day}),
+            query=_q({"page": page, "dayRange": day_range, "start_day": start_day}),
         )
 
     async def get_person(

@@ -106,8 +106,8 @@ class CalendarEventsResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         calendar: CalendarEventsListCalendar | None = None,
         company_id: int | None = None,
     ) -> Response[CalendarEventsListResult]:
@@ -121,8 +121,8 @@ class CalendarEventsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             calendar: ``start_datetime``: Start date or date-time.; ``finish_datetime``: Finish
                 date or date-time.
         """
@@ -131,11 +131,6 @@ class CalendarEventsResource(Resource):
             version="v1.0",
             company_id=company_id,
             query=_q(
-                {
-                    "project_id": project_id,
-                    "page": page_,
-                    "per_page": per_page_,
-                    "calendar": calendar,
-                }
+                {"project_id": project_id, "page": page, "per_page": per_page, "calendar": calendar}
             ),
         )

@@ -47,8 +47,8 @@ class CategoryResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
-        page_: int | None = None,
+        per_page: int,
+        page: int | None = None,
         filters: CategoryGetAllEquipmentCategoriesCompanyFilters | None = None,
     ) -> Response[Any]:
         """Get all equipment categories (Company).
@@ -58,15 +58,15 @@ class CategoryResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             filters: ``is_active``: Is active filter.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/equipment_register_categories",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )
 
     async def create_equipment_company(
@@ -127,8 +127,8 @@ class CategoryResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
-        page_: int | None = None,
+        per_page: int,
+        page: int | None = None,
         filters: CategoryGetAllEquipmentCategoriesProjectFilters | None = None,
     ) -> Response[Any]:
         """Get all equipment categories (Project).
@@ -140,15 +140,15 @@ class CategoryResource(Resource):
         Args:
             project_id: Unique identifier for the project.
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             filters: ``is_active``: Is active filter.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/equipment_register_categories",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )
 
     async def create_equipment_project(

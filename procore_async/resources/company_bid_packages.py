@@ -225,8 +225,8 @@ class CompanyBidPackagesResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         sort: str | None = None,
     ) -> Response[CompanyBidPackagesListBidPackagesResult]:
         """List Bid Packages.
@@ -238,8 +238,8 @@ class CompanyBidPackagesResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             sort: Direction (asc/desc) can be controlled by the presence or absence of '-' before
                 the sort parameter.
         """
@@ -247,7 +247,7 @@ class CompanyBidPackagesResource(Resource):
             f"companies/{_s(company_id)}/bid_packages",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "sort": sort}),
+            query=_q({"page": page, "per_page": per_page, "sort": sort}),
         )
 
     def list_correspondences(

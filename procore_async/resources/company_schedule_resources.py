@@ -51,8 +51,8 @@ class CompanyScheduleResourcesResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         filters: CompanyScheduleResourcesListScheduleResourcesFilters | None = None,
     ) -> Response[CompanyScheduleResourcesListScheduleResourcesResult]:
         """List Schedule Resources.
@@ -64,13 +64,13 @@ class CompanyScheduleResourcesResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             filters: ``name``: Filter item(s) with matching name.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/schedule/resources",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )

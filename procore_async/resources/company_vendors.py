@@ -320,8 +320,8 @@ class CompanyVendorsResource(Resource):
         id: int,
         company_id: int,
         view: str | None = None,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
     ) -> Response[Any]:
         """Show company vendor.
 
@@ -334,16 +334,14 @@ class CompanyVendorsResource(Resource):
             company_id: Unique identifier for the company.
             view: Specifies which view of the resource to return (which attributes should be
                 present in the response). The default view is extended.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
         """
         return await self._client.get(
             f"vendors/{_s(id)}",
             version="v1.0",
             company_id=company_id,
-            query=_q(
-                {"company_id": company_id, "view": view, "page": page_, "per_page": per_page_}
-            ),
+            query=_q({"company_id": company_id, "view": view, "page": page, "per_page": per_page}),
         )
 
     async def update(

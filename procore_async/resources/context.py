@@ -193,8 +193,8 @@ class ContextResource(Resource):
         *,
         company_id: int,
         project_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         view: str | None = None,
         filters: ContextGetContextsFilters | None = None,
     ) -> Response[Any]:
@@ -214,7 +214,7 @@ class ContextResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/domains/contexts",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "view": view, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "view": view, "filters": filters}),
         )
 
     async def get_complete_layer_structure_by_type_and_type_id(

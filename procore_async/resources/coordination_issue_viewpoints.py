@@ -207,8 +207,8 @@ class CoordinationIssueViewpointsResource(Resource):
         project_id: str,
         coordination_issue_id: str,
         view: str | None = None,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         primary: bool | None = None,
         included: str | None = None,
     ) -> Response[Any]:
@@ -230,8 +230,8 @@ class CoordinationIssueViewpointsResource(Resource):
             coordination_issue_id: Coordination Issue ID.
             view: When `ids_only`, response body is `{ "data": [...] }`: legacy mappings use
                 integer `bim_viewpoint_id`; MM-backed mappings use UUID strings. Order matches...
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             primary: When `true`, only mappings marked primary on the issue are returned. When
                 `false`, only non-primary mappings. When omitted, all mappings are returned...
             included: **Ignored.** Legacy list items always return the full `:procore_v0_1`
@@ -245,8 +245,8 @@ class CoordinationIssueViewpointsResource(Resource):
             query=_q(
                 {
                     "view": view,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "primary": primary,
                     "included": included,
                 }

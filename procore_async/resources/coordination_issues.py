@@ -416,8 +416,8 @@ class CoordinationIssuesResource(Resource):
         view: str | None = None,
         save_sticky_filters: bool | None = None,
         included: str | None = None,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         sort: str | None = None,
         filters: CoordinationIssuesListForProjectRestV20Filters | None = None,
     ) -> Response[Any]:
@@ -440,8 +440,8 @@ class CoordinationIssuesResource(Resource):
                 tool where supported.
             included: Comma-separated blueprint field names (e.g. `assignee,title,uuid,location`).
                 When omitted or empty, all conditional fields are included.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             sort: Sort results by field. Direction (asc/desc) controlled by presence or absence of
                 '-' prefix.
             filters: ``assignee_company_id``: Filter item(s) with matching assignee vendor
@@ -458,8 +458,8 @@ class CoordinationIssuesResource(Resource):
                     "view": view,
                     "save_sticky_filters": save_sticky_filters,
                     "included": included,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }

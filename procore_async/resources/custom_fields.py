@@ -270,8 +270,8 @@ class CustomFieldsResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         view: str | None = None,
         tool_name: str | None = None,
         includes_configurable_field_sets_count: bool | None = None,
@@ -288,8 +288,8 @@ class CustomFieldsResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             view: The extended view provides what is shown below. The default view returns the
                 same as the extended view but excludes the attribute custom_field_lov_entries....
             tool_name: The name of the company/project level tool that is allowed read permissions
@@ -311,8 +311,8 @@ class CustomFieldsResource(Resource):
             query=_q(
                 {
                     "company_id": company_id,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "view": view,
                     "tool_name": tool_name,
                     "includes_configurable_field_sets_count": includes_configurable_field_sets_count,
@@ -328,8 +328,8 @@ class CustomFieldsResource(Resource):
         *,
         custom_field_definition_id: int,
         company_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         filters: CustomFieldsListLovEntriesFilters | None = None,
     ) -> Response[Any]:
         """List Custom Field Lov Entries.
@@ -345,8 +345,8 @@ class CustomFieldsResource(Resource):
         Args:
             custom_field_definition_id: Unique identifier for the Custom Field Definition.
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             filters: ``start_with``: return lov entries that label start with letters.;
                 ``active``: return lov entries that active status is (true or false).;
                 ``label_with``: return lov entries that contains the label with the text.; ``id``:
@@ -357,7 +357,7 @@ class CustomFieldsResource(Resource):
             version="v1.0",
             company_id=company_id,
             query=_q(
-                {"company_id": company_id, "page": page_, "per_page": per_page_, "filters": filters}
+                {"company_id": company_id, "page": page, "per_page": per_page, "filters": filters}
             ),
         )
 

@@ -199,8 +199,8 @@ class EmailCommunicationsResource(Resource):
         company_id: int,
         topic_type: str,
         topic_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
     ) -> Response[EmailCommunicationsListOfCompanyLevelEmailsResult]:
         """List of Company-level Emails.
 
@@ -211,8 +211,8 @@ class EmailCommunicationsResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             topic_type: The type of the topic to be associated with the communication.
             topic_id: Topic ID.
         """
@@ -221,12 +221,7 @@ class EmailCommunicationsResource(Resource):
             version="v1.0",
             company_id=company_id,
             query=_q(
-                {
-                    "page": page_,
-                    "per_page": per_page_,
-                    "topic_type": topic_type,
-                    "topic_id": topic_id,
-                }
+                {"page": page, "per_page": per_page, "topic_type": topic_type, "topic_id": topic_id}
             ),
         )
 
@@ -384,8 +379,8 @@ class EmailCommunicationsResource(Resource):
         project_id: int,
         topic_type: str,
         topic_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         company_id: int | None = None,
     ) -> Response[EmailCommunicationsListOfEmailsResult]:
         """List of Emails.
@@ -397,8 +392,8 @@ class EmailCommunicationsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             topic_type: The type of the topic to be associated with the communication.
             topic_id: Topic ID.
         """
@@ -407,12 +402,7 @@ class EmailCommunicationsResource(Resource):
             version="v1.0",
             company_id=company_id,
             query=_q(
-                {
-                    "page": page_,
-                    "per_page": per_page_,
-                    "topic_type": topic_type,
-                    "topic_id": topic_id,
-                }
+                {"page": page, "per_page": per_page, "topic_type": topic_type, "topic_id": topic_id}
             ),
         )
 

@@ -442,9 +442,9 @@ class EquipmentResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         view: str | None = None,
         sort: str | None = None,
         filters: EquipmentGetAllCompanyV20Filters | None = None,
@@ -457,8 +457,8 @@ class EquipmentResource(Resource):
         Args:
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             view: Equipment view type.
             sort: Equipment sort.
             filters: ``id``: Filter ids.; ``type``: Type filter.; ``category``: Category filter.;
@@ -472,8 +472,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "view": view,
                     "sort": sort,
                     "filters": filters,
@@ -542,9 +542,9 @@ class EquipmentResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         sort: str | None = None,
         filters: EquipmentGetAllIdsCompanyV20Filters | None = None,
     ) -> Response[Any]:
@@ -556,8 +556,8 @@ class EquipmentResource(Resource):
         Args:
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             sort: Equipment sort.
             filters: ``id``: Filter ids.; ``type``: Type filter.; ``category``: Category filter.;
                 ``make``: Make filter.; ``model``: Model filter.; ``type_ids``: Type filter by
@@ -570,8 +570,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }
@@ -613,7 +613,7 @@ class EquipmentResource(Resource):
         )
 
     async def get_change_history_company(
-        self, *, equipment_id: str, company_id: int, per_page_: int, page_: int | None = None
+        self, *, equipment_id: str, company_id: int, per_page: int, page: int | None = None
     ) -> Response[Any]:
         """Get equipment change history (Company).
 
@@ -623,14 +623,14 @@ class EquipmentResource(Resource):
         Args:
             equipment_id: Equipment id.
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/equipment_register/{_s(equipment_id)}/change_history",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )
 
     async def remove_current_project_company_v2_0(
@@ -692,7 +692,7 @@ class EquipmentResource(Resource):
         )
 
     async def get_projects_company(
-        self, *, equipment_id: str, company_id: int, per_page_: int
+        self, *, equipment_id: str, company_id: int, per_page: int
     ) -> Response[Any]:
         """Get equipment projects (Company).
 
@@ -702,13 +702,13 @@ class EquipmentResource(Resource):
         Args:
             equipment_id: Equipment id.
             company_id: Unique identifier for the company.
-            per_page_: Number of records per page.
+            per_page: Number of records per page.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/equipment_register/{_s(equipment_id)}/projects",
             version="v2.0",
             company_id=company_id,
-            query=_q({"per_page": per_page_}),
+            query=_q({"per_page": per_page}),
         )
 
     async def get_by_project_project_v2_0(
@@ -716,9 +716,9 @@ class EquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         view: str | None = None,
         sort: str | None = None,
         filters: EquipmentGetByProjectProjectV20Filters | None = None,
@@ -732,8 +732,8 @@ class EquipmentResource(Resource):
             project_id: The Id of the project.
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             view: Equipment view type.
             sort: Equipment sort.
             filters: ``id``: Filter ids.; ``association_status``: The status of association.
@@ -748,8 +748,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "view": view,
                     "sort": sort,
                     "filters": filters,
@@ -847,9 +847,9 @@ class EquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         sort: str | None = None,
         filters: EquipmentGetIdsByProjectProjectV20Filters | None = None,
     ) -> Response[Any]:
@@ -862,8 +862,8 @@ class EquipmentResource(Resource):
             project_id: The Id of the project.
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             sort: Equipment sort.
             filters: ``id``: Filter ids.; ``association_status``: The status of association.
                 Values can be 'current', 'past' or 'all'. Default is 'current'.; ``type``: Type
@@ -877,8 +877,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }
@@ -949,9 +949,9 @@ class EquipmentResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         view: str | None = None,
         sort: str | None = None,
         filters: EquipmentGetAllCompanyFilters | None = None,
@@ -964,8 +964,8 @@ class EquipmentResource(Resource):
         Args:
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             view: Equipment view type.
             sort: Equipment sort. Also supports custom field sorting like 'custom_field_123' or
                 '-custom_field_123' for descending.
@@ -980,8 +980,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "view": view,
                     "sort": sort,
                     "filters": filters,
@@ -1050,9 +1050,9 @@ class EquipmentResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         sort: str | None = None,
         filters: EquipmentGetAllIdsCompanyFilters | None = None,
     ) -> Response[Any]:
@@ -1064,8 +1064,8 @@ class EquipmentResource(Resource):
         Args:
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             sort: Equipment sort. Also supports custom field sorting like 'custom_field_123' or
                 '-custom_field_123' for descending.
             filters: ``id``: Filter ids.; ``type``: Type filter.; ``category``: Category filter.;
@@ -1079,8 +1079,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }
@@ -1203,9 +1203,9 @@ class EquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         view: str | None = None,
         sort: str | None = None,
         filters: EquipmentGetByProjectProjectFilters | None = None,
@@ -1219,8 +1219,8 @@ class EquipmentResource(Resource):
             project_id: The Id of the project.
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             view: Equipment view type.
             sort: Equipment sort. Also supports custom field sorting like 'custom_field_123' or
                 '-custom_field_123' for descending.
@@ -1236,8 +1236,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "view": view,
                     "sort": sort,
                     "filters": filters,
@@ -1336,9 +1336,9 @@ class EquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         sort: str | None = None,
         filters: EquipmentGetIdsByProjectProjectFilters | None = None,
     ) -> Response[Any]:
@@ -1351,8 +1351,8 @@ class EquipmentResource(Resource):
             project_id: The Id of the project.
             company_id: Unique identifier for the company.
             search: Search criteria applied on name, identification number and serial number.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             sort: Equipment sort. Also supports custom field sorting like 'custom_field_123' or
                 '-custom_field_123' for descending.
             filters: ``id``: Filter ids.; ``association_status``: The status of association.
@@ -1367,8 +1367,8 @@ class EquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }

@@ -67,9 +67,9 @@ class EquipmentMaintenanceResource(Resource):
         *,
         equipment_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         sort: str | None = None,
         filters: EquipmentMaintenanceGetAllRecordsCompanyFilters | None = None,
     ) -> Response[Any]:
@@ -85,8 +85,8 @@ class EquipmentMaintenanceResource(Resource):
             equipment_id: Equipment Id.
             company_id: Unique identifier for the company.
             search: Search criteria.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             sort: Maintenance sort.
             filters: ``type``: Filter by service type.
         """
@@ -97,8 +97,8 @@ class EquipmentMaintenanceResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }
@@ -209,9 +209,9 @@ class EquipmentMaintenanceResource(Resource):
         equipment_id: str,
         project_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         sort: str | None = None,
         filters: EquipmentMaintenanceGetAllRecordsProjectFilters | None = None,
     ) -> Response[Any]:
@@ -228,8 +228,8 @@ class EquipmentMaintenanceResource(Resource):
             project_id: Unique identifier for the project.
             company_id: Unique identifier for the company.
             search: Search criteria.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             sort: Maintenance sort.
             filters: ``type``: Filter by service type.
         """
@@ -240,8 +240,8 @@ class EquipmentMaintenanceResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "sort": sort,
                     "filters": filters,
                 }

@@ -110,8 +110,8 @@ class EquipmentTimecardEntriesResource(Resource):
         company_id: int,
         start_date: str | None = None,
         end_date: str | None = None,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         filters: EquipmentTimecardEntriesListProjectFilters | None = None,
     ) -> Response[EquipmentTimecardEntriesListProjectResult]:
         """List equipment timecard entries (Project).
@@ -129,8 +129,8 @@ class EquipmentTimecardEntriesResource(Resource):
                 (YYYY-MM-DD) Start date is inclusive.
             end_date: The end of the date range for equipment timecard entries. (YYYY-MM-DD) End
                 date is inclusive.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             filters: ``id``: Return item(s) with the specified IDs.; ``updated_at``: Return
                 item(s) last updated within the specified ISO 8601 datetime range. Formats:...;
                 ``created_at``: Return item(s) created within the specified ISO 8601 datetime
@@ -144,8 +144,8 @@ class EquipmentTimecardEntriesResource(Resource):
                 {
                     "start_date": start_date,
                     "end_date": end_date,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "filters": filters,
                 }
             ),

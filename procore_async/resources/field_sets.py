@@ -26,7 +26,7 @@ class FieldSetsResource(Resource):
     """Core / Equipment / field-sets (1 operations)."""
 
     async def get_configurable_company(
-        self, *, company_id: int, page_: int | None = None, per_page_: int | None = None
+        self, *, company_id: int, page: int | None = None, per_page: int | None = None
     ) -> Response[Any]:
         """Get Configurable Field Sets (Company).
 
@@ -35,12 +35,12 @@ class FieldSetsResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: The number of items to retrieve per page. Default is 10, maximum is 100.
+            page: The page number to retrieve. Default is 1.
+            per_page: The number of items to retrieve per page. Default is 10, maximum is 100.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/equipment_register/configurable_field_sets",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )

@@ -55,8 +55,8 @@ class GroupResource(Resource):
         context_type: str,
         context_type_id: str,
         layer_id: str | None = None,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
     ) -> Response[Any]:
         """Get accessible groups for authenticated user by context.
 
@@ -70,7 +70,7 @@ class GroupResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/accessible_groups/{_s(context_type)}/{_s(context_type_id)}",
             version="v1.0",
             company_id=company_id,
-            query=_q({"layer_id": layer_id, "page": page_, "per_page": per_page_}),
+            query=_q({"layer_id": layer_id, "page": page, "per_page": per_page}),
         )
 
     async def get_groups(
@@ -78,8 +78,8 @@ class GroupResource(Resource):
         *,
         company_id: int,
         project_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         view: str | None = None,
         filters: GroupGetGroupsFilters | None = None,
     ) -> Response[Any]:
@@ -99,7 +99,7 @@ class GroupResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/domains/groups",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "view": view, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "view": view, "filters": filters}),
         )
 
     async def create_new(
@@ -197,8 +197,8 @@ class GroupResource(Resource):
         company_id: int,
         project_id: str,
         layer_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
     ) -> Response[Any]:
         """Get groups for layer.
 
@@ -211,5 +211,5 @@ class GroupResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/layers/{_s(layer_id)}/groups",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )

@@ -67,8 +67,8 @@ class LayerResource(Resource):
         project_id: str,
         context_type: str,
         context_type_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
     ) -> Response[Any]:
         """Get accessible layers for authenticated user by context.
 
@@ -83,7 +83,7 @@ class LayerResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/accessible_layers/{_s(context_type)}/{_s(context_type_id)}",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )
 
     async def get_layers_for_context(
@@ -92,8 +92,8 @@ class LayerResource(Resource):
         company_id: int,
         project_id: str,
         context_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
     ) -> Response[Any]:
         """Get layers for context.
 
@@ -107,7 +107,7 @@ class LayerResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/contexts/{_s(context_id)}/layers",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )
 
     async def get_layers(
@@ -115,8 +115,8 @@ class LayerResource(Resource):
         *,
         company_id: int,
         project_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         view: str | None = None,
         filters: LayerGetLayersFilters | None = None,
     ) -> Response[Any]:
@@ -136,7 +136,7 @@ class LayerResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/domains/layers",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "view": view, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "view": view, "filters": filters}),
         )
 
     async def create_new(

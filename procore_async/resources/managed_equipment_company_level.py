@@ -472,8 +472,8 @@ class ManagedEquipmentCompanyLevelResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         search_keyword: str | None = None,
         filters: ManagedEquipmentCompanyLevelSearchAllEquipmentFilters | None = None,
     ) -> Response[builtins.list[ManagedEquipmentCompanyLevelListAllEquipmentItem]]:
@@ -486,8 +486,8 @@ class ManagedEquipmentCompanyLevelResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             search_keyword: Search keyword to search Project Managed Equipment.
             filters: ``updated_at``: Return item(s) last updated within the specified ISO 8601
                 datetime range. Formats:...; ``managed_equipment_id``: Return item(s) with the
@@ -498,8 +498,8 @@ class ManagedEquipmentCompanyLevelResource(Resource):
             _wq(
                 f"companies/{_s(company_id)}/managed_equipment/query",
                 {
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "search_keyword": search_keyword,
                     "filters": filters,
                 },

@@ -408,8 +408,8 @@ class ManagedEquipmentProjectLevelResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         search_keyword: str | None = None,
         filters: ManagedEquipmentProjectLevelSearchAllEquipmentFilters | None = None,
         company_id: int | None = None,
@@ -423,8 +423,8 @@ class ManagedEquipmentProjectLevelResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             search_keyword: Search keyword to search Project Managed Equipment.
             filters: ``updated_at``: Return item(s) last updated within the specified ISO 8601
                 datetime range. Formats:...; ``managed_equipment_id``: Return item(s) with the
@@ -435,8 +435,8 @@ class ManagedEquipmentProjectLevelResource(Resource):
             _wq(
                 f"projects/{_s(project_id)}/managed_equipment/search",
                 {
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "search_keyword": search_keyword,
                     "filters": filters,
                 },

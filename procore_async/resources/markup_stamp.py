@@ -180,8 +180,8 @@ class MarkupStampResource(Resource):
         *,
         company_id: int,
         project_id: str,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         search_text: str | None = None,
     ) -> Response[MarkupStampGetStampsResult]:
         """Get Stamps.
@@ -195,15 +195,15 @@ class MarkupStampResource(Resource):
         Args:
             company_id: The unique identifier of the company.
             project_id: The unique identifier of the project.
-            page_: Page number for pagination (1-based).
-            per_page_: Number of stamps to return per page.
+            page: Page number for pagination (1-based).
+            per_page: Number of stamps to return per page.
             search_text: Text to search for in stamp content.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/viewer_documents/stamps",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "search_text": search_text}),
+            query=_q({"page": page, "per_page": per_page, "search_text": search_text}),
         )
 
     async def save_stamp(

@@ -362,8 +362,8 @@ class MeetingsResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         company_id: int | None = None,
     ) -> Response[MeetingsListEcrionXmlAndTemplateForResult]:
         """List Ecrion Xml and Template for Meetings.
@@ -375,14 +375,14 @@ class MeetingsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
         """
         return await self._client.get(
             "meetings/ecrion_pdf_generation_data",
             version="v1.0",
             company_id=company_id,
-            query=_q({"project_id": project_id, "page": page_, "per_page": per_page_}),
+            query=_q({"project_id": project_id, "page": page, "per_page": per_page}),
         )
 
     async def delete(
@@ -447,8 +447,8 @@ class MeetingsResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         deleted_only: bool | None = None,
         serializer_view: str | None = None,
         filters: MeetingsListForProjectFilters | None = None,
@@ -463,8 +463,8 @@ class MeetingsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             deleted_only: Indicates whether to only show deleted meetings. When this query
                 parameter is passed the response body will be an array of meetings without
                 grouping. i.e. {...
@@ -480,8 +480,8 @@ class MeetingsResource(Resource):
             company_id=company_id,
             query=_q(
                 {
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "deleted_only": deleted_only,
                     "serializer_view": serializer_view,
                     "filters": filters,
@@ -512,8 +512,8 @@ class MeetingsResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         show_attachments: bool | None = None,
         filters: MeetingsListEcrionXmlAndTemplateForForProjectFilters | None = None,
         company_id: int | None = None,
@@ -527,8 +527,8 @@ class MeetingsResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             show_attachments: determine the AttachmentVisible tag value.
             filters: ``assignee_id``: Returns meeting(s) with the specified assignee.; ``id``:
                 Returns meeting(s) with the specified ID(s).; ``public``: Returns public
@@ -541,8 +541,8 @@ class MeetingsResource(Resource):
             company_id=company_id,
             query=_q(
                 {
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "show_attachments": show_attachments,
                     "filters": filters,
                 }

@@ -226,7 +226,7 @@ class PeopleResource(Resource):
         *,
         company_id: int,
         group_id: int,
-        page_: int | None = None,
+        page: int | None = None,
         first_name: str | None = None,
         last_name: str | None = None,
         email: str | None = None,
@@ -252,7 +252,7 @@ class PeopleResource(Resource):
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
             group_id: Unique identifier for the group.
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
             first_name: Filter results by the exact first name of the Person.
             last_name: Filter results by the exact last name of the Person.
@@ -280,7 +280,7 @@ class PeopleResource(Resource):
             company_id=company_id,
             query=_q(
                 {
-                    "page": page_,
+                    "page": page,
                     "first_name": first_name,
                     "last_name": last_name,
                     "email": email,
@@ -300,7 +300,7 @@ class PeopleResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
+        page: int | None = None,
         first_name: str | None = None,
         last_name: str | None = None,
         email: str | None = None,
@@ -324,7 +324,7 @@ class PeopleResource(Resource):
             company_id: Unique identifier for the company. This parameter accepts both formats: -
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
             first_name: Filter results by the exact first name of the Person.
             last_name: Filter results by the exact last name of the Person.
@@ -352,7 +352,7 @@ class PeopleResource(Resource):
             company_id=company_id,
             query=_q(
                 {
-                    "page": page_,
+                    "page": page,
                     "first_name": first_name,
                     "last_name": last_name,
                     "email": email,

@@ -488,8 +488,8 @@ class ProjectChecklistTemplatesResource(Resource):
         *,
         project_id: int,
         id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         company_id: int | None = None,
     ) -> Response[ProjectChecklistTemplatesShowRecycledChecklistTemplateResult]:
         """Show Recycled Checklist Template.
@@ -502,14 +502,14 @@ class ProjectChecklistTemplatesResource(Resource):
         Args:
             project_id: Unique identifier for the project.
             id: Checklist Template ID.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
         """
         return await self._client.get(
             f"projects/{_s(project_id)}/recycle_bin/checklist/list_templates/{_s(id)}",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )
 
     async def restore_recycled_checklist_template_v1_0(

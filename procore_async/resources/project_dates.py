@@ -76,8 +76,8 @@ class ProjectDatesResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         company_id: int | None = None,
     ) -> Response[ProjectDatesListResult]:
         """List Project Dates.
@@ -88,14 +88,14 @@ class ProjectDatesResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
         """
         return await self._client.get(
             "project_dates",
             version="v1.0",
             company_id=company_id,
-            query=_q({"project_id": project_id, "page": page_, "per_page": per_page_}),
+            query=_q({"project_id": project_id, "page": page, "per_page": per_page}),
         )
 
     async def show(
@@ -122,8 +122,8 @@ class ProjectDatesResource(Resource):
         self,
         *,
         project_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         company_id: int | None = None,
     ) -> Response[ProjectDatesListResult]:
         """List Project Dates.
@@ -135,14 +135,14 @@ class ProjectDatesResource(Resource):
 
         Args:
             project_id: Unique identifier for the project.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
         """
         return await self._client.get(
             f"projects/{_s(project_id)}/project_dates",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_}),
+            query=_q({"page": page, "per_page": per_page}),
         )
 
     async def creates_or_updates(

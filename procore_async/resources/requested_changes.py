@@ -108,8 +108,8 @@ class RequestedChangesResource(Resource):
         project_id: int,
         task_id: int | None = None,
         view: str | None = None,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         company_id: int | None = None,
     ) -> Response[RequestedChangesListResult]:
         """List Requested Changes.
@@ -123,8 +123,8 @@ class RequestedChangesResource(Resource):
             task_id: The task for which all requested changes will be retrieved.
             view: The `with_task` view includes an additional task data for correspondent
                 requested changes.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
         """
         return await self._client.get(
             "requested_changes",
@@ -135,8 +135,8 @@ class RequestedChangesResource(Resource):
                     "project_id": project_id,
                     "task_id": task_id,
                     "view": view,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                 }
             ),
         )

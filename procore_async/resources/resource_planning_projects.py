@@ -218,7 +218,7 @@ class ResourcePlanningProjectsResource(Resource):
         *,
         company_id: int,
         group_id: int,
-        page_: int | None = None,
+        page: int | None = None,
         name: str | None = None,
         project_number: str | None = None,
         custom_fields_integration_name: str | None = None,
@@ -241,7 +241,7 @@ class ResourcePlanningProjectsResource(Resource):
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
             group_id: Unique identifier for the group.
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
             name: Filters items by their exact name. The query performs an exact match. Example
                 usage: `/v2/companies/{company_id}/...?name=Bridge+Restoration`.
@@ -270,7 +270,7 @@ class ResourcePlanningProjectsResource(Resource):
             company_id=company_id,
             query=_q(
                 {
-                    "page": page_,
+                    "page": page,
                     "name": name,
                     "project_number": project_number,
                     "custom_fields_integration_name": custom_fields_integration_name,
@@ -288,7 +288,7 @@ class ResourcePlanningProjectsResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
+        page: int | None = None,
         name: str | None = None,
         project_number: str | None = None,
         custom_fields_integration_name: str | None = None,
@@ -304,7 +304,7 @@ class ResourcePlanningProjectsResource(Resource):
             company_id: Unique identifier for the company. This parameter accepts both formats: -
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
             name: Filters items by their exact name. The query performs an exact match. Example
                 usage: `/v2/companies/{company_id}/...?name=Bridge+Restoration`.
@@ -321,7 +321,7 @@ class ResourcePlanningProjectsResource(Resource):
             company_id=company_id,
             query=_q(
                 {
-                    "page": page_,
+                    "page": page,
                     "name": name,
                     "project_number": project_number,
                     "custom_fields_integration_name": custom_fields_integration_name,

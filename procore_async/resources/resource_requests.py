@@ -118,7 +118,7 @@ class ResourceRequestsResource(Resource):
     """Resource Management / Resource Planning / resource-requests (6 operations)."""
 
     async def get_all_for_projects_in_single_group(
-        self, *, company_id: int, group_id: int, page_: int | None = None
+        self, *, company_id: int, group_id: int, page: int | None = None
     ) -> Response[ResourceRequestsGetAllInCompanyResult]:
         """Get All Resource Requests for Projects in a Single Group.
 
@@ -134,18 +134,18 @@ class ResourceRequestsResource(Resource):
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
             group_id: Unique identifier for the group.
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
         """
         return await self._client.get(
             f"workforce-planning/v2/companies/{_s(company_id)}/groups/{_s(group_id)}/resource-requests",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_}),
+            query=_q({"page": page}),
         )
 
     async def get_all_for_single_project(
-        self, *, company_id: int, project_id: int, page_: int | None = None
+        self, *, company_id: int, project_id: int, page: int | None = None
     ) -> Response[ResourceRequestsGetAllInCompanyResult]:
         """Get All Resource Requests for a Single Project.
 
@@ -161,14 +161,14 @@ class ResourceRequestsResource(Resource):
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
             project_id: Unique identifier for the project.
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
         """
         return await self._client.get(
             f"workforce-planning/v2/companies/{_s(company_id)}/projects/{_s(project_id)}/resource-requests",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_}),
+            query=_q({"page": page}),
         )
 
     async def create_on_project(
@@ -202,7 +202,7 @@ class ResourceRequestsResource(Resource):
         )
 
     async def get_all_in_company(
-        self, *, company_id: int, page_: int | None = None
+        self, *, company_id: int, page: int | None = None
     ) -> Response[ResourceRequestsGetAllInCompanyResult]:
         """Get All Resource Requests in a Company.
 
@@ -215,14 +215,14 @@ class ResourceRequestsResource(Resource):
             company_id: Unique identifier for the company. This parameter accepts both formats: -
                 **Recommended**: Procore company ID (integer) - Use this for new integrations -
                 Legacy: LaborChart UUID format (uuid string...
-            page_: This is a **0-based index** representing the page slice of the data you want to
+            page: This is a **0-based index** representing the page slice of the data you want to
                 retrieve. Each page contains up to **400 items**. ### ** Pageable...
         """
         return await self._client.get(
             f"workforce-planning/v2/companies/{_s(company_id)}/resource-requests",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_}),
+            query=_q({"page": page}),
         )
 
     async def delete(

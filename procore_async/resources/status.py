@@ -48,8 +48,8 @@ class StatusResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
-        page_: int | None = None,
+        per_page: int,
+        page: int | None = None,
         filters: StatusGetAllEquipmentStatusesCompanyFilters | None = None,
     ) -> Response[Any]:
         """Get all equipment Statuses (Company).
@@ -59,15 +59,15 @@ class StatusResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             filters: ``is_active``: Is active filter.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/equipment_register/statuses",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )
 
     async def create_equipment_company(
@@ -128,8 +128,8 @@ class StatusResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
-        page_: int | None = None,
+        per_page: int,
+        page: int | None = None,
         filters: StatusGetAllEquipmentStatusesProjectFilters | None = None,
     ) -> Response[Any]:
         """Get all equipment Statuses (Project).
@@ -141,13 +141,13 @@ class StatusResource(Resource):
         Args:
             project_id: Unique identifier for the project.
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             filters: ``is_active``: Is active filter.
         """
         return await self._client.get(
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/equipment_register/statuses",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )

@@ -695,8 +695,8 @@ class TimesheetsResource(Resource):
         self,
         *,
         company_id: int,
-        page_: int | None = None,
-        per_page_: int | None = None,
+        page: int | None = None,
+        per_page: int | None = None,
         filters: TimesheetsExportCompanyTimeIndexToCsvFilters | None = None,
     ) -> Response[str]:
         """Export Company Time Index to CSV.
@@ -709,8 +709,8 @@ class TimesheetsResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: Page.
-            per_page_: Elements per page.
+            page: Page.
+            per_page: Elements per page.
             filters: ``updated_at``: Return item(s) last updated within the specified ISO 8601
                 datetime range. Formats:...; ``deleted_at``: Returns item(s) deleted within the
                 specified ISO 8601 datetime range.; ``start_date``: ; ``end_date``:
@@ -719,7 +719,7 @@ class TimesheetsResource(Resource):
             f"companies/{_s(company_id)}/timesheets/csv_export",
             version="v1.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )
 
     async def create_signature_for(

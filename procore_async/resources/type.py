@@ -58,8 +58,8 @@ class TypeResource(Resource):
         self,
         *,
         company_id: int,
-        per_page_: int,
-        page_: int | None = None,
+        per_page: int,
+        page: int | None = None,
         filters: TypeGetAllEquipmentTypesCompanyFilters | None = None,
     ) -> Response[Any]:
         """Get all equipment types (Company).
@@ -69,8 +69,8 @@ class TypeResource(Resource):
 
         Args:
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             filters: ``is_active``: Is active filter.; ``category_id``: Category id filter.;
                 ``id``: Filter ids.
         """
@@ -78,7 +78,7 @@ class TypeResource(Resource):
             f"companies/{_s(company_id)}/equipment_register_types",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )
 
     async def create_equipment_company(
@@ -139,8 +139,8 @@ class TypeResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
-        page_: int | None = None,
+        per_page: int,
+        page: int | None = None,
         filters: TypeGetAllEquipmentTypesProjectFilters | None = None,
     ) -> Response[Any]:
         """Get all equipment types (Project).
@@ -151,8 +151,8 @@ class TypeResource(Resource):
         Args:
             project_id: Unique identifier for the project.
             company_id: Unique identifier for the company.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             filters: ``is_active``: Is active filter.; ``category_id``: Category id filter.;
                 ``id``: Filter ids.
         """
@@ -160,7 +160,7 @@ class TypeResource(Resource):
             f"companies/{_s(company_id)}/projects/{_s(project_id)}/equipment_register_types",
             version="v2.0",
             company_id=company_id,
-            query=_q({"page": page_, "per_page": per_page_, "filters": filters}),
+            query=_q({"page": page, "per_page": per_page, "filters": filters}),
         )
 
     async def create_equipment_project(

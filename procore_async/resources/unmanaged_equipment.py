@@ -48,9 +48,9 @@ class UnmanagedEquipmentResource(Resource):
         *,
         project_id: str,
         company_id: int,
-        per_page_: int,
+        per_page: int,
         search: str | None = None,
-        page_: int | None = None,
+        page: int | None = None,
         view: str | None = None,
         filters: UnmanagedEquipmentGetProjectFilters | None = None,
     ) -> Response[Any]:
@@ -64,8 +64,8 @@ class UnmanagedEquipmentResource(Resource):
             project_id: The Id of the project.
             company_id: Unique identifier for the company.
             search: Search criteria.
-            page_: The page number to retrieve. Default is 1.
-            per_page_: Number of records per page.
+            page: The page number to retrieve. Default is 1.
+            per_page: Number of records per page.
             view: Equipment view type.
             filters: ``id``: Filter ids.; ``updated_at``: Updated at filter (date range format:
                 YYYY-MM-DD...YYYY-MM-DD or...
@@ -77,8 +77,8 @@ class UnmanagedEquipmentResource(Resource):
             query=_q(
                 {
                     "search": search,
-                    "page": page_,
-                    "per_page": per_page_,
+                    "page": page,
+                    "per_page": per_page,
                     "view": view,
                     "filters": filters,
                 }
