@@ -105,6 +105,10 @@ def docstring(op: Operation) -> str:
         lines += ["", "Runs through ``client.sync``: concurrent batches, merged in input order."]
     if raw.get("requestBody", {}).get("contentType") == "multipart/form-data":
         lines += ["", "Multipart upload: ``body`` holds the form fields and file(s)."]
+    if re.search(r"/uploads(/|$)", raw["path"]) and not raw["path"].endswith(
+        "/bids/{bid_id}/uploads"
+    ):
+        lines += ["", "One step of an upload; ``client.upload(...)`` runs the whole of one."]
     documented = [p for p in op.params if p.doc]
     if documented:
         lines += ["", "Args:"]

@@ -56,6 +56,8 @@ class LegacyUploadsResource(Resource):
 
         Multipart upload: ``body`` holds the form fields and file(s).
 
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
+
         Args:
             company_id: Unique identifier for the company.
         """
@@ -70,6 +72,8 @@ class LegacyUploadsResource(Resource):
         (``RestV10CompaniesCompanyIdUploadsUuidGet``).
 
         Show detailed information on an upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             company_id: Unique identifier for the company.
@@ -92,6 +96,8 @@ class LegacyUploadsResource(Resource):
         (``RestV10CompaniesCompanyIdUploadsUuidPatch``).
 
         Update the upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             company_id: Unique identifier for the company.
@@ -124,6 +130,8 @@ class LegacyUploadsResource(Resource):
 
         Multipart upload: ``body`` holds the form fields and file(s).
 
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
+
         Args:
             project_id: Unique identifier for the project.
         """
@@ -140,6 +148,8 @@ class LegacyUploadsResource(Resource):
         (``RestV10ProjectsProjectIdUploadsUuidGet``).
 
         Show detailed information on an upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             project_id: Unique identifier for the project.
@@ -163,6 +173,8 @@ class LegacyUploadsResource(Resource):
         (``RestV10ProjectsProjectIdUploadsUuidPatch``).
 
         Update the upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             project_id: Unique identifier for the project.
@@ -191,6 +203,8 @@ class LegacyUploadsResource(Resource):
 
         Multipart upload: ``body`` holds the form fields and file(s).
 
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
+
         Args:
             company_id: Unique identifier for the company.
         """
@@ -205,6 +219,8 @@ class LegacyUploadsResource(Resource):
         (``RestV11CompaniesCompanyIdUploadsUuidGet``).
 
         Show detailed information on an upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             company_id: Unique identifier for the company.
@@ -227,6 +243,8 @@ class LegacyUploadsResource(Resource):
         (``RestV11CompaniesCompanyIdUploadsUuidPatch``).
 
         Update the upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             company_id: Unique identifier for the company.
@@ -259,6 +277,8 @@ class LegacyUploadsResource(Resource):
 
         Multipart upload: ``body`` holds the form fields and file(s).
 
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
+
         Args:
             project_id: Unique identifier for the project.
         """
@@ -275,6 +295,8 @@ class LegacyUploadsResource(Resource):
         (``RestV11ProjectsProjectIdUploadsUuidGet``).
 
         Show detailed information on an upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             project_id: Unique identifier for the project.
@@ -298,6 +320,8 @@ class LegacyUploadsResource(Resource):
         (``RestV11ProjectsProjectIdUploadsUuidPatch``).
 
         Update the upload.
+
+        One step of an upload; ``client.upload(...)`` runs the whole of one.
 
         Args:
             project_id: Unique identifier for the project.
