@@ -7,6 +7,8 @@ A ```python block is one of three things, told by its first line:
 * ``# test_<name>.py``: a pytest file; written under that name in a fresh directory
   and run with pytest there, outside this repo's pytest settings (no ``asyncio_mode``,
   no ``filterwarnings``), as in a user's project.
+* ``--8<-- "examples/<file>.py"`` lines only: a repository file included whole (by
+  pymdownx.snippets); it must exist and compile, and its own tests run it.
 * anything else: a complete program, run with ``python`` in a fresh directory, with
   no network; ``Config.from_env()`` finds a local ``procore-async fake-server``
   through ``PROCORE_*`` variables.
@@ -35,6 +37,7 @@ _FENCE = re.compile(
 )
 _PYTHON_ALIASES = {"py", "py3", "python3", "pycon", "ipython", "pyi"}
 _PYTEST_FILE = re.compile(r"# (test_[a-z0-9_]+\.py)")
+_INCLUDE = re.compile(r'--8<-- "([^"]+\.py)"')
 _TIMEOUT = 120
 
 
@@ -55,6 +58,9 @@ class Block:
             return "excerpt"
         if self.first_line.startswith("# test_"):
             return "pytest"
+        lines = [line.strip() for line in self.code.strip().splitlines()]
+        if lines and all(_INCLUDE.fullmatch(line) for line in lines):
+            return "include"
         return "program"
 
     def __str__(self) -> str:
@@ -98,6 +104,14 @@ def test_python_block(block: Block, tmp_path: Path, request: pytest.FixtureReque
     if block.kind == "excerpt":
         # Fragments may use names defined elsewhere and top-level await, but must parse.
         compile(block.code, str(block), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        return
+    if block.kind == "include":
+        for match in _INCLUDE.finditer(block.code):
+            path = ROOT / match[1]
+            # Only examples: tests/cli/test_examples.py and tests/examples run each of them.
+            assert match[1].startswith("examples/"), f"{block}: include examples/ files only"
+            assert path.is_file(), f"{block}: {match[1]} does not exist"
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
         return
     if block.kind == "pytest":
         match = _PYTEST_FILE.fullmatch(block.first_line)
