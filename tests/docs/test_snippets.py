@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +101,7 @@ def test_every_block_names_its_language(block: Block) -> None:
 
 
 @pytest.mark.parametrize("block", PYTHON, ids=str)
-def test_python_block(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+def test_python_block(block: Block, request: pytest.FixtureRequest) -> None:
     if block.kind == "excerpt":
         # Fragments may use names defined elsewhere and top-level await, but must parse.
         compile(block.code, str(block), "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
@@ -113,12 +114,7 @@ def test_python_block(block: Block, tmp_path: Path, request: pytest.FixtureReque
             assert path.is_file(), f"{block}: {match[1]} does not exist"
             compile(path.read_text(encoding="utf-8"), str(path), "exec")
         return
-    if block.kind == "pytest":
-        match = _PYTEST_FILE.fullmatch(block.first_line)
-        assert match, f"{block}: a pytest block starts '# test_<name>.py', not {block.first_line!r}"
-        name = match[1]
-    else:
-        name = "program.py"
+    if block.kind == "program":
         try:
             compile(block.code, str(block), "exec")
         except SyntaxError as exc:
@@ -126,27 +122,63 @@ def test_python_block(block: Block, tmp_path: Path, request: pytest.FixtureReque
                 f"{block}: not a complete program ({exc.msg}, line {exc.lineno}); "
                 "make it one, or start it with '# excerpt'"
             )
-    (tmp_path / name).write_text(block.code, encoding="utf-8")
-    extra = request.getfixturevalue("fake_server_env") if _needs_server(block.code) else {}
-    env = child_env(**extra)
-    if block.kind == "pytest":
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name]
     else:
-        command = [sys.executable, name]
-    result = subprocess.run(
-        command,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT,
-        check=False,
-    )
+        match = _PYTEST_FILE.fullmatch(block.first_line)
+        assert match, f"{block}: a pytest block starts '# test_<name>.py', not {block.first_line!r}"
+    result = request.getfixturevalue("ran")[str(block)]
     output = f"{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, f"{block} failed as pasted:\n{output[-4000:]}"
     if block.kind == "pytest":
         assert re.search(r"\b\d+ passed\b", result.stdout), output
         assert not re.search(r"\b(failed|skipped|error|warnings?)\b", result.stdout), output
+
+
+def _file_name(block: Block) -> str:
+    match = _PYTEST_FILE.fullmatch(block.first_line)
+    return match[1] if block.kind == "pytest" and match else "program.py"
+
+
+def _run(block: Block, directory: Path, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run one block as a reader would: its file alone in a fresh directory."""
+    name = _file_name(block)
+    (directory / name).write_text(block.code, encoding="utf-8")
+    if block.kind == "pytest":
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name]
+    else:
+        command = [sys.executable, name]
+    env = child_env(**(extra if _needs_server(block.code) else {}))
+    try:
+        return subprocess.run(
+            command, cwd=directory, env=env, capture_output=True, text=True,
+            timeout=_TIMEOUT, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(command, -1, "", f"timed out after {_TIMEOUT} s")
+
+
+@pytest.fixture(scope="module")
+def ran(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Every program and pytest block, run a few at a time (each is mostly start-up)."""
+    runnable = [b for b in PYTHON if b.kind in ("program", "pytest") and _valid(b)]
+    needs = any(_needs_server(b.code) for b in runnable)
+    extra = request.getfixturevalue("fake_server_env") if needs else {}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {
+            str(b): pool.submit(_run, b, tmp_path_factory.mktemp("block"), extra) for b in runnable
+        }
+        return {key: future.result() for key, future in futures.items()}
+
+
+def _valid(block: Block) -> bool:
+    if block.kind == "pytest":
+        return _PYTEST_FILE.fullmatch(block.first_line) is not None
+    try:
+        compile(block.code, str(block), "exec")
+    except SyntaxError:
+        return False
+    return True
 
 
 def _needs_server(code: str) -> bool:
