@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
     _print_summary(console, args, rows, result, report)
     if meter.held:
         console.print(
-            f"  {meter.held:,} requests held for the rate limit ({meter.paused:.1f} s paused)",
+            f"  {meter.held:,} request{'s' if meter.held != 1 else ''} held for the rate limit "
+            f"({meter.paused:.1f} s paused)",
             highlight=False,
         )
     return 1 if report else 0

@@ -1,4 +1,4 @@
-"""``procore-async fake-server``: default port clear of uvicorn's, and ``--redirect-uri``."""
+"""``procore-async fake-server``: strict unless --lenient, a port clear of uvicorn's, --redirect-uri."""
 
 from __future__ import annotations
 
@@ -15,9 +15,22 @@ import pytest
 
 from procore_async.cli import main
 from procore_async.cli._app import build_parser
+from procore_async.cli._serve import build_fake
 from procore_async.testing._server import DEFAULT_PORT
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_fake_server_is_strict_unless_lenient() -> None:
+    parser = build_parser()
+    strict = build_fake(parser.parse_args(["fake-server", "--seed", "1"]))
+    lenient = build_fake(parser.parse_args(["fake-server", "--lenient", "--spike-limit", "5"]))
+    assert (strict.strict, lenient.strict) == (True, False)
+
+
+def test_the_redirect_uri_reaches_the_fake() -> None:
+    args = build_parser().parse_args(["fake-server", "--redirect-uri", "http://127.0.0.1:8000/cb"])
+    assert build_fake(args).redirect_uri == "http://127.0.0.1:8000/cb"
 
 
 def test_the_default_port_is_neither_uvicorns_nor_logins() -> None:

@@ -30,7 +30,7 @@ def test_csv_sync_reports_rejected_rows(served: Any, tmp_path: Path, capsys: Cap
     report = tmp_path / "rejected.jsonl"
     argv = [
         "sync", "vendors/sync", "--file", str(csv_path), "--company-id", str(fake.company_id),
-        "--batch-size", "10", "--concurrency", "3", "--rejected", str(report),
+        "--param", f"company_id={fake.company_id}", "--batch-size", "10", "--concurrency", "3", "--rejected", str(report),
         *served.flags(),
     ]  # fmt: skip
     assert main(argv) == 1  # some rows did not make it
@@ -109,6 +109,7 @@ def test_sync_shows_rate_limit_pauses(tmp_path: Path, capsys: Capsys) -> None:
     with start_blocking_portal() as portal, portal.wrap_async_context_manager(serving(fake)) as url:
         argv = [
             "sync", "vendors/sync", "--file", str(path), "--company-id", str(fake.company_id),
+            "--param", f"company_id={fake.company_id}",
             "--batch-size", "1", "--concurrency", "1", "--host", url, "--login-host", url,
             "--client-id", fake.client_id, "--client-secret", fake.client_secret,
             "--store", str(tmp_path / "tokens.json"), "--client-credentials",
