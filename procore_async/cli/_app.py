@@ -27,7 +27,8 @@ The Procore REST API from a shell, and a demo of procore-async's bulk import.
 
 Settings come from flags, else PROCORE_* environment variables: PROCORE_CLIENT_ID,
 PROCORE_CLIENT_SECRET, PROCORE_HOST, PROCORE_LOGIN_HOST, PROCORE_VERSION,
-PROCORE_COMPANY_ID, PROCORE_TOKEN_STORE, PROCORE_TIMEOUT, PROCORE_MAX_RETRIES.
+PROCORE_COMPANY_ID, PROCORE_TOKEN_STORE, PROCORE_TIMEOUT, PROCORE_MAX_RETRIES, and
+every other Config field as in Config.from_env() (PROCORE_RETRY_DEADLINE, ...).
 """
 
 _EPILOG = """\
@@ -134,8 +135,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         error_line(str(exc))
         return 1
     except Error as exc:
-        hint = " (run 'procore-async login' first)" if isinstance(exc, MissingTokenError) else ""
-        error_line(f"{type(exc).__name__}: {exc}{hint}")
+        if isinstance(exc, MissingTokenError):  # the library's advice is for Python code
+            error_line(
+                "MissingTokenError: no saved token for this host: run 'procore-async login' "
+                "or pass --client-credentials"
+            )
+            return 1
+        error_line(f"{type(exc).__name__}: {exc}")
         return 1
     except OSError as exc:  # a file we were told to read or write, the token directory
         where = f" {exc.filename}" if exc.filename else ""

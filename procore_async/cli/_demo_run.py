@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from .._config import Config
 from .._ratelimit import RatePacer
 from ..testing import FakeProcore
+from ._pacing import PacingMeter
 
 __all__ = [
     "PER_PAGE",
@@ -71,50 +72,6 @@ class DemoReport:
     sync_paused: float = 0.0
     elapsed: float = 0.0
     problems: list[str] = field(default_factory=list)
-
-
-class PacingMeter:
-    """Wraps the client's :class:`RatePacer` to measure how long requests were held.
-
-    Implements the ``RateLimiter`` protocol, so the client uses it like the pacer
-    itself; ``waiting`` is how many requests are held right now (the live view shows
-    it while the progress bar stands still).
-    """
-
-    def __init__(self, inner: RatePacer) -> None:
-        self.inner = inner
-        self.held = 0
-        self.waiting = 0
-        #: Wall-clock seconds during which at least one request was held.
-        self.paused = 0.0
-        self._since: float | None = None
-
-    def held_for(self) -> float | None:
-        """Seconds the current hold has lasted, None when nothing is held (ignoring blips)."""
-        if self._since is None:
-            return None
-        held = time.monotonic() - self._since
-        return held if held >= 0.5 else None
-
-    async def acquire(self) -> None:
-        started = time.monotonic()
-        if self.waiting == 0:
-            self._since = started
-        self.waiting += 1
-        try:
-            await self.inner.acquire()
-        finally:
-            self.waiting -= 1
-            if self.waiting == 0 and self._since is not None:
-                held = time.monotonic() - self._since
-                self.paused += held if held > 0.01 else 0.0  # not the instant pass-throughs
-                self._since = None
-        waited = time.monotonic() - started
-        if waited > 0.01:
-            self.held += 1
-
-    async def observe(self, limit: int, remaining: int, reset: float) -> None:
-        await self.inner.observe(limit, remaining, reset)
 
 
 def _origin(i: int) -> str:

@@ -21,7 +21,11 @@ from ._faults import ConnectionDropped
 if TYPE_CHECKING:
     from ._fake import FakeProcore
 
-__all__ = ["run_server", "serve", "serving"]
+__all__ = ["DEFAULT_PORT", "run_server", "serve", "serving"]
+
+#: Where ``procore-async fake-server`` listens by default: not uvicorn's 8000 (where the
+#: app under test runs) nor 8765 (the ``login`` command's callback).
+DEFAULT_PORT = 8070
 
 
 class _HideDrops(logging.Filter):
@@ -53,7 +57,7 @@ def _server(fake: FakeProcore | None, host: str, port: int, **options: Any) -> A
 async def serve(
     fake: FakeProcore | None = None,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: int = DEFAULT_PORT,
     *,
     log_level: str = "info",
     configure_logging: bool = False,
@@ -72,7 +76,7 @@ async def serve(
 def run_server(
     fake: FakeProcore | None = None,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: int = DEFAULT_PORT,
     *,
     log_level: str = "info",
 ) -> None:
