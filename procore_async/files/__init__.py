@@ -39,10 +39,12 @@ __all__ = [
 ]
 
 _HOME = {
-    **dict.fromkeys(("ChecksumMismatchError", "DownloadError", "Upload", "UploadError"),
-                    "._models"),  # fmt: skip
-    **dict.fromkeys(("DEFAULT_SEGMENT_SIZE", "MAX_PARTS", "MAX_SEGMENT_SIZE", "MIN_SEGMENT_SIZE"),
-                    "._plan"),  # fmt: skip
+    **dict.fromkeys(
+        ("ChecksumMismatchError", "DownloadError", "Upload", "UploadError"), "._models"
+    ),
+    **dict.fromkeys(
+        ("DEFAULT_SEGMENT_SIZE", "MAX_PARTS", "MAX_SEGMENT_SIZE", "MIN_SEGMENT_SIZE"), "._plan"
+    ),
     **dict.fromkeys(("AsyncReadable", "Source"), "._source"),
     **dict.fromkeys(("Download", "download_file"), "._download"),
     "Documents": "._documents",

@@ -52,9 +52,14 @@ class Documents:
         _check_id("project_id", project_id, required=True)
         _check_id("folder_id", folder_id, required=False)
         upload = await upload_file(
-            self._client, source, company_id=company_id, project_id=project_id,
-            filename=name, api_version=api_version, **upload_options,
-        )  # fmt: skip
+            self._client,
+            source,
+            company_id=company_id,
+            project_id=project_id,
+            filename=name,
+            api_version=api_version,
+            **upload_options,
+        )
         attrs: dict[str, Any] = {"name": name or upload.file_name, "upload_uuid": upload.id}
         if folder_id is not None:
             attrs["parent_id"] = int(folder_id)
@@ -79,13 +84,18 @@ class Documents:
         _check_id("project_id", project_id, required=True)
         _check_id("file_id", file_id, required=True)
         upload = await upload_file(
-            self._client, source, company_id=company_id, project_id=project_id,
-            api_version=api_version, **upload_options,
-        )  # fmt: skip
+            self._client,
+            source,
+            company_id=company_id,
+            project_id=project_id,
+            api_version=api_version,
+            **upload_options,
+        )
         response = await self._client.patch(
             f"files/{int(file_id)}?project_id={int(project_id)}",
-            body={"file": {"upload_uuid": upload.id}}, company_id=company_id,
-        )  # fmt: skip
+            body={"file": {"upload_uuid": upload.id}},
+            company_id=company_id,
+        )
         return _record(response.body)
 
     async def create_folder(

@@ -70,7 +70,7 @@ def _url_of(target: Any) -> tuple[str | IssuedURL, str | None]:
 def _declared_sha256(headers: httpx.Headers) -> str | None:
     hexed = headers.get("x-amz-meta-sha256")
     if hexed:
-        return hexed.strip().lower()
+        return str(hexed).strip().lower()
     b64 = headers.get("x-amz-checksum-sha256")
     if b64:
         try:
@@ -120,6 +120,13 @@ def _hash_file(path: str, limit: int) -> Any:
     return digest
 
 
+def _remove_if_there(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
 def _size_or_zero(path: str) -> int:
     try:
         return os.stat(path).st_size
@@ -144,7 +151,7 @@ async def download_file(
         raise InvalidRequestError(f"not a destination path: {dest!r}")
     if await anyio.to_thread.run_sync(os.path.isdir, path):
         raise InvalidRequestError(f"{path} is a directory; name the file to write")
-    parent = os.path.dirname(os.path.abspath(path))
+    parent = os.path.dirname(path) or "."
     if not await anyio.to_thread.run_sync(os.path.isdir, parent):
         raise InvalidRequestError(f"no such directory: {parent}")
     if on_progress is not None and not callable(on_progress):
@@ -152,7 +159,7 @@ async def download_file(
     expected = (sha256 or declared or "").lower() or None
     part = path + ".part"
     if not resume:
-        await anyio.to_thread.run_sync(lambda: os.path.exists(part) and os.remove(part))
+        await anyio.to_thread.run_sync(_remove_if_there, part)
     issued = await _resolve(client, url, company_id)
     started_at = await anyio.to_thread.run_sync(_size_or_zero, part)
     attempts = max(1, client.config.max_retries + 1)
@@ -170,8 +177,13 @@ async def download_file(
     return Download(path, size, digest, started_at, verified)
 
 
-async def _transfer(client: Any, issued: IssuedURL, part: str, expected: str | None,
-                    on_progress: Callable[[int, int | None], Any] | None) -> tuple[int, str, bool]:  # fmt: skip
+async def _transfer(
+    client: Any,
+    issued: IssuedURL,
+    part: str,
+    expected: str | None,
+    on_progress: Callable[[int, int | None], Any] | None,
+) -> tuple[int, str, bool]:
     """One attempt: GET the rest (``Range``) into ``part``; return (size, sha256, verified)."""
     offset = await anyio.to_thread.run_sync(_size_or_zero, part)
     headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -182,8 +194,11 @@ async def _transfer(client: Any, issued: IssuedURL, part: str, expected: str | N
                 offset = 0  # the server sent the whole file: start over
             total = _total_size(raw, offset)
             declared = expected or _declared_sha256(raw.headers)
-            digest = (await anyio.to_thread.run_sync(_hash_file, part, offset) if offset
-                      else hashlib.sha256())  # fmt: skip
+            digest = (
+                await anyio.to_thread.run_sync(_hash_file, part, offset)
+                if offset
+                else hashlib.sha256()
+            )
             done = offset
             async with await anyio.open_file(part, "ab" if offset else "wb") as out:
                 try:

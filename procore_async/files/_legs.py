@@ -69,8 +69,19 @@ class RequestSpec:
         timeout: float | httpx.Timeout | None = None,
     ) -> RequestSpec:
         merged = {**issued.headers, **(headers or {})}
-        return cls(method.upper(), issued.url, merged, content, True, timeout, False, False,
-                   issued, False, "storage")  # fmt: skip
+        return cls(
+            method.upper(),
+            issued.url,
+            merged,
+            content,
+            True,
+            timeout,
+            False,
+            False,
+            issued,
+            False,
+            "storage",
+        )
 
 
 class _Requester:
@@ -94,8 +105,9 @@ class _Requester:
         company_id: int | str | None = None,
         label: str = "api",
     ) -> RequestSpec:
-        url = build_url(Origin(self.config.host), path, version or self.config.default_version,
-                        query)  # fmt: skip
+        url = build_url(
+            Origin(self.config.host), path, version or self.config.default_version, query
+        )
         headers = {} if company_id is None else {"Procore-Company-Id": str(company_id)}
         return RequestSpec(method.upper(), url, headers, idempotent=True, label=label)
 
@@ -116,8 +128,13 @@ class _Requester:
 
         async def attempt() -> Response:
             try:
-                raw = await self._http.request(spec.method, spec.url, headers=headers,
-                                               content=spec.content, timeout=_timeout(spec))  # fmt: skip
+                raw = await self._http.request(
+                    spec.method,
+                    spec.url,
+                    headers=headers,
+                    content=spec.content,
+                    timeout=_timeout(spec),
+                )
             except httpx.TransportError as exc:
                 raise connection_error(exc) from exc
             return _checked(raw)
@@ -132,8 +149,9 @@ class _Requester:
         headers = _storage_headers(spec)
 
         async def attempt() -> httpx.Response:
-            request = self._http.build_request(spec.method, spec.url, headers=headers,
-                                               timeout=_timeout(spec))  # fmt: skip
+            request = self._http.build_request(
+                spec.method, spec.url, headers=headers, timeout=_timeout(spec)
+            )
             try:
                 raw = await self._http.send(request, stream=True)
             except httpx.TransportError as exc:

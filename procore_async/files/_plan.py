@@ -118,8 +118,16 @@ async def plan_upload(
             data = await source.read_at(offset + done, n)
             await anyio.to_thread.run_sync(_update, hashers, data)
             done += n
-        segments.append(Segment(len(segments), offset, size, seg_sha.hexdigest(),
-                                seg_md5.hexdigest()))  # fmt: skip
+        segments.append(
+            Segment(len(segments), offset, size, seg_sha.hexdigest(), seg_md5.hexdigest())
+        )
         offset += size
-    return Plan(name or source.name, source.size, content_type, segment_size, tuple(segments),
-                total_sha.hexdigest(), total_md5.hexdigest())  # fmt: skip
+    return Plan(
+        name or source.name,
+        source.size,
+        content_type,
+        segment_size,
+        tuple(segments),
+        total_sha.hexdigest(),
+        total_md5.hexdigest(),
+    )

@@ -51,17 +51,29 @@ class ApiClient(Protocol):
     @property
     def config(self) -> Any: ...
     async def get(
-        self, path: str, *, version: str | None = ..., query: Mapping[str, Any] | None = ...,
+        self,
+        path: str,
+        *,
+        version: str | None = ...,
+        query: Mapping[str, Any] | None = ...,
         company_id: int | str | None = ...,
-    ) -> Response: ...  # fmt: skip
+    ) -> Response: ...
     async def post(
-        self, path: str, *, version: str | None = ..., body: Any = ...,
+        self,
+        path: str,
+        *,
+        version: str | None = ...,
+        body: Any = ...,
         company_id: int | str | None = ...,
-    ) -> Response: ...  # fmt: skip
+    ) -> Response: ...
     async def patch(
-        self, path: str, *, version: str | None = ..., body: Any = ...,
+        self,
+        path: str,
+        *,
+        version: str | None = ...,
+        body: Any = ...,
         company_id: int | str | None = ...,
-    ) -> Response: ...  # fmt: skip
+    ) -> Response: ...
 
 
 def _check_id(name: str, value: Any, *, required: bool) -> None:
@@ -76,8 +88,9 @@ def _check_id(name: str, value: Any, *, required: bool) -> None:
 class _Session:
     """One upload on Procore's side: its id, its segments' URLs, and their renewal."""
 
-    def __init__(self, client: ApiClient, plan: Plan, version: str, company_id: Any,
-                 project_id: Any) -> None:  # fmt: skip
+    def __init__(
+        self, client: ApiClient, plan: Plan, version: str, company_id: Any, project_id: Any
+    ) -> None:
         self.client, self.plan, self.version = client, plan, version
         self.company_id, self.project_id = company_id, project_id
         self.id = ""
@@ -90,8 +103,10 @@ class _Session:
     def base(self) -> str:
         if self.version == "v2.1":
             scope = f"companies/{self.company_id}"
-            return f"{scope}/projects/{self.project_id}/uploads" if self.project_id else (
-                f"{scope}/uploads"
+            return (
+                f"{scope}/projects/{self.project_id}/uploads"
+                if self.project_id
+                else (f"{scope}/uploads")
             )
         if self.project_id:
             return f"projects/{self.project_id}/uploads"
@@ -104,12 +119,21 @@ class _Session:
         plan = self.plan
         segments = [s.declared() for s in plan.segments]
         if self.version == "v2.1":
-            body: dict[str, Any] = {"file_name": plan.name, "file_size": plan.size,
-                                    "content_type": plan.content_type, "sha256": plan.sha256,
-                                    "md5": plan.md5, "segments": segments}  # fmt: skip
+            body: dict[str, Any] = {
+                "file_name": plan.name,
+                "file_size": plan.size,
+                "content_type": plan.content_type,
+                "sha256": plan.sha256,
+                "md5": plan.md5,
+                "segments": segments,
+            }
         else:
-            body = {"response_filename": plan.name, "response_content_type": plan.content_type,
-                    "size": plan.size, "segments": segments}  # fmt: skip
+            body = {
+                "response_filename": plan.name,
+                "response_content_type": plan.content_type,
+                "size": plan.size,
+                "segments": segments,
+            }
         response = await self.client.post(self.base, body=body, **self._call())
         data = _data(response)
         self.id = str(data.get("upload_id") or data.get("uuid") or "")
@@ -125,8 +149,9 @@ class _Session:
         if everything and len(entries) != len(self.plan.segments):
             raise UploadError(
                 f"Procore returned {len(entries)} segment URLs for {len(self.plan.segments)} "
-                "segments", response=response,
-            )  # fmt: skip
+                "segments",
+                response=response,
+            )
         pending = [s.index for s in self.plan.segments if s.index not in self.sent]
         for position, entry in enumerate(entries):
             if not isinstance(entry, Mapping) or not isinstance(entry.get("url"), str):
@@ -144,10 +169,11 @@ class _Session:
                 expires = entry.get("url_expires_at")
                 urls[index] = IssuedURL(
                     entry["url"],
-                    {str(k): str(v) for k, v in headers.items()} if isinstance(headers, Mapping)
+                    {str(k): str(v) for k, v in headers.items()}
+                    if isinstance(headers, Mapping)
                     else {},
                     float(expires) if isinstance(expires, (int, float)) else None,
-                )  # fmt: skip
+                )
         return urls
 
     async def renew(self, seen: int) -> None:
@@ -187,7 +213,7 @@ def _data(response: Response) -> dict[str, Any]:
 
 
 def _etag(response: Response) -> str:
-    etag = response.headers.get("etag", "").strip()
+    etag = str(response.headers.get("etag", "")).strip()
     if etag.startswith("W/"):
         etag = etag[2:]
     return etag.strip('"')
@@ -219,12 +245,14 @@ async def _send_segment(session: _Session, segment: Segment, data: bytes) -> str
             raise _upload_error(session, segment, exc) from exc
         etag = _etag(response)
         if not etag:
-            raise UploadError(f"storage returned no ETag for segment {segment.index + 1}",
-                              response=response)  # fmt: skip
+            raise UploadError(
+                f"storage returned no ETag for segment {segment.index + 1}", response=response
+            )
         session.sent.add(segment.index)
         return etag
-    raise UploadError(f"segment {segment.index + 1}: its URL kept expiring after "
-                      f"{_MAX_RENEWALS} renewals")  # fmt: skip
+    raise UploadError(
+        f"segment {segment.index + 1}: its URL kept expiring after {_MAX_RENEWALS} renewals"
+    )
 
 
 def _upload_error(session: _Session, segment: Segment, exc: Error) -> UploadError:
@@ -263,8 +291,9 @@ async def upload_file(
         raise InvalidRequestError(f"api_version must be one of {_VERSIONS}, not {api_version!r}")
     if on_progress is not None and not callable(on_progress):
         raise InvalidRequestError("on_progress must be callable")
-    if not (isinstance(wait_timeout, (int, float)) and math.isfinite(wait_timeout)
-            and wait_timeout > 0):  # fmt: skip
+    if not (
+        isinstance(wait_timeout, (int, float)) and math.isfinite(wait_timeout) and wait_timeout > 0
+    ):
         raise InvalidRequestError("wait_timeout must be a positive number of seconds")
     opened = await open_source(source, filename)
     try:
@@ -278,13 +307,24 @@ async def upload_file(
     data = await session.complete(etags)
     if wait and session.version == "v2.1" and data.get("status") != "available":
         data = await session.wait_available(wait_timeout)
-    return Upload(session.id, plan.size, plan.sha256, str(data.get("status") or "complete"),
-                  plan.name, plan.content_type, session.version, company_id, project_id,
-                  len(plan.segments), data)  # fmt: skip
+    return Upload(
+        session.id,
+        plan.size,
+        plan.sha256,
+        str(data.get("status") or "complete"),
+        plan.name,
+        plan.content_type,
+        session.version,
+        company_id,
+        project_id,
+        len(plan.segments),
+        data,
+    )
 
 
-async def _create(client: ApiClient, plan: Plan, version: str | None, company_id: Any,
-                  project_id: Any) -> _Session:  # fmt: skip
+async def _create(
+    client: ApiClient, plan: Plan, version: str | None, company_id: Any, project_id: Any
+) -> _Session:
     session = _Session(client, plan, version or "v2.1", company_id, project_id)
     try:
         await session.create()
@@ -296,8 +336,9 @@ async def _create(client: ApiClient, plan: Plan, version: str | None, company_id
     return session
 
 
-async def _send_all(session: _Session, source: Any, concurrency: int,
-                    on_progress: ProgressCallback | None) -> list[str]:  # fmt: skip
+async def _send_all(
+    session: _Session, source: Any, concurrency: int, on_progress: ProgressCallback | None
+) -> list[str]:
     """Send every segment, at most ``concurrency`` at once; the first failure cancels
     the rest and is raised as it is (not wrapped in an exception group)."""
     segments = session.plan.segments

@@ -29,8 +29,9 @@ def nested(body: dict[str, Any], root: str) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     prefix = f"{root}["
-    return {k[len(prefix) : -1]: v for k, v in body.items() if k.startswith(prefix) and
-            k.endswith("]")}  # fmt: skip
+    return {
+        k[len(prefix) : -1]: v for k, v in body.items() if k.startswith(prefix) and k.endswith("]")
+    }
 
 
 def _int(value: Any) -> int | None:
@@ -61,9 +62,14 @@ class Documents:
         found = self._roots.get(project_id)
         if found is None:
             found = self._roots[project_id] = self._id()
-            self.folders[found] = {"id": found, "name": "Documents", "parent_id": None,
-                                   "project_id": project_id, "is_recycle_bin": False,
-                                   "updated_at": self._now()}  # fmt: skip
+            self.folders[found] = {
+                "id": found,
+                "name": "Documents",
+                "parent_id": None,
+                "project_id": project_id,
+                "is_recycle_bin": False,
+                "updated_at": self._now(),
+            }
         return self.folders[found]
 
     def _path(self, folder: dict[str, Any]) -> str:
@@ -75,12 +81,20 @@ class Documents:
 
     def _folder_view(self, folder: dict[str, Any], *, children: bool) -> dict[str, Any]:
         view = {k: v for k, v in folder.items() if k != "project_id"}
-        view.update(private=False, is_tracked=False, read_only=False, is_deleted=False,
-                    name_with_path=self._path(folder))  # fmt: skip
+        view.update(
+            private=False,
+            is_tracked=False,
+            read_only=False,
+            is_deleted=False,
+            name_with_path=self._path(folder),
+        )
         subs = [f for f in self.folders.values() if f["parent_id"] == folder["id"]]
         files = [f for f in self.files.values() if f["parent_id"] == folder["id"]]
-        view.update(has_children=bool(subs or files), has_children_files=bool(files),
-                    has_children_folders=bool(subs))  # fmt: skip
+        view.update(
+            has_children=bool(subs or files),
+            has_children_files=bool(files),
+            has_children_folders=bool(subs),
+        )
         if children:
             view["folders"] = [self._folder_view(f, children=False) for f in subs]
             view["files"] = [self.file_view(f, latest=False) for f in files]
@@ -98,8 +112,12 @@ class Documents:
         url = self.storage.object_url(version["upload_id"])
         view = {k: v for k, v in version.items() if k != "upload_id"}
         view["url"] = url
-        view["prostore_file"] = {"id": version["id"], "name": version["name"],
-                                 "url": url, "filename": version["name"]}  # fmt: skip
+        view["prostore_file"] = {
+            "id": version["id"],
+            "name": version["name"],
+            "url": url,
+            "filename": version["name"],
+        }
         return view
 
     # -- handlers (the router has authenticated the call and checked the project) -----
@@ -122,9 +140,14 @@ class Documents:
         if parent is None:
             return json_reply(422, {"errors": {"parent_id": ["is not a folder of this project"]}})
         folder_id = self._id()
-        self.folders[folder_id] = {"id": folder_id, "name": name, "parent_id": parent["id"],
-                                   "project_id": project_id, "is_recycle_bin": False,
-                                   "updated_at": self._now()}  # fmt: skip
+        self.folders[folder_id] = {
+            "id": folder_id,
+            "name": name,
+            "parent_id": parent["id"],
+            "project_id": project_id,
+            "is_recycle_bin": False,
+            "updated_at": self._now(),
+        }
         return json_reply(201, self._folder_view(self.folders[folder_id], children=True))
 
     def _parent(self, project_id: int, given: Any) -> dict[str, Any] | None:
@@ -162,9 +185,15 @@ class Documents:
             return problem
         upload = self.uploads.uploads[str(ref)]
         upload.attached = True
-        return {"id": self._id(), "number": number, "name": name or upload.file_name,
-                "size": upload.file_size, "upload_id": upload.id, "created_at": self._now(),
-                "content_type": upload.content_type}  # fmt: skip
+        return {
+            "id": self._id(),
+            "number": number,
+            "name": name or upload.file_name,
+            "size": upload.file_size,
+            "upload_id": upload.id,
+            "created_at": self._now(),
+            "content_type": upload.content_type,
+        }
 
     def create_file(self, grant: Grant, project_id: int, body: dict[str, Any]) -> Reply:
         attrs = nested(body, "file")
@@ -179,15 +208,24 @@ class Documents:
             return json_reply(422, {"errors": {"upload_uuid": [version]}})
         file_id = self._id()
         now = self._now()
-        self.files[file_id] = {"id": file_id, "name": version["name"], "parent_id": parent["id"],
-                               "description": attrs.get("description") or "", "private": False,
-                               "is_tracked": False, "is_deleted": False, "created_at": now,
-                               "updated_at": now, "project_id": project_id,
-                               "versions": [version]}  # fmt: skip
+        self.files[file_id] = {
+            "id": file_id,
+            "name": version["name"],
+            "parent_id": parent["id"],
+            "description": attrs.get("description") or "",
+            "private": False,
+            "is_tracked": False,
+            "is_deleted": False,
+            "created_at": now,
+            "updated_at": now,
+            "project_id": project_id,
+            "versions": [version],
+        }
         return json_reply(201, self.file_view(self.files[file_id], latest=False))
 
-    def update_file(self, grant: Grant, project_id: int, file_id: int,
-                    body: dict[str, Any]) -> Reply:  # fmt: skip
+    def update_file(
+        self, grant: Grant, project_id: int, file_id: int, body: dict[str, Any]
+    ) -> Reply:
         record = self.files.get(file_id)
         if record is None or record["project_id"] != project_id:
             return json_reply(404, {"errors": "Not Found"})

@@ -71,7 +71,9 @@ class FilesApi:
         version = "v2.1" if v2 else "v1.1"
         grant = self.oauth.check(request.bearer())
         if isinstance(grant, str):
-            header = f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{grant}"'
+            header = (
+                f'Bearer realm="Doorkeeper", error="invalid_token", error_description="{grant}"'
+            )
             return json_reply(401, {"errors": grant}, [("WWW-Authenticate", header)])
         raw = request.headers.get("procore-company-id", "").strip()
         if not raw:
@@ -101,11 +103,21 @@ class FilesApi:
     # -- uploads ------------------------------------------------------------------------
 
     def _urls(self, upload: FakeUpload, *, pending_only: bool) -> list[dict[str, Any]]:
-        return [self.storage.part_url(upload, i) for i, part in enumerate(upload.parts)
-                if not (pending_only and part.etag is not None)]  # fmt: skip
+        return [
+            self.storage.part_url(upload, i)
+            for i, part in enumerate(upload.parts)
+            if not (pending_only and part.etag is not None)
+        ]
 
-    def _uploads(self, request: Request, grant: Grant, version: str, company: int,
-                 project_id: int | None, upload_id: str | None) -> Reply:  # fmt: skip
+    def _uploads(
+        self,
+        request: Request,
+        grant: Grant,
+        version: str,
+        company: int,
+        project_id: int | None,
+        upload_id: str | None,
+    ) -> Reply:
         method = request.method
         if upload_id is None:
             if method != "POST":
@@ -115,8 +127,11 @@ class FilesApi:
                 return uploads_error(version, 422, made)
             return upload_reply(made, self._urls(made, pending_only=False), created=True)
         upload = self.uploads.find(upload_id)
-        if upload is None or upload.version != version or upload.company_id != company or (
-            upload.project_id != project_id
+        if (
+            upload is None
+            or upload.version != version
+            or upload.company_id != company
+            or (upload.project_id != project_id)
         ):
             return uploads_error(version, 404, "Not Found")
         if upload.owner != owner_of(grant):
@@ -140,8 +155,9 @@ class FilesApi:
 
     # -- documents ----------------------------------------------------------------------
 
-    def _documents(self, request: Request, grant: Grant, company: int, kind: str,
-                   item: str | None) -> Reply:  # fmt: skip
+    def _documents(
+        self, request: Request, grant: Grant, company: int, kind: str, item: str | None
+    ) -> Reply:
         raw = request.param("project_id")
         project_id = int(raw) if raw is not None and raw.isdigit() else None
         if project_id is None:

@@ -114,19 +114,27 @@ class Storage:
 
     def _url(self, method: str, path: str, user: str) -> tuple[str, int]:
         expires = int(self._clock() + self.url_lifetime)
-        query = {"expires_at": expires, "user_id": user, "sig": self._sign(method, path,
-                                                                        expires, user)}  # fmt: skip
+        query = {
+            "expires_at": expires,
+            "user_id": user,
+            "sig": self._sign(method, path, expires, user),
+        }
         return f"{self.origin.rstrip('/')}{path}?{urlencode(query)}", expires
 
     def part_url(self, upload: FakeUpload, index: int) -> dict[str, Any]:
         """The presigned PUT of one part, as the create (or status) response lists it."""
         part = upload.parts[index]
-        url, expires = self._url("PUT", f"/uploads/{upload.id}/parts/{index + 1}",
-                                 str(upload.user_id))  # fmt: skip
+        url, expires = self._url(
+            "PUT", f"/uploads/{upload.id}/parts/{index + 1}", str(upload.user_id)
+        )
         if upload.version == "v2.1":
             headers = {"Content-Length": str(part.size)}
-            return {"part_number": index + 1, "url": url, "url_expires_at": expires,
-                    "headers": headers}  # fmt: skip
+            return {
+                "part_number": index + 1,
+                "url": url,
+                "url_expires_at": expires,
+                "headers": headers,
+            }
         headers = {"x-amz-content-sha256": part.sha256, "content-length": str(part.size)}
         if part.md5:
             headers["content-md5"] = md5_base64(part.md5)
@@ -173,15 +181,21 @@ class Storage:
 
     def _reply(self, request: Request, kind: str | None, authorization: bool) -> Reply:
         if authorization:
-            return _xml_error(400, "InvalidArgument",
-                              "Only one auth mechanism allowed: the URL is presigned; "
-                              "send no Authorization header")  # fmt: skip
+            return _xml_error(
+                400,
+                "InvalidArgument",
+                "Only one auth mechanism allowed: the URL is presigned; "
+                "send no Authorization header",
+            )
         part = _PART.fullmatch(request.path)
         found = _OBJECT.fullmatch(request.path)
         method = "PUT" if part else "GET"
         if (part is None and found is None) or request.method != method:
-            return _xml_error(405 if (part or found) else 404, "MethodNotAllowed"
-                              if (part or found) else "NoSuchKey", "No such resource")  # fmt: skip
+            return _xml_error(
+                405 if (part or found) else 404,
+                "MethodNotAllowed" if (part or found) else "NoSuchKey",
+                "No such resource",
+            )
         problem = self._check_signature(request, method)
         if problem is not None:
             return problem
@@ -209,8 +223,9 @@ class Storage:
             return _xml_error(403, "AccessDenied", "Query-string authentication is required")
         wanted = self._sign(method, request.path, int(expires), user)
         if not hmac.compare_digest(wanted, sig):
-            return _xml_error(403, "SignatureDoesNotMatch",
-                              "The request signature we calculated does not match")  # fmt: skip
+            return _xml_error(
+                403, "SignatureDoesNotMatch", "The request signature we calculated does not match"
+            )
         if self._clock() > int(expires):
             return _xml_error(403, "AccessDenied", "Request has expired")
         return None
@@ -224,14 +239,17 @@ class Storage:
         if upload.status not in ("ready", "receiving"):
             return _xml_error(400, "InvalidRequest", f"The upload is already {upload.status}")
         if not upload.started and self._clock() > upload.created_at + self.start_window:
-            return _xml_error(403, "AccessDenied",
-                              "The upload was not started within 1 hour of its creation; "
-                              "create a new upload")  # fmt: skip
+            return _xml_error(
+                403,
+                "AccessDenied",
+                "The upload was not started within 1 hour of its creation; create a new upload",
+            )
         part = upload.parts[number - 1]
         body = request.body
         if len(body) != part.size:
-            return _xml_error(400, "IncompleteBody",
-                              f"Expected {part.size} bytes, received {len(body)}")  # fmt: skip
+            return _xml_error(
+                400, "IncompleteBody", f"Expected {part.size} bytes, received {len(body)}"
+            )
         md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
         sent_md5 = request.headers.get("content-md5")
         if sent_md5 is not None and sent_md5 != md5_base64(md5):
@@ -240,8 +258,11 @@ class Storage:
         if hashlib.sha256(body).hexdigest() != part.sha256 or (
             sent_sha is not None and sent_sha != part.sha256
         ):
-            return _xml_error(400, "XAmzContentSHA256Mismatch",
-                              "The provided sha256 does not match what was computed")  # fmt: skip
+            return _xml_error(
+                400,
+                "XAmzContentSHA256Mismatch",
+                "The provided sha256 does not match what was computed",
+            )
         part.etag = f'"{md5}"'
         part.data = body if self.keep_bytes else None
         upload.started = True
@@ -281,8 +302,12 @@ def _fault(kind: str) -> Reply:
         return _xml_error(500, "InternalError", "We encountered an internal error")
     if kind == "502":
         return Reply(502, b"Bad Gateway", [], "text/plain")
-    return Reply(503, _xml_error(503, "SlowDown", "Please reduce your request rate").body,
-                 [("Retry-After", "0")], "application/xml")  # fmt: skip
+    return Reply(
+        503,
+        _xml_error(503, "SlowDown", "Please reduce your request rate").body,
+        [("Retry-After", "0")],
+        "application/xml",
+    )
 
 
 def _drop(*, applied: bool) -> NoReturn:

@@ -4,8 +4,9 @@ Routes (``tutorial_uploads.md``, ``tutorial_unified_uploads.md``, the catalog):
 
 * ``POST /rest/v1.{0,1}/{companies|projects}/{id}/uploads`` with ``segments`` →
   ``{uuid, segments: [{url, headers, size, sha256, md5}], status: "ready"}`` (the
-  non-segmented form, a multipart POST to storage, is not served: 422); ``PATCH .../uploads/{uuid}`` with ``segments:
-  [{etag}]`` completes it; ``GET`` shows it (with fresh URLs for unsent segments);
+  non-segmented form, a multipart POST to storage, is not served: 422);
+  ``PATCH .../uploads/{uuid}`` with ``segments: [{etag}]`` completes it; ``GET`` shows
+  it (with fresh URLs for unsent segments);
 * ``POST /rest/v2.1/companies/{cid}[/projects/{pid}]/uploads`` → 201 ``{"data":
   {upload_id, segments: [{url, url_expires_at, headers}], status: "ready", ...}}``;
   ``PATCH`` with ``part_etags`` (``null`` for parts not sent yet) → ``complete``; ``GET``
@@ -100,9 +101,10 @@ class UploadStore:
         upload = self.uploads.get(upload_id)
         if upload is None:
             return None
-        if not upload.attached and self.clock() > upload.created_at + _ATTACH_WINDOW[
-            upload.version
-        ]:
+        if (
+            not upload.attached
+            and self.clock() > upload.created_at + _ATTACH_WINDOW[upload.version]
+        ):
             del self.uploads[upload_id]
             return None
         if owner is not None and upload.owner != owner:
@@ -111,9 +113,9 @@ class UploadStore:
 
     def refresh_status(self, upload: FakeUpload) -> None:
         done = upload.completed_at
-        if upload.status == "complete" and upload.version == "v2.1" and done is not None:
-            if self.clock() >= done + self.processing_delay:
-                upload.status = "available"
+        ready = done is not None and self.clock() >= done + self.processing_delay
+        if upload.status == "complete" and upload.version == "v2.1" and ready:
+            upload.status = "available"
 
     def attachable(self, upload_id: Any, grant: Grant) -> str | None:
         """Why ``upload_id`` cannot be attached by this token's owner (None: it can)."""
@@ -129,16 +131,24 @@ class UploadStore:
 
     # -- create -------------------------------------------------------------------------
 
-    def create(self, version: str, body: dict[str, Any], grant: Grant, company_id: int,
-               project_id: int | None) -> FakeUpload | str:  # fmt: skip
+    def create(
+        self,
+        version: str,
+        body: dict[str, Any],
+        grant: Grant,
+        company_id: int,
+        project_id: int | None,
+    ) -> FakeUpload | str:
         """A new upload from a create body, or the 422 message."""
         segments = body.get("segments")
         user_id = grant.user_id or 0
         name = body.get("file_name" if version == "v2.1" else "response_filename")
         ctype = body.get("content_type" if version == "v2.1" else "response_content_type")
         if version == "v1.1" and segments is None:
-            return ("this fake serves segmented uploads: declare the file's segments "
-                    "(the non-segmented form posts a multipart form to storage)")  # fmt: skip
+            return (
+                "this fake serves segmented uploads: declare the file's segments "
+                "(the non-segmented form posts a multipart form to storage)"
+            )
         if not isinstance(segments, list) or not segments:
             return "segments must be a non-empty array"
         if len(segments) > _MAX_PARTS:
@@ -155,8 +165,10 @@ class UploadStore:
             if md5 is not None and (not isinstance(md5, str) or not _HEX32.fullmatch(md5)):
                 return f"segment {number}: md5 must be 32 lowercase hex digits"
             if size > _MAX_PART[version] or (number < len(segments) and size < _MIN_PART):
-                return (f"segment {number}: every part but the last must be between "
-                        f"{_MIN_PART} and {_MAX_PART[version]} bytes")  # fmt: skip
+                return (
+                    f"segment {number}: every part but the last must be between "
+                    f"{_MIN_PART} and {_MAX_PART[version]} bytes"
+                )
             parts.append(Part(size, sha, md5))
         total = sum(p.size for p in parts)
         declared = body.get("file_size" if version == "v2.1" else "size", total)
@@ -168,9 +180,20 @@ class UploadStore:
                 return "file_name can't be blank"
             if not isinstance(sha256, str) or not _HEX64.fullmatch(sha256):
                 return "sha256 must be 64 lowercase hex digits"
-        upload = FakeUpload(self.new_id(), version, company_id, project_id, owner_of(grant),
-                            user_id, str(name or "upload"), str(ctype or
-                            "application/octet-stream"), total, sha256, parts, self.clock())  # fmt: skip
+        upload = FakeUpload(
+            self.new_id(),
+            version,
+            company_id,
+            project_id,
+            owner_of(grant),
+            user_id,
+            str(name or "upload"),
+            str(ctype or "application/octet-stream"),
+            total,
+            sha256,
+            parts,
+            self.clock(),
+        )
         self.uploads[upload.id] = upload
         return upload
 
@@ -189,7 +212,7 @@ class UploadStore:
             etags = [s.get("etag") if isinstance(s, dict) else None for s in segments]
         if len(etags) != len(upload.parts):
             return f"expected {len(upload.parts)} ETags, got {len(etags)}"
-        for number, (etag, part) in enumerate(zip(etags, upload.parts), 1):
+        for number, (etag, part) in enumerate(zip(etags, upload.parts, strict=True), 1):
             if etag is None and upload.version == "v2.1":
                 continue  # partial progress is allowed
             if part.etag is None:
@@ -224,10 +247,20 @@ def upload_reply(upload: FakeUpload, urls: list[dict[str, Any]], *, created: boo
             "segments": urls,
         }
         return json_reply(201 if created else 200, {"data": data})
-    body: dict[str, Any] = {"uuid": upload.id, "status": upload.status, "segments": [
-        {"size": p.size, "sha256": p.sha256, "md5": p.md5, **({"etag": p.etag} if p.etag else {}),
-         **url} for p, url in zip(upload.parts, urls)
-    ]}  # fmt: skip
+    body: dict[str, Any] = {
+        "uuid": upload.id,
+        "status": upload.status,
+        "segments": [
+            {
+                "size": p.size,
+                "sha256": p.sha256,
+                "md5": p.md5,
+                **({"etag": p.etag} if p.etag else {}),
+                **url,
+            }
+            for p, url in zip(upload.parts, urls, strict=False)
+        ],
+    }
     return json_reply(201 if created else 200, body)
 
 
