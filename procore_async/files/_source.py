@@ -11,6 +11,7 @@ any network I/O, and raised as :class:`~procore_async.InvalidRequestError`.
 
 from __future__ import annotations
 
+import inspect
 import io
 import mimetypes
 import os
@@ -52,7 +53,7 @@ class SourceFile:
         reader = self._reader
         if isinstance(reader, int):
             data = await anyio.to_thread.run_sync(_pread_all, reader, size, offset)
-        elif isinstance(reader, AsyncReadable):
+        elif _is_async(reader):
             async with self._lock:
                 await reader.seek(offset)
                 data = await _read_async(reader, size)
@@ -69,7 +70,16 @@ class SourceFile:
     async def aclose(self) -> None:
         owned, self._owned = self._owned, None
         if owned is not None:
-            await anyio.to_thread.run_sync(owned.close)
+            # Shielded: a cancelled upload still closes its file.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(owned.close)
+
+
+def _is_async(reader: Any) -> bool:
+    """An async file: ``read`` and ``seek`` are coroutine functions (a Protocol check
+    alone cannot tell ``async def read`` from a plain ``read``)."""
+    read, seek = getattr(reader, "read", None), getattr(reader, "seek", None)
+    return inspect.iscoroutinefunction(read) and inspect.iscoroutinefunction(seek)
 
 
 def _pread_all(fd: int, size: int, offset: int) -> bytes:
@@ -127,7 +137,7 @@ async def open_source(source: Any, filename: str | None = None) -> SourceFile:
             "upload takes a path or a binary file object, not bytes (wrap them in io.BytesIO)"
         )
     name = filename or os.path.basename(str(getattr(source, "name", "") or "")) or "upload.bin"
-    if isinstance(source, AsyncReadable):
+    if _is_async(source):
         end = await source.seek(0, os.SEEK_END)
         size = end if isinstance(end, int) else 0
         return _checked(SourceFile(name, size, source))

@@ -41,7 +41,7 @@ _VERSIONS = ("v2.1", "v1.1")
 _DEFAULT_CONCURRENCY = 4
 #: Renew a URL this many seconds before Procore says it expires.
 _EXPIRY_MARGIN = 5.0
-_MAX_RENEWALS = 3
+_MAX_RENEWALS = 5
 _CHECKSUM_CODES = ("BadDigest", "XAmzContentSHA256Mismatch", "IncompleteBody", "InvalidDigest")
 
 
@@ -226,10 +226,14 @@ def _refusal(exc: Error) -> str:
 async def _send_segment(session: _Session, segment: Segment, data: bytes) -> str:
     """PUT one segment; renew its URL when it expired; return its ETag."""
     headers = {"Content-Type": "application/octet-stream"} if session.version == "v1.1" else None
-    for _ in range(_MAX_RENEWALS + 1):
+    renewals = 0
+    while renewals <= _MAX_RENEWALS:
         seen = session.generation
         issued = session.urls[segment.index]
-        if issued.expires_at is not None and issued.expires_at - _EXPIRY_MARGIN <= time.time():
+        due = issued.expires_at is not None and issued.expires_at - _EXPIRY_MARGIN <= time.time()
+        if due and renewals == 0:
+            # About to expire: renew first (once; a URL that short-lived is used as is).
+            renewals += 1
             await session.renew(seen)
             continue
         try:
@@ -239,6 +243,7 @@ async def _send_segment(session: _Session, segment: Segment, data: bytes) -> str
         except ForbiddenError as exc:
             if "expired" not in _refusal(exc).lower():
                 raise _upload_error(session, segment, exc) from exc
+            renewals += 1
             await session.renew(seen)
             continue
         except Error as exc:
