@@ -42,9 +42,13 @@ async def test_segments_are_sent_concurrently_and_reassembled_in_order(
     path = make_file(23 * MiB + 17)
     seen: list[tuple[int, int]] = []
     upload = await client.upload(
-        path, company_id=fake.company_id, project_id=project_id, segment_size=5 * MiB,
-        concurrency=3, on_progress=lambda done, total: seen.append((done, total)),
-    )  # fmt: skip
+        path,
+        company_id=fake.company_id,
+        project_id=project_id,
+        segment_size=5 * MiB,
+        concurrency=3,
+        on_progress=lambda done, total: seen.append((done, total)),
+    )
     assert upload.segments == 5
     assert fake.upload_content(upload.id) == path.read_bytes()
     assert [total for _, total in seen] == [upload.size] * 5
@@ -69,9 +73,12 @@ async def test_v11_segmented_upload(
 ) -> None:
     path = make_file(11 * MiB)
     upload = await client.upload(
-        path, company_id=fake.company_id, project_id=project_id, api_version="v1.1",
+        path,
+        company_id=fake.company_id,
+        project_id=project_id,
+        api_version="v1.1",
         segment_size=5 * MiB,
-    )  # fmt: skip
+    )
     assert upload.api_version == "v1.1"
     assert upload.status == "complete"
     assert upload.segments == 3
@@ -81,9 +88,12 @@ async def test_v11_segmented_upload(
 
 
 async def test_falls_back_to_v11_when_v21_is_not_there(
-    client: AsyncClient, fake: FakeProcore, project_id: int, make_file: Callable[..., Path],
+    client: AsyncClient,
+    fake: FakeProcore,
+    project_id: int,
+    make_file: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     files_api = fake._files
     original = files_api.handle
 
@@ -111,9 +121,11 @@ async def test_sync_and_async_file_objects(
     path = make_file(6 * MiB + 5)
     data = path.read_bytes()
     up = await client.upload(
-        io.BytesIO(data), company_id=fake.company_id, filename="memory.bin",
+        io.BytesIO(data),
+        company_id=fake.company_id,
+        filename="memory.bin",
         segment_size=5 * MiB,
-    )  # fmt: skip
+    )
     assert up.file_name == "memory.bin"
     assert fake.upload_content(up.id) == data
     async with await anyio.open_file(path, "rb") as handle:
@@ -131,16 +143,18 @@ async def test_upload_ids_attach_in_any_body_and_are_checked(
     path = make_file(2048)
     upload = await client.upload(path, company_id=fake.company_id, project_id=project_id)
     rfi = await client.post(
-        f"projects/{project_id}/rfis", body={"rfi": {"name": "Door", "upload_ids": [upload.id]}},
+        f"projects/{project_id}/rfis",
+        body={"rfi": {"name": "Door", "upload_ids": [upload.id]}},
         company_id=fake.company_id,
-    )  # fmt: skip
+    )
     assert rfi.body["upload_ids"] == [upload.id]
     assert fake.storage.uploads.uploads[upload.id].attached
     with pytest.raises(InvalidRequestError, match="does not exist"):
         await client.post(
-            f"projects/{project_id}/rfis", body={"rfi": {"name": "x", "upload_id": "01NOPE"}},
+            f"projects/{project_id}/rfis",
+            body={"rfi": {"name": "x", "upload_id": "01NOPE"}},
             company_id=fake.company_id,
-        )  # fmt: skip
+        )
 
 
 async def test_only_the_creating_user_may_use_an_upload(
@@ -156,14 +170,16 @@ async def test_only_the_creating_user_may_use_an_upload(
     async with fake.client(store=store, grant_type="refresh_token") as user:
         with pytest.raises(InvalidRequestError, match="another user"):
             await user.post(
-                f"projects/{project_id}/rfis", body={"rfi": {"name": "x", "upload_id": upload.id}},
+                f"projects/{project_id}/rfis",
+                body={"rfi": {"name": "x", "upload_id": upload.id}},
                 company_id=fake.company_id,
-            )  # fmt: skip
+            )
         with pytest.raises(procore_async.ForbiddenError):
             await user.get(
                 f"companies/{fake.company_id}/projects/{project_id}/uploads/{upload.id}",
-                version="v2.1", company_id=fake.company_id,
-            )  # fmt: skip
+                version="v2.1",
+                company_id=fake.company_id,
+            )
 
 
 async def test_expired_url_mid_upload_is_renewed(
@@ -195,9 +211,12 @@ async def test_url_expired_before_sending_is_renewed_without_a_refusal(
 
 
 async def test_bad_sha256_is_refused_by_storage_as_a_typed_error(
-    client: AsyncClient, fake: FakeProcore, project_id: int, make_file: Callable[..., Path],
+    client: AsyncClient,
+    fake: FakeProcore,
+    project_id: int,
+    make_file: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     path = make_file(7 * MiB)
     from procore_async.files import _plan
 
@@ -206,8 +225,15 @@ async def test_bad_sha256_is_refused_by_storage_as_a_typed_error(
     async def lying_plan(*args, **kwargs):  # type: ignore[no-untyped-def]
         plan = await real(*args, **kwargs)
         wrong = _plan.Segment(0, 0, plan.segments[0].size, "0" * 64, plan.segments[0].md5)
-        return _plan.Plan(plan.name, plan.size, plan.content_type, plan.segment_size,
-                          (wrong, *plan.segments[1:]), plan.sha256, plan.md5)  # fmt: skip
+        return _plan.Plan(
+            plan.name,
+            plan.size,
+            plan.content_type,
+            plan.segment_size,
+            (wrong, *plan.segments[1:]),
+            plan.sha256,
+            plan.md5,
+        )
 
     monkeypatch.setattr("procore_async.files._upload.plan_upload", lying_plan)
     with pytest.raises(ChecksumMismatchError, match="segment 1 of 2") as caught:
@@ -263,9 +289,12 @@ async def test_cancelled_upload_leaves_nothing_that_blocks_a_retry(
     ],
 )
 async def test_bad_arguments_fail_before_any_io(
-    client: AsyncClient, fake: FakeProcore, make_file: Callable[..., Path],
-    kwargs: dict[str, object], match: str,
-) -> None:  # fmt: skip
+    client: AsyncClient,
+    fake: FakeProcore,
+    make_file: Callable[..., Path],
+    kwargs: dict[str, object],
+    match: str,
+) -> None:
     path = make_file(100)
     args: dict[str, object] = {"company_id": fake.company_id, **kwargs}
     with pytest.raises(InvalidRequestError, match=match):
