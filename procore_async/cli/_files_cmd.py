@@ -108,7 +108,8 @@ def run_upload(args: argparse.Namespace) -> int:
         raise UsageError(f"--folder must be a numeric folder id or 'root', not {folder!r}")
     _positive("concurrency", args.concurrency)
     settings = load_settings(args, os.environ)
-    if settings.company_id is None:
+    company_id = settings.company_id
+    if company_id is None:
         raise UsageError("uploads need a company: set PROCORE_COMPANY_ID (or --company-id)")
     if not os.path.isfile(args.file):
         raise UsageError(f"no such file: {args.file}")
@@ -126,7 +127,7 @@ def run_upload(args: argparse.Namespace) -> int:
             if folder is None:
                 upload = await client.upload(
                     args.file,
-                    company_id=settings.company_id,
+                    company_id=company_id,
                     project_id=args.project,
                     filename=args.name,
                     **options,
@@ -144,7 +145,7 @@ def run_upload(args: argparse.Namespace) -> int:
                 args.project,
                 None if folder == "root" else folder,
                 args.file,
-                company_id=settings.company_id,
+                company_id=company_id,
                 name=args.name,
                 **options,
             )
