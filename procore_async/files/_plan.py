@@ -1,11 +1,12 @@
 """Upload planning: cut a file into segments within Procore's bounds and hash each one.
 
-Procore must be told every segment's size and sha256 (md5 optional, sent here because
-it lets storage check each part too) before the first byte is sent, so planning reads
-the file once, in chunks, feeding per-segment and whole-file hashers; nothing larger
-than a chunk is held.  Bounds (``tutorial_unified_uploads.md``): each part 5 MiB to
-100 MiB except the last, which may be smaller; at most 10,000 parts.  v1.1 allows
-segments up to 5 GB, so a plan valid for v2.1 is valid for both.
+Procore must be told every segment's size and sha256 (md5 optional, sent per segment
+because it lets storage check each part too) and the file's sha256 before the first
+byte is sent, so planning reads the file once, in chunks, feeding per-segment and
+whole-file hashers; nothing larger than a chunk is held.  Bounds
+(``tutorial_unified_uploads.md``): each part 5 MiB to 100 MiB except the last, which
+may be smaller; at most 10,000 parts.  v1.1 allows segments up to 5 GB, so a plan
+valid for v2.1 is valid for both.
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class Plan:
     segment_size: int
     segments: tuple[Segment, ...]
     sha256: str
-    md5: str
 
 
 def check_segment_size(segment_size: int | None) -> None:
@@ -96,6 +96,14 @@ def choose_segment_size(size: int, requested: int | None) -> int:
     return max(DEFAULT_SEGMENT_SIZE, -(-needed // MiB) * MiB)
 
 
+def _hash_chunk(source: SourceFile, hashers: tuple[Any, ...], offset: int, size: int) -> bytes:
+    """Read (for a path) and hash one chunk in the worker thread: one hop per chunk."""
+    data = source.read_at_sync(offset, size)
+    for hasher in hashers:
+        hasher.update(data)
+    return data
+
+
 def _update(hashers: tuple[Any, ...], data: bytes) -> None:
     for hasher in hashers:
         hasher.update(data)
@@ -105,18 +113,28 @@ async def plan_upload(
     source: SourceFile, segment_size: int, content_type: str, name: str | None = None
 ) -> Plan:
     """Read ``source`` once and return its segments with their hashes."""
-    total_sha, total_md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    total_sha = hashlib.sha256()
     segments: list[Segment] = []
     offset = 0
     while offset < source.size:
         size = min(segment_size, source.size - offset)
         seg_sha, seg_md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-        hashers = (seg_sha, seg_md5, total_sha, total_md5)
+        hashers = (seg_sha, seg_md5, total_sha)
         done = 0
         while done < size:
             n = min(_CHUNK, size - done)
-            data = await source.read_at(offset + done, n)
-            await anyio.to_thread.run_sync(_update, hashers, data)
+            if source.positional:
+                data = await anyio.to_thread.run_sync(
+                    _hash_chunk, source, hashers, offset + done, n
+                )
+            else:
+                data = await source.read_at(offset + done, n)
+                await anyio.to_thread.run_sync(_update, hashers, data)
+            if len(data) != n:
+                raise InvalidRequestError(
+                    f"{source.name} changed while it was being read: expected {n} bytes at "
+                    f"offset {offset + done}, read {len(data)}"
+                )
             done += n
         segments.append(
             Segment(len(segments), offset, size, seg_sha.hexdigest(), seg_md5.hexdigest())
@@ -129,5 +147,4 @@ async def plan_upload(
         segment_size,
         tuple(segments),
         total_sha.hexdigest(),
-        total_md5.hexdigest(),
     )

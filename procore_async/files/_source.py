@@ -48,6 +48,16 @@ class SourceFile:
         self._owned = owned
         self._lock = anyio.Lock()
 
+    @property
+    def positional(self) -> bool:
+        """Read with ``os.pread``: safe from any thread, no lock, no shared position."""
+        return isinstance(self._reader, int)
+
+    def read_at_sync(self, offset: int, size: int) -> bytes:
+        """:meth:`read_at` for a positional source, from a worker thread."""
+        assert isinstance(self._reader, int)
+        return _pread_all(self._reader, size, offset)
+
     async def read_at(self, offset: int, size: int) -> bytes:
         """Exactly ``size`` bytes from ``offset`` (fewer means the file shrank)."""
         reader = self._reader

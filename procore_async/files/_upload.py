@@ -124,7 +124,6 @@ class _Session:
                 "file_size": plan.size,
                 "content_type": plan.content_type,
                 "sha256": plan.sha256,
-                "md5": plan.md5,
                 "segments": segments,
             }
         else:

@@ -232,7 +232,6 @@ async def test_bad_sha256_is_refused_by_storage_as_a_typed_error(
             plan.segment_size,
             (wrong, *plan.segments[1:]),
             plan.sha256,
-            plan.md5,
         )
 
     monkeypatch.setattr("procore_async.files._upload.plan_upload", lying_plan)
