@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import anyio
 import anyio.abc
 
-from .._errors import Error, ForbiddenError, InvalidRequestError, NotFoundError
+from .._errors import APIConnectionError, Error, ForbiddenError, InvalidRequestError, NotFoundError
 from .._response import Response
 from ._legs import IssuedURL, RequestSpec, requester_for
 from ._models import ChecksumMismatchError, Upload, UploadError
@@ -115,6 +115,22 @@ class _Session:
     def _call(self) -> dict[str, Any]:
         return {"version": self.version, "company_id": self.company_id}
 
+    async def _resent(self, verb: Any, path: str, body: Any) -> Response:
+        """A create or complete, resent after a lost connection: the client does not
+        resend a POST/PATCH that may have arrived, but these two may be resent safely
+        (a duplicate upload is never used and expires; completing twice with the same
+        ETags is the same completion)."""
+        attempts = self.client.config.max_retries + 1
+        for attempt in range(attempts):
+            try:
+                response: Response = await verb(path, body=body, **self._call())
+                return response
+            except APIConnectionError:
+                if attempt + 1 >= attempts:
+                    raise
+                await anyio.sleep(min(0.05 * 2**attempt, 2.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def create(self) -> None:
         plan = self.plan
         segments = [s.declared() for s in plan.segments]
@@ -133,7 +149,7 @@ class _Session:
                 "size": plan.size,
                 "segments": segments,
             }
-        response = await self.client.post(self.base, body=body, **self._call())
+        response = await self._resent(self.client.post, self.base, body)
         data = _data(response)
         self.id = str(data.get("upload_id") or data.get("uuid") or "")
         if not self.id:
@@ -189,7 +205,7 @@ class _Session:
             body: dict[str, Any] = {"part_etags": etags}
         else:
             body = {"segments": [{"etag": etag} for etag in etags]}
-        response = await self.client.patch(f"{self.base}/{self.id}", body=body, **self._call())
+        response = await self._resent(self.client.patch, f"{self.base}/{self.id}", body)
         return _data(response)
 
     async def wait_available(self, timeout: float) -> dict[str, Any]:

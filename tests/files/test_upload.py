@@ -345,3 +345,19 @@ async def test_too_many_parts_for_the_chosen_segment_size(
         choose_segment_size(60_000 * MiB, 5 * MiB)
     with pytest.raises(InvalidRequestError, match="at most"):
         choose_segment_size(10_000 * 100 * MiB + 1, None)
+
+
+async def test_create_and_complete_survive_lost_replies(
+    client: AsyncClient, fake: FakeProcore, project_id: int, make_file: Callable[..., Path]
+) -> None:
+    # Replies lost after the server acted, on every kind of request: the create and
+    # the completion are resent (harmless), unlike an arbitrary POST or PATCH.
+    fake.faults(error_rate=0.5, kinds=("drop_after",), only_retryable=False, oauth=False, seed=1)
+    path = make_file(6 * MiB)
+    upload = await client.upload(
+        path, company_id=fake.company_id, project_id=project_id, segment_size=5 * MiB
+    )
+    assert fake.upload_content(upload.id) == path.read_bytes()
+    assert fake.stats.faults["drop_after"] >= 1  # the API side lost replies too
+    orphans = [u for u in fake.storage.uploads.uploads.values() if u.id != upload.id]
+    assert all(u.status == "ready" and not u.attached for u in orphans)
