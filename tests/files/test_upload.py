@@ -361,3 +361,19 @@ async def test_create_and_complete_survive_lost_replies(
     assert fake.stats.faults["drop_after"] >= 1  # the API side lost replies too
     orphans = [u for u in fake.storage.uploads.uploads.values() if u.id != upload.id]
     assert all(u.status == "ready" and not u.attached for u in orphans)
+
+
+async def test_presigned_signatures_stay_out_of_the_logs(
+    client: AsyncClient,
+    fake: FakeProcore,
+    make_file: Callable[..., Path],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("INFO", logger="httpx")
+    upload = await client.upload(make_file(1000), company_id=fake.company_id)
+    assert upload.status == "available"
+    storage_lines = [
+        r.getMessage() for r in caplog.records if "storage.procore.test" in r.getMessage()
+    ]
+    assert storage_lines, "httpx logged no storage request"
+    assert all("sig=[REDACTED]" in line for line in storage_lines)
