@@ -123,7 +123,7 @@ def _hash_segments(path: str, size: int) -> tuple[list[dict[str, Any]], str]:
 
 async def bare_httpx(info: dict[str, Any], token: str, path: str, concurrency: int) -> float:
     """The flow by hand with httpx: what a careful user would write without this library."""
-    size = os.path.getsize(path)
+    size = (await anyio.Path(path).stat()).st_size
     started = time.perf_counter()
     segments, sha = await anyio.to_thread.run_sync(_hash_segments, path, size)
     base = f"{info['api']}/rest/v2.1/companies/{info['company']}/projects/{info['project']}"
@@ -221,7 +221,7 @@ async def measure_resume(folder: str) -> tuple[int, int, int]:
             except APIConnectionError:
                 pass
             fake.faults()
-            first = os.path.getsize(dest + ".part")
+            first = (await anyio.Path(dest + ".part").stat()).st_size
             got: list[int] = []
             done = await client.download(version, dest, on_progress=lambda d, _t: got.append(d))
     with open(source, "rb") as a, open(dest, "rb") as b:
