@@ -174,7 +174,7 @@ async def library(client: AsyncClient, info: dict[str, Any], path: str, concurre
 
 
 async def measure_throughput(
-    info: dict[str, Any], folder: str, size_mib: int, rounds: int
+    info: dict[str, Any], folder: str, size_mib: int, rounds: int, levels: tuple[int, ...]
 ) -> dict[int, tuple[float, float]]:
     path = os.path.join(folder, "throughput.bin")
     with open(path, "wb") as handle:
@@ -183,7 +183,7 @@ async def measure_throughput(
     results: dict[int, tuple[float, float]] = {}
     async with _client(info) as client:
         token = (await client.refresh()).access_token
-        for concurrency in (1, 4, 8):
+        for concurrency in levels:
             ours, bare = [], []
             for _ in range(rounds):
                 bare.append(await bare_httpx(info, token, path, concurrency))
@@ -235,6 +235,10 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=128, help="MiB for the throughput file")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-resume", action="store_true")
+    parser.add_argument(
+        "--concurrency", type=int, action="append", help="levels to measure (1, 4 and 8)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -259,7 +263,8 @@ def main() -> int:
                     f"(target < 64 MiB): {verdict}"
                 )
                 ok &= growth < 64
-            results = anyio.run(measure_throughput, info, folder, args.size, args.rounds)
+            levels = tuple(args.concurrency or (1, 4, 8))
+            results = anyio.run(measure_throughput, info, folder, args.size, args.rounds, levels)
             print(f"throughput {args.size} MiB, 8 MiB segments, median of {args.rounds}:")
             print(f"  {'concurrency':>11} {'client.upload':>14} {'bare httpx':>11} {'ratio':>6}")
             for concurrency, (ours, bare) in results.items():
@@ -269,6 +274,8 @@ def main() -> int:
                     f"  {concurrency:>11} {args.size / ours:>10.0f} MiB/s {args.size / bare:>7.0f}"
                     f" MiB/s {ratio:>5.2f}x{'' if ratio >= 0.9 else '  MISSED'}"
                 )
+            if args.skip_resume:
+                return 0 if ok else 1
             size, first, rest = anyio.run(measure_resume, folder)
             resumed_ok = first + rest == size and 0 < first < size
             ok &= resumed_ok

@@ -182,12 +182,12 @@ class _Requester:
 
 
 class _Chunks:
-    """A segment as 256 KiB views, not one ``bytes``: h11 joins what it is given into a new
+    """A segment as 1 MiB views, not one ``bytes``: h11 joins what it is given into a new
     ``bytes`` and asyncio copies what the socket did not take, so one 8 MiB piece costs
     8 MiB twice more per segment in flight; views of the one copy cost nothing."""
 
     __slots__ = ("_data",)
-    _STEP = 256 * 1024
+    _STEP = 1024 * 1024
 
     def __init__(self, data: bytes) -> None:
         self._data = data
