@@ -209,8 +209,9 @@ class _Session:
         return _data(response)
 
     async def wait_available(self, timeout: float) -> dict[str, Any]:
-        delay = 0.05
-        with anyio.fail_after(timeout):
+        """Poll (50 ms, doubling to 2 s) until Procore has processed the upload."""
+        delay, data = 0.05, {}
+        with anyio.move_on_after(timeout):
             while True:
                 response = await self.client.get(f"{self.base}/{self.id}", **self._call())
                 data = _data(response)
@@ -218,6 +219,12 @@ class _Session:
                     return data
                 await anyio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+        error = UploadError(
+            f"upload {self.id} is complete but was not available after {timeout:g} s "
+            f"(status {data.get('status')!r}); poll it later or pass wait=False"
+        )
+        error.upload_id = self.id
+        raise error
 
 
 def _data(response: Response) -> dict[str, Any]:

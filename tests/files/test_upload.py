@@ -377,3 +377,20 @@ async def test_presigned_signatures_stay_out_of_the_logs(
     ]
     assert storage_lines, "httpx logged no storage request"
     assert all("sig=[REDACTED]" in line for line in storage_lines)
+
+
+async def test_waits_for_available_and_gives_up_with_a_typed_error(
+    client: AsyncClient, fake: FakeProcore, make_file: Callable[..., Path]
+) -> None:
+    from procore_async.files import upload_file
+
+    path = make_file(1000)
+    fake.storage.uploads.processing_delay = 0.3  # Procore processes the file after completion
+    upload = await client.upload(path, company_id=fake.company_id)
+    assert upload.status == "available"
+    quick = await client.upload(path, company_id=fake.company_id, wait=False)
+    assert quick.status == "complete"
+    fake.storage.uploads.processing_delay = 3600
+    with pytest.raises(UploadError, match=r"not available after 0\.2 s") as caught:
+        await upload_file(client, path, company_id=fake.company_id, wait_timeout=0.2)
+    assert caught.value.upload_id
