@@ -180,3 +180,24 @@ async def test_download_from_the_fake_documents(
     done = await client.download(record["file_versions"][0], out)
     assert done.verified and out.read_bytes() == path.read_bytes()
     assert not any(r.authorization for r in fake.storage.requests)
+
+
+def test_upload_and_download_run_under_trio(tmp_path: Path) -> None:
+    pytest.importorskip("trio")
+    import anyio
+
+    async def scenario() -> None:
+        fake = FakeProcore(projects=1)
+        path = tmp_path / "a.bin"
+        path.write_bytes(bytes(range(256)) * 45_000)
+        async with fake.client() as client:
+            upload = await client.upload(path, company_id=fake.company_id, segment_size=5 * 2**20)
+            assert upload.segments == 3
+            async with await anyio.open_file(path, "rb") as handle:
+                again = await client.upload(handle, company_id=fake.company_id)
+            out = tmp_path / "out.bin"
+            done = await client.download(fake.storage.object_url(again.id), out)
+        assert fake.upload_content(upload.id) == path.read_bytes()
+        assert done.verified and out.read_bytes() == path.read_bytes()
+
+    anyio.run(scenario, backend="trio")
