@@ -154,6 +154,8 @@ async def download_file(
     parent = os.path.dirname(path) or "."
     if not await anyio.to_thread.run_sync(os.path.isdir, parent):
         raise InvalidRequestError(f"no such directory: {parent}")
+    if not await anyio.to_thread.run_sync(os.access, parent, os.W_OK):
+        raise InvalidRequestError(f"cannot write to {parent}")
     if on_progress is not None and not callable(on_progress):
         raise InvalidRequestError("on_progress must be callable")
     expected = (sha256 or declared or "").lower() or None

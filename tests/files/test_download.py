@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,6 +149,8 @@ async def test_bad_input_fails_before_any_io(
     make_client: Callable[..., AsyncClient], tmp_path: Path
 ) -> None:
     client = make_client()
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
     with respx.mock(assert_all_called=False) as mock:
         for target, dest, match in [
             ("", tmp_path / "x", "needs a URL"),
@@ -155,6 +158,7 @@ async def test_bad_input_fails_before_any_io(
             ({"name": "no url"}, tmp_path / "x", "file version"),
             (STORAGE, tmp_path, "is a directory"),
             (STORAGE, tmp_path / "missing" / "x", "no such directory"),
+            *([] if os.geteuid() == 0 else [(STORAGE, locked / "x", "cannot write")]),
         ]:
             with pytest.raises(InvalidRequestError, match=match):
                 await client.download(target, dest)
