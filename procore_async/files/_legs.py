@@ -46,15 +46,22 @@ class IssuedURL:
     headers: Mapping[str, str] = field(default_factory=dict)
     expires_at: float | None = None
 
+    def __repr__(self) -> str:
+        # The query is the credential (a signature); header values may be too.
+        return (
+            f"IssuedURL(url={self.url.partition('?')[0]!r}, headers={sorted(self.headers)!r}, "
+            f"expires_at={self.expires_at!r})"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
     """The frozen description of one request (the subset the files code uses)."""
 
     method: str
-    url: str
-    headers: Mapping[str, str]
-    content: bytes | None = None
+    url: str = field(repr=False)
+    headers: Mapping[str, str] = field(repr=False)
+    content: bytes | None = field(default=None, repr=False)
     idempotent: bool = False
     timeout: float | httpx.Timeout | None = None
     authenticated: bool = True

@@ -205,3 +205,13 @@ def test_upload_and_download_run_under_trio(tmp_path: Path) -> None:
         assert done.verified and out.read_bytes() == path.read_bytes()
 
     anyio.run(scenario, backend="trio")
+
+
+def test_issued_urls_never_show_their_signature_or_header_values() -> None:
+    from procore_async.files._legs import RequestSpec
+
+    issued = IssuedURL("https://s3.example.test/k?X-Amz-Signature=s3cr3t", {"x-amz-key": "v4lue"})
+    spec = RequestSpec.storage("PUT", issued, content=b"payload")
+    for text in (repr(issued), repr(spec), str(spec)):
+        assert "s3cr3t" not in text and "v4lue" not in text and "payload" not in text
+    assert "x-amz-key" in repr(issued)
