@@ -496,9 +496,12 @@ class AsyncClient:
             sha256=sha256, company_id=company_id,
         )  # fmt: skip
 
-    @functools.cached_property
+    @property
     def documents(self) -> Documents:
-        """The Documents tool: ``upload_file``, ``create_folder``, ``file``, ``download_file``."""
+        """The Documents tool: ``upload_file``, ``create_folder``, ``file``, ``download_file``.
+
+        A new (stateless) helper on each access, so a client derived from this one never
+        shares it."""
         from .files._documents import Documents
 
         return Documents(self)
