@@ -16,6 +16,8 @@ from procore_async.files import ChecksumMismatchError, Upload, UploadError
 from procore_async.testing import FakeProcore
 
 MiB = 1024 * 1024
+#: What Procore's catalog requires of an RFI create (the strict fake checks it).
+RFI = {"subject": "Door hardware", "question": "Which closer?", "rfi_manager_id": 5447}
 
 
 async def test_small_file_is_one_segment_and_arrives_intact(
@@ -144,7 +146,7 @@ async def test_upload_ids_attach_in_any_body_and_are_checked(
     upload = await client.upload(path, company_id=fake.company_id, project_id=project_id)
     rfi = await client.post(
         f"projects/{project_id}/rfis",
-        body={"rfi": {"name": "Door", "upload_ids": [upload.id]}},
+        body={"rfi": {**RFI, "upload_ids": [upload.id]}},
         company_id=fake.company_id,
     )
     assert rfi.body["upload_ids"] == [upload.id]
@@ -152,7 +154,7 @@ async def test_upload_ids_attach_in_any_body_and_are_checked(
     with pytest.raises(InvalidRequestError, match="does not exist"):
         await client.post(
             f"projects/{project_id}/rfis",
-            body={"rfi": {"name": "x", "upload_id": "01NOPE"}},
+            body={"rfi": {**RFI, "upload_id": "01NOPE"}},
             company_id=fake.company_id,
         )
 
@@ -171,7 +173,7 @@ async def test_only_the_creating_user_may_use_an_upload(
         with pytest.raises(InvalidRequestError, match="another user"):
             await user.post(
                 f"projects/{project_id}/rfis",
-                body={"rfi": {"name": "x", "upload_id": upload.id}},
+                body={"rfi": {**RFI, "upload_id": upload.id}},
                 company_id=fake.company_id,
             )
         with pytest.raises(procore_async.ForbiddenError):
