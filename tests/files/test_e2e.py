@@ -80,3 +80,46 @@ async def test_64_mib_under_storage_faults_over_real_http(
             done = await client.download(version, out)
     assert done.verified
     assert out.read_bytes() == path.read_bytes()
+
+
+async def test_serve_puts_storage_on_a_second_socket(make_file: Callable[..., Path]) -> None:
+    import socket
+
+    import anyio
+    import httpx
+
+    from procore_async import AsyncClient
+    from procore_async.testing import serve
+
+    def free() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+
+    fake = FakeProcore(projects=1)
+    api_port, storage_port = free(), free()
+    api = f"http://127.0.0.1:{api_port}"
+    path = make_file(6 * MiB)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: serve(
+                fake, "127.0.0.1", api_port, log_level="warning", storage_port=storage_port
+            )
+        )
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    async with httpx.AsyncClient() as probe:
+                        await probe.get(f"{api}/rest/v1.0/me")
+                    break
+                except httpx.TransportError:
+                    await anyio.sleep(0.05)
+        assert fake.storage.origin == f"http://127.0.0.1:{storage_port}"
+        config = Config(host=api, login_host=api)
+        async with AsyncClient(
+            fake.client_id, fake.client_secret, config=config, grant_type="client_credentials"
+        ) as client:
+            upload = await client.upload(path, company_id=fake.company_id)
+        tg.cancel_scope.cancel()
+    _check_arrived(fake, upload.id, path)
