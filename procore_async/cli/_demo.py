@@ -247,6 +247,12 @@ def summary(report: DemoReport) -> Table:
     _row(table, "429s received", f"{report.rate_limited}", "beyond the injected ones")
     verdict = "[red]verification failed[/]" if report.problems else "each exactly once"
     _row(table, "read back", f"{report.read_back:,}", f"in pages of {PER_PAGE:,}, {verdict}")
+    _row(
+        table,
+        "file uploaded",
+        f"{report.uploaded / 2**20:.0f} MiB",
+        f"{report.upload_segments} segments in parallel, no token to storage",
+    )
     _row(table, "requests", f"{report.requests:,}", _plural(report.token_grants, "token grant"))
     _row(table, "elapsed", f"{report.elapsed:.1f} s", f"sync {report.sync_seconds:.1f} s")
     rate = o.records / report.sync_seconds if report.sync_seconds else 0.0

@@ -49,6 +49,12 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
         "(http://127.0.0.1:8765/callback, the login command's)",
     )
     parser.add_argument(
+        "--storage-port",
+        type=int,
+        metavar="PORT",
+        help="port of the storage origin uploads and downloads go to (--port + 1)",
+    )
+    parser.add_argument(
         "--fault-rate", type=float, default=0.0, metavar="RATE", help="share of requests that fail"
     )
     parser.add_argument(
@@ -91,10 +97,16 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be in 1..65535, not {args.port}")
+    storage_port = args.storage_port if args.storage_port is not None else args.port + 1
+    if not 1 <= storage_port <= 65535 or storage_port == args.port:
+        raise UsageError(f"--storage-port must be in 1..65535 and not --port, not {storage_port}")
     fake = build_fake(args)
     base = f"http://{args.host}:{args.port}"
     console = stderr_console()
-    console.print(f"[bold]FakeProcore[/] on {base}  (Ctrl-C stops it)")
+    console.print(
+        f"[bold]FakeProcore[/] on {base}, its storage on http://{args.host}:{storage_port}"
+        "  (Ctrl-C stops it)"
+    )
     console.print(
         f"  export PROCORE_HOST={base} PROCORE_LOGIN_HOST={base}\n"
         f"  export PROCORE_CLIENT_ID={fake.client_id} "
@@ -105,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     try:
-        run_server(fake, args.host, args.port)
+        run_server(fake, args.host, args.port, storage_port=storage_port)
     except KeyboardInterrupt:
         pass
     except OSError as exc:
