@@ -1,37 +1,43 @@
-"""``AsyncClient``: the verbs, the request pipeline and the client's lifecycle.
+"""``AsyncClient``: the verbs, the client's lifecycle, and the parts it wires together.
 
-One request goes through these steps, each owned by one module::
+A call is described as a frozen :class:`~procore_async._request.RequestSpec`
+(``build``) and sent through the one pipeline (``send``, ``_pipeline.py``)::
 
-    arguments → URL (_urls) → retry loop (_retry) around each attempt:
-        pace (_ratelimit) → token (auth) → send (httpx) → 401? renew once and replay
-        → classify (_errors)
-    → Response (_response)
+    arguments → RequestSpec (URL rules, headers, body; validated before any I/O)
+      → Pipeline: retry loop around each attempt:
+          pace → token → send → 401? renew once and replay → classify
+      → Response
 
-One client per process (or event loop) wraps one pooled ``httpx.AsyncClient``;
-use it as ``async with AsyncClient(...)`` or call ``aclose()``.  There is no
-``__del__`` clean-up: closing is explicit.
+The token calls (``auth/_oauth.py``), pagination and ``sync`` send through the
+same pipeline.  One client per process (or event loop) wraps one pooled
+``httpx.AsyncClient``; use it as ``async with AsyncClient(...)`` or call
+``aclose()``.  There is no ``__del__`` clean-up: closing is explicit.
 """
 
 from __future__ import annotations
 
-import functools
+import copy
 import logging
-import ssl
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from ._config import Config, get_config
-from ._errors import MissingTokenError, OAuthError, error_for_response
+from ._errors import MissingTokenError
+from ._hooks import Hooks
+from ._idempotency import honours_idempotency_token
 from ._logging import install_redaction
 from ._payload import encode_body
+from ._pipeline import Pipeline
 from ._ratelimit import RateLimiter, RatePacer
+from ._request import RequestSpec
 from ._response import Response
-from ._retry import RetryPolicy, connection_error, server_requested_wait
-from ._urls import Origin, build_url, redact_url
+from ._retry import RetryPolicy
+from ._transport import PoolGrowth, build_http
+from ._urls import Origin, build_url
 from ._version import __version__
 from .auth import GrantType, OAuthClient, Token, TokenManager
 from .stores import MemoryStore, TokenStore
@@ -43,18 +49,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _GRANT_TYPES = ("refresh_token", "client_credentials")
-_USE_CLIENT_DEFAULT: Any = httpx.USE_CLIENT_DEFAULT
-
-
-@functools.lru_cache(maxsize=1)
-def _shared_ssl_context() -> ssl.SSLContext:
-    """One TLS context (httpx's defaults) for every client-owned pool in the process.
-
-    Building one reads the CA bundle from disk: ~70 ms of blocking I/O that an app
-    creating a client per request (or per test) would otherwise pay every time.
-    """
-    return httpx.create_ssl_context()
+_OPTIONS = ("max_retries", "timeout", "retry_deadline", "retry_backoff", "max_retry_wait")
 
 
 class AsyncClient:
@@ -72,6 +69,8 @@ class AsyncClient:
             ``"client_credentials"`` (the client obtains its own service-account token).
         rate_limiter: Shares the rate budget (``RedisRateLimiter`` across processes);
             by default an in-process pacer fed by the ``X-Rate-Limit-*`` headers.
+        event_hooks: ``{"request": [...], "response": [...], "retry": [...]}``, plain or
+            async functions called with each event (see ``client.hooks``, docs/hooks.md).
     """
 
     def __init__(
@@ -85,6 +84,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         grant_type: GrantType = "refresh_token",
         rate_limiter: RateLimiter | None = None,
+        event_hooks: Mapping[str, Iterable[Callable[[Any], Any]]] | None = None,
     ) -> None:
         if grant_type not in _GRANT_TYPES:
             raise ValueError(f"grant_type must be one of {_GRANT_TYPES}, not {grant_type!r}")
@@ -93,15 +93,7 @@ class AsyncClient:
         self.config = config = config if config is not None else get_config()
         self.store: TokenStore = store if store is not None else MemoryStore()
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport,
-            verify=_shared_ssl_context(),
-            timeout=config.http_timeout,
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
-        )
+        self._http = http_client or build_http(config, transport)
         self._logger = config.logger
         install_redaction(self._logger)
         # httpx logs every request URL at INFO; keep secret query values out of it too.
@@ -111,7 +103,14 @@ class AsyncClient:
         self.rate_limiter: RateLimiter = rate_limiter or RatePacer(
             config.rate_limit_reserve, max_wait=config.max_retry_wait
         )
-        self._oauth = OAuthClient(self._http, config, client_id, client_secret, self.retry_policy)
+        #: The event hooks (``hooks.request/response/retry`` lists); see docs/hooks.md.
+        self.hooks = Hooks(event_hooks)
+        self._pipeline = Pipeline(
+            self._http, origin=self._origin, login=Origin(config.login_host),
+            policy=self.retry_policy, limiter=self.rate_limiter, hooks=self.hooks,
+            logger=self._logger, growth=PoolGrowth(self._http, config, http_client is None),
+        )  # fmt: skip
+        self._oauth = OAuthClient(self._pipeline, config, client_id, client_secret)
         self._tokens = TokenManager(
             self.store,
             self._oauth,
@@ -119,6 +118,8 @@ class AsyncClient:
             leeway=config.refresh_leeway,
             logger=self._logger,
         )
+        self._pipeline.tokens = self._tokens
+        self._timeout: float | httpx.Timeout | None = None  # a with_options override
         self._base_headers = {
             "Accept": "application/json",
             "User-Agent": config.user_agent,
@@ -244,7 +245,7 @@ class AsyncClient:
         path: str,
         *,
         version: str | None = None,
-        query: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | str | None = None,
         body: Any = None,
         options: Mapping[str, Any] | None = None,
         company_id: int | str | None = None,
@@ -252,96 +253,70 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = None,
     ) -> Response:
         """Send one API call through the whole pipeline; the verbs are thin wrappers."""
-        method = method.upper()
         if options:
             if company_id is None:
                 company_id = options.get("company_id")
             if idempotency_token is None:
                 idempotency_token = options.get("idempotency_token")
-        url = build_url(
-            self._origin,
-            path,
-            self.config.default_version if version is None else version,
-            query,
-        )
+        return await self._pipeline.send(
+            self.build(
+                method, path, version=version, query=query, body=body, company_id=company_id,
+                idempotency_token=idempotency_token, timeout=timeout,
+            )
+        )  # fmt: skip
+
+    # -- the Requester protocol (pagination, sync, files, webhooks, resources) --
+
+    def build(
+        self,
+        method: str,
+        path: str,
+        *,
+        version: str | None = None,
+        query: Mapping[str, Any] | str | None = None,
+        body: Any = None,
+        company_id: int | str | None = None,
+        idempotency_token: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        label: str = "api",
+    ) -> RequestSpec:
+        """The :class:`RequestSpec` of one API call; bad input raises before any I/O.
+
+        Idempotent: GET, HEAD, OPTIONS, DELETE and PUT; a POST or PATCH only when it
+        carries an ``Idempotency-Token`` on one of the operations where Procore
+        declares that header (``_idempotency.py``); elsewhere Procore ignores it.
+        """
+        method = method.upper()
+        origin = self._origin
+        if query is None and version is None and not path.startswith(("http:", "https:")):
+            url = origin.prefix(self.config.default_version) + path.lstrip("/")
+        else:
+            url = build_url(
+                origin, path, self.config.default_version if version is None else version, query
+            )
         headers = dict(self._base_headers)
         if company_id is not None and company_id is not False:
             headers["Procore-Company-Id"] = str(company_id)
+        idempotent = method in _IDEMPOTENT_METHODS
         if idempotency_token is not None:
             headers["Idempotency-Token"] = str(idempotency_token)
-        payload = encode_body(body) if method in ("POST", "PUT", "PATCH") else None
+            idempotent = idempotent or honours_idempotency_token(method, url)
+        payload = encode_body(body) if method in _BODY_METHODS else None
         if payload is not None:
             headers.update(payload.headers)
-        send_timeout = _USE_CLIENT_DEFAULT if timeout is None else timeout
-        replayed = False
+        return RequestSpec(
+            method, url, headers, payload, idempotent=idempotent,
+            timeout=self._timeout if timeout is None else timeout, label=label,
+            request_body=body,
+        )  # fmt: skip
 
-        async def attempt() -> Response:
-            nonlocal replayed
-            await self.rate_limiter.acquire()
-            token = await self._tokens.current()
-            raw = await self._send(method, url, headers, token, payload, send_timeout)
-            if raw.status_code == 401 and not replayed:
-                # Renew once (only if that token is still the current one) and replay.
-                replayed = True
-                try:
-                    token = await self._tokens.rejected(token)
-                except (OAuthError, MissingTokenError) as exc:
-                    # Renewal refused: the caller's problem is still the 401 itself.
-                    rejected = Response(raw, request_body=body, origin=self._origin)
-                    raise error_for_response(rejected) from exc
-                await self.rate_limiter.acquire()
-                raw = await self._send(method, url, headers, token, payload, send_timeout)
-            response = Response(raw, request_body=body, origin=self._origin, logger=self._logger)
-            limit = response.rate_limit
-            if limit is not None:
-                await self.rate_limiter.observe(limit.limit, limit.remaining, limit.reset)
-            if raw.status_code >= 300 or raw.status_code < 200:
-                raise error_for_response(
-                    response, retry_after=server_requested_wait(raw.headers, raw.status_code)
-                )
-            return response
+    async def send(self, spec: RequestSpec) -> Response:
+        """Send ``spec`` through the pipeline: a 2xx :class:`Response` or a typed error."""
+        return await self._pipeline.send(spec)
 
-        idempotent = method in _IDEMPOTENT_METHODS or idempotency_token is not None
-        return await self.retry_policy.call(
-            attempt, idempotent=idempotent, what=f"{method} {redact_url(url)}"
-        )
-
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        token: Token,
-        payload: Any,
-        timeout: Any,
-    ) -> httpx.Response:
-        headers["Authorization"] = f"Bearer {token.access_token}"
-        started = time.perf_counter()
-        try:
-            if payload is None:
-                raw = await self._http.request(method, url, headers=headers, timeout=timeout)
-            else:
-                raw = await self._http.request(
-                    method,
-                    url,
-                    headers=headers,
-                    content=payload.content,
-                    data=payload.data,
-                    files=payload.files,
-                    timeout=timeout,
-                )
-        except httpx.TransportError as exc:
-            raise connection_error(exc) from exc
-        if self._logger.isEnabledFor(20):
-            self._logger.info(
-                "%s %s -> %d in %.0f ms (request id %s)",
-                method,
-                redact_url(url),
-                raw.status_code,
-                (time.perf_counter() - started) * 1000,
-                raw.headers.get("x-request-id", "-"),
-            )
-        return raw
+    def stream(self, spec: RequestSpec) -> AbstractAsyncContextManager[httpx.Response]:
+        """The pipeline up to a 2xx status line; read the body inside ``async with``."""
+        return self._pipeline.stream(spec)
 
     # -- tokens --------------------------------------------------------------
 
@@ -440,3 +415,31 @@ class AsyncClient:
             idempotency_token=idempotency_token, batch_size=batch_size, concurrency=concurrency,
             method=method, raise_on_error=raise_on_error, on_progress=on_progress,
         )  # fmt: skip
+
+    # -- per-call overrides --------------------------------------------------
+
+    def with_options(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry_deadline: float | None = None,
+        retry_backoff: float | None = None,
+        max_retry_wait: float | None = None,
+    ) -> AsyncClient:
+        """A view of this client with other retry and timeout settings.
+
+        Cheap (no new pool): the view shares the connection pool, token store and
+        manager, rate pacer and hooks; closing it closes nothing.  Values are
+        checked like ``Config`` fields.  ``client.with_options(max_retries=0).get(...)``
+        """
+        values = (max_retries, timeout, retry_deadline, retry_backoff, max_retry_wait)
+        changes = {k: v for k, v in zip(_OPTIONS, values, strict=True) if v is not None}
+        view = copy.copy(self)
+        view.config = self.config.replace(**changes)
+        view._owns_http = False
+        view.retry_policy = RetryPolicy(view.config)
+        view._pipeline = self._pipeline.view(view.retry_policy)
+        if timeout is not None:
+            view._timeout = view.config.http_timeout
+        return view

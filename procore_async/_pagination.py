@@ -42,7 +42,7 @@ from ._errors import Error, InvalidRequestError
 from ._urls import Origin
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from ._request import Requester
     from ._response import Response
 
 __all__ = [
@@ -152,7 +152,7 @@ class PageIterator:
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: Requester,
         path: str,
         *,
         version: str | None = None,
@@ -263,9 +263,12 @@ class PageIterator:
         return found
 
     async def _get(self, url: str, query: Mapping[str, Any] | None = None) -> Response:
-        return await self._client.get(
-            url, version=self._version, query=query, company_id=self._company_id
-        )
+        client = self._client
+        spec = client.build(
+            "GET", url, version=self._version, query=query, company_id=self._company_id,
+            label="page",
+        )  # fmt: skip
+        return await client.send(spec)
 
     def _plan_ahead(self, first: Response) -> None:
         """Predict the remaining pages from the first one, if it says how many there are."""
@@ -397,6 +400,6 @@ class ItemIterator:
 iterate_pages = PageIterator
 
 
-def iterate_items(client: AsyncClient, path: str, **arguments: Any) -> ItemIterator:
+def iterate_items(client: Requester, path: str, **arguments: Any) -> ItemIterator:
     """``client.paginate(...)``: the items of the pages ``iterate_pages`` would walk."""
     return ItemIterator(PageIterator(client, path, **arguments))

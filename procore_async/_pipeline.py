@@ -1,0 +1,315 @@
+"""The one path every request takes: pace → token → send → 401 renew-once-and-replay
+→ classify → retry.
+
+The verbs, the OAuth token calls, pagination, ``sync`` and storage legs all hand
+a frozen :class:`~procore_async._request.RequestSpec` to :meth:`Pipeline.send`
+(or :meth:`Pipeline.stream` for a body read by the caller).  The spec alone says
+what happens to it::
+
+    check origin        refused before any I/O unless on the API host, on the
+                        login host unauthenticated, or Procore's own IssuedURL
+    retry loop (_retry) around each attempt:
+        pace            RateLimiter.acquire()        when spec.paced
+        token           TokenManager.current()       when spec.authenticated
+        send            httpx, one attempt on the shared pool
+        401             renew once (if that token is still current) and replay
+        classify        2xx → Response; else a typed error (_errors), with the
+                        wait the server asked for (_response)
+    Response
+
+A pipeline is cheap to copy with another retry policy (``client.with_options``):
+the pool, the token manager, the pacer and the hooks stay shared.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Protocol
+
+import httpx
+
+from ._errors import Error, InvalidRequestError, MissingTokenError, OAuthError, connection_error
+from ._errors import error_for_response as _classify
+from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, emit
+from ._ratelimit import RateLimiter, parse_rate_limit
+from ._response import Response, server_requested_wait
+from ._retry import GiveUp, RetryPolicy
+from ._transport import PoolGrowth
+from ._urls import Origin, redact_url
+
+if TYPE_CHECKING:
+    from ._request import RequestSpec
+    from .auth._token import Token
+
+__all__ = ["Pipeline", "TokenSource"]
+
+_USE_CLIENT_DEFAULT: Any = httpx.USE_CLIENT_DEFAULT
+_INFO = logging.INFO
+
+
+class TokenSource(Protocol):
+    """What the pipeline needs from the token manager."""
+
+    async def current(self) -> Token: ...
+
+    async def rejected(self, failed: Token) -> Token: ...
+
+
+class Pipeline:
+    """Sends :class:`RequestSpec` s; one per client, shared by its ``with_options`` views."""
+
+    __slots__ = ("growth", "hooks", "http", "limiter", "logger", "login", "origin", "policy",
+                 "tokens")  # fmt: skip
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        origin: Origin,
+        login: Origin,
+        policy: RetryPolicy,
+        limiter: RateLimiter,
+        hooks: Hooks,
+        logger: logging.Logger,
+        growth: PoolGrowth,
+        tokens: TokenSource | None = None,
+    ) -> None:
+        self.growth = growth
+        self.http = http
+        self.origin = origin
+        self.login = login
+        self.policy = policy
+        self.limiter = limiter
+        self.hooks = hooks
+        self.logger = logger
+        self.tokens = tokens
+
+    def view(self, policy: RetryPolicy) -> Pipeline:
+        """The same pipeline with another retry policy."""
+        return Pipeline(
+            self.http, origin=self.origin, login=self.login, policy=policy, limiter=self.limiter,
+            hooks=self.hooks, logger=self.logger, growth=self.growth, tokens=self.tokens,
+        )  # fmt: skip
+
+    def check(self, spec: RequestSpec) -> None:
+        """Refuse, before any I/O, a spec that would send to a place it may not go."""
+        issued = spec.issued
+        if issued is not None:
+            if issued.url != spec.url:
+                raise InvalidRequestError(
+                    "a request with an IssuedURL must go to exactly that URL; refusing"
+                )
+            if spec.authenticated:
+                raise InvalidRequestError(
+                    "a request to a URL Procore issued never carries the bearer token; "
+                    "build it with RequestSpec.storage() or authenticated=False"
+                )
+            return
+        if self.origin.owns(spec.url):
+            return
+        if not spec.authenticated and self.login.owns(spec.url):
+            return
+        raise InvalidRequestError(
+            f"refusing to send to {httpx.URL(spec.url).host!r}: not the API host "
+            f"{self.origin.base}, and not a URL Procore issued"
+        )
+
+    # -- one exchange: pace, token, send, 401 replay ------------------------
+
+    async def _exchange(
+        self, spec: RequestSpec, attempt: int, stream: bool
+    ) -> tuple[httpx.Response, float]:
+        if spec.paced:
+            await self.limiter.acquire()
+        token: Token | None = None
+        headers = dict(spec.headers)
+        if spec.authenticated and spec.issued is None:
+            assert self.tokens is not None, "an authenticated spec needs a token source"
+            try:
+                token = await self.tokens.current()
+            except Error as exc:  # renewal went through its own retry loop already
+                raise GiveUp(exc) from None
+            headers["Authorization"] = f"Bearer {token.access_token}"
+        raw, started = await self._transmit(spec, headers, attempt, stream, replay=False)
+        if raw.status_code == 401 and token is not None:
+            # Renew once (only if that token is still the current one) and replay.
+            assert self.tokens is not None
+            try:
+                token = await self.tokens.rejected(token)
+            except (OAuthError, MissingTokenError) as exc:
+                # Renewal refused: the caller's problem is still the 401 itself.
+                if stream:
+                    await raw.aread()
+                rejected = _classify(Response(raw, request_body=spec.request_body))
+                rejected.__cause__ = exc
+                raise GiveUp(rejected) from None
+            except Error as exc:
+                raise GiveUp(exc) from None
+            finally:
+                if stream:
+                    await raw.aclose()
+            if spec.paced:
+                await self.limiter.acquire()
+            headers["Authorization"] = f"Bearer {token.access_token}"
+            raw, started = await self._transmit(spec, headers, attempt, stream, replay=True)
+        return raw, started
+
+    async def _transmit(
+        self, spec: RequestSpec, headers: dict[str, str], attempt: int, stream: bool, replay: bool
+    ) -> tuple[httpx.Response, float]:
+        hooks = self.hooks
+        if hooks.request:
+            event = RequestEvent(spec, attempt, spec.paced, "Authorization" in headers, replay,
+                                 frozenset(name.lower() for name in headers))  # fmt: skip
+            try:
+                await emit(hooks.request, event)
+            except Exception as exc:
+                raise GiveUp(exc) from None
+        timed = hooks.response or self.logger.isEnabledFor(_INFO)
+        started = time.perf_counter() if timed else 0.0
+        timeout = _USE_CLIENT_DEFAULT if spec.timeout is None else spec.timeout
+        payload = spec.payload
+        try:
+            if stream:
+                request = self.http.build_request(
+                    spec.method, spec.url, headers=headers, timeout=timeout,
+                    content=payload.content if payload is not None else spec.content,
+                    data=payload.data if payload is not None else None,
+                    files=payload.files if payload is not None else None,
+                )  # fmt: skip
+                raw = await self.http.send(request, stream=True)
+            elif payload is None:
+                raw = await self.http.request(
+                    spec.method, spec.url, headers=headers, content=spec.content, timeout=timeout
+                )
+            else:
+                raw = await self.http.request(
+                    spec.method, spec.url, headers=headers, content=payload.content,
+                    data=payload.data, files=payload.files, timeout=timeout,
+                )  # fmt: skip
+        except httpx.TransportError as exc:
+            error = connection_error(exc)
+            if hooks.response:
+                await self._answered(spec, attempt, None, error, started, None)
+            raise error from exc
+        if timed:
+            self.logger.info(
+                "%s %s -> %d in %.0f ms (request id %s)",
+                spec.method, redact_url(spec.url.partition("?")[0] if spec.issued else spec.url),
+                raw.status_code, (time.perf_counter() - started) * 1000,
+                raw.headers.get("x-request-id", "-"),
+            )  # fmt: skip
+        return raw, started
+
+    async def _answered(
+        self,
+        spec: RequestSpec,
+        attempt: int,
+        status: int | None,
+        error: BaseException | None,
+        started: float,
+        request_id: str | None,
+    ) -> None:
+        event = ResponseEvent(spec, attempt, status, error, time.perf_counter() - started,
+                              request_id)  # fmt: skip
+        try:
+            await emit(self.hooks.response, event)
+        except Exception as exc:
+            raise GiveUp(exc) from None
+
+    async def _classify(
+        self, spec: RequestSpec, attempt: int, raw: httpx.Response, started: float
+    ) -> Response:
+        """2xx (or an expected 3xx) → Response; anything else → its typed error."""
+        response = Response(raw, request_body=spec.request_body, origin=self.origin,
+                            logger=self.logger)  # fmt: skip
+        if spec.paced and "x-rate-limit-remaining" in raw.headers:
+            limit = parse_rate_limit(raw.headers)
+            if limit is not None:
+                await self.limiter.observe(limit.limit, limit.remaining, limit.reset)
+        status = raw.status_code
+        error: Error | None = None
+        if not (200 <= status < 300 or (spec.expect_redirect and 300 <= status < 400)):
+            error = _classify(response, retry_after=server_requested_wait(raw.headers, status))
+        if self.hooks.response:
+            await self._answered(spec, attempt, status, error, started, response.request_id)
+        if error is not None:
+            raise error
+        return response
+
+    # -- the two ways in ---------------------------------------------------
+
+    def _what(self, spec: RequestSpec) -> str:
+        url = spec.url.partition("?")[0] if spec.issued is not None else redact_url(spec.url)
+        return f"{spec.method} {url}"
+
+    def _on_retry(self, spec: RequestSpec) -> Any:
+        if not self.hooks.retry:
+            return None
+
+        async def on_retry(error: BaseException, retry: int, wait: float) -> None:
+            await emit(self.hooks.retry, RetryEvent(spec, error, retry, wait))
+
+        return on_retry
+
+    async def send(self, spec: RequestSpec) -> Response:
+        """The whole pipeline: a 2xx :class:`Response`, or the typed error after retries."""
+        self.check(spec)
+        attempts = 0
+
+        async def attempt() -> Response:
+            nonlocal attempts
+            attempts += 1
+            raw, started = await self._exchange(spec, attempts, stream=False)
+            return await self._classify(spec, attempts, raw, started)
+
+        growth = self.growth
+        growth.enter()
+        try:
+            return await self.policy.call(
+                attempt, idempotent=spec.idempotent, what=self._what(spec),
+                on_retry=self._on_retry(spec),
+            )  # fmt: skip
+        finally:
+            growth.leave()
+
+    @asynccontextmanager
+    async def stream(self, spec: RequestSpec) -> AsyncIterator[httpx.Response]:
+        """The pipeline up to a 2xx status line; the body is left unread for the caller.
+
+        An error answer is read (error bodies are small) and closed before it is
+        classified, so nothing is left open while the policy sleeps.
+        """
+        self.check(spec)
+        attempts = 0
+
+        async def attempt() -> httpx.Response:
+            nonlocal attempts
+            attempts += 1
+            raw, started = await self._exchange(spec, attempts, stream=True)
+            if 200 <= raw.status_code < 300:
+                return raw
+            try:
+                await raw.aread()
+            except httpx.TransportError as exc:
+                raise connection_error(exc) from exc
+            finally:
+                await raw.aclose()
+            await self._classify(spec, attempts, raw, started)
+            return raw  # an expected 3xx, already closed: its headers are what counts
+
+        self.growth.enter()
+        try:
+            raw = await self.policy.call(
+                attempt, idempotent=spec.idempotent, what=self._what(spec),
+                on_retry=self._on_retry(spec),
+            )  # fmt: skip
+            try:
+                yield raw
+            finally:
+                await raw.aclose()
+        finally:
+            self.growth.leave()
