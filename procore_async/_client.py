@@ -288,7 +288,7 @@ class AsyncClient:
         """
         method = method.upper()
         origin = self._origin
-        if query is None and version is None and not path.startswith(("http:", "https:")):
+        if query is None and version is None and ":" not in path[:6]:  # relative, default version
             url = origin.prefix(self.config.default_version) + path.lstrip("/")
         else:
             url = build_url(
