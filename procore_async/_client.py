@@ -51,6 +51,10 @@ __all__ = ["AsyncClient"]
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _GRANT_TYPES = ("refresh_token", "client_credentials")
+_Query = Mapping[str, Any] | str | None
+_Options = Mapping[str, Any] | None
+_CompanyId = int | str | None
+_Timeout = float | httpx.Timeout | None
 _OPTIONS = ("max_retries", "timeout", "retry_deadline", "retry_backoff", "max_retry_wait")
 
 
@@ -155,16 +159,10 @@ class AsyncClient:
     # -- verbs ---------------------------------------------------------------
 
     async def get(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, query: _Query = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """GET ``path`` (relative to ``/rest/<version>/``, or an absolute URL on the API host)."""
         return await self.request(
             "GET", path, version=version, query=query, options=options, company_id=company_id,
@@ -172,16 +170,10 @@ class AsyncClient:
         )  # fmt: skip
 
     async def delete(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, query: _Query = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """DELETE ``path``; unlike the gem, ``company_id`` and ``idempotency_token`` are sent."""
         return await self.request(
             "DELETE", path, version=version, query=query, options=options, company_id=company_id,
@@ -189,16 +181,10 @@ class AsyncClient:
         )  # fmt: skip
 
     async def post(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        body: Any = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, body: Any = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """POST ``body`` (JSON, or multipart when it holds a file) to ``path``."""
         return await self.request(
             "POST", path, version=version, body=body, options=options, company_id=company_id,
@@ -206,16 +192,10 @@ class AsyncClient:
         )  # fmt: skip
 
     async def put(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        body: Any = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, body: Any = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """PUT ``body`` to ``path``."""
         return await self.request(
             "PUT", path, version=version, body=body, options=options, company_id=company_id,
@@ -223,16 +203,10 @@ class AsyncClient:
         )  # fmt: skip
 
     async def patch(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        body: Any = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, body: Any = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """PATCH ``body`` to ``path``."""
         return await self.request(
             "PATCH", path, version=version, body=body, options=options, company_id=company_id,
@@ -347,17 +321,11 @@ class AsyncClient:
     # -- many requests -------------------------------------------------------
 
     def paginate(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        per_page: int | None = None,
-        max_items: int | None = None,
-        concurrency: int | None = None,
+        self, path: str, *, version: str | None = None, query: _Options = None,
+        company_id: _CompanyId = None, per_page: int | None = None,
+        max_items: int | None = None, concurrency: int | None = None,
         start_page: int | None = None,
-    ) -> ItemIterator:
+    ) -> ItemIterator:  # fmt: skip
         """Every item of a paginated collection, in order, fetched lazily.
 
         ``async for item in client.paginate(...)``; or ``async with client.paginate(...)
@@ -373,17 +341,11 @@ class AsyncClient:
         )  # fmt: skip
 
     def pages(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        per_page: int | None = None,
-        max_items: int | None = None,
-        concurrency: int | None = None,
+        self, path: str, *, version: str | None = None, query: _Options = None,
+        company_id: _CompanyId = None, per_page: int | None = None,
+        max_items: int | None = None, concurrency: int | None = None,
         start_page: int | None = None,
-    ) -> PageIterator:
+    ) -> PageIterator:  # fmt: skip
         """Every page of a paginated collection as a :class:`Response`, in order."""
         from ._pagination import iterate_pages
 
@@ -393,20 +355,12 @@ class AsyncClient:
         )  # fmt: skip
 
     async def sync(
-        self,
-        path: str,
-        *,
-        body: Mapping[str, Any],
-        version: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        batch_size: int | None = None,
-        concurrency: int | None = None,
-        method: Literal["PATCH", "POST"] = "PATCH",
-        raise_on_error: bool = True,
-        on_progress: Callable[[int, int | None], Any] | None = None,
-    ) -> SyncResult:
+        self, path: str, *, body: Mapping[str, Any], version: str | None = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, batch_size: int | None = None,
+        concurrency: int | None = None, method: Literal["PATCH", "POST"] = "PATCH",
+        raise_on_error: bool = True, on_progress: Callable[[int, int | None], Any] | None = None,
+    ) -> SyncResult:  # fmt: skip
         """Upsert ``body["updates"]`` in concurrent batches, merged into a ``SyncResult``."""
         from ._batch import run_sync
 
@@ -419,14 +373,10 @@ class AsyncClient:
     # -- per-call overrides --------------------------------------------------
 
     def with_options(
-        self,
-        *,
-        max_retries: int | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        retry_deadline: float | None = None,
-        retry_backoff: float | None = None,
+        self, *, max_retries: int | None = None, timeout: _Timeout = None,
+        retry_deadline: float | None = None, retry_backoff: float | None = None,
         max_retry_wait: float | None = None,
-    ) -> AsyncClient:
+    ) -> AsyncClient:  # fmt: skip
         """A view of this client with other retry and timeout settings.
 
         Cheap (no new pool): the view shares the connection pool, token store and
