@@ -1,0 +1,246 @@
+"""What may be resent after a failure that may have been applied, and what may not.
+
+* sync: keyed batches (every item has ``id``/``origin_id``) are upserts and are
+  retried; a batch with an unkeyed item is never resent after a lost reply or a
+  5xx, and is reported in ``SyncResult.failures`` with ``OutcomeUnknownError``;
+  failures certainly not applied (refused before sending, 429, 503 with
+  ``Retry-After``) are retried either way;
+* token grants: a refresh whose reply was lost re-reads the store before it
+  decides, against FakeProcore's single-use refresh tokens;
+* the pool grows with the requests in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+import procore_async
+from procore_async import AsyncClient, Config, OAuthError, OutcomeUnknownError, Token
+from procore_async.stores import MemoryStore
+from procore_async.testing import FakeProcore
+
+FAST = Config(retry_backoff=0.001, max_retries=5, max_retry_wait=1.0)
+
+
+class SyncServer:
+    """Applies each batch it receives, then answers as ``script`` says for that batch."""
+
+    def __init__(self, script: dict[int, list[Any]]) -> None:
+        self.script = script  # batch index -> what to do on each of its attempts
+        self.applied: Counter[str] = Counter()
+        self.sent: Counter[int] = Counter()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        index = int(request.headers["Idempotency-Token"].rsplit("-", 1)[1])
+        attempt = self.sent[index]
+        self.sent[index] += 1
+        plan = self.script.get(index, [])
+        action = plan[attempt] if attempt < len(plan) else "ok"
+        if action == "refused":  # never reached the server
+            raise httpx.ConnectError("refused", request=request)
+        if action in ("429", "503-wait"):
+            status, headers = (429, {"X-Rate-Limit-Reset": str(int(time.time()))}) if action == "429" \
+                else (503, {"Retry-After": "0"})  # fmt: skip
+            return httpx.Response(status, headers=headers, json={"errors": "later"})
+        for update in body["updates"]:  # applied: the work is done from here on
+            self.applied[update["name"]] += 1
+        if action == "lost":
+            raise httpx.ReadError("connection reset after the request was read", request=request)
+        if action == "500":
+            return httpx.Response(500, json={"errors": "oops"})
+        entities = [{"id": i, "name": u["name"]} for i, u in enumerate(body["updates"])]
+        return httpx.Response(200, json={"entities": entities, "errors": []})
+
+
+async def _sync(server: SyncServer, updates: list[dict[str, Any]]) -> procore_async.SyncResult:
+    store = MemoryStore()
+    await store.save(Token("access", "refresh", time.time() + 3600))
+    async with AsyncClient(
+        "id", "s", store, config=FAST, transport=httpx.MockTransport(server)
+    ) as client:
+        return await client.sync(
+            "vendors/sync", body={"updates": updates}, company_id=1, batch_size=2,
+            raise_on_error=False,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("failure", ["lost", "500"])
+async def test_an_unkeyed_batch_that_may_have_been_applied_is_reported_not_resent(failure: str):
+    updates = [{"name": f"v{i}"} for i in range(6)]  # no id, no origin_id: creates
+    server = SyncServer({1: [failure]})
+    result = await _sync(server, updates)
+    assert server.sent == {0: 1, 1: 1, 2: 1}  # batch 1 sent once, never again
+    assert max(server.applied.values()) == 1
+    (failure_,) = result.failures
+    assert failure_.index == 1 and failure_.updates == updates[2:4]
+    assert isinstance(failure_.error, OutcomeUnknownError)
+    assert "may have been applied" in str(failure_.error) and "origin_id" in str(failure_.error)
+    assert [e["name"] for e in result.entities] == ["v0", "v1", "v4", "v5"]
+
+
+@pytest.mark.parametrize("failure", ["refused", "429", "503-wait"])
+async def test_an_unkeyed_batch_certainly_not_applied_is_retried(failure: str):
+    updates = [{"name": f"v{i}"} for i in range(4)]
+    server = SyncServer({0: [failure, failure]})
+    result = await _sync(server, updates)
+    assert result.ok and server.sent[0] == 3
+    assert server.applied == Counter(u["name"] for u in updates)
+
+
+@pytest.mark.parametrize("failure", ["lost", "500"])
+async def test_a_keyed_batch_is_retried_after_a_lost_reply_and_applied_as_an_upsert(failure: str):
+    updates = [{"origin_id": f"o{i}", "name": f"v{i}"} for i in range(4)]
+    server = SyncServer({0: [failure, failure]})
+    result = await _sync(server, updates)
+    assert result.ok and server.sent[0] == 3
+    assert [e["name"] for e in result.entities] == [u["name"] for u in updates]
+
+
+async def test_a_batch_with_one_unkeyed_item_counts_as_unkeyed():
+    updates = [{"id": 1, "name": "a"}, {"name": "b"}, {"origin_id": "", "name": "c"}]
+    server = SyncServer({0: ["lost"], 1: ["lost"]})
+    result = await _sync(server, updates)
+    assert [f.index for f in result.failures] == [0, 1]
+    assert server.sent == {0: 1, 1: 1}
+
+
+async def test_keyed_batches_under_lost_replies_5xx_and_429s_complete_exactly_once():
+    fake = FakeProcore(rate_limit=None, projects=1)
+    company = fake.company_id
+    updates = [{"origin_id": f"imp-{i}", "name": f"Vendor {i}"} for i in range(600)]
+    async with fake.client(config=FAST.replace(max_retries=12)) as client:
+        await client.refresh()
+        fake.faults(error_rate=0.25, seed=4, oauth=False, only_retryable=False,
+                    kinds=("drop_after", "drop_before", "500", "502", "503", "429"))  # fmt: skip
+        result = await client.sync(
+            "vendors/sync", body={"updates": updates}, company_id=company, batch_size=20,
+            concurrency=6,
+        )  # fmt: skip
+        fake.faults()
+    assert result.ok
+    assert [e["origin_id"] for e in result.entities] == [u["origin_id"] for u in updates]
+    stored = Counter(r["origin_id"] for r in fake.records(company, "vendors") if r.get("origin_id"))
+    assert stored == Counter(u["origin_id"] for u in updates)  # each record exactly once
+    assert fake.stats.faults["drop_after"] > 0 and fake.stats.faults["429"] > 0
+
+
+async def test_an_unkeyed_sync_on_the_fake_never_duplicates_and_accounts_for_every_input():
+    fake = FakeProcore(rate_limit=None, projects=1)
+    company = fake.company_id
+    updates = [{"name": f"Unkeyed {i}"} for i in range(400)]
+    async with fake.client(config=FAST) as client:
+        await client.refresh()
+        fake.faults(error_rate=0.3, seed=9, oauth=False, only_retryable=False,
+                    kinds=("drop_after", "500", "429"))  # fmt: skip
+        result = await client.sync(
+            "vendors/sync", body={"updates": updates}, company_id=company, batch_size=20,
+            raise_on_error=False,
+        )  # fmt: skip
+        fake.faults()
+    names = Counter(r["name"] for r in fake.records(company, "vendors"))
+    assert max(names.values()) == 1
+    confirmed = Counter(e["name"] for e in result.entities)
+    reported = Counter(u["name"] for u in result.failed_updates)
+    assert confirmed + reported == Counter(u["name"] for u in updates)
+    assert result.failures and all(isinstance(f.error, OutcomeUnknownError) for f in result.failures)
+
+
+# -- token grants ----------------------------------------------------------------
+
+
+class LoseOneTokenReply(httpx.AsyncBaseTransport):
+    """FakeProcore in process, except the first token grant's reply is lost after the
+    fake applied it (its single-use refresh token is spent); optionally another
+    process saves the new token meanwhile."""
+
+    def __init__(self, fake: FakeProcore, store: MemoryStore, save_elsewhere: bool) -> None:
+        self.inner = fake.transport()
+        self.store = store
+        self.save_elsewhere = save_elsewhere
+        self.grants = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.path == "/oauth/token":
+            self.grants += 1
+            if self.grants == 1:
+                await response.aread()
+                if self.save_elsewhere:  # the winner of a race in another process
+                    body = json.loads(response.content)
+                    await self.store.save(Token.from_oauth(body))
+                raise httpx.ReadError("reply lost", request=request)
+        return response
+
+
+async def _refresh_with_a_lost_reply(save_elsewhere: bool) -> tuple[Any, LoseOneTokenReply]:
+    fake = FakeProcore()
+    store = MemoryStore()
+    await store.save(fake.issue_token(expires_in=-1))  # due: the first call refreshes
+    transport = LoseOneTokenReply(fake, store, save_elsewhere)
+    async with fake.client(store=store, grant_type="refresh_token", config=FAST,
+                           transport=transport) as client:  # fmt: skip
+        try:
+            return await client.get("me"), transport
+        except procore_async.Error as exc:
+            return exc, transport
+
+
+async def test_a_lost_refresh_reply_is_not_replayed_when_the_store_has_a_newer_token():
+    outcome, transport = await _refresh_with_a_lost_reply(save_elsewhere=True)
+    assert isinstance(outcome, procore_async.Response) and outcome.status_code == 200
+    assert transport.grants == 1  # the store was read again; no second grant
+
+
+async def test_a_lost_refresh_reply_with_the_token_spent_says_to_sign_in_again():
+    outcome, transport = await _refresh_with_a_lost_reply(save_elsewhere=False)
+    assert isinstance(outcome, OAuthError)
+    assert "lost" in str(outcome) and "sign in again" in str(outcome)
+    assert isinstance(outcome.__cause__, procore_async.APIConnectionError)
+    assert transport.grants == 2  # sent once more: refused, as Procore documents
+
+
+# -- the pool ----------------------------------------------------------------------
+
+
+async def test_the_pool_grows_to_the_requests_in_flight_and_a_fixed_size_stays():
+    store = MemoryStore()
+    await store.save(Token("access", "refresh", time.time() + 3600))
+    in_flight = 0
+    peak = 0
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.05)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    async with AsyncClient("id", "s", store) as client:
+        pool = client._http._transport._pool  # type: ignore[attr-defined]
+        assert pool._max_connections == 32
+        growth = client._pipeline.growth
+        for _ in range(64):
+            growth.enter()
+        assert pool._max_connections == 64 and pool._max_keepalive_connections == 64
+        for _ in range(64):
+            growth.leave()
+    fixed = Config(max_connections=8)
+    async with AsyncClient("id", "s", store, config=fixed) as client:
+        client._pipeline.growth.enter()
+        assert not client._pipeline.growth.grows
+        assert client._http._transport._pool._max_connections == 8  # type: ignore[attr-defined]
+    mocked = httpx.MockTransport(slow)
+    async with AsyncClient("id", "s", store, transport=mocked) as client:
+        async with anyio.create_task_group() as tg:
+            for _ in range(40):
+                tg.start_soon(client.get, "me")
+        assert peak == 40 and not client._pipeline.growth.grows
