@@ -20,8 +20,8 @@ from procore_async import (
     Config,
     InvalidRequestError,
     IssuedURL,
-    RequestEvent,
     Requester,
+    RequestEvent,
     RequestSpec,
     ResponseEvent,
     RetryEvent,
@@ -63,7 +63,9 @@ class Server:
         if path.endswith("/projects"):
             page = int(request.url.params.get("page", "1"))
             links = f'<{API}/rest/v1.0/projects?page=2>; rel="next"' if page == 1 else ""
-            return httpx.Response(200, json=[{"id": page}], headers={"Link": links} if links else {})
+            return httpx.Response(
+                200, json=[{"id": page}], headers={"Link": links} if links else {}
+            )
         return httpx.Response(200, json={"id": 1}, headers={"X-Rate-Limit-Remaining": "99",
                               "X-Rate-Limit-Limit": "100", "X-Rate-Limit-Reset": "1"})  # fmt: skip
 

@@ -150,7 +150,9 @@ async def test_an_unkeyed_sync_on_the_fake_never_duplicates_and_accounts_for_eve
     confirmed = Counter(e["name"] for e in result.entities)
     reported = Counter(u["name"] for u in result.failed_updates)
     assert confirmed + reported == Counter(u["name"] for u in updates)
-    assert result.failures and all(isinstance(f.error, OutcomeUnknownError) for f in result.failures)
+    assert result.failures and all(
+        isinstance(f.error, OutcomeUnknownError) for f in result.failures
+    )
 
 
 # -- token grants ----------------------------------------------------------------
