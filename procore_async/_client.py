@@ -112,7 +112,7 @@ class AsyncClient:
         self._pipeline = Pipeline(
             self._http, origin=self._origin, login=Origin(config.login_host),
             policy=self.retry_policy, limiter=self.rate_limiter, hooks=self.hooks,
-            logger=self._logger, growth=PoolGrowth(self._http, config, http_client is None),
+            logger=self._logger, growth=PoolGrowth.of(self._http, config, http_client is None),
         )  # fmt: skip
         self._oauth = OAuthClient(self._pipeline, config, client_id, client_secret)
         self._tokens = TokenManager(
@@ -164,9 +164,9 @@ class AsyncClient:
         idempotency_token: str | None = None, timeout: _Timeout = None,
     ) -> Response:  # fmt: skip
         """GET ``path`` (relative to ``/rest/<version>/``, or an absolute URL on the API host)."""
-        return await self.request(
-            "GET", path, version=version, query=query, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("GET", path, version, options, company_id, idempotency_token, timeout,
+                       query=query)
         )  # fmt: skip
 
     async def delete(
@@ -175,9 +175,9 @@ class AsyncClient:
         idempotency_token: str | None = None, timeout: _Timeout = None,
     ) -> Response:  # fmt: skip
         """DELETE ``path``; unlike the gem, ``company_id`` and ``idempotency_token`` are sent."""
-        return await self.request(
-            "DELETE", path, version=version, query=query, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("DELETE", path, version, options, company_id, idempotency_token, timeout,
+                       query=query)
         )  # fmt: skip
 
     async def post(
@@ -186,9 +186,9 @@ class AsyncClient:
         idempotency_token: str | None = None, timeout: _Timeout = None,
     ) -> Response:  # fmt: skip
         """POST ``body`` (JSON, or multipart when it holds a file) to ``path``."""
-        return await self.request(
-            "POST", path, version=version, body=body, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("POST", path, version, options, company_id, idempotency_token, timeout,
+                       body=body)
         )  # fmt: skip
 
     async def put(
@@ -197,9 +197,9 @@ class AsyncClient:
         idempotency_token: str | None = None, timeout: _Timeout = None,
     ) -> Response:  # fmt: skip
         """PUT ``body`` to ``path``."""
-        return await self.request(
-            "PUT", path, version=version, body=body, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("PUT", path, version, options, company_id, idempotency_token, timeout,
+                       body=body)
         )  # fmt: skip
 
     async def patch(
@@ -208,9 +208,9 @@ class AsyncClient:
         idempotency_token: str | None = None, timeout: _Timeout = None,
     ) -> Response:  # fmt: skip
         """PATCH ``body`` to ``path``."""
-        return await self.request(
-            "PATCH", path, version=version, body=body, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("PATCH", path, version, options, company_id, idempotency_token, timeout,
+                       body=body)
         )  # fmt: skip
 
     async def request(
@@ -227,16 +227,25 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = None,
     ) -> Response:
         """Send one API call through the whole pipeline; the verbs are thin wrappers."""
+        return await self._pipeline.send(
+            self._spec(method, path, version, options, company_id, idempotency_token, timeout,
+                       query=query, body=body)
+        )  # fmt: skip
+
+    def _spec(
+        self, method: str, path: str, version: str | None, options: _Options,
+        company_id: _CompanyId, idempotency_token: str | None, timeout: _Timeout,
+        query: _Query = None, body: Any = None,
+    ) -> RequestSpec:  # fmt: skip
+        """``build``, with the gem-style ``options`` dict folded into the keywords."""
         if options:
             if company_id is None:
                 company_id = options.get("company_id")
             if idempotency_token is None:
                 idempotency_token = options.get("idempotency_token")
-        return await self._pipeline.send(
-            self.build(
-                method, path, version=version, query=query, body=body, company_id=company_id,
-                idempotency_token=idempotency_token, timeout=timeout,
-            )
+        return self.build(
+            method, path, version=version, query=query, body=body, company_id=company_id,
+            idempotency_token=idempotency_token, timeout=timeout,
         )  # fmt: skip
 
     # -- the Requester protocol (pagination, sync, files, webhooks, resources) --

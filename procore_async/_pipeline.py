@@ -74,7 +74,7 @@ class Pipeline:
         limiter: RateLimiter,
         hooks: Hooks,
         logger: logging.Logger,
-        growth: PoolGrowth,
+        growth: PoolGrowth | None,
         tokens: TokenSource | None = None,
     ) -> None:
         self.growth = growth
@@ -108,7 +108,13 @@ class Pipeline:
                     "build it with RequestSpec.storage() or authenticated=False"
                 )
             return
-        if self.origin.owns(spec.url):
+        url = spec.url
+        if (
+            url.startswith(self.origin.base)
+            and url[len(self.origin.base) : len(self.origin.base) + 1] == "/"
+        ):
+            return  # the hot path: ``{host}/...`` exactly (no user info, same port)
+        if self.origin.owns(url):
             return
         if not spec.authenticated and self.login.owns(spec.url):
             return
@@ -227,9 +233,7 @@ class Pipeline:
         response = Response(raw, request_body=spec.request_body, origin=self.origin,
                             logger=self.logger)  # fmt: skip
         if spec.paced and "x-rate-limit-remaining" in raw.headers:
-            limit = parse_rate_limit(raw.headers)
-            if limit is not None:
-                await self.limiter.observe(limit.limit, limit.remaining, limit.reset)
+            await self._observe(raw)
         status = raw.status_code
         error: Error | None = None
         if not (200 <= status < 300 or (spec.expect_redirect and 300 <= status < 400)):
@@ -239,6 +243,11 @@ class Pipeline:
         if error is not None:
             raise error
         return response
+
+    async def _observe(self, raw: httpx.Response) -> None:
+        limit = parse_rate_limit(raw.headers)
+        if limit is not None:
+            await self.limiter.observe(limit.limit, limit.remaining, limit.reset)
 
     # -- the two ways in ---------------------------------------------------
 
@@ -264,13 +273,25 @@ class Pipeline:
             nonlocal attempts
             attempts += 1
             raw, started = await self._exchange(spec, attempts, stream=False)
+            status = raw.status_code
+            if 200 <= status < 300 and not self.hooks.response:
+                # The hot path of _classify: a success nobody is listening to.
+                if spec.paced and "x-rate-limit-remaining" in raw.headers:
+                    await self._observe(raw)
+                return Response(raw, request_body=spec.request_body, origin=self.origin,
+                                logger=self.logger)  # fmt: skip
             return await self._classify(spec, attempts, raw, started)
 
         growth = self.growth
+        if growth is None:
+            return await self.policy.call(
+                attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
+                on_retry=self._on_retry(spec),
+            )  # fmt: skip
         growth.enter()
         try:
             return await self.policy.call(
-                attempt, idempotent=spec.idempotent, what=self._what(spec),
+                attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
                 on_retry=self._on_retry(spec),
             )  # fmt: skip
         finally:
@@ -285,6 +306,7 @@ class Pipeline:
         """
         self.check(spec)
         attempts = 0
+        growth = self.growth
 
         async def attempt() -> httpx.Response:
             nonlocal attempts
@@ -301,10 +323,11 @@ class Pipeline:
             await self._classify(spec, attempts, raw, started)
             return raw  # an expected 3xx, already closed: its headers are what counts
 
-        self.growth.enter()
+        if growth is not None:
+            growth.enter()
         try:
             raw = await self.policy.call(
-                attempt, idempotent=spec.idempotent, what=self._what(spec),
+                attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
                 on_retry=self._on_retry(spec),
             )  # fmt: skip
             try:
@@ -312,4 +335,5 @@ class Pipeline:
             finally:
                 await raw.aclose()
         finally:
-            self.growth.leave()
+            if growth is not None:
+                growth.leave()

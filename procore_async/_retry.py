@@ -246,28 +246,31 @@ class RetryPolicy:
         attempt: Callable[[], Awaitable[T]],
         *,
         idempotent: bool,
-        what: str,
+        what: str | Callable[[], str],
         on_retry: Callable[[BaseException, int, float], Awaitable[None]] | None = None,
     ) -> T:
         """Run ``attempt`` until it succeeds or the policy gives up (then re-raise).
 
-        ``on_retry(error, retry_number, wait)`` runs before each sleep (the retry
-        event hook).
+        ``what`` names the call in log lines (or a function giving it, called only
+        on a failure); ``on_retry(error, retry_number, wait)`` runs before each
+        sleep (the retry event hook).
         """
         deadline = self.deadline
-        started = anyio.current_time()
+        started = anyio.current_time() if deadline is not None else 0.0
 
         async def bounded() -> T:
             if deadline is None:
                 return await attempt()
             with anyio.move_on_after(deadline - (anyio.current_time() - started)):
                 return await attempt()
-            raise GiveUp(APITimeoutError(_DEADLINE_MESSAGE.format(what=what, deadline=deadline)))
+            text = what() if callable(what) else what
+            raise GiveUp(APITimeoutError(_DEADLINE_MESSAGE.format(what=text, deadline=deadline)))
 
-        # The first attempt runs outside tenacity: setting up its loop costs about
-        # half as much CPU as httpx spends sending the request.
+        # The first attempt runs outside tenacity (and, without a deadline, outside any
+        # wrapper): setting up its loop costs about half as much CPU as httpx spends
+        # sending the request, and nearly every call succeeds at once.
         try:
-            return await bounded()
+            return await (attempt() if deadline is None else bounded())
         except GiveUp as give_up:
             settled = give_up.error
         except Exception as exc:
@@ -275,6 +278,10 @@ class RetryPolicy:
             settled = None
         if settled is not None:
             raise settled
+        if deadline is None:
+            started = anyio.current_time()
+        if callable(what):
+            what = what()
         decisions: dict[int, Decision] = {}
 
         async def replay_then_attempt() -> T:

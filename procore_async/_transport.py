@@ -112,6 +112,12 @@ class PoolGrowth:
     def grows(self) -> bool:
         return self._pool is not None
 
+    @classmethod
+    def of(cls, http: httpx.AsyncClient, config: Config, owned: bool) -> PoolGrowth | None:
+        """The growth of ``http``'s pool, or None when it cannot grow (nothing to track)."""
+        growth = cls(http, config, owned)
+        return growth if growth.grows else None
+
     def enter(self) -> None:
         self.inflight += 1
         if self.inflight > self.size and self._pool is not None and self.size < MAX_POOL:

@@ -29,6 +29,7 @@ out for good.  The manager makes that impossible:
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Literal
 
@@ -95,8 +96,10 @@ class TokenManager:
     async def current(self) -> Token:
         """The token to send now; renewed first when it is missing or due."""
         token = self._token
-        if token is not None and not token.is_due(self.leeway):
-            return token
+        if token is not None:
+            expires_at = token.expires_at
+            if expires_at is not None and expires_at - time.time() > self.leeway:
+                return token  # the hot path: Token.is_due, inlined
         return await self._renew(stale=token, force=False)
 
     async def refresh(self) -> Token:
