@@ -124,6 +124,7 @@ class AsyncClient:
         )
         self._pipeline.tokens = self._tokens
         self._timeout: float | httpx.Timeout | None = None  # a with_options override
+        self._default_prefix = self._origin.prefix(config.default_version)  # validated once
         self._base_headers = {
             "Accept": "application/json",
             "User-Agent": config.user_agent,
@@ -235,7 +236,7 @@ class AsyncClient:
     def _spec(
         self, method: str, path: str, version: str | None, options: _Options,
         company_id: _CompanyId, idempotency_token: str | None, timeout: _Timeout,
-        query: _Query = None, body: Any = None,
+        query: _Query = None, body: Any = None, label: str = "api",
     ) -> RequestSpec:  # fmt: skip
         """``build``, with the gem-style ``options`` dict folded into the keywords."""
         if options:
@@ -243,40 +244,12 @@ class AsyncClient:
                 company_id = options.get("company_id")
             if idempotency_token is None:
                 idempotency_token = options.get("idempotency_token")
-        return self.build(
-            method, path, version=version, query=query, body=body, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
-        )  # fmt: skip
-
-    # -- the Requester protocol (pagination, sync, files, webhooks, resources) --
-
-    def build(
-        self,
-        method: str,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | str | None = None,
-        body: Any = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-        label: str = "api",
-    ) -> RequestSpec:
-        """The :class:`RequestSpec` of one API call; bad input raises before any I/O.
-
-        Idempotent: GET, HEAD, OPTIONS, DELETE and PUT; a POST or PATCH only when it
-        carries an ``Idempotency-Token`` on one of the operations where Procore
-        declares that header (``_idempotency.py``); elsewhere Procore ignores it.
-        """
         method = method.upper()
-        origin = self._origin
         if query is None and version is None and ":" not in path[:6]:  # relative, default version
-            url = origin.prefix(self.config.default_version) + path.lstrip("/")
+            url = self._default_prefix + path.lstrip("/")
         else:
-            url = build_url(
-                origin, path, self.config.default_version if version is None else version, query
-            )
+            version = self.config.default_version if version is None else version
+            url = build_url(self._origin, path, version, query)
         headers = dict(self._base_headers)
         if company_id is not None and company_id is not False:
             headers["Procore-Company-Id"] = str(company_id)
@@ -288,10 +261,25 @@ class AsyncClient:
         if payload is not None:
             headers.update(payload.headers)
         return RequestSpec(
-            method, url, headers, payload, idempotent=idempotent,
-            timeout=self._timeout if timeout is None else timeout, label=label,
-            request_body=body,
+            method, url, headers, payload, None, idempotent,
+            self._timeout if timeout is None else timeout, label=label, request_body=body,
         )  # fmt: skip
+
+    # -- the Requester protocol (pagination, sync, files, webhooks, resources) --
+
+    def build(
+        self, method: str, path: str, *, version: str | None = None, query: _Query = None,
+        body: Any = None, company_id: _CompanyId = None, idempotency_token: str | None = None,
+        timeout: _Timeout = None, label: str = "api",
+    ) -> RequestSpec:  # fmt: skip
+        """The :class:`RequestSpec` of one API call; bad input raises before any I/O.
+
+        Idempotent: GET, HEAD, OPTIONS, DELETE and PUT; a POST or PATCH only when it
+        carries an ``Idempotency-Token`` on one of the operations where Procore
+        declares that header (``_idempotency.py``); elsewhere Procore ignores it.
+        """
+        return self._spec(method, path, version, None, company_id, idempotency_token, timeout,
+                          query, body, label)  # fmt: skip
 
     async def send(self, spec: RequestSpec) -> Response:
         """Send ``spec`` through the pipeline: a 2xx :class:`Response` or a typed error."""

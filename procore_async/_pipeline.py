@@ -61,8 +61,8 @@ class TokenSource(Protocol):
 class Pipeline:
     """Sends :class:`RequestSpec` s; one per client, shared by its ``with_options`` views."""
 
-    __slots__ = ("growth", "hooks", "http", "limiter", "logger", "login", "origin", "policy",
-                 "tokens")  # fmt: skip
+    __slots__ = ("_api_prefix", "growth", "hooks", "http", "limiter", "logger", "login", "origin",
+                 "policy", "tokens")  # fmt: skip
 
     def __init__(
         self,
@@ -78,6 +78,7 @@ class Pipeline:
         tokens: TokenSource | None = None,
     ) -> None:
         self.growth = growth
+        self._api_prefix = origin.base + "/"
         self.http = http
         self.origin = origin
         self.login = login
@@ -139,7 +140,25 @@ class Pipeline:
             except Error as exc:  # renewal went through its own retry loop already
                 raise GiveUp(exc) from None
             headers["Authorization"] = f"Bearer {token.access_token}"
-        raw, started = await self._transmit(spec, headers, attempt, stream, replay=False)
+        hooks = self.hooks
+        if stream or hooks.request or hooks.response:
+            raw, started = await self._transmit(spec, headers, attempt, stream, replay=False)
+        else:  # the hot path: _transmit without events, inlined
+            log = self.logger.isEnabledFor(_INFO)
+            started = time.perf_counter() if log else 0.0
+            payload = spec.payload
+            try:
+                raw = await self.http.request(
+                    spec.method, spec.url, headers=headers,
+                    content=spec.content if payload is None else payload.content,
+                    data=None if payload is None else payload.data,
+                    files=None if payload is None else payload.files,
+                    timeout=_USE_CLIENT_DEFAULT if spec.timeout is None else spec.timeout,
+                )  # fmt: skip
+            except httpx.TransportError as exc:
+                raise connection_error(exc) from exc
+            if log:
+                self._log(spec, raw, started)
         if raw.status_code == 401 and token is not None:
             # Renew once (only if that token is still the current one) and replay.
             assert self.tokens is not None
@@ -187,28 +206,29 @@ class Pipeline:
                     files=payload.files if payload is not None else None,
                 )  # fmt: skip
                 raw = await self.http.send(request, stream=True)
-            elif payload is None:
-                raw = await self.http.request(
-                    spec.method, spec.url, headers=headers, content=spec.content, timeout=timeout
-                )
             else:
                 raw = await self.http.request(
-                    spec.method, spec.url, headers=headers, content=payload.content,
-                    data=payload.data, files=payload.files, timeout=timeout,
+                    spec.method, spec.url, headers=headers, timeout=timeout,
+                    content=spec.content if payload is None else payload.content,
+                    data=None if payload is None else payload.data,
+                    files=None if payload is None else payload.files,
                 )  # fmt: skip
         except httpx.TransportError as exc:
             error = connection_error(exc)
             if hooks.response:
                 await self._answered(spec, attempt, None, error, started, None)
             raise error from exc
-        if timed:
-            self.logger.info(
-                "%s %s -> %d in %.0f ms (request id %s)",
-                spec.method, redact_url(spec.url.partition("?")[0] if spec.issued else spec.url),
-                raw.status_code, (time.perf_counter() - started) * 1000,
-                raw.headers.get("x-request-id", "-"),
-            )  # fmt: skip
+        if self.logger.isEnabledFor(_INFO):
+            self._log(spec, raw, started)
         return raw, started
+
+    def _log(self, spec: RequestSpec, raw: httpx.Response, started: float) -> None:
+        self.logger.info(
+            "%s %s -> %d in %.0f ms (request id %s)",
+            spec.method, redact_url(spec.url.partition("?")[0] if spec.issued else spec.url),
+            raw.status_code, (time.perf_counter() - started) * 1000,
+            raw.headers.get("x-request-id", "-"),
+        )  # fmt: skip
 
     async def _answered(
         self,
@@ -286,7 +306,7 @@ class Pipeline:
         if growth is None:
             return await self.policy.call(
                 attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
-                on_retry=self._on_retry(spec),
+                on_retry=self._on_retry(spec) if self.hooks.retry else None,
             )  # fmt: skip
         growth.enter()
         try:

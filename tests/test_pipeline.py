@@ -275,3 +275,16 @@ def test_event_hooks_are_checked():
         AsyncClient("id", "s", event_hooks={"before": []})
     with pytest.raises(TypeError):
         AsyncClient("id", "s", event_hooks={"request": ["not callable"]})
+
+
+def test_the_fast_init_of_request_spec_names_every_field_in_order():
+    import inspect
+
+    fields = [(f.name, f.default) for f in dataclasses.fields(RequestSpec)]
+    params = list(inspect.signature(RequestSpec.__init__).parameters.values())[1:]
+    assert [(p.name, p.default) for p in params] == [
+        (name, inspect.Parameter.empty if default is dataclasses.MISSING else default)
+        for name, default in fields
+    ]
+    spec = RequestSpec("GET", f"{API}/x", {"a": "b"}, label="page")
+    assert dataclasses.replace(spec, idempotent=True).label == "page"
