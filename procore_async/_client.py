@@ -36,7 +36,7 @@ from ._ratelimit import RateLimiter, RatePacer
 from ._request import RequestSpec
 from ._response import Response
 from ._retry import RetryPolicy
-from ._transport import PoolGrowth, build_http
+from ._transport import build_http
 from ._urls import Origin, build_url
 from ._version import __version__
 from .auth import GrantType, OAuthClient, Token, TokenManager
@@ -112,7 +112,7 @@ class AsyncClient:
         self._pipeline = Pipeline(
             self._http, origin=self._origin, login=Origin(config.login_host),
             policy=self.retry_policy, limiter=self.rate_limiter, hooks=self.hooks,
-            logger=self._logger, growth=PoolGrowth.of(self._http, config, http_client is None),
+            logger=self._logger,
         )  # fmt: skip
         self._oauth = OAuthClient(self._pipeline, config, client_id, client_secret)
         self._tokens = TokenManager(

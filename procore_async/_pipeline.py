@@ -37,7 +37,6 @@ from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent, emit
 from ._ratelimit import RateLimiter, parse_rate_limit
 from ._response import Response, server_requested_wait
 from ._retry import GiveUp, RetryPolicy
-from ._transport import PoolGrowth
 from ._urls import Origin, redact_url
 
 if TYPE_CHECKING:
@@ -61,8 +60,8 @@ class TokenSource(Protocol):
 class Pipeline:
     """Sends :class:`RequestSpec` s; one per client, shared by its ``with_options`` views."""
 
-    __slots__ = ("_api_prefix", "growth", "hooks", "http", "limiter", "logger", "login", "origin",
-                 "policy", "tokens")  # fmt: skip
+    __slots__ = ("_api_prefix", "hooks", "http", "limiter", "logger", "login", "origin", "policy",
+                 "tokens")  # fmt: skip
 
     def __init__(
         self,
@@ -74,10 +73,8 @@ class Pipeline:
         limiter: RateLimiter,
         hooks: Hooks,
         logger: logging.Logger,
-        growth: PoolGrowth | None,
         tokens: TokenSource | None = None,
     ) -> None:
-        self.growth = growth
         self._api_prefix = origin.base + "/"
         self.http = http
         self.origin = origin
@@ -92,7 +89,7 @@ class Pipeline:
         """The same pipeline with another retry policy."""
         return Pipeline(
             self.http, origin=self.origin, login=self.login, policy=policy, limiter=self.limiter,
-            hooks=self.hooks, logger=self.logger, growth=self.growth, tokens=self.tokens,
+            hooks=self.hooks, logger=self.logger, tokens=self.tokens,
         )  # fmt: skip
 
     def check(self, spec: RequestSpec) -> None:
@@ -302,20 +299,10 @@ class Pipeline:
                                 logger=self.logger)  # fmt: skip
             return await self._classify(spec, attempts, raw, started)
 
-        growth = self.growth
-        if growth is None:
-            return await self.policy.call(
-                attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
-                on_retry=self._on_retry(spec) if self.hooks.retry else None,
-            )  # fmt: skip
-        growth.enter()
-        try:
-            return await self.policy.call(
-                attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
-                on_retry=self._on_retry(spec),
-            )  # fmt: skip
-        finally:
-            growth.leave()
+        return await self.policy.call(
+            attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
+            on_retry=self._on_retry(spec) if self.hooks.retry else None,
+        )  # fmt: skip
 
     @asynccontextmanager
     async def stream(self, spec: RequestSpec) -> AsyncIterator[httpx.Response]:
@@ -326,7 +313,6 @@ class Pipeline:
         """
         self.check(spec)
         attempts = 0
-        growth = self.growth
 
         async def attempt() -> httpx.Response:
             nonlocal attempts
@@ -343,17 +329,11 @@ class Pipeline:
             await self._classify(spec, attempts, raw, started)
             return raw  # an expected 3xx, already closed: its headers are what counts
 
-        if growth is not None:
-            growth.enter()
+        raw = await self.policy.call(
+            attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
+            on_retry=self._on_retry(spec) if self.hooks.retry else None,
+        )  # fmt: skip
         try:
-            raw = await self.policy.call(
-                attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
-                on_retry=self._on_retry(spec),
-            )  # fmt: skip
-            try:
-                yield raw
-            finally:
-                await raw.aclose()
+            yield raw
         finally:
-            if growth is not None:
-                growth.leave()
+            await raw.aclose()

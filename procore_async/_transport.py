@@ -1,4 +1,4 @@
-"""The pooled ``httpx.AsyncClient`` a client owns: its transport and a pool that grows.
+"""The pooled ``httpx.AsyncClient`` a client owns: its transport, sized to the load.
 
 Two transports, chosen by ``Config.http_transport``:
 
@@ -8,18 +8,21 @@ Two transports, chosen by ``Config.http_transport``:
   SDKs offer for high concurrency.  Its exception mapping turns *every*
   ``aiohttp.ClientConnectionError`` (a server that hung up after reading the
   request included) into ``httpx.ConnectTimeout``, which means "never sent";
-  :class:`_SafeAiohttpTransport` maps the ones that may follow a sent request
-  to ``httpx.RemoteProtocolError`` instead, so a POST is not resent after it
-  may have been applied.
+  the subclass here maps the ones that may follow a sent request to
+  ``httpx.RemoteProtocolError`` instead, so a POST is not resent after it may
+  have been applied.
 
-Pool sizing: with ``Config.max_connections=None`` the pool starts at 32 and
-:class:`PoolGrowth` raises its limit to the number of requests in flight (at
-most 1000), so ``sync(concurrency=64)`` gets 64 connections rather than 32 plus
-a queue (httpcore's pool also slows down when many requests queue on it).  The
-limit lives in a private attribute of httpcore's pool (``_max_connections``) or
-of aiohttp's connector (``_limit``); when neither is found, growth is off and
-the pool keeps its size.  An injected ``http_client`` or ``transport`` is never
-touched.
+Pool sizing, with ``Config.max_connections=None`` (the default): httpcore's pool
+checks every connection each time a request starts or ends, so its cost grows
+with connections x requests queued, and at 64 requests in flight it spends more
+CPU choosing connections than sending (measured: docs/benchmarks.md).  One pool
+of 32 is too small for ``sync(concurrency=64)``, one pool of 64 is slow.  So
+:class:`ShardedTransport` keeps several small pools (8 connections each) and
+sends each request to the least busy one, adding a pool whenever all are full,
+up to 1000 connections in all: the pool grows to the concurrency asked for and
+each choice stays cheap.  aiohttp's connector has no such cost; it gets one
+limit of 1000.  An int ``max_connections`` is one pool of exactly that size, as
+before, and an injected ``http_client`` or ``transport`` is used as is.
 """
 
 from __future__ import annotations
@@ -32,9 +35,11 @@ import httpx
 
 from ._config import Config
 
-__all__ = ["INITIAL_POOL", "MAX_POOL", "PoolGrowth", "build_http"]
+__all__ = ["MAX_POOL", "SHARD_SIZE", "ShardedTransport", "build_http"]
 
-INITIAL_POOL = 32
+#: Connections per httpcore pool of a ShardedTransport.
+SHARD_SIZE = 8
+#: The most connections a pool sized by the load opens.
 MAX_POOL = 1000
 
 
@@ -78,64 +83,81 @@ def _aiohttp_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
 
 def build_http(config: Config, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
     """The pooled client an ``AsyncClient`` owns (closed by it)."""
-    size = config.max_connections or INITIAL_POOL
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    size = config.max_connections
+    limits = httpx.Limits(max_connections=size or MAX_POOL,
+                          max_keepalive_connections=size or MAX_POOL)  # fmt: skip
     if transport is None and config.http_transport == "aiohttp":
         transport = _aiohttp_transport(limits)
+    elif transport is None and size is None:
+        transport = ShardedTransport()
     return httpx.AsyncClient(
         transport=transport, verify=_shared_ssl_context(), timeout=config.http_timeout,
         limits=limits,
     )  # fmt: skip
 
 
-class PoolGrowth:
-    """Raises the pool's limit to the requests in flight; see the module docstring."""
+class _Released(httpx.AsyncByteStream):
+    """A response body that tells its shard when it is closed (the connection is free)."""
 
-    __slots__ = ("_pool", "_set", "inflight", "size")
+    __slots__ = ("_done", "_release", "_stream")
 
-    def __init__(self, http: httpx.AsyncClient, config: Config, owned: bool) -> None:
-        self.inflight = 0
-        self.size = config.max_connections or INITIAL_POOL
-        self._pool: Any = None
-        self._set: Any = None
-        if owned and config.max_connections is None:
-            self._find(getattr(http, "_transport", None))
+    def __init__(self, stream: Any, release: Any) -> None:
+        self._stream = stream
+        self._release = release
+        self._done = False
 
-    def _find(self, transport: Any) -> None:
-        pool = getattr(transport, "_pool", None)  # httpx.AsyncHTTPTransport -> httpcore
-        if pool is not None and isinstance(getattr(pool, "_max_connections", None), int):
-            self._pool, self._set = pool, _grow_httpcore
-        elif hasattr(transport, "get_client") and hasattr(transport, "limits"):
-            self._pool, self._set = transport, _grow_aiohttp
+    async def __aiter__(self) -> Any:
+        async for chunk in self._stream:
+            yield chunk
 
-    @property
-    def grows(self) -> bool:
-        return self._pool is not None
-
-    @classmethod
-    def of(cls, http: httpx.AsyncClient, config: Config, owned: bool) -> PoolGrowth | None:
-        """The growth of ``http``'s pool, or None when it cannot grow (nothing to track)."""
-        growth = cls(http, config, owned)
-        return growth if growth.grows else None
-
-    def enter(self) -> None:
-        self.inflight += 1
-        if self.inflight > self.size and self._pool is not None and self.size < MAX_POOL:
-            self.size = min(MAX_POOL, max(self.inflight, self.size * 2))
-            self._set(self._pool, self.size)
-
-    def leave(self) -> None:
-        self.inflight -= 1
+    async def aclose(self) -> None:
+        try:
+            await self._stream.aclose()
+        finally:
+            if not self._done:
+                self._done = True
+                self._release()
 
 
-def _grow_httpcore(pool: Any, size: int) -> None:
-    pool._max_connections = size
-    pool._max_keepalive_connections = size
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """Several small httpx pools behind one transport; see the module docstring."""
 
+    def __init__(self, shard_size: int = SHARD_SIZE, max_connections: int = MAX_POOL) -> None:
+        self.shard_size = shard_size
+        self.max_shards = max(1, max_connections // shard_size)
+        self.shards: list[httpx.AsyncHTTPTransport] = []
+        self.busy: list[int] = []
+        self._add()
 
-def _grow_aiohttp(transport: Any, size: int) -> None:
-    transport.limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-    session = transport.client
-    connector = getattr(session, "connector", None)
-    if connector is not None and isinstance(getattr(connector, "_limit", None), int):
-        connector._limit = size
+    def _add(self) -> None:
+        limits = httpx.Limits(max_connections=self.shard_size,
+                              max_keepalive_connections=self.shard_size)  # fmt: skip
+        self.shards.append(httpx.AsyncHTTPTransport(verify=_shared_ssl_context(), limits=limits))
+        self.busy.append(0)
+
+    def _pick(self) -> int:
+        busy = self.busy
+        index = min(range(len(busy)), key=busy.__getitem__)
+        if busy[index] >= self.shard_size and len(busy) < self.max_shards:
+            self._add()
+            index = len(busy) - 1
+        return index
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = self._pick()
+        self.busy[index] += 1
+
+        def release() -> None:
+            self.busy[index] -= 1
+
+        try:
+            response = await self.shards[index].handle_async_request(request)
+        except BaseException:
+            release()
+            raise
+        response.stream = _Released(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        for shard in self.shards:
+            await shard.aclose()

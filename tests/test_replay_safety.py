@@ -212,36 +212,66 @@ async def test_a_lost_refresh_reply_with_the_token_spent_says_to_sign_in_again()
 # -- the pool ----------------------------------------------------------------------
 
 
-async def test_the_pool_grows_to_the_requests_in_flight_and_a_fixed_size_stays():
-    store = MemoryStore()
-    await store.save(Token("access", "refresh", time.time() + 3600))
-    in_flight = 0
-    peak = 0
+async def test_the_pool_grows_in_small_shards_to_the_requests_in_flight():
+    from procore_async._transport import SHARD_SIZE, ShardedTransport
 
-    async def slow(request: httpx.Request) -> httpx.Response:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-        await anyio.sleep(0.05)
-        in_flight -= 1
-        return httpx.Response(200, json={})
-
-    async with AsyncClient("id", "s", store) as client:
-        pool = client._http._transport._pool  # type: ignore[attr-defined]
-        assert pool._max_connections == 32
-        growth = client._pipeline.growth
-        for _ in range(64):
-            growth.enter()
-        assert pool._max_connections == 64 and pool._max_keepalive_connections == 64
-        for _ in range(64):
-            growth.leave()
+    async with LoopbackHTTP(hold_until=40) as server:
+        store = MemoryStore()
+        await store.save(Token("access", "refresh", time.time() + 3600))
+        config = Config(host=f"http://127.0.0.1:{server.port}")
+        async with AsyncClient("id", "s", store, config=config) as client:
+            transport = client._http._transport
+            assert isinstance(transport, ShardedTransport) and len(transport.shards) == 1
+            async with anyio.create_task_group() as tg:
+                for _ in range(40):
+                    tg.start_soon(client.get, "me")
+            assert server.peak == 40  # all 40 in flight at once: nothing queued
+            assert len(transport.shards) == 40 // SHARD_SIZE
+            assert transport.busy == [0] * len(transport.shards)  # every connection released
+            with pytest.raises(procore_async.NotFoundError):
+                await client.get("missing")  # an error response releases its slot too
+            assert transport.busy == [0] * len(transport.shards)
     fixed = Config(max_connections=8)
     async with AsyncClient("id", "s", store, config=fixed) as client:
-        assert client._pipeline.growth is None  # a size the caller chose is kept
-        assert client._http._transport._pool._max_connections == 8  # type: ignore[attr-defined]
-    mocked = httpx.MockTransport(slow)
-    async with AsyncClient("id", "s", store, transport=mocked) as client:
-        async with anyio.create_task_group() as tg:
-            for _ in range(40):
-                tg.start_soon(client.get, "me")
-        assert peak == 40 and client._pipeline.growth is None  # an injected transport
+        pool = client._http._transport._pool  # type: ignore[attr-defined]
+        assert pool._max_connections == 8  # a size the caller chose is one pool of that size
+
+
+class LoopbackHTTP:
+    """A keep-alive HTTP/1.1 server on a free loopback port that counts requests in flight."""
+
+    def __init__(self, hold_until: int) -> None:
+        self.hold_until = hold_until  # hold each request until this many are in flight
+        self.in_flight = 0
+        self.peak = 0
+        self.port = 0
+
+    async def __aenter__(self) -> LoopbackHTTP:
+        import asyncio
+
+        async def handle(reader: Any, writer: Any) -> None:
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    self.in_flight += 1
+                    self.peak = max(self.peak, self.in_flight)
+                    with anyio.move_on_after(10):  # a queued request would never arrive
+                        while self.peak < self.hold_until:
+                            await asyncio.sleep(0.01)
+                    self.in_flight -= 1
+                    status = b"404 Not Found" if b"/missing" in head else b"200 OK"
+                    writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json"
+                                 b"\r\nContent-Length: 2\r\n\r\n{}")  # fmt: skip
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+
+        self._server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+        await self._server.wait_closed()

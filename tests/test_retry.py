@@ -588,13 +588,18 @@ async def loopback(
             yield server, client
 
 
+def _connections(client: procore_async.AsyncClient) -> list[Any]:
+    transport: Any = client._http._transport
+    shards = getattr(transport, "shards", [transport])  # the default pool is sharded
+    return [c for shard in shards for c in shard._pool.connections]
+
+
 def _busy_connections(client: procore_async.AsyncClient) -> list[Any]:
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
-    return [c for c in pool.connections if not c.is_idle()]
+    return [c for c in _connections(client) if not c.is_idle()]
 
 
 def _pool_size(client: procore_async.AsyncClient) -> int:
-    return len(client._http._transport._pool.connections)  # type: ignore[attr-defined]
+    return len(_connections(client))
 
 
 async def test_no_connection_left_checked_out_after_retries():
