@@ -27,6 +27,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
@@ -123,13 +124,68 @@ class Pipeline:
 
     # -- one exchange: pace, token, send, 401 replay ------------------------
 
+    async def _pace_and_token(self, spec: RequestSpec) -> tuple[dict[str, str], Token | None]:
+        """Pace (if ``spec.paced``) and add the bearer token (if authenticated)."""
+        if spec.paced:
+            await self.limiter.acquire()
+        headers = dict(spec.headers)
+        if not spec.authenticated or spec.issued is not None:
+            return headers, None
+        assert self.tokens is not None, "an authenticated spec needs a token source"
+        try:
+            token = await self.tokens.current()
+        except Error as exc:  # renewal went through its own retry loop already
+            raise GiveUp(exc) from None
+        headers["Authorization"] = f"Bearer {token.access_token}"
+        return headers, token
+
     async def _exchange(
         self, spec: RequestSpec, attempt: int, stream: bool
     ) -> tuple[httpx.Response, float]:
+        """One attempt with events: pace, token, send, and the replay after a 401."""
+        headers, token = await self._pace_and_token(spec)
+        raw, started = await self._transmit(spec, headers, attempt, stream, replay=False)
+        if raw.status_code == 401 and token is not None:
+            return await self._replay(spec, raw, token, headers, attempt, stream)
+        return raw, started
+
+    async def _replay(
+        self, spec: RequestSpec, raw: httpx.Response, token: Token, headers: dict[str, str],
+        attempt: int, stream: bool,
+    ) -> tuple[httpx.Response, float]:  # fmt: skip
+        """A 401: renew once (only if that token is still the current one) and replay."""
+        assert self.tokens is not None
+        try:
+            token = await self.tokens.rejected(token)
+        except (OAuthError, MissingTokenError) as exc:
+            # Renewal refused: the caller's problem is still the 401 itself.
+            if stream:
+                await raw.aread()
+            rejected = _classify(Response(raw, request_body=spec.request_body))
+            rejected.__cause__ = exc
+            raise GiveUp(rejected) from None
+        except Error as exc:
+            raise GiveUp(exc) from None
+        finally:
+            if stream:
+                await raw.aclose()
         if spec.paced:
             await self.limiter.acquire()
-        token: Token | None = None
+        headers["Authorization"] = f"Bearer {token.access_token}"
+        return await self._transmit(spec, headers, attempt, stream, replay=True)
+
+    async def _attempt(self, spec: RequestSpec, counter: list[int]) -> Response:
+        """One attempt of ``send``.  Without hooks, ``_exchange`` and the success branch of
+        ``_classify`` are inlined here: one coroutine frame per attempt, not three."""
+        counter[0] += 1
+        hooks = self.hooks
+        if hooks.request or hooks.response:
+            raw, started = await self._exchange(spec, counter[0], stream=False)
+            return await self._classify(spec, counter[0], raw, started)
+        if spec.paced:
+            await self.limiter.acquire()
         headers = dict(spec.headers)
+        token: Token | None = None
         if spec.authenticated and spec.issued is None:
             assert self.tokens is not None, "an authenticated spec needs a token source"
             try:
@@ -137,47 +193,31 @@ class Pipeline:
             except Error as exc:  # renewal went through its own retry loop already
                 raise GiveUp(exc) from None
             headers["Authorization"] = f"Bearer {token.access_token}"
-        hooks = self.hooks
-        if stream or hooks.request or hooks.response:
-            raw, started = await self._transmit(spec, headers, attempt, stream, replay=False)
-        else:  # the hot path: _transmit without events, inlined
-            log = self.logger.isEnabledFor(_INFO)
-            started = time.perf_counter() if log else 0.0
-            payload = spec.payload
-            try:
-                raw = await self.http.request(
-                    spec.method, spec.url, headers=headers,
-                    content=spec.content if payload is None else payload.content,
-                    data=None if payload is None else payload.data,
-                    files=None if payload is None else payload.files,
-                    timeout=_USE_CLIENT_DEFAULT if spec.timeout is None else spec.timeout,
-                )  # fmt: skip
-            except httpx.TransportError as exc:
-                raise connection_error(exc) from exc
-            if log:
-                self._log(spec, raw, started)
-        if raw.status_code == 401 and token is not None:
-            # Renew once (only if that token is still the current one) and replay.
-            assert self.tokens is not None
-            try:
-                token = await self.tokens.rejected(token)
-            except (OAuthError, MissingTokenError) as exc:
-                # Renewal refused: the caller's problem is still the 401 itself.
-                if stream:
-                    await raw.aread()
-                rejected = _classify(Response(raw, request_body=spec.request_body))
-                rejected.__cause__ = exc
-                raise GiveUp(rejected) from None
-            except Error as exc:
-                raise GiveUp(exc) from None
-            finally:
-                if stream:
-                    await raw.aclose()
-            if spec.paced:
-                await self.limiter.acquire()
-            headers["Authorization"] = f"Bearer {token.access_token}"
-            raw, started = await self._transmit(spec, headers, attempt, stream, replay=True)
-        return raw, started
+        log = self.logger.isEnabledFor(_INFO)
+        started = time.perf_counter() if log else 0.0
+        payload = spec.payload
+        try:
+            raw = await self.http.request(
+                spec.method, spec.url, headers=headers,
+                content=spec.content if payload is None else payload.content,
+                data=None if payload is None else payload.data,
+                files=None if payload is None else payload.files,
+                timeout=_USE_CLIENT_DEFAULT if spec.timeout is None else spec.timeout,
+            )  # fmt: skip
+        except httpx.TransportError as exc:
+            raise connection_error(exc) from exc
+        if log:
+            self._log(spec, raw, started)
+        status = raw.status_code
+        if status == 401 and token is not None:
+            raw, started = await self._replay(spec, raw, token, headers, counter[0], False)
+            status = raw.status_code
+        if 200 <= status < 300:
+            if spec.paced and "x-rate-limit-remaining" in raw.headers:
+                await self._observe(raw)
+            return Response(raw, request_body=spec.request_body, origin=self.origin,
+                            logger=self.logger)  # fmt: skip
+        return await self._classify(spec, counter[0], raw, started)
 
     async def _transmit(
         self, spec: RequestSpec, headers: dict[str, str], attempt: int, stream: bool, replay: bool
@@ -268,10 +308,6 @@ class Pipeline:
 
     # -- the two ways in ---------------------------------------------------
 
-    def _what(self, spec: RequestSpec) -> str:
-        url = spec.url.partition("?")[0] if spec.issued is not None else redact_url(spec.url)
-        return f"{spec.method} {url}"
-
     def _on_retry(self, spec: RequestSpec) -> Any:
         if not self.hooks.retry:
             return None
@@ -284,23 +320,8 @@ class Pipeline:
     async def send(self, spec: RequestSpec) -> Response:
         """The whole pipeline: a 2xx :class:`Response`, or the typed error after retries."""
         self.check(spec)
-        attempts = 0
-
-        async def attempt() -> Response:
-            nonlocal attempts
-            attempts += 1
-            raw, started = await self._exchange(spec, attempts, stream=False)
-            status = raw.status_code
-            if 200 <= status < 300 and not self.hooks.response:
-                # The hot path of _classify: a success nobody is listening to.
-                if spec.paced and "x-rate-limit-remaining" in raw.headers:
-                    await self._observe(raw)
-                return Response(raw, request_body=spec.request_body, origin=self.origin,
-                                logger=self.logger)  # fmt: skip
-            return await self._classify(spec, attempts, raw, started)
-
         return await self.policy.call(
-            attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
+            partial(self._attempt, spec, [0]), idempotent=spec.idempotent, what=spec,
             on_retry=self._on_retry(spec) if self.hooks.retry else None,
         )  # fmt: skip
 
@@ -330,7 +351,7 @@ class Pipeline:
             return raw  # an expected 3xx, already closed: its headers are what counts
 
         raw = await self.policy.call(
-            attempt, idempotent=spec.idempotent, what=lambda: self._what(spec),
+            attempt, idempotent=spec.idempotent, what=spec,
             on_retry=self._on_retry(spec) if self.hooks.retry else None,
         )  # fmt: skip
         try:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
+from ._urls import redact_url
+
 if TYPE_CHECKING:
     from ._config import Config
     from ._payload import Payload
@@ -107,6 +109,12 @@ class RequestSpec:
     def __repr__(self) -> str:
         # Never the headers (the token, signatures) nor the query (secrets, signatures).
         return f"<RequestSpec {self.label} {self.method} {self.url.partition('?')[0]}>"
+
+    def __str__(self) -> str:
+        """``METHOD url`` for log lines: secret-looking query values masked, and no
+        query at all for an issued URL (a presigned URL's query is its signature)."""
+        url = self.url.partition("?")[0] if self.issued is not None else redact_url(self.url)
+        return f"{self.method} {url}"
 
     @classmethod
     def storage(

@@ -246,14 +246,15 @@ class RetryPolicy:
         attempt: Callable[[], Awaitable[T]],
         *,
         idempotent: bool,
-        what: str | Callable[[], str],
+        what: object,
         on_retry: Callable[[BaseException, int, float], Awaitable[None]] | None = None,
     ) -> T:
         """Run ``attempt`` until it succeeds or the policy gives up (then re-raise).
 
-        ``what`` names the call in log lines (or a function giving it, called only
-        on a failure); ``on_retry(error, retry_number, wait)`` runs before each
-        sleep (the retry event hook).
+        ``what`` names the call in log lines: a string, or any object whose ``str``
+        does (a ``RequestSpec``), turned into text only on a failure;
+        ``on_retry(error, retry_number, wait)`` runs before each sleep (the retry
+        event hook).
         """
         deadline = self.deadline
         started = anyio.current_time() if deadline is not None else 0.0
@@ -263,7 +264,7 @@ class RetryPolicy:
                 return await attempt()
             with anyio.move_on_after(deadline - (anyio.current_time() - started)):
                 return await attempt()
-            text = what() if callable(what) else what
+            text = str(what)
             raise GiveUp(APITimeoutError(_DEADLINE_MESSAGE.format(what=text, deadline=deadline)))
 
         # The first attempt runs outside tenacity (and, without a deadline, outside any
@@ -280,8 +281,7 @@ class RetryPolicy:
             raise settled
         if deadline is None:
             started = anyio.current_time()
-        if callable(what):
-            what = what()
+        what = str(what)
         decisions: dict[int, Decision] = {}
 
         async def replay_then_attempt() -> T:
