@@ -240,8 +240,10 @@ async def test_the_pool_grows_in_small_shards_to_the_requests_in_flight():
 class LoopbackHTTP:
     """A keep-alive HTTP/1.1 server on a free loopback port that counts requests in flight."""
 
-    def __init__(self, hold_until: int) -> None:
+    def __init__(self, hold_until: int = 1, hang_up_on: bytes | None = None) -> None:
         self.hold_until = hold_until  # hold each request until this many are in flight
+        self.hang_up_on = hang_up_on  # close without answering requests whose head holds it
+        self.requests = 0
         self.in_flight = 0
         self.peak = 0
         self.port = 0
@@ -253,6 +255,9 @@ class LoopbackHTTP:
             try:
                 while True:
                     head = await reader.readuntil(b"\r\n\r\n")
+                    self.requests += 1
+                    if self.hang_up_on is not None and self.hang_up_on in head:
+                        return  # read the request, then hang up: the reply is lost
                     self.in_flight += 1
                     self.peak = max(self.peak, self.in_flight)
                     with anyio.move_on_after(10):  # a queued request would never arrive
@@ -275,3 +280,18 @@ class LoopbackHTTP:
     async def __aexit__(self, *exc: object) -> None:
         self._server.close()
         await self._server.wait_closed()
+
+
+async def test_the_aiohttp_transport_works_and_a_hang_up_after_sending_is_not_resent():
+    pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
+    store = MemoryStore()
+    await store.save(Token("access", "refresh", time.time() + 3600))
+    async with LoopbackHTTP(hang_up_on=b"POST") as server:
+        config = FAST.replace(host=f"http://127.0.0.1:{server.port}", http_transport="aiohttp")
+        async with AsyncClient("id", "s", store, config=config) as client:
+            assert (await client.get("me")).status_code == 200
+            with pytest.raises(procore_async.APIConnectionError) as caught:
+                await client.post("vendors", body={"name": "x"})
+    # httpx-aiohttp maps the hang-up to ConnectTimeout ("never sent"); it was sent.
+    assert caught.value.request_sent is True
+    assert server.requests == 2  # the POST went once: it may have been applied
