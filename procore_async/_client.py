@@ -167,7 +167,7 @@ class AsyncClient:
         """GET ``path`` (relative to ``/rest/<version>/``, or an absolute URL on the API host)."""
         return await self._pipeline.send(
             self._spec("GET", path, version, options, company_id, idempotency_token, timeout,
-                       query=query)
+                       query)
         )  # fmt: skip
 
     async def delete(
@@ -178,7 +178,7 @@ class AsyncClient:
         """DELETE ``path``; unlike the gem, ``company_id`` and ``idempotency_token`` are sent."""
         return await self._pipeline.send(
             self._spec("DELETE", path, version, options, company_id, idempotency_token, timeout,
-                       query=query)
+                       query)
         )  # fmt: skip
 
     async def post(
@@ -189,7 +189,7 @@ class AsyncClient:
         """POST ``body`` (JSON, or multipart when it holds a file) to ``path``."""
         return await self._pipeline.send(
             self._spec("POST", path, version, options, company_id, idempotency_token, timeout,
-                       body=body)
+                       None, body)
         )  # fmt: skip
 
     async def put(
@@ -200,7 +200,7 @@ class AsyncClient:
         """PUT ``body`` to ``path``."""
         return await self._pipeline.send(
             self._spec("PUT", path, version, options, company_id, idempotency_token, timeout,
-                       body=body)
+                       None, body)
         )  # fmt: skip
 
     async def patch(
@@ -211,7 +211,7 @@ class AsyncClient:
         """PATCH ``body`` to ``path``."""
         return await self._pipeline.send(
             self._spec("PATCH", path, version, options, company_id, idempotency_token, timeout,
-                       body=body)
+                       None, body)
         )  # fmt: skip
 
     async def request(
@@ -262,7 +262,7 @@ class AsyncClient:
             headers.update(payload.headers)
         return RequestSpec(
             method, url, headers, payload, None, idempotent,
-            self._timeout if timeout is None else timeout, label=label, request_body=body,
+            self._timeout if timeout is None else timeout, True, True, None, False, label, body,
         )  # fmt: skip
 
     # -- the Requester protocol (pagination, sync, files, webhooks, resources) --

@@ -319,7 +319,8 @@ class Pipeline:
 
     async def send(self, spec: RequestSpec) -> Response:
         """The whole pipeline: a 2xx :class:`Response`, or the typed error after retries."""
-        self.check(spec)
+        if spec.issued is not None or not spec.url.startswith(self._api_prefix):
+            self.check(spec)  # the common case, an API URL, passes without the call
         return await self.policy.call(
             partial(self._attempt, spec, [0]), idempotent=spec.idempotent, what=spec,
             on_retry=self._on_retry(spec) if self.hooks.retry else None,

@@ -257,30 +257,34 @@ class RetryPolicy:
         event hook).
         """
         deadline = self.deadline
-        started = anyio.current_time() if deadline is not None else 0.0
-
-        async def bounded() -> T:
-            if deadline is None:
-                return await attempt()
-            with anyio.move_on_after(deadline - (anyio.current_time() - started)):
-                return await attempt()
-            text = str(what)
-            raise GiveUp(APITimeoutError(_DEADLINE_MESSAGE.format(what=text, deadline=deadline)))
-
+        started = 0.0
         # The first attempt runs outside tenacity (and, without a deadline, outside any
         # wrapper): setting up its loop costs about half as much CPU as httpx spends
         # sending the request, and nearly every call succeeds at once.
-        try:
-            return await (attempt() if deadline is None else bounded())
-        except GiveUp as give_up:
-            settled = give_up.error
-        except Exception as exc:
-            first: list[Exception] = [exc]
-            settled = None
-        if settled is not None:
-            raise settled
         if deadline is None:
+            try:
+                return await attempt()
+            except GiveUp as give_up:
+                raise give_up.error from give_up.error.__cause__
+            except Exception as exc:
+                first: list[Exception] = [exc]
             started = anyio.current_time()
+            bounded = attempt
+        else:
+            started = anyio.current_time()
+
+            async def bounded() -> T:
+                with anyio.move_on_after(deadline - (anyio.current_time() - started)):
+                    return await attempt()
+                message = _DEADLINE_MESSAGE.format(what=what, deadline=deadline)
+                raise GiveUp(APITimeoutError(message))
+
+            try:
+                return await bounded()
+            except GiveUp as give_up:
+                raise give_up.error from give_up.error.__cause__
+            except Exception as exc:
+                first = [exc]
         what = str(what)
         decisions: dict[int, Decision] = {}
 
