@@ -13,8 +13,10 @@ kind (a plain function or a coroutine function)::
   failure, and how the pipeline classified it (``error`` is None for success);
 * :class:`RetryEvent`: the retry policy will sleep ``wait`` seconds and try again.
 
-Events never hold a header value or a body: hooks are where spans and metrics
-live, and they must not become a place tokens leak to.  A hook that raises
+The bearer token is never in an event (the pipeline adds it to a copy of the
+headers at send time; ``header_names`` says what was sent): hooks are where
+spans and metrics live, and they must not become a place tokens leak to.  A
+storage spec's URL and headers are Procore-issued credentials: do not log them.  A hook that raises
 aborts the request with its exception (not retried).  With no hooks the
 pipeline builds no events at all.
 """
