@@ -144,6 +144,7 @@ async def test_every_kind_of_request_passes_the_pipeline_as_its_description_says
         else:
             assert "authorization" not in request.headers
     assert "sig-secret" not in repr(leg) and "sig-secret" not in repr(leg.issued)
+    assert all("Authorization" not in event.spec.headers for event in rec.events)
 
 
 @pytest.mark.parametrize(
