@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -283,7 +284,8 @@ class LoopbackHTTP:
 
 
 async def test_the_aiohttp_transport_works_and_a_hang_up_after_sending_is_not_resent():
-    pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
+    if os.environ.get("CI") != "true":  # CI installs every extra: missing there is a failure
+        pytest.importorskip("httpx_aiohttp", reason="the aiohttp extra is not installed")
     store = MemoryStore()
     await store.save(Token("access", "refresh", time.time() + 3600))
     async with LoopbackHTTP(hang_up_on=b"POST") as server:
