@@ -18,6 +18,8 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BENCHMARKS = (
     "overhead",
+    "callgrind",
+    "pool",
     "refresh",
     "pagination",
     "sync",

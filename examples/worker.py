@@ -10,8 +10,10 @@ Each job marks one project as reviewed (GET it, then PATCH it).  What a worker n
 beyond a script:
 
 * one client for the whole process: one connection pool, one token, one rate budget;
-* writes carry an ``Idempotency-Token`` derived from the job, so the client may retry
-  them, and a job that runs twice (after a crash) does not apply twice;
+* the PATCH sets a field to a fixed value, so resending it cannot do harm: the job
+  says so in the request's description (``idempotent=True``), and the client may
+  retry it after a lost reply or a 5xx.  An ``Idempotency-Token`` alone would not
+  do: Procore honours that header on 5 operations only, and ignores it here;
 * a rate-limit wait longer than ``Config.max_retry_wait`` is not slept through by the
   client: it raises ``RateLimitError`` with ``retry_after``, and the worker decides;
 * SIGTERM or Ctrl-C stops the intake; jobs already taken are finished, not cut off.
@@ -19,6 +21,7 @@ beyond a script:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -37,12 +40,13 @@ async def review(client: procore_async.AsyncClient, company_id: int, project_id:
     # Procore's project show and update take company_id besides the header.
     scope = {"company_id": company_id}
     project = (await client.get(f"projects/{project_id}", query=scope, company_id=company_id)).body
-    await client.patch(
+    spec = client.build(
         f"projects/{project_id}",
         body={**scope, "project": {"description": f"reviewed: {project['name']}"}},
         company_id=company_id,
-        idempotency_token=f"review-{project_id}",
     )
+    # Setting a field to a fixed value: safe to resend, so retried like a GET.
+    await client.send(dataclasses.replace(spec, idempotent=True))
 
 
 async def worker(

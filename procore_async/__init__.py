@@ -21,53 +21,70 @@ if TYPE_CHECKING:
     from ._config import Config, configure, get_config
     from ._errors import (
         APIConnectionError,
+        APIStatusError,
         APITimeoutError,
         AuthorizationError,
+        ConflictError,
         Error,
         ForbiddenError,
         InvalidRequestError,
         MissingTokenError,
         NotFoundError,
         OAuthError,
+        OutcomeUnknownError,
         RateLimitError,
         ServerError,
         SyncError,
         TokenStoreError,
+        UnprocessableEntityError,
     )
+    from ._hooks import Hooks, RequestEvent, ResponseEvent, RetryEvent
     from ._pagination import ItemIterator, PageIterator
     from ._ratelimit import RateLimit, RateLimiter, RatePacer
     from ._ratelimit_redis import RedisRateLimiter
+    from ._request import IssuedURL, Requester, RequestSpec
     from ._response import Response
     from ._retry import RetryPolicy
     from .auth import Token
 
 __all__ = [
     "APIConnectionError",
+    "APIStatusError",
     "APITimeoutError",
     "AsyncClient",
     "AuthorizationError",
     "BatchFailure",
     "Config",
+    "ConflictError",
     "Error",
     "ForbiddenError",
+    "Hooks",
     "InvalidRequestError",
+    "IssuedURL",
     "ItemIterator",
     "MissingTokenError",
     "NotFoundError",
     "OAuthError",
+    "OutcomeUnknownError",
     "PageIterator",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
     "RatePacer",
     "RedisRateLimiter",
+    "RequestEvent",
+    "RequestSpec",
+    "Requester",
     "Response",
+    "ResponseEvent",
+    "RetryEvent",
     "RetryPolicy",
     "ServerError",
     "SyncError",
     "SyncResult",
     "Token",
     "TokenStoreError",
+    "UnprocessableEntityError",
     "__version__",
     "configure",
     "get_config",
@@ -77,6 +94,7 @@ _ERRORS = (
     "APIConnectionError APITimeoutError AuthorizationError Error ForbiddenError "
     "InvalidRequestError MissingTokenError NotFoundError OAuthError RateLimitError "
     "ServerError SyncError TokenStoreError"
+    " APIStatusError ConflictError OutcomeUnknownError UnprocessableEntityError"
 )
 _HOME: dict[str, str] = {
     **dict.fromkeys(_ERRORS.split(), "._errors"),
@@ -89,6 +107,8 @@ _HOME: dict[str, str] = {
     "Response": "._response",
     "RetryPolicy": "._retry",
     "Token": ".auth",
+    **dict.fromkeys(("IssuedURL", "RequestSpec", "Requester"), "._request"),
+    **dict.fromkeys(("Hooks", "RequestEvent", "ResponseEvent", "RetryEvent"), "._hooks"),
 }
 
 

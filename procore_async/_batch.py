@@ -7,12 +7,20 @@ away the results of every batch before it.  Here:
   batches *lazily*: a batch is pulled from the input only once a concurrency
   slot is free, so a generator over a million CSV rows never has more than about
   ``concurrency * batch_size`` rows out of it and not yet sent;
-* the batches run concurrently behind an ``anyio.CapacityLimiter``, each as a
-  normal ``client.request`` (pacing, token refresh, retry policy included);
-* every batch carries its own ``Idempotency-Token`` (``<token>-<index>``), so the
-  retry policy treats it as idempotent and a retried batch is never applied
-  twice; re-running a whole sync with the same caller token replays the same
-  tokens, batch for batch;
+* the batches run concurrently behind an ``anyio.CapacityLimiter``, each sent
+  through the client's pipeline (``Requester.build`` + ``send``: pacing, token
+  refresh, retry policy included);
+* replay safety comes from the items, not from a header: Procore declares
+  ``Idempotency-Token`` on no sync endpoint, so it ignores it there.  A batch
+  whose every item has ``id`` or ``origin_id`` is an upsert, safe to replay,
+  and is retried like an idempotent call.  A batch with an unkeyed item is a
+  create: after a failure that may have been applied (reply lost, timeout after
+  sending, a 5xx other than a 503 asking for a wait) it is not resent, and is
+  reported in ``SyncResult.failures`` with an :class:`OutcomeUnknownError`.
+  Failures certainly not applied (refused before sending, 429, 503 with
+  ``Retry-After``) are retried either way.  Every batch still carries its own
+  ``Idempotency-Token`` (``<token>-<index>``): harmless, and useful wherever
+  Procore honours it;
 * a batch that still fails after its retries is recorded and the others go on;
   the bodies of the successful batches are merged in input order like the gem
   merges them (lists concatenate, numbers add, strings concatenate, dicts merge).
@@ -20,6 +28,7 @@ away the results of every batch before it.  Here:
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import time
 import uuid
@@ -39,14 +48,23 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from ._errors import Error, InvalidRequestError, SyncError
+from ._errors import Error, InvalidRequestError, OutcomeUnknownError, SyncError, may_have_applied
+from ._merge import merge_into
 from ._response import Response
-from ._urls import build_url, redact_url
+from ._urls import redact_url
 
 if TYPE_CHECKING:
-    from ._client import AsyncClient
+    from ._request import Requester
 
-__all__ = ["MAX_BATCH_SIZE", "SYNC_METHODS", "BatchFailure", "SyncResult", "merge_into", "run_sync"]
+__all__ = [
+    "MAX_BATCH_SIZE",
+    "SYNC_METHODS",
+    "BatchFailure",
+    "SyncResult",
+    "is_keyed",
+    "merge_into",
+    "run_sync",
+]
 
 #: Procore rejects more than 1000 updates in one sync call.
 MAX_BATCH_SIZE = 1000
@@ -106,40 +124,23 @@ class SyncResult:
         return [update for failure in self.failures for update in failure.updates]
 
 
-def merge_into(merged: dict[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge one batch's response ``body`` into ``merged`` (in place) and return it.
-
-    The gem's ``deep_merge`` with ``+``: lists concatenate, numbers add, strings
-    concatenate, dicts merge recursively.  Where the gem crashes (``None``, a bool,
-    or two values of different kinds) the later batch's value wins, as it does
-    for headers.  ``merged`` never shares a list or dict with ``body``.
-    """
-    for key, value in body.items():
-        merged[key] = _combine(merged[key], value) if key in merged else _fresh(value)
-    return merged
+def is_keyed(update: Any) -> bool:
+    """True when ``update`` names the record it upserts (``id`` or ``origin_id``)."""
+    if not isinstance(update, Mapping):
+        return False
+    return any(update.get(key) not in (None, "") for key in ("id", "origin_id"))
 
 
-def _fresh(value: Any) -> Any:
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, Mapping):
-        return merge_into({}, value)
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _combine(old: Any, new: Any) -> Any:
-    if isinstance(old, list) and isinstance(new, list):
-        old.extend(new)
-        return old
-    if isinstance(old, dict) and isinstance(new, Mapping):
-        return merge_into(old, new)
-    if (_is_number(old) and _is_number(new)) or (isinstance(old, str) and isinstance(new, str)):
-        return old + new
-    return _fresh(new)
+def _unknown(index: int, count: int, exc: Exception) -> OutcomeUnknownError:
+    error = OutcomeUnknownError(
+        f"sync batch {index} ({count} updates) failed after it may have been applied "
+        f"({type(exc).__name__}), and is not resent: an item without 'id' or 'origin_id' "
+        "would be created twice.  Check these records before sending them again; "
+        "send 'origin_id' with every item to make a rerun safe",
+        response=exc.response if isinstance(exc, Error) else None,
+    )
+    error.__cause__ = exc
+    return error
 
 
 def _pick(explicit: Any, options: Mapping[str, Any] | None, key: str, default: Any) -> Any:
@@ -212,7 +213,7 @@ class _SyncRun:
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: Requester,
         path: str,
         template: dict[str, Any],
         request_args: dict[str, Any],
@@ -275,14 +276,18 @@ class _SyncRun:
         chunk: list[Any],
     ) -> None:
         body = {key: chunk if key == "updates" else value for key, value in self.template.items()}
+        keyed = all(is_keyed(update) for update in chunk)
         try:
-            outcome: Response | BatchFailure = await self.client.request(
-                **self.request_args,
-                path=self.path,
-                body=body,
+            spec = self.client.build(
+                **self.request_args, path=self.path, body=body, label="batch",
                 idempotency_token=f"{self.token_base}-{index}",
-            )
+            )  # fmt: skip
+            if keyed and not spec.idempotent:
+                spec = dataclasses.replace(spec, idempotent=True)
+            outcome: Response | BatchFailure = await self.client.send(spec)
         except Exception as exc:  # after its retries; cancellation is not an Exception
+            if not keyed and may_have_applied(exc):
+                exc = _unknown(index, len(chunk), exc)
             outcome = BatchFailure(index, chunk, exc)
         finally:
             limiter.release_on_behalf_of(borrower)
@@ -332,7 +337,7 @@ def _failure_message(result: SyncResult) -> str:
 
 
 async def run_sync(
-    client: AsyncClient,
+    client: Requester,
     path: str,
     *,
     body: Mapping[str, Any],
@@ -373,14 +378,13 @@ async def run_sync(
     limit = _check_count("concurrency", limit, _MAX_CONCURRENCY)
     updates, template = _split_body(body)
     version = config.default_version if version is None else version
-    url = build_url(client._origin, path, version)
+    url = client.build(verb, path, version=version).url  # bad path or version: before any I/O
     token = _pick(idempotency_token, options, "idempotency_token", None)
     # One base per call when the caller gave none; each batch appends its index.
     token_base = str(token) if token is not None and token != "" else f"sync-{uuid.uuid4()}"
     request_args: dict[str, Any] = {
         "method": verb,
         "version": version,
-        "options": options,
         "company_id": _pick(company_id, options, "company_id", None),
     }
     total = len(updates) if isinstance(updates, Sized) else None

@@ -1,38 +1,45 @@
-"""``AsyncClient``: the verbs, the request pipeline and the client's lifecycle.
+"""``AsyncClient``: the verbs, the client's lifecycle, and the parts it wires together.
 
-One request goes through these steps, each owned by one module::
+A call is described as a frozen :class:`~procore_async._request.RequestSpec`
+(``build``) and sent through the one pipeline (``send``, ``_pipeline.py``)::
 
-    arguments → URL (_urls) → retry loop (_retry) around each attempt:
-        pace (_ratelimit) → token (auth) → send (httpx) → 401? renew once and replay
-        → classify (_errors)
-    → Response (_response)
+    arguments → RequestSpec (URL rules, headers, body; validated before any I/O)
+      → Pipeline: retry loop around each attempt:
+          pace → token → send → 401? renew once and replay → classify
+      → Response
 
-One client per process (or event loop) wraps one pooled ``httpx.AsyncClient``;
-use it as ``async with AsyncClient(...)`` or call ``aclose()``.  There is no
-``__del__`` clean-up: closing is explicit.
+The token calls (``auth/_oauth.py``), pagination and ``sync`` send through the
+same pipeline.  One client per process (or event loop) wraps one pooled
+``httpx.AsyncClient``; use it as ``async with AsyncClient(...)`` or call
+``aclose()``.  There is no ``__del__`` clean-up: closing is explicit.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import os
-import ssl
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
 from ._config import Config, get_config
-from ._errors import MissingTokenError, OAuthError, error_for_response
+from ._errors import MissingTokenError
+from ._hooks import Hooks
+from ._idempotency import honours_idempotency_token
 from ._logging import install_redaction
 from ._payload import encode_body
+from ._pipeline import Pipeline
 from ._ratelimit import RateLimiter, RatePacer
+from ._request import RequestSpec
 from ._response import Response
-from ._retry import RetryPolicy, connection_error, server_requested_wait
-from ._urls import Origin, build_url, redact_url
+from ._retry import RetryPolicy
+from ._transport import build_http
+from ._urls import Origin, build_url
 from ._version import __version__
 from .auth import GrantType, OAuthClient, Token, TokenManager
 from .stores import MemoryStore, TokenStore
@@ -46,18 +53,13 @@ if TYPE_CHECKING:
 __all__ = ["AsyncClient"]
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _GRANT_TYPES = ("refresh_token", "client_credentials")
-_USE_CLIENT_DEFAULT: Any = httpx.USE_CLIENT_DEFAULT
-
-
-@functools.lru_cache(maxsize=1)
-def _shared_ssl_context() -> ssl.SSLContext:
-    """One TLS context (httpx's defaults) for every client-owned pool in the process.
-
-    Building one reads the CA bundle from disk: ~70 ms of blocking I/O that an app
-    creating a client per request (or per test) would otherwise pay every time.
-    """
-    return httpx.create_ssl_context()
+_Query = Mapping[str, Any] | str | None
+_Options = Mapping[str, Any] | None
+_CompanyId = int | str | None
+_Timeout = float | httpx.Timeout | None
+_OPTIONS = ("max_retries", "timeout", "retry_deadline", "retry_backoff", "max_retry_wait")
 
 
 class AsyncClient:
@@ -75,6 +77,8 @@ class AsyncClient:
             ``"client_credentials"`` (the client obtains its own service-account token).
         rate_limiter: Shares the rate budget (``RedisRateLimiter`` across processes);
             by default an in-process pacer fed by the ``X-Rate-Limit-*`` headers.
+        event_hooks: ``{"request": [...], "response": [...], "retry": [...]}``, plain or
+            async functions called with each event (see ``client.hooks``, docs/hooks.md).
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         grant_type: GrantType = "refresh_token",
         rate_limiter: RateLimiter | None = None,
+        event_hooks: Mapping[str, Iterable[Callable[[Any], Any]]] | None = None,
     ) -> None:
         if grant_type not in _GRANT_TYPES:
             raise ValueError(f"grant_type must be one of {_GRANT_TYPES}, not {grant_type!r}")
@@ -96,15 +101,7 @@ class AsyncClient:
         self.config = config = config if config is not None else get_config()
         self.store: TokenStore = store if store is not None else MemoryStore()
         self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            transport=transport,
-            verify=_shared_ssl_context(),
-            timeout=config.http_timeout,
-            limits=httpx.Limits(
-                max_connections=config.max_connections,
-                max_keepalive_connections=config.max_connections,
-            ),
-        )
+        self._http = http_client or build_http(config, transport)
         self._logger = config.logger
         install_redaction(self._logger)
         # httpx logs every request URL at INFO; keep secret query values out of it too.
@@ -114,7 +111,14 @@ class AsyncClient:
         self.rate_limiter: RateLimiter = rate_limiter or RatePacer(
             config.rate_limit_reserve, max_wait=config.max_retry_wait
         )
-        self._oauth = OAuthClient(self._http, config, client_id, client_secret, self.retry_policy)
+        #: The event hooks (``hooks.request/response/retry`` lists); see docs/hooks.md.
+        self.hooks = Hooks(event_hooks)
+        self._pipeline = Pipeline(
+            self._http, origin=self._origin, login=Origin(config.login_host),
+            policy=self.retry_policy, limiter=self.rate_limiter, hooks=self.hooks,
+            logger=self._logger,
+        )  # fmt: skip
+        self._oauth = OAuthClient(self._pipeline, config, client_id, client_secret)
         self._tokens = TokenManager(
             self.store,
             self._oauth,
@@ -122,6 +126,9 @@ class AsyncClient:
             leeway=config.refresh_leeway,
             logger=self._logger,
         )
+        self._pipeline.tokens = self._tokens
+        self._timeout: float | httpx.Timeout | None = None  # a with_options override
+        self._default_prefix = self._origin.prefix(config.default_version)  # validated once
         self._base_headers = {
             "Accept": "application/json",
             "User-Agent": config.user_agent,
@@ -157,88 +164,58 @@ class AsyncClient:
     # -- verbs ---------------------------------------------------------------
 
     async def get(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, query: _Query = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """GET ``path`` (relative to ``/rest/<version>/``, or an absolute URL on the API host)."""
-        return await self.request(
-            "GET", path, version=version, query=query, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("GET", path, version, options, company_id, idempotency_token, timeout,
+                       query)
         )  # fmt: skip
 
     async def delete(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, query: _Query = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """DELETE ``path``; unlike the gem, ``company_id`` and ``idempotency_token`` are sent."""
-        return await self.request(
-            "DELETE", path, version=version, query=query, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("DELETE", path, version, options, company_id, idempotency_token, timeout,
+                       query)
         )  # fmt: skip
 
     async def post(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        body: Any = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, body: Any = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """POST ``body`` (JSON, or multipart when it holds a file) to ``path``."""
-        return await self.request(
-            "POST", path, version=version, body=body, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("POST", path, version, options, company_id, idempotency_token, timeout,
+                       None, body)
         )  # fmt: skip
 
     async def put(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        body: Any = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, body: Any = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """PUT ``body`` to ``path``."""
-        return await self.request(
-            "PUT", path, version=version, body=body, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("PUT", path, version, options, company_id, idempotency_token, timeout,
+                       None, body)
         )  # fmt: skip
 
     async def patch(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        body: Any = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        timeout: float | httpx.Timeout | None = None,
-    ) -> Response:
+        self, path: str, *, version: str | None = None, body: Any = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, timeout: _Timeout = None,
+    ) -> Response:  # fmt: skip
         """PATCH ``body`` to ``path``."""
-        return await self.request(
-            "PATCH", path, version=version, body=body, options=options, company_id=company_id,
-            idempotency_token=idempotency_token, timeout=timeout,
+        return await self._pipeline.send(
+            self._spec("PATCH", path, version, options, company_id, idempotency_token, timeout,
+                       None, body)
         )  # fmt: skip
 
     async def request(
@@ -247,7 +224,7 @@ class AsyncClient:
         path: str,
         *,
         version: str | None = None,
-        query: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | str | None = None,
         body: Any = None,
         options: Mapping[str, Any] | None = None,
         company_id: int | str | None = None,
@@ -255,96 +232,66 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = None,
     ) -> Response:
         """Send one API call through the whole pipeline; the verbs are thin wrappers."""
-        method = method.upper()
+        return await self._pipeline.send(
+            self._spec(method, path, version, options, company_id, idempotency_token, timeout,
+                       query=query, body=body)
+        )  # fmt: skip
+
+    def _spec(
+        self, method: str, path: str, version: str | None, options: _Options,
+        company_id: _CompanyId, idempotency_token: str | None, timeout: _Timeout,
+        query: _Query = None, body: Any = None, label: str = "api",
+    ) -> RequestSpec:  # fmt: skip
+        """``build``, with the gem-style ``options`` dict folded into the keywords."""
         if options:
             if company_id is None:
                 company_id = options.get("company_id")
             if idempotency_token is None:
                 idempotency_token = options.get("idempotency_token")
-        url = build_url(
-            self._origin,
-            path,
-            self.config.default_version if version is None else version,
-            query,
-        )
+        method = method.upper()
+        if query is None and version is None and ":" not in path[:6]:  # relative, default version
+            url = self._default_prefix + path.lstrip("/")
+        else:
+            version = self.config.default_version if version is None else version
+            url = build_url(self._origin, path, version, query)
         headers = dict(self._base_headers)
         if company_id is not None and company_id is not False:
             headers["Procore-Company-Id"] = str(company_id)
+        idempotent = method in _IDEMPOTENT_METHODS
         if idempotency_token is not None:
             headers["Idempotency-Token"] = str(idempotency_token)
-        payload = encode_body(body) if method in ("POST", "PUT", "PATCH") else None
+            idempotent = idempotent or honours_idempotency_token(method, url)
+        payload = encode_body(body) if method in _BODY_METHODS else None
         if payload is not None:
             headers.update(payload.headers)
-        send_timeout = _USE_CLIENT_DEFAULT if timeout is None else timeout
-        replayed = False
+        return RequestSpec(
+            method, url, headers, payload, None, idempotent,
+            self._timeout if timeout is None else timeout, True, True, None, False, label, body,
+        )  # fmt: skip
 
-        async def attempt() -> Response:
-            nonlocal replayed
-            await self.rate_limiter.acquire()
-            token = await self._tokens.current()
-            raw = await self._send(method, url, headers, token, payload, send_timeout)
-            if raw.status_code == 401 and not replayed:
-                # Renew once (only if that token is still the current one) and replay.
-                replayed = True
-                try:
-                    token = await self._tokens.rejected(token)
-                except (OAuthError, MissingTokenError) as exc:
-                    # Renewal refused: the caller's problem is still the 401 itself.
-                    rejected = Response(raw, request_body=body, origin=self._origin)
-                    raise error_for_response(rejected) from exc
-                await self.rate_limiter.acquire()
-                raw = await self._send(method, url, headers, token, payload, send_timeout)
-            response = Response(raw, request_body=body, origin=self._origin, logger=self._logger)
-            limit = response.rate_limit
-            if limit is not None:
-                await self.rate_limiter.observe(limit.limit, limit.remaining, limit.reset)
-            if raw.status_code >= 300 or raw.status_code < 200:
-                raise error_for_response(
-                    response, retry_after=server_requested_wait(raw.headers, raw.status_code)
-                )
-            return response
+    # -- the Requester protocol (pagination, sync, files, webhooks, resources) --
 
-        idempotent = method in _IDEMPOTENT_METHODS or idempotency_token is not None
-        return await self.retry_policy.call(
-            attempt, idempotent=idempotent, what=f"{method} {redact_url(url)}"
-        )
+    def build(
+        self, method: str, path: str, *, version: str | None = None, query: _Query = None,
+        body: Any = None, company_id: _CompanyId = None, idempotency_token: str | None = None,
+        timeout: _Timeout = None, label: str = "api",
+    ) -> RequestSpec:  # fmt: skip
+        """The :class:`RequestSpec` of one API call; bad input raises before any I/O.
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        token: Token,
-        payload: Any,
-        timeout: Any,
-    ) -> httpx.Response:
-        headers["Authorization"] = f"Bearer {token.access_token}"
-        started = time.perf_counter()
-        try:
-            if payload is None:
-                raw = await self._http.request(method, url, headers=headers, timeout=timeout)
-            else:
-                raw = await self._http.request(
-                    method,
-                    url,
-                    headers=headers,
-                    content=payload.content,
-                    data=payload.data,
-                    files=payload.files,
-                    timeout=timeout,
-                )
-        except httpx.TransportError as exc:
-            raise connection_error(exc) from exc
-        if self._logger.isEnabledFor(20):
-            self._logger.info(
-                "%s %s -> %d in %.0f ms (request id %s)",
-                method,
-                redact_url(url),
-                raw.status_code,
-                (time.perf_counter() - started) * 1000,
-                raw.headers.get("x-request-id", "-"),
-            )
-        return raw
+        Idempotent: GET, HEAD, OPTIONS, DELETE and PUT; a POST or PATCH only when it
+        carries an ``Idempotency-Token`` on one of the operations where Procore
+        declares that header (``_idempotency.py``); elsewhere Procore ignores it.
+        """
+        return self._spec(method, path, version, None, company_id, idempotency_token, timeout,
+                          query, body, label)  # fmt: skip
+
+    async def send(self, spec: RequestSpec) -> Response:
+        """Send ``spec`` through the pipeline: a 2xx :class:`Response` or a typed error."""
+        return await self._pipeline.send(spec)
+
+    def stream(self, spec: RequestSpec) -> AbstractAsyncContextManager[httpx.Response]:
+        """The pipeline up to a 2xx status line; read the body inside ``async with``."""
+        return self._pipeline.stream(spec)
 
     # -- tokens --------------------------------------------------------------
 
@@ -375,18 +322,12 @@ class AsyncClient:
     # -- many requests -------------------------------------------------------
 
     def paginate(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        per_page: int | None = None,
-        max_items: int | None = None,
-        concurrency: int | None = None,
+        self, path: str, *, version: str | None = None, query: _Options = None,
+        company_id: _CompanyId = None, per_page: int | None = None,
+        max_items: int | None = None, concurrency: int | None = None,
         start_page: int | None = None,
         item_type: type[T] | None = None,
-    ) -> ItemIterator[T]:
+    ) -> ItemIterator[T]:  # fmt: skip
         """Every item of a paginated collection, in order, fetched lazily.
 
         ``item_type`` (a TypedDict such as ``procore_async.resources.rfis.Rfi``) only
@@ -405,17 +346,11 @@ class AsyncClient:
         )  # fmt: skip
 
     def pages(
-        self,
-        path: str,
-        *,
-        version: str | None = None,
-        query: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        per_page: int | None = None,
-        max_items: int | None = None,
-        concurrency: int | None = None,
+        self, path: str, *, version: str | None = None, query: _Options = None,
+        company_id: _CompanyId = None, per_page: int | None = None,
+        max_items: int | None = None, concurrency: int | None = None,
         start_page: int | None = None,
-    ) -> PageIterator:
+    ) -> PageIterator:  # fmt: skip
         """Every page of a paginated collection as a :class:`Response`, in order."""
         from ._pagination import iterate_pages
 
@@ -425,20 +360,12 @@ class AsyncClient:
         )  # fmt: skip
 
     async def sync(
-        self,
-        path: str,
-        *,
-        body: Mapping[str, Any],
-        version: str | None = None,
-        options: Mapping[str, Any] | None = None,
-        company_id: int | str | None = None,
-        idempotency_token: str | None = None,
-        batch_size: int | None = None,
-        concurrency: int | None = None,
-        method: Literal["PATCH", "POST"] = "PATCH",
-        raise_on_error: bool = True,
-        on_progress: Callable[[int, int | None], Any] | None = None,
-    ) -> SyncResult:
+        self, path: str, *, body: Mapping[str, Any], version: str | None = None,
+        options: _Options = None, company_id: _CompanyId = None,
+        idempotency_token: str | None = None, batch_size: int | None = None,
+        concurrency: int | None = None, method: Literal["PATCH", "POST"] = "PATCH",
+        raise_on_error: bool = True, on_progress: Callable[[int, int | None], Any] | None = None,
+    ) -> SyncResult:  # fmt: skip
         """Upsert ``body["updates"]`` in concurrent batches, merged into a ``SyncResult``."""
         from ._batch import run_sync
 
@@ -447,6 +374,31 @@ class AsyncClient:
             idempotency_token=idempotency_token, batch_size=batch_size, concurrency=concurrency,
             method=method, raise_on_error=raise_on_error, on_progress=on_progress,
         )  # fmt: skip
+
+    # -- per-call overrides --------------------------------------------------
+
+    def with_options(
+        self, *, max_retries: int | None = None, timeout: _Timeout = None,
+        retry_deadline: float | None = None, retry_backoff: float | None = None,
+        max_retry_wait: float | None = None,
+    ) -> AsyncClient:  # fmt: skip
+        """A view of this client with other retry and timeout settings.
+
+        Cheap (no new pool): the view shares the connection pool, token store and
+        manager, rate pacer and hooks; closing it closes nothing.  Values are
+        checked like ``Config`` fields.  ``client.with_options(max_retries=0).get(...)``
+        """
+        values = (max_retries, timeout, retry_deadline, retry_backoff, max_retry_wait)
+        changes = {k: v for k, v in zip(_OPTIONS, values, strict=True) if v is not None}
+        view = copy.copy(self)
+        view.config = self.config.replace(**changes)
+        view._owns_http = False
+        view.retry_policy = RetryPolicy(view.config)
+        view._pipeline = self._pipeline.view(view.retry_policy)
+        view.__dict__.pop("api", None)  # a cached `api` would still call the original
+        if timeout is not None:
+            view._timeout = view.config.http_timeout
+        return view
 
     # -- generated resources (procore_async.resources, issue 17) --------------
 

@@ -78,8 +78,15 @@ class Config:
     """Total seconds one call may spend across all its attempts and waits; None = no cap."""
     rate_limit_reserve: int = 2
     """Hold new requests when this many requests or fewer remain in the rate window."""
-    max_connections: int = 32
-    """Size of the connection pool of a client-owned ``httpx.AsyncClient``."""
+    max_connections: int | None = None
+    """Size of the connection pool of a client-owned ``httpx.AsyncClient``.
+
+    None (the default) starts small and grows with the requests in flight, up to 1000;
+    an int keeps one pool of that size.
+    """
+    http_transport: str = "httpx"
+    """The HTTP transport of a client-owned pool: ``"httpx"`` (httpx's own, the default)
+    or ``"aiohttp"`` (the ``httpx-aiohttp`` package: ``pip install procore-async[aiohttp]``)."""
 
     def __post_init__(self) -> None:
         for name in ("host", "login_host"):
@@ -98,7 +105,12 @@ class Config:
         _check_int("max_retries", self.max_retries, 0, 100)
         _check_int("max_concurrency", self.max_concurrency, 1, 1000)
         _check_int("rate_limit_reserve", self.rate_limit_reserve, 0, 10**6)
-        _check_int("max_connections", self.max_connections, 1, 10**4)
+        if self.max_connections is not None:
+            _check_int("max_connections", self.max_connections, 1, 10**4)
+        if self.http_transport not in ("httpx", "aiohttp"):
+            raise ValueError(
+                f"Config.http_transport must be 'httpx' or 'aiohttp', not {self.http_transport!r}"
+            )
         _check_number("retry_backoff", self.retry_backoff)
         _check_number("max_retry_wait", self.max_retry_wait)
         _check_number("refresh_leeway", self.refresh_leeway)

@@ -42,6 +42,12 @@ def _optional_number(text: str) -> float | None:
     return _number(text)
 
 
+def _optional_integer(text: str) -> int | None:
+    if text.strip().lower() in ("none", "off"):
+        return None
+    return _integer(text)
+
+
 def _text(text: str) -> str:
     return text.strip()
 
@@ -63,7 +69,8 @@ ENV_VARIABLES: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "user_agent": (("PROCORE_USER_AGENT",), _text),
     "retry_deadline": (("PROCORE_RETRY_DEADLINE",), _optional_number),
     "rate_limit_reserve": (("PROCORE_RATE_LIMIT_RESERVE",), _integer),
-    "max_connections": (("PROCORE_MAX_CONNECTIONS",), _integer),
+    "max_connections": (("PROCORE_MAX_CONNECTIONS",), _optional_integer),
+    "http_transport": (("PROCORE_HTTP_TRANSPORT",), _text),
 }
 
 

@@ -5,12 +5,16 @@ Hierarchy::
     Error                         base of every error raised on purpose; carries .response
     ├── APIConnectionError        the API could not be reached (after retries)
     │   └── APITimeoutError       ... because a timeout fired
-    ├── AuthorizationError        401
-    ├── ForbiddenError            403
-    ├── InvalidRequestError       400, 422, and bad input caught before any I/O
-    ├── NotFoundError             404
-    ├── RateLimitError            429
-    ├── ServerError               every other non-2xx status
+    ├── OutcomeUnknownError       a write failed after it may have been applied; not resent
+    ├── APIStatusError            any error status (3xx not followed, 4xx, 5xx); .status_code
+    │   ├── AuthorizationError    401
+    │   ├── ForbiddenError        403
+    │   ├── InvalidRequestError   400 and every other 4xx not below; also bad input before I/O
+    │   │   ├── ConflictError             409
+    │   │   └── UnprocessableEntityError  422
+    │   ├── NotFoundError         404
+    │   ├── RateLimitError        429
+    │   └── ServerError           5xx
     ├── OAuthError                the token endpoint refused or failed
     ├── MissingTokenError         no usable token in the store
     ├── TokenStoreError           a store holds data that is not a token
@@ -24,26 +28,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 if TYPE_CHECKING:
     from ._batch import SyncResult
     from ._response import Response
 
 __all__ = [
     "APIConnectionError",
+    "APIStatusError",
     "APITimeoutError",
     "AuthorizationError",
+    "ConflictError",
     "Error",
     "ForbiddenError",
     "InvalidRequestError",
     "MissingTokenError",
     "NotFoundError",
     "OAuthError",
+    "OutcomeUnknownError",
     "RateLimitError",
     "ServerError",
     "SyncError",
     "TokenStoreError",
+    "UnprocessableEntityError",
+    "connection_error",
     "error_for_response",
+    "may_have_applied",
 ]
+
+#: Transport failures raised before any byte of the request left this process.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_CONNECTION_MESSAGE = (
+    "Cannot connect to the Procore API ({detail}). Check the host and your network; "
+    "raise Config.timeout or Config.max_retries if requests are being cut short."
+)
 
 
 class Error(Exception):
@@ -101,28 +120,57 @@ class APITimeoutError(APIConnectionError):
     """A connect, read, write or pool timeout outlived its retries."""
 
 
-class AuthorizationError(Error):
+class OutcomeUnknownError(Error):
+    """A write failed after it may have reached Procore, and is not safe to send again.
+
+    The reply was lost (read timeout, dropped connection) or a 5xx came back, for
+    a request that is not idempotent (a POST without a declared Idempotency-Token,
+    a sync batch with an item lacking ``id``/``origin_id``).  Procore may or may
+    not have applied it: check before resending.  ``__cause__`` is the failure;
+    ``response`` the 5xx response, if there was one.
+    """
+
+
+class APIStatusError(Error):
+    """Base of every error built from an HTTP status; ``status_code`` is that status.
+
+    Raised as itself for statuses no subclass covers (an unfollowed 3xx, a 1xx).
+    """
+
+
+class AuthorizationError(APIStatusError):
     """401: the token is missing, expired, revoked or invalid."""
 
 
-class ForbiddenError(Error):
+class ForbiddenError(APIStatusError):
     """403: the token is valid but lacks permission (or the app is not installed)."""
 
 
-class InvalidRequestError(Error):
-    """400 or 422 from the server, or bad input rejected before any I/O."""
+class InvalidRequestError(APIStatusError):
+    """400 (or another 4xx) from the server, or bad input rejected before any I/O.
+
+    Raised before any I/O it has no response, and ``status_code`` is None.
+    """
 
 
-class NotFoundError(Error):
+class ConflictError(InvalidRequestError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class UnprocessableEntityError(InvalidRequestError):
+    """422: the body was understood but refused (validation errors)."""
+
+
+class NotFoundError(APIStatusError):
     """404: the resource does not exist or the user cannot see it."""
 
 
-class RateLimitError(Error):
+class RateLimitError(APIStatusError):
     """429: the rate limit is spent; ``retry_after`` says how long until it resets."""
 
 
-class ServerError(Error):
-    """Any other non-2xx status (5xx, unfollowed 3xx, 405, 409, ...)."""
+class ServerError(APIStatusError):
+    """5xx: Procore failed (or a proxy before it did)."""
 
 
 class OAuthError(Error):
@@ -165,14 +213,35 @@ class SyncError(Error):
         self.result = result
 
 
-_STATUS_ERRORS: dict[int, type[Error]] = {
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: InvalidRequestError,
     401: AuthorizationError,
     403: ForbiddenError,
     404: NotFoundError,
-    422: InvalidRequestError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
     429: RateLimitError,
 }
+
+
+def _class_for(status: int) -> type[APIStatusError]:
+    cls = _STATUS_ERRORS.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return ServerError
+    if status >= 400:
+        return InvalidRequestError
+    return APIStatusError
+
+
+def connection_error(exc: httpx.TransportError) -> APIConnectionError:
+    """Wrap an httpx transport failure, noting whether the request may have been sent."""
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    error = cls(_CONNECTION_MESSAGE.format(detail=type(exc).__name__))
+    error.request_sent = not isinstance(exc, _UNSENT)
+    error.__cause__ = exc
+    return error
 
 
 def _server_text(body: Any) -> str | None:
@@ -202,14 +271,29 @@ def _joined(messages: Any) -> str:
     return str(messages)
 
 
-def error_for_response(response: Response, *, retry_after: float | None = None) -> Error:
+def may_have_applied(error: BaseException) -> bool:
+    """True when ``error`` leaves open whether the server acted on the request.
+
+    A reply lost after sending (read timeout, dropped connection, the retry
+    deadline) or a 5xx may follow a change already made.  Certainly not applied:
+    refused before sending, a 429, a 503 that asked for a wait, any 4xx.
+    """
+    if isinstance(error, APIConnectionError):
+        return error.request_sent
+    status = error.status_code if isinstance(error, Error) else None
+    if status is None or status < 500:
+        return False
+    return not (status == 503 and isinstance(error, Error) and error.retry_after is not None)
+
+
+def error_for_response(response: Response, *, retry_after: float | None = None) -> APIStatusError:
     """Build the typed error for a non-2xx ``response``.
 
     The message names the status, method and path (never the query, which may hold
     secrets), the request id, and the server's own error text when it sent one.
     """
     status = response.status_code
-    cls = _STATUS_ERRORS.get(status, ServerError)
+    cls = _class_for(status)
     request = response.request
     reason = f" {response.reason_phrase}" if response.reason_phrase else ""  # none for 599
     message = f"{status}{reason}: {request.method} {request.url.path}"
@@ -226,10 +310,14 @@ for _cls in (
     Error,
     APIConnectionError,
     APITimeoutError,
+    APIStatusError,
     AuthorizationError,
+    ConflictError,
     ForbiddenError,
     InvalidRequestError,
     NotFoundError,
+    OutcomeUnknownError,
+    UnprocessableEntityError,
     RateLimitError,
     ServerError,
     OAuthError,

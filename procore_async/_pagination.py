@@ -44,7 +44,7 @@ from ._urls import Origin
 if TYPE_CHECKING:  # a TypeVar default (PEP 696): a bare ``ItemIterator`` means ``[Any]``
     from typing_extensions import TypeVar
 
-    from ._client import AsyncClient
+    from ._request import Requester
     from ._response import Response
 
     T = TypeVar("T", default=Any)
@@ -163,7 +163,7 @@ class PageIterator(Generic[T]):
 
     def __init__(
         self,
-        client: AsyncClient,
+        client: Requester,
         path: str,
         *,
         version: str | None = None,
@@ -274,9 +274,12 @@ class PageIterator(Generic[T]):
         return found
 
     async def _get(self, url: str, query: Mapping[str, Any] | None = None) -> Response:
-        return await self._client.get(
-            url, version=self._version, query=query, company_id=self._company_id
-        )
+        client = self._client
+        spec = client.build(
+            "GET", url, version=self._version, query=query, company_id=self._company_id,
+            label="page",
+        )  # fmt: skip
+        return await client.send(spec)
 
     def _plan_ahead(self, first: Response) -> None:
         """Predict the remaining pages from the first one, if it says how many there are."""
@@ -412,6 +415,6 @@ class ItemIterator(Generic[T]):
 iterate_pages = PageIterator
 
 
-def iterate_items(client: AsyncClient, path: str, **arguments: Any) -> ItemIterator:
+def iterate_items(client: Requester, path: str, **arguments: Any) -> ItemIterator:
     """``client.paginate(...)``: the items of the pages ``iterate_pages`` would walk."""
     return ItemIterator(PageIterator(client, path, **arguments))

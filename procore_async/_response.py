@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
+import math
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic
 from urllib.parse import urljoin
@@ -13,7 +16,7 @@ import httpx
 from ._ratelimit import RateLimit, parse_rate_limit
 from ._urls import Origin
 
-__all__ = ["Response"]
+__all__ = ["Response", "server_requested_wait"]
 
 if TYPE_CHECKING:  # a TypeVar default (PEP 696): a bare ``Response`` means ``Response[Any]``
     from typing_extensions import TypeVar
@@ -171,3 +174,49 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
     # Plain ASCII digits only: int() would also take "-3", "1_000" and other scripts' digits.
     value = (headers.get(name) or "").strip()
     return int(value) if value.isascii() and value.isdigit() else None
+
+
+def server_requested_wait(
+    headers: httpx.Headers, status_code: int, now: float | None = None
+) -> float | None:
+    """Seconds the server asked us to wait, or None when it asked nothing usable.
+
+    ``Retry-After`` as seconds or an HTTP-date wins; on a 429 without a usable
+    one, ``X-Rate-Limit-Reset`` (epoch seconds) is used, as Procore's rate-limit
+    docs tell clients to.  Past times give 0; negative, non-finite or garbled
+    values are ignored.
+    """
+    value = headers.get("retry-after")
+    if value is not None:
+        now = time.time() if now is None else now
+        seconds = _parse_retry_after(value.strip(), now)
+        if seconds is not None:
+            return seconds
+    if status_code == 429:
+        at = _finite(headers.get("x-rate-limit-reset"))
+        if at is not None and at > 0:
+            return max(0.0, at - (time.time() if now is None else now))
+    return None
+
+
+def _finite(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _parse_retry_after(value: str, now: float) -> float | None:
+    seconds = _finite(value)
+    if seconds is not None:
+        return seconds if seconds >= 0 else None
+    try:
+        parsed = email.utils.parsedate_tz(value)
+        if parsed is None:
+            return None
+        return max(0.0, email.utils.mktime_tz(parsed) - now)
+    except (TypeError, ValueError, OverflowError):
+        return None

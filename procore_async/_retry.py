@@ -1,37 +1,45 @@
-"""The retry policy: what is retried, how long to wait, when to give up.
+"""The retry policy: small decision objects in a chain, run by tenacity.
 
-Policy as data, run by tenacity (the loop, the stop, the sleep); the decisions
-are small functions of the error, so they are tested as a table:
+A decision is a small callable ``(error, attempt, decision) -> decision``; the
+chain folds them in order, each one free to keep or overrule what the ones
+before it said (githubkit's ``retry.py`` is the model).  The default chain:
 
-* connection failures before the request left (connect error or timeout, pool
-  timeout) are always retried; failures after it may have reached the server
-  (read timeout, dropped connection) only for idempotent calls;
-* 429, and 503 with ``Retry-After`` (the server refused to do any work), are
-  retried for every verb, waiting as long as the server asks;
-* any other 5xx only for idempotent calls: GET, HEAD, OPTIONS, DELETE, PUT, and
-  anything carrying an ``Idempotency-Token``;
-* a server-requested wait longer than ``max_retry_wait`` is not slept through:
-  the error is raised at once with ``retry_after`` set, so a worker can
-  reschedule instead of blocking a slot for an hour;
-* ``retry_deadline`` bounds the whole call, attempts included, not only the
-  sleeps between them;
-* an error that already went through a retry loop (a token refresh inside a
-  request) is not retried again by the outer one: one retry layer, not two
-  multiplied together.
+1. :class:`ConnectionErrors` - a failure before the request left (connect
+   error or timeout, pool timeout) is always retried; one after it may have
+   reached the server (read timeout, dropped connection) only when the request
+   is idempotent;
+2. :class:`ServerRequestedWait` - 429, and 503 with ``Retry-After`` (the server
+   refused to do any work and said when to come back), are retried for every
+   request, waiting as long as asked; a wait longer than ``max_retry_wait`` is
+   not slept through: the error is raised at once with ``retry_after`` set, so
+   a worker can reschedule instead of blocking a slot for an hour;
+3. :class:`IdempotentServerErrors` - any other 5xx only when idempotent;
+4. :class:`MaxRetries` and :class:`Deadline` - stop after ``max_retries``, or
+   when the wait would end past ``retry_deadline`` (which also bounds each
+   attempt, so the whole call never outlives it).
+
+What counts as idempotent is the request's own description
+(:attr:`RequestSpec.idempotent`).  An error that must not be retried by this
+loop, whatever it is (a token renewal that already went through its own loop,
+the deadline), is raised inside the attempt wrapped in :class:`GiveUp`; no
+module-level state remembers errors.  Reading ``Retry-After`` lives with the
+response (``_response.server_requested_wait``) and classifying transport errors
+with the errors (``_errors.connection_error``).
+
+tenacity runs the loop: the stop / wait / retry hooks, ``before_sleep`` for the
+log line and the retry event, and the sleep itself (``anyio.sleep``, so it is
+cancellable on asyncio and trio).  The first attempt runs outside it, since
+nearly every call succeeds at once.
 """
 
 from __future__ import annotations
 
-import email.utils
-import math
 import random
-import time
-import weakref
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import anyio
-import httpx
 from tenacity import AsyncRetrying, RetryCallState
 
 from ._errors import APIConnectionError, APITimeoutError, Error
@@ -39,87 +47,144 @@ from ._errors import APIConnectionError, APITimeoutError, Error
 if TYPE_CHECKING:
     from ._config import Config
 
-__all__ = ["RetryPolicy", "connection_error", "server_requested_wait"]
+__all__ = [
+    "Attempt",
+    "ConnectionErrors",
+    "Deadline",
+    "Decision",
+    "GiveUp",
+    "IdempotentServerErrors",
+    "MaxRetries",
+    "RetryPolicy",
+    "RetryRule",
+    "ServerRequestedWait",
+]
 
 T = TypeVar("T")
 
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_CONNECTION_MESSAGE = (
-    "Cannot connect to the Procore API ({detail}). Check the host and your network; "
-    "raise Config.timeout or Config.max_retries if requests are being cut short."
-)
 _DEADLINE_MESSAGE = (
     "{what} did not finish within Config.retry_deadline ({deadline:g}s), retries included"
 )
 
-#: Errors a retry loop has already given up on; an enclosing loop must not retry them.
-_SETTLED: weakref.WeakSet[BaseException] = weakref.WeakSet()
+
+class GiveUp(Exception):
+    """Raised inside an attempt to end the retry loop with ``error``, unretried."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
 
 
-def connection_error(exc: httpx.TransportError) -> APIConnectionError:
-    """Wrap an httpx transport failure, noting whether the request may have been sent."""
-    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-    error = cls(_CONNECTION_MESSAGE.format(detail=type(exc).__name__))
-    error.request_sent = not isinstance(exc, _UNSENT)
-    error.__cause__ = exc
-    return error
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """Where the loop stands: ``number`` attempts made, ``elapsed`` seconds since the
+    first began, and ``wait``, the sleep the policy proposes before the next one."""
+
+    number: int
+    idempotent: bool
+    elapsed: float = 0.0
+    wait: float = 0.0
 
 
-def server_requested_wait(
-    headers: httpx.Headers, status_code: int, now: float | None = None
-) -> float | None:
-    """Seconds the server asked us to wait, or None when it asked nothing usable.
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Retry or not; ``wait`` seconds first (None: the proposed wait); ``why`` for the log."""
 
-    ``Retry-After`` as seconds or an HTTP-date wins; on a 429 without a usable
-    one, ``X-Rate-Limit-Reset`` (epoch seconds) is used.  Past times give 0;
-    negative, non-finite or garbled values are ignored.
-    """
-    now = time.time() if now is None else now
-    value = headers.get("retry-after")
-    if value is not None:
-        seconds = _parse_retry_after(value.strip(), now)
-        if seconds is not None:
-            return seconds
-    if status_code == 429:
-        at = _finite(headers.get("x-rate-limit-reset"))
-        if at is not None and at > 0:
-            return max(0.0, at - now)
-    return None
+    retry: bool
+    wait: float | None = None
+    why: str = ""
 
 
-def _finite(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+class RetryRule(Protocol):
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision: ...
 
 
-def _parse_retry_after(value: str, now: float) -> float | None:
-    seconds = _finite(value)
-    if seconds is not None:
-        return seconds if seconds >= 0 else None
-    try:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return max(0.0, email.utils.mktime_tz(parsed) - now)
-    except (TypeError, ValueError, OverflowError):
-        return None
+class ConnectionErrors:
+    """Transport failures: always when nothing was sent, else only when idempotent."""
+
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
+        if isinstance(error, APIConnectionError):
+            return Decision(attempt.idempotent or not error.request_sent)
+        return decision
+
+
+class ServerRequestedWait:
+    """429, and 503 with ``Retry-After``: retried for every request, as long as asked."""
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
+        if not isinstance(error, Error):
+            return decision
+        status, wait = error.status_code, error.retry_after
+        if status == 429 or (status == 503 and wait is not None):
+            if wait is not None and wait > self.max_wait:
+                return Decision(
+                    False,
+                    why=f"the server asked to wait {wait:.1f}s, more than max_retry_wait "
+                    f"({self.max_wait:.1f}s); raising with retry_after set",
+                )
+            return Decision(True)
+        return decision
+
+
+class IdempotentServerErrors:
+    """Any other 5xx: retried only when the request is idempotent."""
+
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
+        status = error.status_code if isinstance(error, Error) else None
+        if status is not None and status >= 500 and not decision.retry:
+            return Decision(attempt.idempotent)
+        return decision
+
+
+class MaxRetries:
+    """Stop once ``limit`` retries have been made."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
+        if decision.retry and attempt.number > self.limit:
+            count = attempt.number
+            return Decision(False, why=f"{count} attempt{'s' if count != 1 else ''}")
+        return decision
+
+
+class Deadline:
+    """Stop when the next wait would end past ``seconds`` after the first attempt."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
+        if self.seconds is None or not decision.retry:
+            return decision
+        wait = decision.wait if decision.wait is not None else attempt.wait
+        if attempt.elapsed + wait > self.seconds:
+            return Decision(False, why=f"retry_deadline ({self.seconds:g}s) would pass")
+        return decision
 
 
 class RetryPolicy:
     """The client's retry policy, built once from its :class:`Config`.
 
-    ``retries`` counts the retries this policy has performed (every call of the
-    client and of its token endpoint shares it), for progress reports and tests.
+    ``rules`` is the chain (see the module docstring); pass your own to change
+    what is retried.  ``retries`` counts the retries this policy has performed
+    (every call of the client and of its token endpoint shares it).
     """
 
-    __slots__ = ("backoff", "deadline", "logger", "max_retries", "max_wait", "random", "retries")
+    __slots__ = ("backoff", "deadline", "logger", "max_retries", "max_wait", "random", "retries",
+                 "rules")  # fmt: skip
 
-    def __init__(self, config: Config, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        rng: random.Random | None = None,
+        rules: Sequence[RetryRule] | None = None,
+    ) -> None:
         self.max_retries = config.max_retries
         self.backoff = config.retry_backoff
         self.max_wait = config.max_retry_wait
@@ -128,19 +193,31 @@ class RetryPolicy:
         self.random = rng or random.Random()
         #: Retries performed so far (a sleep and a new attempt each).
         self.retries = 0
+        self.rules: tuple[RetryRule, ...] = tuple(rules) if rules is not None else (
+            ConnectionErrors(),
+            ServerRequestedWait(self.max_wait),
+            IdempotentServerErrors(),
+            MaxRetries(self.max_retries),
+            Deadline(self.deadline),
+        )  # fmt: skip
+
+    def decide(self, error: BaseException, attempt: Attempt) -> Decision:
+        """Fold ``error`` through the chain; the default is not to retry."""
+        decision = Decision(False)
+        for rule in self.rules:
+            decision = rule(error, attempt, decision)
+        return decision
 
     def is_retryable(self, exc: BaseException, idempotent: bool) -> bool:
-        """Whether ``exc`` may be retried at all (ignoring counts and waits)."""
-        if exc in _SETTLED:
-            return False
-        if isinstance(exc, APIConnectionError):
-            return idempotent or not getattr(exc, "request_sent", True)
-        if not isinstance(exc, Error) or exc.response is None:
-            return False
-        status = exc.response.status_code
-        if status == 429 or (status == 503 and exc.retry_after is not None):
-            return True
-        return status >= 500 and idempotent
+        """Whether ``exc`` may be retried at all (ignoring counts and deadlines)."""
+        return self.decide(exc, Attempt(0, idempotent)).retry
+
+    def _decide_after(self, error: BaseException, attempt: Attempt) -> Decision:
+        """The decision after ``attempt`` failed, with its wait filled in."""
+        found = self.decide(error, attempt)
+        if found.retry and found.wait is None:
+            found = replace(found, wait=attempt.wait)
+        return found
 
     def backoff_wait(self, retry_number: int) -> float:
         """The gem's schedule (``backoff * 1.5^(n-1)``: 1.5, 2.25, 3.375 s) with ±25% jitter.
@@ -155,101 +232,107 @@ class RetryPolicy:
     def wait_for(self, exc: BaseException | None, retry_number: int) -> float:
         """How long to sleep before retry ``retry_number`` (1-based) after ``exc``.
 
-        A positive server-requested wait is honoured, never shortened; a zero one
-        (a reset already past, usually clock skew) falls back to the backoff, since
-        retrying at once would only spend the remaining retries on more refusals.
+        A positive server-requested wait is honoured, never shortened, and made a
+        little longer (spreading a herd of waiters); otherwise the backoff.
         """
         server = exc.retry_after if isinstance(exc, Error) else None
         if server is not None and server > 0:
-            # A little later than asked spreads a herd of waiters.
             late = self.random.uniform(0, min(1.0, 0.1 * server))
             return min(server + late, max(server, self.max_wait))
         return self.backoff_wait(retry_number)
 
-    async def call(self, attempt: Callable[[], Awaitable[T]], *, idempotent: bool, what: str) -> T:
-        """Run ``attempt`` until it succeeds or the policy gives up (then re-raise)."""
-        started = anyio.current_time() if self.deadline is not None else 0.0
+    async def call(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool,
+        what: object,
+        on_retry: Callable[[BaseException, int, float], Awaitable[None]] | None = None,
+    ) -> T:
+        """Run ``attempt`` until it succeeds or the policy gives up (then re-raise).
+
+        ``what`` names the call in log lines: a string, or any object whose ``str``
+        does (a ``RequestSpec``), turned into text only on a failure;
+        ``on_retry(error, retry_number, wait)`` runs before each sleep (the retry
+        event hook).
+        """
         deadline = self.deadline
-
-        async def bounded() -> T:
-            if deadline is None:
+        started = 0.0
+        # The first attempt runs outside tenacity (and, without a deadline, outside any
+        # wrapper): setting up its loop costs about half as much CPU as httpx spends
+        # sending the request, and nearly every call succeeds at once.
+        if deadline is None:
+            try:
                 return await attempt()
-            with anyio.move_on_after(deadline - (anyio.current_time() - started)):
-                return await attempt()
-            error = APITimeoutError(_DEADLINE_MESSAGE.format(what=what, deadline=deadline))
-            _SETTLED.add(error)
-            raise error
+            except GiveUp as give_up:
+                raise give_up.error from give_up.error.__cause__
+            except Exception as exc:
+                first: list[Exception] = [exc]
+            started = anyio.current_time()
+            bounded = attempt
+        else:
+            started = anyio.current_time()
 
-        # The first attempt runs outside tenacity: nearly every call succeeds at once,
-        # and setting up a tenacity loop costs about half as much CPU as httpx spends
-        # sending the request.  A failure is handed to tenacity as its attempt 1.
-        try:
-            return await bounded()
-        except Exception as exc:
-            first_failure: list[Exception] = [exc]
+            async def bounded() -> T:
+                with anyio.move_on_after(deadline - (anyio.current_time() - started)):
+                    return await attempt()
+                message = _DEADLINE_MESSAGE.format(what=what, deadline=deadline)
+                raise GiveUp(APITimeoutError(message))
+
+            try:
+                return await bounded()
+            except GiveUp as give_up:
+                raise give_up.error from give_up.error.__cause__
+            except Exception as exc:
+                first = [exc]
+        what = str(what)
+        decisions: dict[int, Decision] = {}
 
         async def replay_then_attempt() -> T:
-            if first_failure:
-                raise first_failure.pop()
+            if first:
+                raise first.pop()
             return await bounded()
 
-        def retry(state: RetryCallState) -> bool:
-            exc = _failure(state)
-            if exc is None or not self.is_retryable(exc, idempotent):
-                return False
-            server = exc.retry_after if isinstance(exc, Error) else None
-            if server is not None and server > self.max_wait:
-                self.logger.warning(
-                    "not retrying %s after %s: the server asked to wait %.1fs, more than "
-                    "max_retry_wait (%.1fs); raising with retry_after set",
-                    what,
-                    _reason(exc),
-                    server,
-                    self.max_wait,
-                )
-                return False
-            return True
+        def decision(state: RetryCallState) -> Decision:
+            number = state.attempt_number
+            if number not in decisions:
+                error = _failure(state)
+                if error is None or isinstance(error, GiveUp):
+                    decisions[number] = Decision(False)
+                else:
+                    elapsed = anyio.current_time() - started
+                    at = Attempt(number, idempotent, elapsed, self.wait_for(error, number))
+                    found = self._decide_after(error, at)
+                    decisions[number] = found
+                    if not found.retry and found.why:
+                        self.logger.warning("giving up on %s after %s: %s", what,
+                                            _reason(error), found.why)  # fmt: skip
+            return decisions[number]
 
-        def stop(state: RetryCallState) -> bool:
-            if state.attempt_number > self.max_retries:
-                count = state.attempt_number
-                why = f"{count} attempt{'s' if count != 1 else ''}"
-            elif deadline is not None and (
-                anyio.current_time() - started + (state.upcoming_sleep or 0.0) > deadline
-            ):
-                why = f"retry_deadline ({deadline:g}s) would pass"
-            else:
-                return False
-            self.logger.warning("giving up on %s after %s: %s", what, _reason(_failure(state)), why)
-            return True
-
-        def wait(state: RetryCallState) -> float:
-            return self.wait_for(_failure(state), state.attempt_number)
-
-        def before_sleep(state: RetryCallState) -> None:
+        async def before_sleep(state: RetryCallState) -> None:
             self.retries += 1
+            error = _failure(state)
+            wait = state.upcoming_sleep
             self.logger.warning(
                 "retrying %s after %s (retry %d of %d, waiting %.2fs)",
-                what,
-                _reason(_failure(state)),
-                state.attempt_number,
-                self.max_retries,
-                state.upcoming_sleep,
-            )
+                what, _reason(error), state.attempt_number, self.max_retries, wait,
+            )  # fmt: skip
+            if on_retry is not None and error is not None:
+                await on_retry(error, state.attempt_number, wait)
 
         retrying = AsyncRetrying(
             sleep=anyio.sleep,
-            stop=stop,
-            wait=wait,
-            retry=retry,
+            stop=lambda state: not decision(state).retry,
+            wait=lambda state: decision(state).wait or 0.0,
+            retry=lambda state: state.outcome is not None and state.outcome.failed,
             before_sleep=before_sleep,
             reraise=True,
         )
         try:
             return await retrying(replay_then_attempt)
-        except Error as exc:
-            _SETTLED.add(exc)
-            raise
+        except GiveUp as give_up:
+            settled = give_up.error
+        raise settled
 
 
 def _failure(state: RetryCallState) -> BaseException | None:

@@ -24,13 +24,28 @@ _SECRET_KEYS = ("token", "secret", "password", "code", "key", "signature")
 class Origin:
     """The scheme, host and port of the configured API host, and a URL builder for it."""
 
-    __slots__ = ("_origin", "base", "host")
+    __slots__ = ("_origin", "_prefixes", "base", "host")
 
     def __init__(self, base: str) -> None:
         self.base = base.rstrip("/")
         parts = urlsplit(self.base)
         self.host = parts.hostname or ""
         self._origin = _origin_of(parts.scheme, parts.hostname, parts.port)
+        # Versions seen so far -> their URL prefix: each version is validated once.
+        self._prefixes: dict[str, str] = {}
+
+    def prefix(self, version: str) -> str:
+        """``{base}/rest/{version}/`` (``/vapid/``); a bad version is InvalidRequestError."""
+        found = self._prefixes.get(version) if isinstance(version, str) else None
+        if found is None:
+            try:
+                validate_version(version)
+            except ValueError as exc:
+                raise InvalidRequestError(str(exc)) from None
+            found = self.base + ("/vapid/" if version == "vapid" else f"/rest/{version}/")
+            if len(self._prefixes) < 64:
+                self._prefixes[version] = found
+        return found
 
     def owns(self, url: str) -> bool:
         """True when ``url`` is on this origin (same scheme, host and port).
@@ -79,16 +94,13 @@ def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str
             raise InvalidRequestError("an absolute URL must not hold '.' or '..' path segments")
         url = path
     else:
-        try:
-            validate_version(version)
-        except ValueError as exc:
-            raise InvalidRequestError(str(exc)) from None
-        prefix = "/vapid/" if version == "vapid" else f"/rest/{version}/"
+        prefix = origin.prefix(version)
         if ("." in path or "%" in path) and _climbs_out(path):
             raise InvalidRequestError(
-                f"path {path.split('?')[0]!r} climbs out of {prefix} with '..' segments"
+                f"path {path.split('?')[0]!r} climbs out of {prefix[len(origin.base) :]} "
+                "with '..' segments"
             )
-        url = origin.base + prefix + path.lstrip("/")
+        url = prefix + path.lstrip("/")
     if query is not None:
         encoded = encode_query(query)
         if encoded:

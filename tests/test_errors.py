@@ -16,8 +16,10 @@ import respx
 
 from procore_async import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AuthorizationError,
+    ConflictError,
     Error,
     ForbiddenError,
     InvalidRequestError,
@@ -30,6 +32,7 @@ from procore_async import (
     SyncError,
     Token,
     TokenStoreError,
+    UnprocessableEntityError,
 )
 from procore_async._errors import error_for_response
 from procore_async.stores import MemoryStore
@@ -40,24 +43,24 @@ TOKEN_URL = "https://login.procore.com/oauth/token"
 
 SUCCESS = [200, 201, 202, 203, 204, 206, 207, 208, 226, 299]
 FAILURES: list[tuple[int, type[Error]]] = [
-    (300, ServerError),
-    (301, ServerError),
-    (302, ServerError),
-    (303, ServerError),
-    (304, ServerError),
-    (307, ServerError),
-    (308, ServerError),
+    (300, APIStatusError),
+    (301, APIStatusError),
+    (302, APIStatusError),
+    (303, APIStatusError),
+    (304, APIStatusError),
+    (307, APIStatusError),
+    (308, APIStatusError),
     (400, InvalidRequestError),
-    (402, ServerError),
+    (402, InvalidRequestError),
     (403, ForbiddenError),
     (404, NotFoundError),
-    (405, ServerError),
-    (409, ServerError),
-    (410, ServerError),
-    (412, ServerError),
-    (415, ServerError),
-    (418, ServerError),
-    (422, InvalidRequestError),
+    (405, InvalidRequestError),
+    (409, ConflictError),
+    (410, InvalidRequestError),
+    (412, InvalidRequestError),
+    (415, InvalidRequestError),
+    (418, InvalidRequestError),
+    (422, UnprocessableEntityError),
     (429, RateLimitError),
     (500, ServerError),
     (501, ServerError),

@@ -696,8 +696,8 @@ async def test_retried_batches_are_never_applied_twice_on_the_fake() -> None:
     fake = FakeProcore(rate_limit=None, projects=1, strict=False)
     company = fake.company_id
     config = FAST.replace(max_retries=10)
-    # Items without id or origin_id are creates: a batch applied twice would duplicate them.
-    creates = [{"name": f"Vendor {i}"} for i in range(40)]
+    # Keyed items are upserts: a batch whose reply was lost is resent and applied once.
+    creates = [{"origin_id": f"o-{i}", "name": f"Vendor {i}"} for i in range(40)]
     async with fake.client(config=config) as client:
         await client.refresh()
         fake.faults(error_rate=0.5, seed=3, kinds=("drop_after", "500", "503"), oauth=False)
@@ -714,4 +714,4 @@ async def test_retried_batches_are_never_applied_twice_on_the_fake() -> None:
     assert sorted(r["name"] for r in fake.records(company, "vendors")) == sorted(
         c["name"] for c in creates
     )
-    assert fake.stats.replays > 0  # some batch was applied, lost its reply, and was replayed
+    assert fake.stats.faults["drop_after"] > 0  # replies lost after the upsert was applied

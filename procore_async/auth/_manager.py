@@ -15,18 +15,27 @@ out for good.  The manager makes that impossible:
   run shielded from cancellation, so the store never holds a consumed refresh
   token;
 * a failed refresh is reported to every caller that was waiting for it rather
-  than retried by each of them in turn.
+  than retried by each of them in turn;
+* a refresh whose reply was lost (read timeout, connection dropped after
+  sending, a 5xx) is not replayed blindly: the store is read again first, since
+  another process may have saved the new token meanwhile.  Only if it still
+  holds the token that was sent is the grant sent once more: Procore documents
+  that any refresh call, successful or not, invalidates the refresh token it
+  names, so a replay either succeeds (the first call never arrived) or is
+  refused, and cannot mint a second token.  A refusal then says plainly that
+  the token was spent by the call whose reply was lost.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Literal
 
 import anyio
 
-from .._errors import MissingTokenError
+from .._errors import MissingTokenError, OAuthError, may_have_applied
 
 if TYPE_CHECKING:
     from ..stores._base import TokenStore
@@ -87,8 +96,10 @@ class TokenManager:
     async def current(self) -> Token:
         """The token to send now; renewed first when it is missing or due."""
         token = self._token
-        if token is not None and not token.is_due(self.leeway):
-            return token
+        if token is not None:
+            expires_at = token.expires_at
+            if expires_at is not None and expires_at - time.time() > self.leeway:
+                return token  # the hot path: Token.is_due, inlined
         return await self._renew(stale=token, force=False)
 
     async def refresh(self) -> Token:
@@ -138,6 +149,43 @@ class TokenManager:
                         return token
                 return await self._obtain(token)
 
+    async def _refresh(self, current: Token) -> Token:
+        """The refresh grant, with the lost-reply rule of the module docstring."""
+        try:
+            return await self.oauth.refresh(current)
+        except Exception as exc:
+            if not may_have_applied(exc):
+                raise
+            lost = exc
+        stored = await self.store.fetch()
+        if (
+            stored is not None
+            and not stored.invalid
+            and stored.refresh_token != current.refresh_token
+            and not stored.is_due(self.leeway)
+        ):
+            self.logger.warning(
+                "a token refresh reply was lost (%s); using the newer token found in %r",
+                type(lost).__name__, self.store,
+            )  # fmt: skip
+            return stored
+        self.logger.warning(
+            "a token refresh reply was lost (%s); sending the grant once more", type(lost).__name__
+        )
+        try:
+            return await self.oauth.refresh(current)
+        except OAuthError as refused:
+            if refused.status_code not in (400, 401):
+                raise
+            raise OAuthError(
+                "the reply to a token refresh was lost and Procore now refuses the refresh "
+                "token (single use, so the lost call spent it): sign in again "
+                f"({refused.error or refused.status_code})",
+                response=refused.response,
+                error=refused.error,
+                error_description=refused.error_description,
+            ) from lost
+
     def _usable(self, token: Token | None, stale: Token | None, force: bool) -> bool:
         if token is None or token.invalid or token.is_due(self.leeway):
             return False
@@ -160,7 +208,7 @@ class TokenManager:
                     token = await self.oauth.client_credentials()
                 else:
                     assert current is not None
-                    token = await self.oauth.refresh(current)
+                    token = await self._refresh(current)
                 await self.store.save(token)
         except Exception as exc:
             self._last_error = exc

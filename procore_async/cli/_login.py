@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import anyio
 
-from .._client import AsyncClient
+from .. import AsyncClient
 from .._errors import Error, OAuthError
 from ._console import logging_to, stderr_console
 from ._inputs import CommandError, UsageError

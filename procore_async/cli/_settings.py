@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .._client import AsyncClient
+from .. import AsyncClient
 from .._config import Config
 from .._ratelimit import RateLimiter
 from ..stores._file import FileStore

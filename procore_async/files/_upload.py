@@ -29,7 +29,7 @@ import anyio.abc
 
 from .._errors import APIConnectionError, Error, ForbiddenError, InvalidRequestError, NotFoundError
 from .._response import Response
-from ._legs import IssuedURL, RequestSpec, requester_for
+from ._legs import IssuedURL, RequestSpec, SegmentBody, requester_for
 from ._models import ChecksumMismatchError, Upload, UploadError
 from ._plan import Plan, Segment, check_segment_size, choose_segment_size, plan_upload
 from ._source import Source, guess_content_type, open_source
@@ -258,9 +258,11 @@ async def _send_segment(session: _Session, segment: Segment, data: bytes) -> str
             renewals += 1
             await session.renew(seen)
             continue
+        body = SegmentBody(data)
+        sized = {**(headers or {}), "Content-Length": str(len(body))}
         try:
             response = await requester_for(session.client).send(
-                RequestSpec.storage("PUT", issued, content=data, headers=headers)
+                RequestSpec.storage("PUT", issued, content=body, headers=sized)
             )
         except ForbiddenError as exc:
             if "expired" not in _refusal(exc).lower():
@@ -270,6 +272,8 @@ async def _send_segment(session: _Session, segment: Segment, data: bytes) -> str
             continue
         except Error as exc:
             raise _upload_error(session, segment, exc) from exc
+        finally:
+            body.release()
         etag = _etag(response)
         if not etag:
             raise UploadError(

@@ -80,7 +80,8 @@ def test_api_errors_are_one_typed_line_and_exit_1(served: Any, capsys: Capsys) -
     body = f'{{"company_id": {company}, "vendor": {{"name": ""}}}}'
     argv = _cli(served, "post", "vendors", "--company-id", company, "--body", body)
     assert main(argv) == 1
-    assert "InvalidRequestError: 422" in capsys.readouterr().err
+    # UnprocessableEntityError, a subclass of InvalidRequestError since 0.2.
+    assert "UnprocessableEntityError: 422" in capsys.readouterr().err
 
 
 def test_a_user_command_without_a_saved_token_says_to_log_in(served: Any, capsys: Capsys) -> None:
