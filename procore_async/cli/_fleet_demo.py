@@ -141,11 +141,15 @@ async def run_fleet_demo(
                     if now is not None:
                         note = f"{fleet.alive()} workers, {now.running} shards running"
                         bar.update(task, completed=now.done, note=note)
+                        victim = None
                         if report.killed_at is None and now.done >= records // 2:
-                            fleet.kill(0)
+                            victim = await fleet.busy_worker(handle)
+                        if victim is not None:
+                            fleet.kill(victim)
                             report.killed_at = now.done
                             bar.console.print(
-                                f"[yellow]✗ worker 0 killed (SIGKILL) at {now.done:,} rows[/]"
+                                f"[yellow]✗ worker {victim} killed (SIGKILL) mid-shard "
+                                f"at {now.done:,} rows[/]"
                             )
                     await anyio.sleep(0.25)
             result = await handle.result()

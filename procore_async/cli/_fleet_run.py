@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import anyio
 import anyio.abc
@@ -47,6 +47,20 @@ class Fleet:
 
     def alive(self) -> int:
         return sum(1 for p in self.workers if p is not None and p.returncode is None)
+
+    async def busy_worker(self, handle: Any) -> int | None:
+        """The index of a live worker running one of ``handle``'s activities right now.
+
+        Temporal names a worker ``<pid>@<host>`` unless told otherwise, and records
+        which worker holds each pending activity.
+        """
+        pids = {p.pid: i for i, p in enumerate(self.workers) if p and p.returncode is None}
+        description = await handle.describe()
+        for pending in description.raw_description.pending_activities:
+            pid = pending.last_worker_identity.partition("@")[0]
+            if pid.isdigit() and int(pid) in pids and pending.heartbeat_details.payloads:
+                return pids[int(pid)]
+        return None
 
 
 def worker_command(

@@ -94,7 +94,7 @@ def application_error(exc: BaseException, *details: Any) -> ApplicationError:
     if isinstance(exc, ApplicationError):
         return exc
     kind = type(exc).__name__
-    message = f"{kind}: {exc}"
+    message = str(exc) or kind
     delay: timedelta | None = None
     if isinstance(exc, RateLimitError):
         wait = exc.retry_after if exc.retry_after is not None else _DEFAULT_RATE_WAIT

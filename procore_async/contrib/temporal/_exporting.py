@@ -114,6 +114,7 @@ def _open_partial(path: Path, size: int) -> Any:
     """The partial file opened for appending at ``size`` bytes (created private, 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)  # also when a dead attempt (or anyone) left the file behind
     handle = os.fdopen(fd, "r+b")
     handle.truncate(size)
     handle.seek(size)

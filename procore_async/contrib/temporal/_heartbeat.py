@@ -47,14 +47,20 @@ def resumed_details() -> dict[str, Any] | None:
 async def with_heartbeat(heartbeat: Heartbeat, work: Callable[[], Awaitable[T]]) -> T:
     """Run ``work()`` while ``heartbeat`` keeps the activity alive; return its result."""
     result: list[T] = []
+    failure: list[BaseException] = []
 
     async def run(scope: anyio.CancelScope) -> None:
-        result.append(await work())
+        try:
+            result.append(await work())
+        except Exception as exc:  # raised below as is, not inside an ExceptionGroup
+            failure.append(exc)
         scope.cancel()
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(heartbeat.keep_alive)
         tg.start_soon(run, tg.cancel_scope)
+    if failure:
+        raise failure[0]
     return result[0]
 
 

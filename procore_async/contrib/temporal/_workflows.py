@@ -60,7 +60,8 @@ def retry_policy(max_attempts: int) -> RetryPolicy:
 def _cause(error: ActivityError) -> tuple[str, tuple[Any, ...]]:
     cause = error.cause
     if isinstance(cause, ApplicationError):
-        return cause.message, tuple(cause.details)
+        reason = f"{cause.type}: {cause.message}" if cause.type else cause.message
+        return reason, tuple(cause.details)
     return str(cause or error), ()
 
 
