@@ -99,11 +99,13 @@ async def running_fleet(
     activities_per_second: float | None = None,
     task_queue: str | None = None,
     extra_env: dict[str, str] | None = None,
+    app: Any = None,
 ) -> AsyncIterator[Fleet]:
     """Start everything a fleet needs for the block; stop all of it afterwards.
 
     ``temporal_address`` reuses a running server (tests share one per session);
-    otherwise a dev server is started for the block.
+    otherwise a dev server is started for the block.  ``app`` is served in place of
+    ``fake`` (an ASGI wrapper around it that counts or alters requests).
     """
     from ..contrib.temporal._devserver import dev_server
 
@@ -113,7 +115,7 @@ async def running_fleet(
         if temporal_address is None:
             server = await stack.enter_async_context(dev_server())
             temporal_address = server.address
-        api_url = await stack.enter_async_context(serving(fake))
+        api_url = await stack.enter_async_context(serving(app if app is not None else fake))
         fleet = Fleet(temporal_address, api_url, fake, directory, queue)
         env = {
             **os.environ,
