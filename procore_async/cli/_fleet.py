@@ -36,7 +36,8 @@ examples:
   procore-async fleet export vendors --company 8089 --company 562949953421313 --out ./vendors
 
 Temporal: --temporal HOST:PORT [TEMPORAL_ADDRESS, 127.0.0.1:7233], --namespace
-[TEMPORAL_NAMESPACE, default], --task-queue [procore-fleet]. Import rows must all have
+[TEMPORAL_NAMESPACE, default], --task-queue [procore-fleet], --tls; a hosted Temporal's
+API key comes from TEMPORAL_API_KEY (implies --tls). Import rows must all have
 "id" or "origin_id" (a retried shard is sent again; keys make that an update).
 """
 
@@ -50,6 +51,11 @@ def temporal_options() -> argparse.ArgumentParser:
     group.add_argument("--temporal", metavar="HOST:PORT", help="[TEMPORAL_ADDRESS]")
     group.add_argument("--namespace", metavar="NAME", help="[TEMPORAL_NAMESPACE] (default)")
     group.add_argument("--task-queue", default=DEFAULT_TASK_QUEUE, metavar="NAME")
+    group.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect with TLS (implied by TEMPORAL_API_KEY, as Temporal Cloud needs)",
+    )
     return parent
 
 
@@ -131,8 +137,12 @@ async def connect(args: argparse.Namespace) -> Any:
 
     address = args.temporal or os.environ.get("TEMPORAL_ADDRESS") or "127.0.0.1:7233"
     namespace = args.namespace or os.environ.get("TEMPORAL_NAMESPACE") or "default"
+    # A key is a secret: only from the environment, never a flag ('ps' shows flags).
+    api_key = os.environ.get("TEMPORAL_API_KEY") or None
     try:
-        return await Client.connect(address, namespace=namespace)
+        return await Client.connect(
+            address, namespace=namespace, api_key=api_key, tls=bool(args.tls or api_key)
+        )
     except RuntimeError as exc:
         raise UsageError(f"cannot reach Temporal at {address}: {exc}") from None
 
