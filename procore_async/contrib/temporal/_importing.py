@@ -17,7 +17,7 @@ report so far in the error's details so the workflow still accounts for each row
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from temporalio import activity
@@ -121,9 +121,8 @@ async def import_shard_run(
     body = dict(spec.params) if spec.source == "file" else {}
     method: Literal["PATCH", "POST"] = "POST" if spec.method.upper() == "POST" else "PATCH"
 
-    async def run() -> ShardReport:
+    async def send(rows: AsyncIterator[Mapping[str, Any]]) -> None:
         nonlocal offset
-        rows = source.rows(spec.location, spec.params, offset, shard.stop)
         while offset < shard.stop:
             chunk = await take(rows, min(window, shard.stop - offset))
             if not chunk:
@@ -143,18 +142,24 @@ async def import_shard_run(
             )
             try:
                 tally_window(
-                    report,
-                    chunk,
-                    offset,
-                    result,
-                    batch_size=spec.batch_size,
+                    report, chunk, offset, result, batch_size=spec.batch_size,
                     cap=spec.max_problems,
-                )
+                )  # fmt: skip
             except Error as exc:
                 # Fatal for the shard: hand the workflow what was confirmed so far.
                 raise application_error(exc, dataclasses.asdict(report)) from exc
             offset += len(chunk)
             heartbeat.beat({"offset": offset, "report": dataclasses.asdict(report)})
+
+    async def run() -> ShardReport:
+        rows = source.rows(spec.location, spec.params, offset, shard.stop)
+        try:
+            await send(rows)
+        finally:
+            # Closed here, not when the generator is collected (maybe after its loop is gone).
+            close = getattr(rows, "aclose", None)
+            if close is not None:
+                await close()
         missing = shard.stop - offset
         if missing > 0:
             reason = "the source ended before the shard's last row"

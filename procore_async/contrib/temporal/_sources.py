@@ -92,8 +92,7 @@ class FileSource:
     ) -> AsyncIterator[Mapping[str, Any]]:
         handle = await anyio.to_thread.run_sync(_open, location)
         try:
-            parsed = _parse(location, handle)
-            await anyio.to_thread.run_sync(_skip, parsed, start)
+            parsed = _parse(location, handle, skip=start)
             left = stop - start
             while left > 0:
                 chunk = await anyio.to_thread.run_sync(_take, parsed, min(_CHUNK, left))
@@ -103,27 +102,32 @@ class FileSource:
                 for row in chunk:
                     yield row
         finally:
-            await anyio.to_thread.run_sync(handle.close)
+            # Not awaited: a file opened for reading closes at once, and an await here
+            # would not run when the generator is closed by cancellation.
+            handle.close()
 
 
 def _open(location: str) -> IO[str]:
     return Path(location).open(encoding="utf-8", newline="")
 
 
-def _skip(rows: Iterator[Any], count: int) -> None:
-    for _ in islice(rows, count):
-        pass
-
-
 def _take(rows: Iterator[Any], count: int) -> list[Any]:
     return list(islice(rows, count))
 
 
-def _parse(location: str, handle: IO[str]) -> Iterator[Any]:
+def _parse(location: str, handle: IO[str], *, skip: int = 0) -> Iterator[Any]:
+    """The rows of the file after the first ``skip`` (which are scanned, not parsed, in JSONL).
+
+    Skipping is where a shard near the end of a big file spends its start-up, so a JSONL
+    line is only checked for being blank; a CSV row must be parsed (a quoted cell may
+    hold a newline), which the csv module does at C speed.
+    """
     if location.lower().endswith(".csv"):
         reader = csv.DictReader(handle)
         if not reader.fieldnames:
             raise InvalidRequestError(f"{location}: the CSV file has no header row")
+        for _ in islice(reader, skip):
+            pass
         for row in reader:
             if None in row:
                 raise InvalidRequestError(
@@ -131,7 +135,15 @@ def _parse(location: str, handle: IO[str]) -> Iterator[Any]:
                 )
             yield {key: value for key, value in row.items() if value not in ("", None)}
         return
-    for number, line in enumerate(handle, 1):
+    skipped = 0
+    while skip > 0:
+        line = handle.readline()
+        if not line:
+            return
+        skipped += 1
+        if line.strip():
+            skip -= 1
+    for number, line in enumerate(handle, skipped + 1):
         if not line.strip():
             continue
         try:
