@@ -201,3 +201,60 @@ async def test_a_retried_export_part_truncates_the_half_written_page(tmp_path: P
     assert not partial.exists()
     assert (tmp_path / "rfis.ndjson").stat().st_mode & 0o777 == 0o600
     assert beats[-1]["page"] == 11
+
+
+class _Numbers:
+    """A custom row source: rows computed from their index, readable by range."""
+
+    def __init__(self, unkeyed_at: int | None = None) -> None:
+        self.unkeyed_at = unkeyed_at
+        self.ranges: list[tuple[int, int]] = []
+
+    async def count(self, location: str, params: Any) -> int:
+        return int(params["count"])
+
+    async def rows(self, location: str, params: Any, start: int, stop: int) -> Any:
+        self.ranges.append((start, stop))
+        for i in range(start, stop):
+            if i == self.unkeyed_at:
+                yield {"name": "no key"}
+            else:
+                yield {"origin_id": f"{location}-{i}", "name": f"Row {i}"}
+
+
+async def test_a_registered_row_source_feeds_shards_by_range() -> None:
+    fake = FakeProcore(rate_limit=None, projects=1)
+    source = _Numbers()
+    spec = ImportSpec(
+        path="vendors/sync", source="numbers", location="n", params={"count": 450},
+        company_id=fake.company_id, shard_size=200, batch_size=50, concurrency=2,
+    )  # fmt: skip
+    env, _ = _env()
+    async with fake.client() as client:
+        activities = FleetActivities(client, sources={"numbers": source})
+        plan = await env.run(activities.plan_import, spec)
+        reports = [await env.run(activities.import_shard, spec, shard) for shard in plan.shards]
+    assert [(s.start, s.stop) for s in plan.shards] == [(0, 200), (200, 400), (400, 450)]
+    assert source.ranges == [(0, 200), (200, 400), (400, 450)]
+    assert sum(r.created for r in reports) == 450
+    # A custom source's params are its own: they are not sent as body keys.
+    assert len(fake.records(fake.company_id, "vendors")) == 450
+
+
+async def test_an_unkeyed_row_from_a_source_fails_its_shard_for_good() -> None:
+    fake = FakeProcore(rate_limit=None, projects=1)
+    spec = ImportSpec(
+        path="vendors/sync", source="numbers", location="n", params={"count": 100},
+        company_id=fake.company_id, batch_size=10, concurrency=2,
+    )  # fmt: skip
+    env, _ = _env()
+    async with fake.client() as client:
+        activities = FleetActivities(client, sources={"numbers": _Numbers(unkeyed_at=45)})
+        with pytest.raises(ApplicationError) as caught:
+            await env.run(activities.import_shard, spec, Shard(0, 0, 100))
+        with pytest.raises(ApplicationError) as unknown:
+            await env.run(activities.plan_import, ImportSpec(path="p", location="x", source="nope"))
+    assert caught.value.type == "UnkeyedImportError" and caught.value.non_retryable
+    assert "row 46" in caught.value.message
+    assert len(fake.records(fake.company_id, "vendors")) == 40  # the windows before it
+    assert unknown.value.non_retryable and "no row source 'nope'" in unknown.value.message

@@ -17,12 +17,15 @@ import httpx
 import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.worker import Replayer
 
 from procore_async import AsyncClient, Config
 from procore_async.contrib.temporal import (
     ExportScope,
     ExportSpec,
+    ExportWorkflow,
     ImportSpec,
+    ImportWorkflow,
     create_worker,
     start_export,
     start_import,
@@ -113,6 +116,7 @@ async def test_a_rate_limit_error_is_retried_after_its_wait(
     spec = _spec(fake, _rows(tmp_path / "in.jsonl", 200))
     handle = await start_import(temporal, spec, task_queue=task_queue)
     report = await handle.result()
+    await Replayer(workflows=[ImportWorkflow]).replay_workflow(await handle.fetch_history())
     assert (report.total, report.created, report.failed) == (200, 200, 0)
     assert report.retried_shards == 1
     # The second attempt came after the 429's Retry-After, not after Temporal's 1 s backoff.
@@ -185,7 +189,8 @@ async def test_an_export_across_projects_writes_every_item_once(
         path="projects/{project_id}/rfis", out_dir=str(tmp_path / "out"),
         scopes=[ExportScope(company, p) for p in projects], per_page=500, pages_per_part=2,
     )  # fmt: skip
-    report = await (await start_export(temporal, spec, task_queue=task_queue)).result()
+    handle = await start_export(temporal, spec, task_queue=task_queue)
+    report = await handle.result()
     ids = [
         json.loads(line)["id"]
         for file in report.files
@@ -197,3 +202,6 @@ async def test_an_export_across_projects_writes_every_item_once(
     assert report.parts == 8 * 3  # 5 pages per project, 2 pages per part
     assert set(report.by_scope.values()) == {2500}
     assert not list((tmp_path / "out").glob("*.partial"))
+    # The workflow code is deterministic: its history replays without a mismatch.
+    history = await handle.fetch_history()
+    await Replayer(workflows=[ImportWorkflow, ExportWorkflow]).replay_workflow(history)
