@@ -258,3 +258,21 @@ async def test_an_unkeyed_row_from_a_source_fails_its_shard_for_good() -> None:
     assert "row 46" in caught.value.message
     assert len(fake.records(fake.company_id, "vendors")) == 40  # the windows before it
     assert unknown.value.non_retryable and "no row source 'nope'" in unknown.value.message
+
+
+async def test_rows_sent_again_later_count_as_updated(tmp_path: Path) -> None:
+    now = [1_800_000_000.0]
+    fake = FakeProcore(rate_limit=None, projects=1, clock=lambda: now[0])
+    path = _rows(tmp_path / "in.jsonl", 300)
+    spec = ImportSpec(
+        path="vendors/sync", location=str(path), company_id=fake.company_id,
+        params={"company_id": fake.company_id}, batch_size=100, concurrency=2,
+    )  # fmt: skip
+    env, _ = _env()
+    async with fake.client() as client:
+        first = await env.run(FleetActivities(client).import_shard, spec, Shard(0, 0, 300))
+        now[0] += 5  # the retry of a killed shard comes at least a heartbeat timeout later
+        again = await env.run(FleetActivities(client).import_shard, spec, Shard(0, 100, 300))
+    assert (first.created, first.updated) == (300, 0)
+    assert (again.rows, again.created, again.updated) == (200, 0, 200)
+    assert len(fake.records(fake.company_id, "vendors")) == 300
