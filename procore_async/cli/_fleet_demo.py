@@ -27,7 +27,10 @@ from ..testing import FakeProcore
 from ._fleet_run import exactly_once, running_fleet, write_vendor_rows
 from ._inputs import UsageError
 
-__all__ = ["FleetDemoReport", "extend_demo", "run_fleet_demo"]
+__all__ = ["FLEET_RECORDS", "FleetDemoReport", "extend_demo", "run_fleet_demo"]
+
+#: The fleet demo's import: ten times the one-process demo's.
+FLEET_RECORDS = 200_000
 
 
 def extend_demo(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +51,17 @@ def extend_demo(parser: argparse.ArgumentParser) -> None:
         help="how soon a killed worker's shards move to the others (5)",
     )
     plain = parser.get_default("handler")
+    plain_records = parser.get_default("records")
 
     def handler(args: argparse.Namespace) -> int:
         if args.fleet is None:
+            if args.records is None:
+                args.records = plain_records
             return int(plain(args))
         return run(args)
 
-    parser.set_defaults(handler=handler)
+    # None tells "not given" apart, so each mode has its own default record count.
+    parser.set_defaults(handler=handler, records=None)
 
 
 @dataclass
@@ -77,8 +84,9 @@ class FleetDemoReport:
 def run(args: argparse.Namespace) -> int:
     if args.fleet < 2:
         raise UsageError("--fleet needs at least 2 workers (one of them is killed)")
-    # The plain demo's default (20,000) is for one process; the fleet's is 200,000.
-    records = args.records if args.records != 20_000 else 200_000
+    records = FLEET_RECORDS if args.records is None else args.records
+    if records < 1:
+        raise UsageError("--records must be at least 1")
     console = Console(highlight=False)
     console.print(
         f"[bold]procore-async demo --fleet {args.fleet}[/] · {records:,} records through "

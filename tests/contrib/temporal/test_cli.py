@@ -65,6 +65,8 @@ async def test_fleet_import_and_export_print_their_reports(
             "--project needs exactly one --company",
         ),
         (["demo", "--fleet", "1"], "--fleet needs at least 2 workers"),
+        (["demo", "--fleet", "2", "--records", "0"], "--records must be at least 1"),
+        (["demo", "--records", "0"], "--records must be at least 1"),
         (["fleet", "worker", "--activities", "0"], "--activities must be at least 1"),
     ],
 )

@@ -97,3 +97,17 @@ def test_the_workflow_policy_names_every_non_retryable_type() -> None:
     policy = retry_policy(5)
     assert sorted(policy.non_retryable_error_types or []) == sorted(NON_RETRYABLE_TYPES)
     assert policy.maximum_attempts == 5
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_concurrent_activities": 0}, "max_concurrent_activities must be at least 1"),
+        ({"activities_per_second": 0}, "activities_per_second must be positive"),
+    ],
+)
+def test_worker_options_are_checked_before_connecting(options: dict, message: str) -> None:
+    from procore_async.contrib.temporal import create_worker
+
+    with pytest.raises(ValueError, match=message):
+        create_worker(None, None, **options)  # type: ignore[arg-type]
