@@ -33,7 +33,10 @@ from ._types import (
     ShardReport,
 )
 
-__all__ = ["ACTIVITY_NAMES", "FleetActivities", "FleetClient", "check_import_spec"]
+__all__ = ["ACTIVITY_NAMES", "MAX_SHARDS", "FleetActivities", "FleetClient", "check_import_spec"]
+
+#: Shards per import: about six history events each, under Temporal's 51,200-event cap.
+MAX_SHARDS = 8000
 
 #: The names the workflows schedule activities by (workflow code imports no library).
 ACTIVITY_NAMES = {
@@ -107,6 +110,13 @@ class FleetActivities:
         with translated_errors():
             check_import_spec(spec)
             total = await self.source(spec.source).count(spec.location, spec.params)
+            count = -(-total // spec.shard_size)
+            if count > MAX_SHARDS:
+                raise ValueError(
+                    f"{total:,} rows in shards of {spec.shard_size:,} make {count:,} shards, more "
+                    f"than one workflow history holds ({MAX_SHARDS:,}): raise shard_size to at "
+                    f"least {-(-total // MAX_SHARDS):,}, or split the input"
+                )
             shards = [
                 Shard(index, start, min(start + spec.shard_size, total))
                 for index, start in enumerate(range(0, total, spec.shard_size))

@@ -276,3 +276,17 @@ async def test_rows_sent_again_later_count_as_updated(tmp_path: Path) -> None:
     assert (first.created, first.updated) == (300, 0)
     assert (again.rows, again.created, again.updated) == (200, 0, 200)
     assert len(fake.records(fake.company_id, "vendors")) == 300
+
+
+async def test_an_import_too_big_for_one_history_says_which_shard_size_fits() -> None:
+    spec = ImportSpec(
+        path="vendors/sync", source="numbers", location="n", params={"count": 80_001},
+        shard_size=10,
+    )  # fmt: skip
+    env, _ = _env()
+    activities = FleetActivities(None, sources={"numbers": _Numbers()})  # type: ignore[arg-type]
+    with pytest.raises(ApplicationError) as caught:
+        await env.run(activities.plan_import, spec)
+    assert caught.value.non_retryable
+    assert "8,001 shards" in caught.value.message
+    assert "raise shard_size to at least 11" in caught.value.message
