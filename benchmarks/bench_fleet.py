@@ -144,7 +144,7 @@ async def one_run(
             client = await Client.connect(temporal)
             spec = ImportSpec(
                 path="vendors/sync", location=str(rows), company_id=company,
-                params={"company_id": company}, shard_size=args.shard_size,
+                body={"company_id": company}, shard_size=args.shard_size,
                 batch_size=batch_size, concurrency=args.concurrency,
                 max_parallel=workers * args.activities,
             )  # fmt: skip

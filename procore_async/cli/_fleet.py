@@ -239,7 +239,7 @@ def run_import(args: argparse.Namespace) -> int:
             raise UsageError(f"--{name.replace('_', '-')} must be in {low}..{high}")
     params = {"company_id": args.company, **_params(args.param)}
     spec = ImportSpec(
-        path=args.path, location=str(source), company_id=args.company, params=params,
+        path=args.path, location=str(source), company_id=args.company, body=params,
         method=args.method, shard_size=args.shard_size, batch_size=args.batch_size,
         concurrency=args.concurrency, max_parallel=args.max_parallel,
         heartbeat_timeout=args.heartbeat_timeout,

@@ -122,7 +122,7 @@ async def run_fleet_demo(
             temporal = await Client.connect(fleet.temporal_address)
             spec = ImportSpec(
                 path="vendors/sync", location=str(rows), company_id=company,
-                params={"company_id": company}, shard_size=5000, batch_size=500,
+                body={"company_id": company}, shard_size=5000, batch_size=500,
                 concurrency=4, max_parallel=2 * workers, heartbeat_timeout=heartbeat_timeout,
             )  # fmt: skip
             started = time.perf_counter()

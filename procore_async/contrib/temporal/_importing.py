@@ -118,7 +118,7 @@ async def import_shard_run(
     report.attempts = info.attempt
     heartbeat = Heartbeat({"offset": offset, "report": dataclasses.asdict(report)})
     window = spec.batch_size * spec.concurrency
-    body = dict(spec.params) if spec.source == "file" else {}
+    body = dict(spec.body)
     method: Literal["PATCH", "POST"] = "POST" if spec.method.upper() == "POST" else "PATCH"
 
     async def send(rows: AsyncIterator[Mapping[str, Any]]) -> None:

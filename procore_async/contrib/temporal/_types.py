@@ -39,8 +39,9 @@ class ImportSpec:
 
     ``source`` is ``"file"`` (``location`` is a CSV or JSONL path every worker can
     read) or the name of a row source registered on the workers (``location`` and
-    ``params`` are passed to it).  ``params`` are also top-level body keys sent with
-    every batch when the source is a file (e.g. ``{"company_id": 8089}``).
+    ``params`` are passed to it).  ``body`` holds the top-level keys sent with every
+    batch beside ``updates``: Procore's company sync endpoints need
+    ``{"company_id": ...}``, project ones ``{"project_id": ...}``.
     ``shard_size`` rows make one activity; inside it ``concurrency`` batches of
     ``batch_size`` rows are in flight, and each completed window of them is
     heartbeated, so a retried shard resumes after the last confirmed window.
@@ -54,6 +55,7 @@ class ImportSpec:
     company_id: int | None = None
     source: str = "file"
     params: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
     method: str = "PATCH"
     shard_size: int = 5000

@@ -58,7 +58,7 @@ async def test_a_retried_shard_resumes_at_its_last_heartbeat(tmp_path: Path) -> 
     path = _rows(tmp_path / "in.jsonl", 3000)
     spec = ImportSpec(
         path="vendors/sync", location=str(path), company_id=fake.company_id,
-        params={"company_id": fake.company_id}, shard_size=3000, batch_size=100, concurrency=2,
+        body={"company_id": fake.company_id}, shard_size=3000, batch_size=100, concurrency=2,
     )  # fmt: skip
     confirmed = ShardReport(0, 0, 3000, rows=1000, created=1000)
     env, beats = _env({"offset": 1000, "report": dataclasses.asdict(confirmed)}, attempt=2)
@@ -78,7 +78,7 @@ async def test_rejected_rows_are_counted_with_their_row_and_reason(tmp_path: Pat
     path = _rows(tmp_path / "in.jsonl", 500, blank={7, 321})
     spec = ImportSpec(
         path="vendors/sync", location=str(path), company_id=fake.company_id,
-        params={"company_id": fake.company_id}, batch_size=50, concurrency=3,
+        body={"company_id": fake.company_id}, batch_size=50, concurrency=3,
     )  # fmt: skip
     env, _ = _env()
     async with fake.client() as client:
@@ -227,7 +227,8 @@ async def test_a_registered_row_source_feeds_shards_by_range() -> None:
     source = _Numbers()
     spec = ImportSpec(
         path="vendors/sync", source="numbers", location="n", params={"count": 450},
-        company_id=fake.company_id, shard_size=200, batch_size=50, concurrency=2,
+        company_id=fake.company_id, body={"company_id": fake.company_id}, shard_size=200,
+        batch_size=50, concurrency=2,
     )  # fmt: skip
     env, _ = _env()
     async with fake.client() as client:
@@ -237,15 +238,17 @@ async def test_a_registered_row_source_feeds_shards_by_range() -> None:
     assert [(s.start, s.stop) for s in plan.shards] == [(0, 200), (200, 400), (400, 450)]
     assert source.ranges == [(0, 200), (200, 400), (400, 450)]
     assert sum(r.created for r in reports) == 450
-    # A custom source's params are its own: they are not sent as body keys.
     assert len(fake.records(fake.company_id, "vendors")) == 450
+    # A custom source's params are its own: no request carried them.
+    assert not any("count" in r for r in fake.records(fake.company_id, "vendors"))
 
 
 async def test_an_unkeyed_row_from_a_source_fails_its_shard_for_good() -> None:
     fake = FakeProcore(rate_limit=None, projects=1)
     spec = ImportSpec(
         path="vendors/sync", source="numbers", location="n", params={"count": 100},
-        company_id=fake.company_id, batch_size=10, concurrency=2,
+        company_id=fake.company_id, body={"company_id": fake.company_id}, batch_size=10,
+        concurrency=2,
     )  # fmt: skip
     env, _ = _env()
     async with fake.client() as client:
@@ -266,7 +269,7 @@ async def test_rows_sent_again_later_count_as_updated(tmp_path: Path) -> None:
     path = _rows(tmp_path / "in.jsonl", 300)
     spec = ImportSpec(
         path="vendors/sync", location=str(path), company_id=fake.company_id,
-        params={"company_id": fake.company_id}, batch_size=100, concurrency=2,
+        body={"company_id": fake.company_id}, batch_size=100, concurrency=2,
     )  # fmt: skip
     env, _ = _env()
     async with fake.client() as client:

@@ -37,7 +37,7 @@ async def test_an_import_survives_a_killed_worker_with_every_record_once(
     ) as fleet:
         spec = ImportSpec(
             path="vendors/sync", location=str(rows), company_id=company,
-            params={"company_id": company}, shard_size=2500, batch_size=250, concurrency=2,
+            body={"company_id": company}, shard_size=2500, batch_size=250, concurrency=2,
             max_parallel=6, heartbeat_timeout=3,
         )  # fmt: skip
         handle = await start_import(temporal, spec, task_queue=fleet.task_queue)

@@ -101,7 +101,7 @@ async def worker_for(
 def _spec(fake: FakeProcore, path: Path, **fields: Any) -> ImportSpec:
     base = ImportSpec(
         path="vendors/sync", location=str(path), company_id=fake.company_id,
-        params={"company_id": fake.company_id}, shard_size=200, batch_size=100,
+        body={"company_id": fake.company_id}, shard_size=200, batch_size=100,
         concurrency=1, heartbeat_timeout=10,
     )  # fmt: skip
     return dataclasses.replace(base, **fields)
