@@ -27,6 +27,7 @@ BENCHMARKS = (
     "fake_routing",
     "resources",
     "files",
+    "fleet",
 )
 
 

@@ -115,6 +115,11 @@ def build_parser() -> Parser:
     common = _common_options()
     for module in (_demo, _login, _requests, _sync_cmd, _files_cmd, _doctor, _serve):
         module.register(commands, common, _formatter)
+    # fleet (#16): `fleet worker|import|export` and `demo --fleet N`
+    from . import _fleet, _fleet_demo
+
+    _fleet.register(commands, common, _formatter)
+    _fleet_demo.extend_demo(commands.choices["demo"])
     return parser
 
 
