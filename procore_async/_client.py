@@ -39,6 +39,7 @@ from .stores import MemoryStore, TokenStore
 if TYPE_CHECKING:
     from ._batch import SyncResult
     from ._pagination import ItemIterator, PageIterator
+    from .webhooks._manage import Webhooks
 
 __all__ = ["AsyncClient"]
 
@@ -440,3 +441,12 @@ class AsyncClient:
             idempotency_token=idempotency_token, batch_size=batch_size, concurrency=concurrency,
             method=method, raise_on_error=raise_on_error, on_progress=on_progress,
         )  # fmt: skip
+
+    # -- webhooks (issue #15) -----------------------------------------------------------
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """Hooks, triggers, resources and deliveries of Procore's Webhooks API."""
+        from .webhooks._manage import Webhooks
+
+        return Webhooks(self)

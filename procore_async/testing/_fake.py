@@ -117,6 +117,12 @@ class FakeProcore:
             me=self._me,
         )
         self._faults: Faults | None = None
+        # Webhooks (hooks, triggers, deliveries): state listener + their own routes.
+        from ._webhooks import FakeWebhooks
+        from ._webhooks_api import WebhooksApi
+
+        self.webhooks = FakeWebhooks(self._state, user_id=self.user["id"], seed=seed)
+        self._webhooks_api = WebhooksApi(self._state, self._oauth, self.webhooks)
 
     # -- test helpers -----------------------------------------------------------------
 
@@ -283,7 +289,11 @@ class FakeProcore:
             reply = self._fault_reply(kind, verdict)
             rate_headers = ()
         else:
-            handled = self._oauth.handle(request) if oauth else self._api.handle(request)
+            handled = (
+                self._oauth.handle(request)
+                if oauth
+                else self._webhooks_api.handle(request) or self._api.handle(request)
+            )
             reply = handled or json_reply(404, {"errors": "Not Found"})
             if kind == "drop_after":
                 stats.faults[kind] += 1

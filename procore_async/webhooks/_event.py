@@ -74,10 +74,10 @@ class WebhookEvent:
     project_id: int | None = None
     user_id: int | None = None
     ulid: str | None = None
-    metadata: Mapping[str, Any] = field(default=_EMPTY, repr=False)
+    metadata: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)
     related_resources: tuple[RelatedResource, ...] = ()
     data: Mapping[str, Any] | None = field(default=None, repr=False)
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
     @property
     def reason(self) -> str:

@@ -109,9 +109,9 @@ class Hook:
     status: str | None = None
     company_id: int | None = None
     project_id: int | None = None
-    destination_headers: Mapping[str, str] = field(default=_EMPTY, repr=False)
+    destination_headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY, repr=False)
     trigger_count: int | None = None
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Hook:
@@ -141,7 +141,7 @@ class Trigger:
     hook_id: int | None
     resource_name: str
     event_type: str
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -166,7 +166,7 @@ class Delivery:
     status: str
     payload: Mapping[str, Any]
     attempts: tuple[Mapping[str, Any], ...] = ()
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False, compare=False)
 
     @property
     def event(self) -> WebhookEvent:
@@ -181,9 +181,7 @@ class Delivery:
             event_id=str(data.get("id") or data.get("event_id") or ""),
             status=str(data.get("status") or data.get("outcome") or ""),
             payload=MappingProxyType(dict(payload)) if isinstance(payload, dict) else _EMPTY,
-            attempts=tuple(
-                MappingProxyType(dict(a)) for a in attempts if isinstance(a, dict)
-            ),
+            attempts=tuple(MappingProxyType(dict(a)) for a in attempts if isinstance(a, dict)),
             raw=MappingProxyType(dict(data)),
         )
 
