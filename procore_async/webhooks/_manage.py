@@ -340,9 +340,12 @@ class Webhooks:
         hook_id: int,
         receiver: WebhookReceiver,
         *,
-        statuses: Sequence[str] = ("retrying", "failed", "discarded"),
+        statuses: Sequence[str] = ("enqueued", "retrying", "failed", "discarded"),
     ) -> CatchUpResult:
-        """Replay the events Procore could not deliver into ``receiver``'s handlers.
+        """Replay the events Procore has not delivered into ``receiver``'s handlers.
+
+        The default statuses cover everything not yet delivered: queued behind a
+        failing one (``enqueued``), being retried, failed, or discarded for good.
 
         Reads the hook's deliveries of each status (all pages first, so statuses
         changing meanwhile cannot make pages shift under the reader), then hands each
