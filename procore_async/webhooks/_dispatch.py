@@ -39,12 +39,16 @@ class HandlerTable:
         self._fallback: list[Handler] = []
         self._cache: dict[tuple[str, str], tuple[Handler, ...]] = {}
 
-    def add(self, handler: Handler, resource: str = "*", event_type: str = "*") -> None:
-        if not callable(handler):
-            raise TypeError("a handler must be an async callable taking a WebhookEvent")
+    @staticmethod
+    def check_pattern(resource: str, event_type: str) -> None:
         for name, value in (("resource", resource), ("event_type", event_type)):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"{name} must be a non-empty pattern (use '*' for any)")
+
+    def add(self, handler: Handler, resource: str = "*", event_type: str = "*") -> None:
+        if not callable(handler):
+            raise TypeError("a handler must be an async callable taking a WebhookEvent")
+        self.check_pattern(resource, event_type)
         self._routes.append(_Route(resource.strip().lower(), event_type.strip().lower(), handler))
         self._cache.clear()
 

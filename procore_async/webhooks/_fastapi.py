@@ -6,8 +6,6 @@ and stop with the app.  The route reads the body itself, bounded, so an oversize
 delivery is refused without being held in memory.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from .._lazy import require_extra
@@ -20,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["make_router"]
 
 
-def make_router(receiver: WebhookReceiver, path: str) -> APIRouter:
+def make_router(receiver: "WebhookReceiver", path: str) -> "APIRouter":
     require_extra("fastapi", "webhooks", "WebhookReceiver.router()")
     from fastapi import APIRouter, Request
     from fastapi.responses import JSONResponse

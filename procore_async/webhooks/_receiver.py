@@ -119,6 +119,8 @@ class WebhookReceiver:
         wildcards.  Matching ignores case.  Every matching handler runs, in order.
         """
 
+        HandlerTable.check_pattern(resource, event_type)
+
         def register(handler: Handler) -> Handler:
             self._handlers.add(handler, resource, event_type)
             return handler
@@ -220,12 +222,10 @@ class WebhookReceiver:
             async for event in recv:
                 key = id(event)
                 self._in_flight[key] = event
-                try:
-                    await self._run(event)
-                finally:
-                    del self._in_flight[key]
-                    if not self.pending:
-                        self._idle.set()
+                await self._run(event)  # cancelled at shutdown: stays in _in_flight
+                del self._in_flight[key]
+                if not self.pending:
+                    self._idle.set()
 
     async def _run(self, event: WebhookEvent) -> None:
         for handler in self._handlers.for_event(event):
