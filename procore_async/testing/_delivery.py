@@ -95,6 +95,7 @@ class Deliverer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._apps: dict[str, _ASGIApp] = {}
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._retired: list[httpx.AsyncClient] = []
         self._wake = 0
         self.sent = 0
 
@@ -105,6 +106,9 @@ class Deliverer:
     def route(self, prefix: str, app: _ASGIApp) -> None:
         """Deliver URLs starting with ``prefix`` to ``app`` in process, not over HTTP."""
         self._apps[prefix] = app
+        old = self._clients.pop(prefix, None)
+        if old is not None:
+            self._retired.append(old)  # closed by aclose(); it may be mid-request now
 
     # -- queueing (synchronous: called from inside an API request) -----------------------
 
@@ -169,8 +173,9 @@ class Deliverer:
             for entry in queue:
                 if entry.attempts:
                     entry.status = "failed"
-        clients = list(self._clients.values())
+        clients = [*self._clients.values(), *self._retired]
         self._clients.clear()
+        self._retired.clear()
         for client in clients:
             await client.aclose()
 

@@ -162,7 +162,9 @@ def _version(payload: Mapping[str, Any]) -> str:
 
 
 def _related(payload: Mapping[str, Any]) -> tuple[RelatedResource, ...]:
-    items = payload.get("related_resources") or ()
+    items = payload.get("related_resources")
+    if items is None:
+        return ()
     if not isinstance(items, list):
         raise PayloadError("related_resources must be a list")
     found = []
