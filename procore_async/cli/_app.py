@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from .._errors import Error, MissingTokenError
 from .._version import __version__
-from . import _demo, _doctor, _login, _requests, _serve, _sync_cmd
+from . import _demo, _doctor, _login, _requests, _serve, _sync_cmd, _webhooks_cmd
 from ._console import PROG, error_line
 from ._inputs import CommandError, UsageError
 
@@ -38,6 +38,7 @@ examples:
   procore-async paginate projects --company-id 42 > projects.ndjson
   procore-async sync projects/sync --company-id 42 --file projects.csv --rejected bad.jsonl
   procore-async doctor                      check settings and the saved token, offline
+  procore-async webhooks list --company-id 42   hooks and triggers; 'listen' prints events
 
 'procore-async COMMAND --help' shows each command's options.
 """
@@ -110,7 +111,7 @@ def build_parser() -> Parser:
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = _common_options()
-    for module in (_demo, _login, _requests, _sync_cmd, _doctor, _serve):
+    for module in (_demo, _login, _requests, _sync_cmd, _doctor, _serve, _webhooks_cmd):
         module.register(commands, common, _formatter)
     return parser
 

@@ -94,8 +94,6 @@ class Deliverer:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._apps: dict[str, _ASGIApp] = {}
-        self._clients: dict[str, httpx.AsyncClient] = {}
-        self._retired: list[httpx.AsyncClient] = []
         self._wake = 0
         self.sent = 0
 
@@ -106,9 +104,6 @@ class Deliverer:
     def route(self, prefix: str, app: _ASGIApp) -> None:
         """Deliver URLs starting with ``prefix`` to ``app`` in process, not over HTTP."""
         self._apps[prefix] = app
-        old = self._clients.pop(prefix, None)
-        if old is not None:
-            self._retired.append(old)  # closed by aclose(); it may be mid-request now
 
     # -- queueing (synchronous: called from inside an API request) -----------------------
 
@@ -118,7 +113,7 @@ class Deliverer:
         queue = self._queues.setdefault(hook_id, deque())
         if len(queue) >= self.plan.max_queue:
             entry.status = "discarded"
-            entry.attempts.append(_attempt(time.time(), None, "queue full (discarded)"))
+            entry.attempts.append(_record(time.time(), None, "queue full (discarded)"))
             return entry
         queue.append(entry)
         self._start(hook_id)
@@ -140,7 +135,6 @@ class Deliverer:
         if loop is not self._loop:
             self._loop = loop
             self._tasks.clear()
-            self._clients.clear()
         task = self._tasks.get(hook_id)
         if task is None or task.done():
             self._tasks[hook_id] = loop.create_task(self._work(hook_id))
@@ -159,7 +153,9 @@ class Deliverer:
                 await asyncio.sleep(0.005)
 
     async def aclose(self) -> None:
-        """Stop delivering; undelivered events stay in the log (``failed`` if tried)."""
+        """Stop delivering; undelivered events stay in the log (``failed`` if tried).
+
+        A later change, or :meth:`drain`, starts delivering again."""
         tasks = list(self._tasks.values())
         self._tasks.clear()
         for task in tasks:
@@ -173,11 +169,6 @@ class Deliverer:
             for entry in queue:
                 if entry.attempts:
                     entry.status = "failed"
-        clients = [*self._clients.values(), *self._retired]
-        self._clients.clear()
-        self._retired.clear()
-        for client in clients:
-            await client.aclose()
 
     # -- delivering ---------------------------------------------------------------------
 
@@ -212,11 +203,11 @@ class Deliverer:
     async def _attempt(self, entry: Outbox, *, inject: bool) -> bool:
         started = time.time()
         if inject:
-            entry.attempts.append(_attempt(started, None, "connection reset (injected)"))
+            entry.attempts.append(_record(started, None, "connection reset (injected)"))
             return False
         target = self._destination(entry.hook_id)
         if target is None:
-            entry.attempts.append(_attempt(started, None, "hook has no destination"))
+            entry.attempts.append(_record(started, None, "hook has no destination"))
             return False
         url, headers = target
         body = json.dumps(entry.payload, separators=(",", ":")).encode()
@@ -226,33 +217,31 @@ class Deliverer:
             "User-Agent": "Procore-Webhooks (FakeProcore)",
         }
         try:
-            response = await self._client(url).post(url, content=body, headers=sent_headers)
+            async with self._client(url) as client:
+                response = await client.post(url, content=body, headers=sent_headers)
         except httpx.HTTPError as exc:
-            entry.attempts.append(_attempt(started, None, f"{type(exc).__name__}: {exc}"[:200]))
+            entry.attempts.append(_record(started, None, f"{type(exc).__name__}: {exc}"[:200]))
             return False
         self.sent += 1
         ok = 200 <= response.status_code < 300
-        record = _attempt(started, response.status_code, None if ok else "non-2xx response")
+        record = _record(started, response.status_code, None if ok else "non-2xx response")
         record["response_body"] = response.text[:1000]
         record["response_headers"] = dict(response.headers)
         entry.attempts.append(record)
         return ok
 
     def _client(self, url: str) -> httpx.AsyncClient:
-        prefix = next((p for p in self._apps if url.startswith(p)), "")
-        client = self._clients.get(prefix)
-        if client is None:
-            timeout = httpx.Timeout(self.plan.timeout)
-            if prefix:
-                transport = httpx.ASGITransport(app=self._apps[prefix])
-                client = httpx.AsyncClient(transport=transport, timeout=timeout)
-            else:
-                client = httpx.AsyncClient(timeout=timeout, trust_env=False)
-            self._clients[prefix] = client
-        return client
+        """A client for one attempt: nothing stays open between deliveries, so a fake
+        nobody closes leaks no sockets (Procore opens a connection per delivery too)."""
+        timeout = httpx.Timeout(self.plan.timeout)
+        prefix = next((p for p in self._apps if url.startswith(p)), None)
+        if prefix is not None:
+            transport = httpx.ASGITransport(app=self._apps[prefix])
+            return httpx.AsyncClient(transport=transport, timeout=timeout)
+        return httpx.AsyncClient(timeout=timeout, trust_env=False)
 
 
-def _attempt(started: float, status: int | None, error: str | None) -> dict[str, Any]:
+def _record(started: float, status: int | None, error: str | None) -> dict[str, Any]:
     return {
         "started_at": micro_stamp(started),
         "completed_at": micro_stamp(time.time()),
