@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -94,7 +95,7 @@ class Deliverer:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._apps: dict[str, _ASGIApp] = {}
-        self._wake = 0
+        self._ssl: ssl.SSLContext | None = None
         self.sent = 0
 
     def configure(self, plan: DeliveryPlan) -> None:
@@ -143,13 +144,14 @@ class Deliverer:
     def pending(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Wait until every queue is empty (delivered or discarded)."""
-        for hook_id, queue in self._queues.items():
+    async def drain(self, timeout: float = 30.0, hook_id: int | None = None) -> None:
+        """Wait until every queue (or ``hook_id``'s) is empty: delivered or discarded."""
+        queues = self._queues if hook_id is None else {hook_id: self._queues.get(hook_id, deque())}
+        for key, queue in queues.items():
             if queue:
-                self._start(hook_id)
+                self._start(key)
         with anyio.fail_after(timeout):
-            while self.pending:
+            while any(queues.values()):
                 await asyncio.sleep(0.005)
 
     async def aclose(self) -> None:
@@ -238,7 +240,9 @@ class Deliverer:
         if prefix is not None:
             transport = httpx.ASGITransport(app=self._apps[prefix])
             return httpx.AsyncClient(transport=transport, timeout=timeout)
-        return httpx.AsyncClient(timeout=timeout, trust_env=False)
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()  # built once: it costs tens of ms
+        return httpx.AsyncClient(timeout=timeout, trust_env=False, verify=self._ssl)
 
 
 def _record(started: float, status: int | None, error: str | None) -> dict[str, Any]:

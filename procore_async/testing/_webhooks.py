@@ -108,9 +108,12 @@ class FakeWebhooks:
         """Deliveries POSTed so far (retries and duplicates included)."""
         return self.deliverer.sent
 
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Wait until every event has been delivered or discarded."""
-        await self.deliverer.drain(timeout)
+    async def drain(self, timeout: float = 30.0, *, hook_id: int | None = None) -> None:
+        """Wait until every event (of ``hook_id`` only, if given) is delivered or discarded.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds: a failing hook retries for 12
+        hours of (scaled) time before its queue is discarded."""
+        await self.deliverer.drain(timeout, hook_id)
 
     async def aclose(self) -> None:
         """Stop the delivery tasks and close their HTTP clients."""

@@ -96,6 +96,15 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
                 assert not again.changed
                 hook_id = setup.hook.id
 
+                # A hook whose secret is wrong: Procore would send it, the receiver refuses it.
+                forged = await client.webhooks.ensure(
+                    scope,
+                    namespace="e2e-forged",
+                    destination_url=f"{url}/procore",
+                    triggers=[("RFIs", "create")],
+                    headers={"Authorization": "Bearer not-the-secret"},
+                )
+
                 async with httpx.AsyncClient() as raw:
                     wrong = await raw.post(
                         f"{url}/procore",
@@ -108,6 +117,12 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
 
                 # Phase 1: 200 creates through the API and a sync of 50 new RFIs.
                 await _changes(client, company, project, 200)
+                with anyio.fail_after(30):
+                    while not fake.webhooks.deliveries(forged.hook.id)[0]["delivery_attempts"]:
+                        await anyio.sleep(0.01)
+                refused = fake.webhooks.deliveries(forged.hook.id)[0]["delivery_attempts"]
+                assert {a["response_status"] for a in refused} <= {401, None}
+                await client.webhooks.delete_hook(scope, forged.hook.id)  # stops its retries
                 synced = await client.sync(
                     f"projects/{project}/rfis/sync",
                     body={
@@ -160,5 +175,6 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
     assert set(handled.values()) == {1}
     attempts = sum(len(e["delivery_attempts"]) for e in fake.webhooks.deliveries(hook_id))
     assert attempts > 500  # injected failures and duplicates really happened
-    assert first.stats.refused == 2
+    assert 401 in {a["response_status"] for a in refused}
+    assert first.stats.refused >= 3  # the two direct tries and the forged hook's deliveries
     assert result.replayed + second.stats.acknowledged == 250

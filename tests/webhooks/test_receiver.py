@@ -356,3 +356,24 @@ async def test_fastapi_include_router() -> None:
         await rx.join()
     assert got == ["01JMYXMZRBVKK0PC6XS8SA4QRE"]
     assert not rx.running
+
+
+def test_the_receiver_runs_under_trio() -> None:
+    trio = pytest.importorskip("trio")
+
+    async def scenario() -> list[str]:
+        rx = WebhookReceiver(authorization=SECRET, concurrency=2)
+        got: list[str] = []
+
+        @rx.on("RFIs")
+        async def handler(event: WebhookEvent) -> None:
+            got.append(event.id)
+
+        async with rx:
+            for i in range(3):
+                assert (await _post(rx, v2_payload(i))).status_code == 200
+            assert (await _post(rx, v2_payload(0))).json() == {"status": "duplicate"}
+            await rx.join()
+        return got
+
+    assert sorted(trio.run(scenario)) == ["0", "1", "2"]
