@@ -75,7 +75,7 @@ def test_help_everywhere_exits_0_with_examples(capsys: pytest.CaptureFixture[str
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(commands) == {
         "demo", "login", "get", "post", "put", "patch", "delete",
-        "paginate", "sync", "doctor", "fake-server",
+        "paginate", "sync", "doctor", "fake-server", "webhooks", "listen",
     }  # fmt: skip
     for argv in [["--help"], *([name, "--help"] for name in commands)]:
         assert main(argv) == 0
