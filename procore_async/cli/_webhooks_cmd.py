@@ -38,10 +38,10 @@ The hook's Authorization header comes from ${_SECRET_ENV} (never a flag).
 _LISTEN_EPILOG = f"""\
 examples:
   procore-async listen --port 8001
-  {_SECRET_ENV}="Bearer s3cret" procore-async listen --port 8001 --path /procore
+  {_SECRET_ENV}="Bearer s3cret" procore-async listen --port 8001
 
-Every event is printed as one JSON line on stdout.  With ${_SECRET_ENV} set, a
-delivery without that Authorization header is refused with 401.
+Every event is printed as one JSON line on stdout; deliveries are taken on any path.
+With ${_SECRET_ENV} set, a delivery without that Authorization header gets 401.
 """
 
 

@@ -145,6 +145,8 @@ class WebhookReceiver:
         return queued + len(self._in_flight)
 
     async def __aenter__(self) -> WebhookReceiver:
+        """Start the workers.  Enter and leave in one task (an anyio task group runs
+        them): ``async with receiver:``, or an ASGI/FastAPI/Starlette lifespan."""
         if self._tg is not None:
             raise RuntimeError("this receiver is already running")
         send, recv = anyio.create_memory_object_stream[WebhookEvent](self.max_pending)
