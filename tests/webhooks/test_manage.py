@@ -172,7 +172,7 @@ async def test_deliveries_filter_by_status_and_catch_up(
     client: AsyncClient, fake: FakeProcore
 ) -> None:
     scope = Scope.company(fake.company_id)
-    fake.webhooks.configure(time_scale=0.0001)
+    fake.webhooks.configure(time_scale=0.001)  # 12 h of retries in 43 s: no discard here
     down = WebhookReceiver(authorization=SECRET)  # never started: answers 503
     fake.webhooks.route("https://hooks.example.test", down)
     made = await _ensure(client, scope, [("Vendors", "create")])
