@@ -176,8 +176,7 @@ def run_listen(args: argparse.Namespace) -> int:
         import uvicorn  # noqa: F401
     except ImportError:
         raise UsageError("listen needs uvicorn: pip install 'procore-async[cli]'") from None
-    from ..webhooks import WebhookEvent, WebhookReceiver
-    from ..webhooks._serve import serve_receiver
+    from ..webhooks import WebhookEvent, WebhookReceiver, serve_receiver
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be in 1..65535, not {args.port}")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ._manage import Webhooks
     from ._models import CatchUpResult, Delivery, EnsureResult, Hook, Scope, Trigger
     from ._receiver import ReceiverStats, WebhookReceiver
+    from ._serve import listening, serve_receiver
 
 __all__ = [
     "PAYLOAD_VERSIONS",
@@ -44,7 +45,9 @@ __all__ = [
     "WebhookEvent",
     "WebhookReceiver",
     "Webhooks",
+    "listening",
     "parse_event",
+    "serve_receiver",
 ]
 
 _HOME = {
@@ -65,7 +68,9 @@ _HOME = {
     "WebhookEvent": "._event",
     "WebhookReceiver": "._receiver",
     "Webhooks": "._manage",
+    "listening": "._serve",
     "parse_event": "._event",
+    "serve_receiver": "._serve",
 }
 
 __getattr__, __dir__ = lazy_names(__name__, _HOME, __all__, public_module=True)

@@ -154,6 +154,12 @@ class Webhooks:
             raise TypeError(f"update_hook() got unknown fields: {', '.join(sorted(unknown))}")
         if "payload_version" in changes:
             check_payload_version(changes["payload_version"])
+        if "destination_url" in changes:
+            _url(changes["destination_url"])
+        if "namespace" in changes:
+            _namespace(changes["namespace"])
+        if changes.get("status", "active") not in ("active", "disabled"):
+            raise ValueError("status must be 'active' or 'disabled'")
         where = Scope.of(scope)
         response = await self._client.patch(
             f"{where.base}/hooks/{int(hook_id)}",

@@ -22,8 +22,13 @@ import pytest
 
 import procore_async
 from procore_async.testing import FakeProcore, serving
-from procore_async.webhooks import RedisDedupeStore, Scope, WebhookEvent, WebhookReceiver
-from procore_async.webhooks._serve import listening
+from procore_async.webhooks import (
+    RedisDedupeStore,
+    Scope,
+    WebhookEvent,
+    WebhookReceiver,
+    listening,
+)
 
 from .conftest import SECRET, free_port, v2_payload
 
