@@ -305,3 +305,17 @@ async def test_webhook_routes_need_a_token_and_a_company(fake: FakeProcore) -> N
             json={"namespace": "Has Spaces", "destination_url": DEST, "payload_version": "v4.0"},
         )
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "BAD_REQUEST"
+
+
+async def test_the_queue_is_bounded(client: AsyncClient, fake: FakeProcore) -> None:
+    fake.webhooks.configure(time_scale=0.0001, max_queue=2)
+    sink = Recorder()
+    sink.gate = anyio.Event()
+    fake.webhooks.route(DEST, sink)
+    hook = await _hook(client, fake, [("Vendors", "create")])
+    fake.add_records(fake.company_id, "vendors", 4)  # the delivery task has not run yet
+    statuses = [e["status"] for e in fake.webhooks.deliveries(hook)]
+    assert statuses == ["enqueued", "enqueued", "discarded", "discarded"]
+    sink.gate.set()
+    await fake.webhooks.drain()
+    assert len(sink.requests) == 2

@@ -161,6 +161,10 @@ async def test_bad_arguments_fail_before_any_request(
         [d async for d in hooks.deliveries(scope, 1, status="bogus")]
     with pytest.raises(TypeError, match="unknown fields"):
         await hooks.update_hook(scope, 1, colour="red")
+    with pytest.raises(ValueError, match="status"):
+        await hooks.update_hook(scope, 1, status="paused")
+    with pytest.raises(ValueError, match="destination_url"):
+        await hooks.update_hook(scope, 1, destination_url="mailto:x")
     with pytest.raises(ValueError, match="company_id"):
         Scope.company(0)
     with pytest.raises(TypeError, match="scope"):
