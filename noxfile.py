@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-SOURCES = ["procore_async", "tests", "benchmarks", "examples", "noxfile.py"]
+SOURCES = ["procore_async", "tests", "benchmarks", "examples", "noxfile.py", "tools"]
 
 
 @nox.session(python=["3.10", "3.11", "3.12", "3.13"])

@@ -62,8 +62,8 @@ async def run(mode: str, limit: int, requests: int, concurrency: int) -> dict[st
         for page in pages:
             try:
                 response = await client.get(
-                    f"companies/{fake.company_id}/projects",
-                    query={"page": page, "per_page": 1},
+                    "projects",
+                    query={"company_id": fake.company_id, "page": page, "per_page": 1},
                     company_id=fake.company_id,
                 )
             except RateLimitError:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("overhead", "refresh", "pagination", "sync", "ratelimit")
+BENCHMARKS = ("overhead", "refresh", "pagination", "sync", "ratelimit", "fake_routing", "resources")
 
 
 def main(names: list[str]) -> int:

@@ -29,10 +29,12 @@ WORKERS = 8
 
 
 async def review(client: procore_async.AsyncClient, company_id: int, project_id: int) -> None:
-    project = (await client.get(f"projects/{project_id}", company_id=company_id)).body
+    # Procore's project show and update take company_id besides the header.
+    scope = {"company_id": company_id}
+    project = (await client.get(f"projects/{project_id}", query=scope, company_id=company_id)).body
     await client.patch(
         f"projects/{project_id}",
-        body={"project": {"description": f"reviewed: {project['name']}"}},
+        body={**scope, "project": {"description": f"reviewed: {project['name']}"}},
         company_id=company_id,
         idempotency_token=f"review-{project_id}",
     )

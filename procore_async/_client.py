@@ -38,7 +38,8 @@ from .stores import MemoryStore, TokenStore
 
 if TYPE_CHECKING:
     from ._batch import SyncResult
-    from ._pagination import ItemIterator, PageIterator
+    from ._pagination import ItemIterator, PageIterator, T
+    from .resources import Api
     from .webhooks._manage import Webhooks
 
 __all__ = ["AsyncClient"]
@@ -383,8 +384,12 @@ class AsyncClient:
         max_items: int | None = None,
         concurrency: int | None = None,
         start_page: int | None = None,
-    ) -> ItemIterator:
+        item_type: type[T] | None = None,
+    ) -> ItemIterator[T]:
         """Every item of a paginated collection, in order, fetched lazily.
+
+        ``item_type`` (a TypedDict such as ``procore_async.resources.rfis.Rfi``) only
+        types the items for mypy/pyright: ``ItemIterator[Rfi]``; items stay plain dicts.
 
         ``async for item in client.paginate(...)``; or ``async with client.paginate(...)
         as items: async for item in items`` to keep pages in flight in the background
@@ -441,6 +446,15 @@ class AsyncClient:
             idempotency_token=idempotency_token, batch_size=batch_size, concurrency=concurrency,
             method=method, raise_on_error=raise_on_error, on_progress=on_progress,
         )  # fmt: skip
+
+    # -- generated resources (procore_async.resources, issue 17) --------------
+
+    @functools.cached_property
+    def api(self) -> Api:
+        """Every catalog operation as a typed method: ``client.api.rfis.list(project_id=1)``."""
+        from .resources import Api
+
+        return Api(self)
 
     # -- webhooks (issue #15) -----------------------------------------------------------
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import anyio
@@ -41,9 +41,17 @@ from anyio.abc import TaskGroup
 from ._errors import Error, InvalidRequestError
 from ._urls import Origin
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a TypeVar default (PEP 696): a bare ``ItemIterator`` means ``[Any]``
+    from typing_extensions import TypeVar
+
     from ._client import AsyncClient
     from ._response import Response
+
+    T = TypeVar("T", default=Any)
+else:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 __all__ = [
     "ItemIterator",
@@ -142,8 +150,11 @@ class _Slot:
         self.error: Exception | None = None
 
 
-class PageIterator:
+class PageIterator(Generic[T]):
     """Every page of a collection as a :class:`Response`, in order (``client.pages``).
+
+    ``T`` is the item type of the pages (for :class:`ItemIterator`); a page's body
+    may be a list or a v2 ``{"data": [...]}`` envelope, so pages stay ``Response``.
 
     An async iterator; also an async context manager, under which pages are
     fetched ahead in the background while the caller works (see the module
@@ -198,7 +209,7 @@ class PageIterator:
         self._room: anyio.Semaphore | None = None
         self._stop: anyio.CancelScope | None = None
 
-    def __aiter__(self) -> PageIterator:
+    def __aiter__(self) -> PageIterator[T]:
         return self
 
     async def __anext__(self) -> Response:
@@ -215,7 +226,7 @@ class PageIterator:
         self._previous = response
         return response
 
-    async def __aenter__(self) -> PageIterator:
+    async def __aenter__(self) -> PageIterator[T]:
         if self._group is not None or self._previous is not None or self._closed:
             raise RuntimeError("enter a paginator once, before iterating it")
         group = anyio.create_task_group()
@@ -342,19 +353,23 @@ class PageIterator:
             slot.done.set()
 
 
-class ItemIterator:
-    """Every item of a collection, in order (``client.paginate``); see :class:`PageIterator`."""
+class ItemIterator(Generic[T]):
+    """Every item of a collection, in order (``client.paginate``); see :class:`PageIterator`.
 
-    def __init__(self, pages: PageIterator) -> None:
+    ``ItemIterator[RFI]`` when the item type is known (generated operations,
+    ``paginate(..., item_type=RFI)``); the type is for checkers only, items are dicts.
+    """
+
+    def __init__(self, pages: PageIterator[T]) -> None:
         self._pages = pages
         self._left = pages._max_items
         self._items: list[Any] = []
         self._index = 0
 
-    def __aiter__(self) -> ItemIterator:
+    def __aiter__(self) -> ItemIterator[T]:
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> T:
         if self._left == 0:
             await self.aclose()
             raise StopAsyncIteration
@@ -373,9 +388,9 @@ class ItemIterator:
         self._index += 1
         if self._left is not None:
             self._left -= 1
-        return item
+        return item  # type: ignore[no-any-return]
 
-    async def __aenter__(self) -> ItemIterator:
+    async def __aenter__(self) -> ItemIterator[T]:
         await self._pages.__aenter__()
         return self
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic
 from urllib.parse import urljoin
 
 import httpx
@@ -15,11 +15,20 @@ from ._urls import Origin
 
 __all__ = ["Response"]
 
+if TYPE_CHECKING:  # a TypeVar default (PEP 696): a bare ``Response`` means ``Response[Any]``
+    from typing_extensions import TypeVar
+
+    T = TypeVar("T", default=Any)
+else:
+    from typing import TypeVar
+
+    T = TypeVar("T")
+
 _RELS = ("first", "prev", "next", "last")
 
 
-class Response:
-    """One Procore response.
+class Response(Generic[T]):
+    """One Procore response; ``Response[Project]`` when a generated operation knows the body.
 
     ``body`` is the parsed JSON (``{}`` for an empty body, the text when the body
     is not JSON: reading it never raises, unlike the gem's).  ``pagination`` holds
@@ -91,6 +100,17 @@ class Response:
     def json(self) -> Any:
         """The parsed body (same as ``body``)."""
         return self.body
+
+    #: Set by generated v2 operations whose body is a ``{"data": ...}`` envelope.
+    envelope = False
+
+    @property
+    def data(self) -> T:
+        """The typed result: ``body``, or its ``data`` when the operation wraps it (v2)."""
+        body = self.body
+        if self.envelope and isinstance(body, dict) and "data" in body:
+            return body["data"]  # type: ignore[no-any-return]
+        return body  # type: ignore[no-any-return]
 
     @cached_property
     def pagination(self) -> dict[str, str]:

@@ -329,8 +329,8 @@ async def test_a_job_of_three_times_the_limit_completes_without_a_429():
     async def worker(client: procore_async.AsyncClient) -> None:
         for page in pages:
             response = await client.get(
-                f"companies/{fake.company_id}/projects",
-                query={"page": page, "per_page": 1},
+                "projects",
+                query={"company_id": fake.company_id, "page": page, "per_page": 1},
                 company_id=fake.company_id,
             )
             seen.extend(project["id"] for project in response.body)

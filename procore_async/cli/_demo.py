@@ -235,7 +235,7 @@ def summary(report: DemoReport) -> Table:
         table,
         "retries survived",
         f"{report.retries}",
-        f"{_plural(report.replays, 'lost reply', 'lost replies')} replayed, none applied twice",
+        f"{_plural(report.lost_replies, 'lost reply', 'lost replies')} resent, none applied twice",
     )
     _row(
         table,

@@ -60,7 +60,7 @@ class DemoReport:
     failed_batches: int = 0
     retries: int = 0
     faults: Counter[str] = field(default_factory=Counter)
-    replays: int = 0
+    lost_replies: int = 0
     paced_requests: int = 0
     paced_seconds: float = 0.0
     rate_limited: int = 0
@@ -169,7 +169,9 @@ async def run_demo(options: DemoOptions, view: DemoView, logger: logging.Logger)
     )
     report.existing = existing
     if options.fault_rate:
-        fake.faults(error_rate=options.fault_rate, seed=options.seed)
+        # Every row carries an origin_id, so every batch is an upsert and safe to resend:
+        # faults may hit the sync batches too, lost replies included.
+        fake.faults(error_rate=options.fault_rate, seed=options.seed, only_retryable=False)
     config = Config(max_concurrency=options.concurrency, logger=logger)
     meter = PacingMeter(RatePacer(config.rate_limit_reserve))
     view.attach(meter, fake)
@@ -189,8 +191,8 @@ async def run_demo(options: DemoOptions, view: DemoView, logger: logging.Logger)
         )
         sync_started, paused_before = time.perf_counter(), meter.paused
         result = await client.sync(
-            f"{RESOURCE}/sync",
-            body={"updates": rows},
+            f"{RESOURCE}/sync",  # PATCH /rest/v1.0/vendors/sync takes company_id in the body
+            body={"company_id": company_id, "updates": rows},
             company_id=company_id,
             batch_size=options.batch_size,
             concurrency=options.concurrency,
@@ -211,7 +213,11 @@ async def run_demo(options: DemoOptions, view: DemoView, logger: logging.Logger)
         expected = len(rows) - len(rejected)
         paged: list[dict[str, Any]] = []
         async for item in client.paginate(
-            RESOURCE, company_id=company_id, per_page=PER_PAGE, concurrency=options.concurrency
+            RESOURCE,
+            query={"company_id": company_id},
+            company_id=company_id,
+            per_page=PER_PAGE,
+            concurrency=options.concurrency,
         ):
             paged.append(item)
             if len(paged) % 250 == 0:
@@ -224,7 +230,7 @@ async def run_demo(options: DemoOptions, view: DemoView, logger: logging.Logger)
     verify(report, rows, rejected, paged, fake.records(company_id, RESOURCE))
     stats = fake.stats
     report.faults = Counter(stats.faults)
-    report.replays = stats.replays
+    report.lost_replies = stats.faults["drop_after"]
     report.rate_limited = stats.rate_limited - stats.faults["429"]
     report.token_grants = sum(stats.token_grants.values())
     report.requests = stats.requests

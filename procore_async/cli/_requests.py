@@ -59,7 +59,7 @@ _PAGINATE_EPILOG = """\
 examples:
   procore-async paginate projects --company-id 8089 > projects.ndjson
   procore-async paginate projects --company-id 8089 --per-page 1000 --max-items 5000
-  procore-async paginate vendors --company-id 8089 | jq -r .name
+  procore-async paginate vendors --company-id 8089 --query company_id=8089 | jq -r .name
 
 Items stream out as they arrive, one JSON object per line (NDJSON).
 """

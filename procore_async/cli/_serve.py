@@ -13,7 +13,7 @@ from typing import Any
 from ._console import stderr_console
 from ._inputs import UsageError
 
-__all__ = ["register"]
+__all__ = ["build_fake", "register"]
 
 _EPILOG = """\
 examples:
@@ -44,7 +44,25 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
         "--spike-limit", type=int, metavar="N", help="requests per 10-second window (off)"
     )
     parser.add_argument("--seed", type=int, help="seed for faults, tokens and request ids")
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help="serve any collection on any path, not only Procore's catalog operations",
+    )
     parser.set_defaults(handler=run)
+
+
+def build_fake(args: argparse.Namespace) -> Any:
+    """The FakeProcore the flags describe (bad values are a UsageError)."""
+    from ..testing import FakeProcore
+
+    try:
+        fake = FakeProcore(spike_limit=args.spike_limit, seed=args.seed, strict=not args.lenient)
+        if args.fault_rate:
+            fake.faults(error_rate=args.fault_rate, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return fake
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,17 +70,11 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn  # noqa: F401
     except ImportError:
         raise UsageError("fake-server needs uvicorn: pip install 'procore-async[cli]'") from None
-    from ..testing import FakeProcore
     from ..testing._server import run_server
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be in 1..65535, not {args.port}")
-    try:
-        fake = FakeProcore(spike_limit=args.spike_limit, seed=args.seed)
-        if args.fault_rate:
-            fake.faults(error_rate=args.fault_rate, seed=args.seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    fake = build_fake(args)
     base = f"http://{args.host}:{args.port}"
     console = stderr_console()
     console.print(f"[bold]FakeProcore[/] on {base}  (Ctrl-C stops it)")

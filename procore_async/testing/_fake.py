@@ -58,6 +58,13 @@ class FakeProcore:
     tokens); ``spike_limit`` its 10-second limit, off by default; None turns a window
     off.  ``seed`` makes tokens and request ids reproducible; ``clock`` (epoch seconds)
     drives token expiry, authorization codes, timestamps and the rate windows.
+
+    ``strict=True`` (the default) plays by Procore's rules, from Procore's operation
+    catalog shipped in the package: only catalog operations answer (anything else is a
+    404), sync only where the catalog has it, ``Idempotency-Token`` replayed only where
+    the catalog declares it, 429s with ``X-Rate-Limit-*`` and no ``Retry-After``, a
+    rolling spike window, v2 error bodies, and no HTTP Basic on the token endpoint.
+    ``strict=False`` is the first release's kinder fake: any collection on any path.
     """
 
     def __init__(
@@ -74,6 +81,7 @@ class FakeProcore:
         projects: int = 250,
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        strict: bool = True,
     ) -> None:
         if not 1 <= default_per_page <= max_per_page:
             raise ValueError("need 1 <= default_per_page <= max_per_page")
@@ -81,6 +89,7 @@ class FakeProcore:
         self.client_secret = client_secret
         self.redirect_uri = redirect_uri
         self.stats = FakeStats()
+        self.strict = strict
         self._clock = clock
         self._rng = random.Random(seed)
         self._state = State(clock)
@@ -106,8 +115,9 @@ class FakeProcore:
             stats=self.stats,
             default_user_id=self.user["id"],
             service_user_id=self.service_account["id"],
+            allow_basic=not strict,
         )
-        self._limits = RateLimiter(rate_limit, spike_limit, clock)
+        self._limits = RateLimiter(rate_limit, spike_limit, clock, rolling=strict)
         self._api = Api(
             self._state,
             self._oauth,
@@ -115,6 +125,7 @@ class FakeProcore:
             default_per_page=default_per_page,
             max_per_page=max_per_page,
             me=self._me,
+            strict=strict,
         )
         self._faults: Faults | None = None
         # Webhooks (hooks, triggers, deliveries): state listener + their own routes.
@@ -141,12 +152,14 @@ class FakeProcore:
 
         ``error_rate`` is the share of requests that fail, each with one of ``kinds``:
         ``"500"``, ``"502"``, ``"503"`` (with ``Retry-After: retry_after``), ``"429"``
-        (with ``Retry-After`` and rate headers), ``"drop_before"`` (connection lost, no
+        (rate headers with ``X-Rate-Limit-Reset`` ``retry_after`` seconds ahead; a
+        lenient fake adds ``Retry-After``), ``"drop_before"`` (connection lost, no
         change made) and ``"drop_after"`` (change made, reply lost).  ``latency`` delays
         every request by that many seconds, or by a uniform draw from a ``(low, high)``
         range, with ``anyio.sleep`` so concurrent requests overlap.  ``only_retryable``
         keeps 500s, 502s and drops off requests a correct client must not blindly
-        resend (POST and PATCH without an ``Idempotency-Token``).  ``oauth=False`` spares the
+        resend: POST and PATCH, unless they carry an ``Idempotency-Token`` the operation
+        honours (on a strict fake: the catalog declares it).  ``oauth=False`` spares the
         ``/oauth/*`` endpoints.  The same ``seed`` and request sequence give the same
         faults.
         """
@@ -272,7 +285,7 @@ class FakeProcore:
         oauth = request.path.startswith("/oauth/")
         decision = _NO_FAULT
         if self._faults is not None:
-            idempotent = "idempotency-token" in request.headers
+            idempotent = not oauth and self._api.replays(request)
             decision = self._faults.draw(request.method, idempotent=idempotent, oauth=oauth)
         if decision.delay > 0:
             await anyio.sleep(decision.delay)
@@ -280,7 +293,10 @@ class FakeProcore:
         rate_headers = verdict.headers
         kind = decision.kind
         if not verdict.allowed:
-            reply = text_reply(429, RATE_LIMIT_TEXT, [("Retry-After", str(verdict.retry_after))])
+            # Procore's 429 says when through X-Rate-Limit-Reset (already in rate_headers);
+            # Retry-After is for 503s (procore-api.md section 5).
+            wait = [] if self.strict else [("Retry-After", str(verdict.retry_after))]
+            reply = text_reply(429, RATE_LIMIT_TEXT, wait)
         elif kind == "drop_before":
             stats.faults[kind] += 1
             await _drop(send, applied=False)
@@ -347,13 +363,17 @@ class FakeProcore:
             return text_reply(502, "Bad Gateway", verdict.headers)
         if kind == "503":
             return text_reply(503, "Service Unavailable", [*verdict.headers, ("Retry-After", wait)])
+        reset = str(math.ceil(self._clock() + float(wait)))
+        if self.strict:
+            limit = verdict.headers[0] if verdict.headers else _limit_header(self._limits)
+            headers = [limit, ("X-Rate-Limit-Remaining", "0"), ("X-Rate-Limit-Reset", reset)]
+            return text_reply(429, RATE_LIMIT_TEXT, headers)
         headers = [("Retry-After", wait)]
         if verdict.headers:
-            reset = math.ceil(self._clock() + float(wait))
             headers += [
                 verdict.headers[0],
                 ("X-Rate-Limit-Remaining", "0"),
-                ("X-Rate-Limit-Reset", str(reset)),
+                ("X-Rate-Limit-Reset", reset),
             ]
         return text_reply(429, RATE_LIMIT_TEXT, headers)
 
@@ -366,6 +386,11 @@ class FakeProcore:
         if not key or key[-1].isdigit() or not self._state.parents_exist(company_id, key):
             raise ValueError(f"{resource!r} does not name a collection of company {company_id}")
         return key
+
+
+def _limit_header(limits: RateLimiter) -> tuple[str, str]:
+    """``X-Rate-Limit-Limit`` for an injected 429 when the fake's own limits are off."""
+    return ("X-Rate-Limit-Limit", str(limits.hourly or 3600))
 
 
 def _project(i: int) -> Record:

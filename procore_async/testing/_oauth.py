@@ -92,8 +92,12 @@ class OAuthServer:
         stats: FakeStats,
         default_user_id: int,
         service_user_id: int,
+        allow_basic: bool = False,
     ) -> None:
         self.app = app
+        #: Procore takes the client credentials in the form body only; a strict fake
+        #: refuses HTTP Basic (``invalid_client``), a lenient one accepts it.
+        self.allow_basic = allow_basic
         self.lifetime = lifetime
         self._clock = clock
         self._secret = secret
@@ -190,7 +194,7 @@ class OAuthServer:
         if grant_type == "refresh_token":
             spent = self._refresh.pop(str(params.get("refresh_token")), None)
         client_id, client_secret = params.get("client_id"), params.get("client_secret")
-        basic = request.basic_auth()
+        basic = request.basic_auth() if self.allow_basic else None
         if client_id is None and basic is not None:
             client_id, client_secret = basic
         if not self._client_ok(client_id, client_secret):

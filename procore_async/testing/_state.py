@@ -131,13 +131,19 @@ class State:
         return True
 
     def validate(
-        self, coll: Collection, attrs: Mapping[str, Any], record_id: int | None
+        self,
+        coll: Collection,
+        attrs: Mapping[str, Any],
+        record_id: int | None,
+        required: tuple[str, ...] = ("name",),
     ) -> dict[str, list[str]]:
-        """Per-field errors, Rails style: a blank or (on create) missing name, a taken
-        ``origin_id``.  ``record_id`` is None for a create."""
+        """Per-field errors, Rails style: a ``required`` attribute blank or (on create)
+        missing, a taken ``origin_id``.  ``record_id`` is None for a create; a strict
+        fake passes the attributes the catalog requires of that create."""
         errors: dict[str, list[str]] = {}
-        if ("name" in attrs or record_id is None) and _blank(attrs.get("name")):
-            errors["name"] = ["can't be blank"]
+        for name in required:
+            if (name in attrs or record_id is None) and _blank(attrs.get(name)):
+                errors[name] = ["can't be blank"]
         origin = attrs.get("origin_id")
         if origin is not None:
             owner = coll.origins.get(str(origin))

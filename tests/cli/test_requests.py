@@ -40,26 +40,35 @@ def test_query_version_and_company_id_reach_the_server(served: Any, capsys: Caps
 
 
 def test_write_verbs_round_trip(served: Any, capsys: Capsys, tmp_path: Any) -> None:
-    company = str(served.fake.company_id)
-    body = tmp_path / "vendor.json"
-    body.write_text('{"vendor": {"name": "Acme Rebar"}}')
-    assert main(_cli(served, "post", "vendors", "--company-id", company, "--body", f"@{body}")) == 0
+    fake = served.fake
+    company = str(fake.company_id)
+    body = tmp_path / "insurance.json"
+    body.write_text('{"insurance": {"name": "Liability", "vendor_id": 7}}')
+    base = f"companies/{company}/insurances"
+    assert main(_cli(served, "post", base, "--company-id", company, "--body", f"@{body}")) == 0
     created = json.loads(capsys.readouterr().out)
-    assert created["name"] == "Acme Rebar"
-    path = f"vendors/{created['id']}"
-    patch = '{"vendor": {"name": "Acme Steel"}}'
+    assert created["name"] == "Liability"
+    path = f"{base}/{created['id']}"
+    patch = '{"insurance": {"name": "Auto"}}'
     assert main(_cli(served, "patch", path, "--company-id", company, "--body", patch)) == 0
-    assert json.loads(capsys.readouterr().out)["name"] == "Acme Steel"
-    assert main(_cli(served, "put", path, "--company-id", company, "--body", patch)) == 0
-    capsys.readouterr()
+    assert json.loads(capsys.readouterr().out)["name"] == "Auto"
     assert main(_cli(served, "delete", path, "--company-id", company)) == 0
     assert json.loads(capsys.readouterr().out) == {}
-    assert served.fake.records(served.fake.company_id, "vendors") == []
+    assert fake.records(fake.company_id, "insurances") == []
+    # PUT: Procore has it on a few operations, drawing disciplines among them.
+    project = fake.records(fake.company_id, "projects")[0]["id"]
+    discipline = fake.add_records(fake.company_id, "drawing_disciplines", project_id=project)[0]
+    put = f"projects/{project}/drawing_disciplines/{discipline['id']}"
+    renamed = '{"drawing_discipline": {"name": "Structural"}}'
+    assert main(_cli(served, "put", put, "--company-id", company, "--body", renamed)) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "Structural"
 
 
 def test_api_errors_are_one_typed_line_and_exit_1(served: Any, capsys: Capsys) -> None:
     company = str(served.fake.company_id)
-    assert main(_cli(served, "get", "projects/999999", "--company-id", company)) == 1
+    query = f"company_id={company}"
+    argv = _cli(served, "get", "projects/999999", "--company-id", company, "--query", query)
+    assert main(argv) == 1
     out, err = capsys.readouterr()
     assert out == ""
     lines = err.strip().splitlines()
@@ -68,7 +77,8 @@ def test_api_errors_are_one_typed_line_and_exit_1(served: Any, capsys: Capsys) -
     assert "request id" in lines[0]
     assert "Traceback" not in err
 
-    argv = _cli(served, "post", "vendors", "--company-id", company, "--body", '{"name": ""}')
+    body = f'{{"company_id": {company}, "vendor": {{"name": ""}}}}'
+    argv = _cli(served, "post", "vendors", "--company-id", company, "--body", body)
     assert main(argv) == 1
     assert "InvalidRequestError: 422" in capsys.readouterr().err
 

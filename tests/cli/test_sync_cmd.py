@@ -27,7 +27,7 @@ def test_csv_sync_reports_rejected_rows(served: Any, tmp_path: Path, capsys: Cap
     report = tmp_path / "rejected.jsonl"
     argv = [
         "sync", "vendors/sync", "--file", str(csv_path), "--company-id", str(fake.company_id),
-        "--batch-size", "10", "--concurrency", "3", "--rejected", str(report),
+        "--param", f"company_id={fake.company_id}", "--batch-size", "10", "--concurrency", "3", "--rejected", str(report),
         *served.flags(),
     ]  # fmt: skip
     assert main(argv) == 1  # some rows did not make it

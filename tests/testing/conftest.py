@@ -42,6 +42,18 @@ async def http(fake: FakeProcore) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+@pytest.fixture
+def lenient(clock: Clock) -> FakeProcore:
+    """The first release's kinder fake: any collection on any path."""
+    return FakeProcore(seed=7, clock=clock, strict=False)
+
+
+@pytest.fixture
+async def lenient_http(lenient: FakeProcore) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=lenient.transport(), base_url=BASE) as client:
+        yield client
+
+
 def user_headers(fake: FakeProcore, company: int | None = None) -> dict[str, str]:
     """Bearer headers for a fresh user token, with ``Procore-Company-Id`` (default the first)."""
     token = fake.issue_token()

@@ -1,4 +1,4 @@
-"""FakeProcore's REST API: me, companies, MPZ, CRUD on any resource, v1.x and v2.0."""
+"""FakeProcore's REST API: me, companies, MPZ, CRUD on catalog resources, v1.x and v2.0."""
 
 from __future__ import annotations
 
@@ -42,9 +42,9 @@ async def test_client_credentials_tokens_need_the_header_even_for_me(
     ("method", "path"),
     [
         ("GET", "/rest/v1.0/projects?company_id=8089"),
-        ("GET", "/rest/v1.1/companies/8089/vendors"),
-        ("POST", "/rest/v1.0/companies/8089/vendors"),
-        ("GET", "/rest/v2.0/companies/8089/projects"),
+        ("GET", "/rest/v1.0/vendors?company_id=8089"),
+        ("POST", "/rest/v1.0/vendors"),
+        ("GET", "/rest/v1.1/companies/8089/me"),
         ("GET", "/rest/v1.1/me"),
         ("PATCH", "/rest/v1.0/projects/sync?company_id=8089"),
     ],
@@ -76,7 +76,37 @@ async def test_projects_list_needs_company_id_param(
     assert "company_id" in response.json()["errors"]
 
 
-async def test_crud_on_any_resource_name(http: httpx.AsyncClient, fake: FakeProcore) -> None:
+async def test_crud_on_a_catalog_resource(http: httpx.AsyncClient, fake: FakeProcore) -> None:
+    headers = user_headers(fake)
+    base = f"/rest/v1.0/companies/{fake.company_id}/insurances"
+    missing = await http.post(base, headers=headers, json={"insurance": {"name": "Liability"}})
+    # The catalog's create schema requires vendor_id of an insurance.
+    assert missing.json() == {"errors": {"vendor_id": ["can't be blank"]}}
+    body = {"insurance": {"name": "Liability", "vendor_id": 7}}
+    created = await http.post(base, headers=headers, json=body)
+    assert created.status_code == 201
+    insurance = created.json()
+    assert isinstance(insurance["id"], int)
+    assert insurance["created_at"].endswith("Z")
+    shown = await http.get(f"{base}/{insurance['id']}", headers=headers)
+    assert shown.json() == insurance
+    updated = await http.patch(
+        f"{base}/{insurance['id']}", headers=headers, json={"insurance": {"name": "Auto"}}
+    )
+    assert updated.json()["name"] == "Auto"
+    assert [i["name"] for i in fake.records(fake.company_id, "insurances")] == ["Auto"]
+    listed = await http.get(base, headers=headers)
+    assert [i["id"] for i in listed.json()] == [insurance["id"]]
+    deleted = await http.delete(f"{base}/{insurance['id']}", headers=headers)
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert (await http.get(f"{base}/{insurance['id']}", headers=headers)).status_code == 404
+    assert fake.records(fake.company_id, "insurances") == []
+
+
+async def test_lenient_fake_crud_on_any_resource_name(
+    lenient_http: httpx.AsyncClient, lenient: FakeProcore
+) -> None:
+    http, fake = lenient_http, lenient
     headers = user_headers(fake)
     base = f"/rest/v1.0/companies/{fake.company_id}/vendors"
     created = await http.post(base, headers=headers, json={"vendor": {"name": "Acme"}})
@@ -107,7 +137,7 @@ async def test_create_validates_blank_names_and_taken_origin_ids(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
     headers = user_headers(fake)
-    base = f"/rest/v1.0/companies/{fake.company_id}/vendors"
+    base = f"/rest/v1.0/vendors?company_id={fake.company_id}"
     blank = await http.post(base, headers=headers, json={"vendor": {"name": " "}})
     assert (blank.status_code, blank.json()) == (422, {"errors": {"name": ["can't be blank"]}})
     missing = await http.post(base, headers=headers, json={"vendor": {"origin_id": "q"}})
@@ -139,8 +169,11 @@ async def test_project_scoped_resources_and_their_aliases(
     rfis = fake.add_records(fake.company_id, "rfis", 3, project_id=project)
     nested = await http.get(f"/rest/v1.0/projects/{project}/rfis", headers=headers)
     assert [r["id"] for r in nested.json()] == [r["id"] for r in rfis]
-    alias = await http.get(f"/rest/v1.0/rfis?project_id={project}", headers=headers)
-    assert alias.json() == nested.json()
+    alias = await http.get(
+        f"/rest/v2.0/companies/{fake.company_id}/projects/{project}/coordination_issues",
+        headers=headers,
+    )
+    assert alias.json() == []  # another collection, scoped to the same project
     other_company = user_headers(fake, company=fake.second_company_id)
     hidden = await http.get(f"/rest/v1.0/projects/{project}/rfis", headers=other_company)
     assert hidden.status_code == 404
@@ -154,16 +187,19 @@ async def test_filters_by_id_origin_id_and_attribute(
     rows = fake.add_records(fake.company_id, "vendors", 5, origin_id=lambda i: f"ext-{i}",
                             city=lambda i: "Oslo" if i % 2 else "Rome")  # fmt: skip
     headers = user_headers(fake)
-    base = f"/rest/v1.0/companies/{fake.company_id}/vendors"
+    base = "/rest/v1.0/vendors"
+    scope = ("company_id", fake.company_id)
     by_ids = await http.get(
         base,
         headers=headers,
-        params=[("filters[id][]", rows[3]["id"]), ("filters[id][]", rows[0]["id"])],
+        params=[scope, ("filters[id][]", rows[3]["id"]), ("filters[id][]", rows[0]["id"])],
     )
     assert [r["id"] for r in by_ids.json()] == [rows[0]["id"], rows[3]["id"]]
-    by_origin = await http.get(base, headers=headers, params={"filters[origin_id]": "ext-2"})
+    by_origin = await http.get(
+        base, headers=headers, params=[scope, ("filters[origin_id]", "ext-2")]
+    )
     assert [r["id"] for r in by_origin.json()] == [rows[1]["id"]]
-    by_city = await http.get(base, headers=headers, params={"filters[city]": "Oslo"})
+    by_city = await http.get(base, headers=headers, params=[scope, ("filters[city]", "Oslo")])
     assert by_city.headers["total"] == "3"
 
 
@@ -171,20 +207,19 @@ async def test_v2_wraps_data_and_uses_string_ids(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
     headers = user_headers(fake)
-    base = f"/rest/v2.0/companies/{fake.company_id}/projects"
+    project = fake.records(fake.company_id, "projects")[0]["id"]
+    fake.add_records(fake.company_id, "commitment_contracts", 12, project_id=project)
+    base = f"/rest/v2.0/companies/{fake.company_id}/projects/{project}/commitment_contracts"
     listed = await http.get(base, headers=headers)
     data = listed.json()["data"]
     assert len(data) == 10  # v2 default per_page
     assert isinstance(data[0]["id"], str)
-    assert data[0]["company"]["id"] == str(fake.company_id)
     shown = await http.get(f"{base}/{data[0]['id']}", headers=headers)
     assert shown.json() == {"data": data[0]}
-    created = await http.post(
-        f"/rest/v2.0/companies/{fake.company_id}/punch_items", headers=headers, json={"name": ""}
-    )
-    assert created.status_code == 422
+    created = await http.post(base, headers=headers, json={"name": "CC"})
+    assert created.status_code == 422  # the catalog requires a commitment contract's type
     assert created.json()["error"]["code"] == "VALIDATION_ERROR"
-    assert created.json()["error"]["details"][0]["source"] == "name"
+    assert created.json()["error"]["details"][0]["source"] == "type"
     missing = await http.get(f"{base}/1", headers=headers)
     assert missing.json()["error"]["code"] == "NOT_FOUND"
 
@@ -210,7 +245,7 @@ async def test_every_response_carries_a_unique_request_id(
 
 async def test_malformed_json_is_400(http: httpx.AsyncClient, fake: FakeProcore) -> None:
     response = await http.post(
-        f"/rest/v1.0/companies/{fake.company_id}/vendors",
+        f"/rest/v1.0/companies/{fake.company_id}/insurances",
         headers={**user_headers(fake), "Content-Type": "application/json"},
         content=b"{nope",
     )

@@ -50,7 +50,7 @@ async def test_error_rate_zero_and_no_arguments_turn_injection_off() -> None:
     assert set(await statuses(fake, 20)) == {"200"}
 
 
-async def test_injected_503_and_429_carry_retry_after(clock: Clock) -> None:
+async def test_injected_503_carries_retry_after_and_429_only_rate_headers(clock: Clock) -> None:
     fake = FakeProcore(clock=clock)
     headers = user_headers(fake)
     async with httpx.AsyncClient(transport=fake.transport(), base_url=BASE) as http:
@@ -61,7 +61,8 @@ async def test_injected_503_and_429_carry_retry_after(clock: Clock) -> None:
         fake.faults(error_rate=1.0, kinds=["429"], retry_after=2)
         limited = await http.get("/rest/v1.0/me", headers=headers)
     assert limited.status_code == 429
-    assert limited.headers["retry-after"] == "2"
+    assert "retry-after" not in limited.headers  # Procore: read X-Rate-Limit-Reset on a 429
+    assert limited.headers["x-rate-limit-limit"] == "3600"
     assert limited.headers["x-rate-limit-remaining"] == "0"
     assert limited.headers["x-rate-limit-reset"] == str(int(clock.now) + 2)
     assert limited.text.startswith("You have surpassed")
@@ -69,19 +70,41 @@ async def test_injected_503_and_429_carry_retry_after(clock: Clock) -> None:
     assert fake.stats.rate_limited == 1
 
 
+async def test_lenient_fake_429_also_carries_retry_after(clock: Clock) -> None:
+    fake = FakeProcore(clock=clock, strict=False)
+    async with httpx.AsyncClient(transport=fake.transport(), base_url=BASE) as http:
+        fake.faults(error_rate=1.0, kinds=["429"], retry_after=2)
+        limited = await http.get("/rest/v1.0/me", headers=user_headers(fake))
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "2")
+    assert limited.headers["x-rate-limit-reset"] == str(int(clock.now) + 2)
+
+
 async def test_drop_before_apply_loses_the_write(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
     fake.faults(error_rate=1.0, kinds=["drop_before"])
     headers = {**user_headers(fake), "Idempotency-Token": "t1"}
-    url = f"/rest/v1.0/companies/{fake.company_id}/vendors"
+    url, body = _group_url(fake), {"distribution_group": {"name": "Lost"}}
     with pytest.raises(httpx.RemoteProtocolError):
-        await http.post(url, headers=headers, json={"vendor": {"name": "Lost"}})
-    assert fake.records(fake.company_id, "vendors") == []
+        await http.post(url, headers=headers, json=body)
+    assert _groups(fake) == []
     fake.faults()
-    retried = await http.post(url, headers=headers, json={"vendor": {"name": "Lost"}})
-    assert retried.status_code == 201
-    assert len(fake.records(fake.company_id, "vendors")) == 1
+    retried = await http.post(url, headers=headers, json=body)
+    assert retried.status_code == 200
+    assert len(_groups(fake)) == 1
+
+
+def _group_url(fake: FakeProcore) -> str:
+    """Distribution groups: one of the five operations that declare Idempotency-Token."""
+    return f"/rest/v1.0/projects/{_project(fake)}/distribution_groups"
+
+
+def _project(fake: FakeProcore) -> int:
+    return int(fake.records(fake.company_id, "projects")[0]["id"])
+
+
+def _groups(fake: FakeProcore) -> list[dict[str, object]]:
+    return fake.records(fake.company_id, "distribution_groups", project_id=_project(fake))
 
 
 async def test_drop_after_apply_keeps_the_write_and_a_retry_replays(
@@ -89,14 +112,14 @@ async def test_drop_after_apply_keeps_the_write_and_a_retry_replays(
 ) -> None:
     fake.faults(error_rate=1.0, kinds=["drop_after"])
     headers = {**user_headers(fake), "Idempotency-Token": "t2"}
-    url = f"/rest/v1.0/companies/{fake.company_id}/vendors"
+    url, body = _group_url(fake), {"distribution_group": {"name": "Kept"}}
     with pytest.raises(httpx.ReadError):
-        await http.post(url, headers=headers, json={"vendor": {"name": "Kept"}})
-    assert [v["name"] for v in fake.records(fake.company_id, "vendors")] == ["Kept"]
+        await http.post(url, headers=headers, json=body)
+    assert [g["name"] for g in _groups(fake)] == ["Kept"]
     fake.faults()
-    retried = await http.post(url, headers=headers, json={"vendor": {"name": "Kept"}})
-    assert retried.status_code == 200  # the stored 201, replayed
-    assert len(fake.records(fake.company_id, "vendors")) == 1
+    retried = await http.post(url, headers=headers, json=body)
+    assert retried.status_code == 200  # the stored reply, replayed
+    assert len(_groups(fake)) == 1
     assert fake.stats.faults["drop_after"] == 1
     assert fake.stats.replays == 1
 
@@ -106,7 +129,7 @@ async def test_only_retryable_spares_unprotected_writes(
 ) -> None:
     fake.faults(error_rate=1.0, seed=3)
     headers = user_headers(fake)
-    url = f"/rest/v1.0/companies/{fake.company_id}/vendors"
+    url = f"/rest/v1.0/vendors?company_id={fake.company_id}"
     seen = {(await http.post(url, headers=headers, json={"name": "x"})).status_code
             for _ in range(40)}  # fmt: skip
     assert seen == {429, 503}

@@ -54,7 +54,7 @@ async def test_429_when_hourly_limit_is_spent_then_window_resets(clock: Clock) -
         assert refused.text == TEXT
         assert refused.headers["content-type"].startswith("text/plain")
         assert limits(refused) == (3, 0, int(clock.now) - 100 + 3600)
-        assert refused.headers["retry-after"] == "3500"
+        assert "retry-after" not in refused.headers  # the reset header says when
         clock.advance(3500)
         assert (await http.get("/rest/v1.0/me", headers=headers)).status_code == 200
     assert fake.stats.rate_limited == 1
@@ -92,7 +92,7 @@ async def test_spike_limit_refuses_the_eleventh_request_in_ten_seconds(clock: Cl
         refused = await http.get("/rest/v1.0/me", headers=headers)
         assert refused.status_code == 429
         assert limits(refused) == (10, 0, int(clock.now) + 10)
-        assert refused.headers["retry-after"] == "10"
+        assert "retry-after" not in refused.headers
         clock.advance(10)
         assert (await http.get("/rest/v1.0/me", headers=headers)).status_code == 200
 

@@ -54,11 +54,25 @@ async def test_multipart_body_as_curl_dash_f_sends_it(
     assert response.status_code == 200, response.text
 
 
-async def test_http_basic_client_authentication_is_accepted(
+async def test_http_basic_client_authentication_is_refused(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
+    # Procore takes client_id/client_secret in the form body; HTTP Basic is not enough.
     basic = base64.b64encode(f"{fake.client_id}:{fake.client_secret}".encode()).decode()
     response = await http.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert (response.status_code, response.json()["error"]) == (401, "invalid_client")
+    assert fake.stats.token_grants["client_credentials"] == 0
+
+
+async def test_lenient_fake_accepts_http_basic(
+    lenient_http: httpx.AsyncClient, lenient: FakeProcore
+) -> None:
+    basic = base64.b64encode(f"{lenient.client_id}:{lenient.client_secret}".encode()).decode()
+    response = await lenient_http.post(
         "/oauth/token",
         data={"grant_type": "client_credentials"},
         headers={"Authorization": f"Basic {basic}"},

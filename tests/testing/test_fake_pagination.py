@@ -18,7 +18,9 @@ DOCS_LINK = (
 )
 
 
-async def test_link_header_is_byte_for_byte_the_documented_one(fake: FakeProcore) -> None:
+async def test_link_header_is_byte_for_byte_the_documented_one(lenient: FakeProcore) -> None:
+    # Procore's docs example omits punch_items' required project_id: a lenient fake serves it.
+    fake = lenient
     fake.add_records(fake.company_id, "punch_items", 150)
     async with httpx.AsyncClient(transport=fake.transport()) as http:
         response = await http.get(
@@ -76,19 +78,21 @@ async def test_single_page_has_no_link_header(http: httpx.AsyncClient, fake: Fak
     )
     assert "link" not in response.headers
     assert (response.headers["total"], response.headers["per-page"]) == ("3", "100")
-    empty = await http.get(f"/rest/v1.0/companies/{fake.company_id}/vendors", headers=headers)
+    empty = await http.get(f"/rest/v1.0/vendors?company_id={fake.company_id}", headers=headers)
     assert (empty.json(), empty.headers["total"], "link" in empty.headers) == ([], "0", False)
 
 
 async def test_v2_link_header_is_present_but_empty_on_a_single_page(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
+    fake.add_records(fake.second_company_id, "roles", 3)
     response = await http.get(
-        f"/rest/v2.0/companies/{fake.second_company_id}/projects", headers=user_headers(fake)
+        f"/rest/v2.0/companies/{fake.second_company_id}/roles", headers=user_headers(fake)
     )
     assert response.headers["link"] == ""
+    assert len(response.json()["data"]) == 3
     capped = await http.get(
-        f"/rest/v2.0/companies/{fake.company_id}/projects?per_page=1000",
+        f"/rest/v2.0/companies/{fake.company_id}/roles?per_page=1000",
         headers=user_headers(fake),
     )
     assert capped.headers["per-page"] == "100"
