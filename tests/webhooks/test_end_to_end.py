@@ -1,9 +1,9 @@
 """The whole loop over real sockets, as issue #15's "How it is checked" describes it.
 
 FakeProcore is served over HTTP by uvicorn, and so is the receiver.  ``ensure``
-registers a hook; 500 changes made through the API (creates, updates, deletes, and
-two syncs) emit 500 events, with the fake sending 10% of them twice and failing 10%
-of first deliveries.  Halfway through, the receiver is stopped and its replacement
+registers a hook; 500 changes to direct costs made through the API (creates, updates,
+deletes, and two syncs) emit 500 events, with the fake sending 10% of them twice and
+failing 10% of first deliveries.  Halfway through, the receiver is stopped and its replacement
 (a new receiver, new workers, the same Redis dedupe store) catches up from the
 deliveries endpoint.  Every event reaches the handler exactly once.
 """
@@ -35,12 +35,18 @@ from .conftest import SECRET, free_port, v2_payload
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
+def _cost(invoice: str, **more: str) -> dict[str, Any]:
+    """A direct cost with Procore's required fields (and a name, which the fake's sync wants)."""
+    fields = {"invoice_number": invoice, "vendor_id": 1, "direct_cost_type": "invoice"}
+    return {**fields, "name": f"Cost {invoice}", **more}
+
+
 def _receiver(redis: Any, prefix: str, handled: Counter[str]) -> WebhookReceiver:
     receiver = WebhookReceiver(
         authorization=SECRET, dedupe=RedisDedupeStore(redis, prefix=prefix), concurrency=4
     )
 
-    @receiver.on("RFIs")
+    @receiver.on("Direct Costs")
     async def count(event: WebhookEvent) -> None:
         handled[event.id] += 1
         await anyio.lowlevel.checkpoint()
@@ -55,7 +61,9 @@ async def _changes(client: procore_async.AsyncClient, company: int, project: int
     async def create(i: int) -> None:
         async with limiter:
             await client.post(
-                f"projects/{project}/rfis", body={"rfi": {"name": f"RFI {i}"}}, company_id=company
+                f"projects/{project}/direct_costs",
+                body={"direct_cost": _cost(f"I-{i}")},
+                company_id=company,
             )
 
     async with anyio.create_task_group() as tg:
@@ -85,7 +93,7 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
                     scope,
                     namespace="e2e-test",
                     destination_url=f"{url}/procore",
-                    triggers=[("RFIs", "create"), ("RFIs", "update"), ("RFIs", "delete")],
+                    triggers=[("Direct Costs", k) for k in ("create", "update", "delete")],
                     headers={"Authorization": SECRET},
                     payload_version="v2.0",
                 )
@@ -94,7 +102,7 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
                     scope,
                     namespace="e2e-test",
                     destination_url=f"{url}/procore",
-                    triggers=[("RFIs", "create"), ("RFIs", "update"), ("RFIs", "delete")],
+                    triggers=[("Direct Costs", k) for k in ("create", "update", "delete")],
                     headers={"Authorization": SECRET},
                     payload_version="v2.0",
                 )
@@ -106,7 +114,7 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
                     scope,
                     namespace="e2e-forged",
                     destination_url=f"{url}/procore",
-                    triggers=[("RFIs", "create")],
+                    triggers=[("Direct Costs", "create")],
                     headers={"Authorization": "Bearer not-the-secret"},
                 )
 
@@ -120,7 +128,7 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
                     missing = await raw.post(f"{url}/procore", json=v2_payload())
                     assert missing.status_code == 401
 
-                # Phase 1: 200 creates through the API and a sync of 50 new RFIs.
+                # Phase 1: 200 creates through the API and a sync of 50 new direct costs.
                 await _changes(client, company, project, 200)
                 with anyio.fail_after(30):
                     while not fake.webhooks.deliveries(forged.hook.id)[0]["delivery_attempts"]:
@@ -129,12 +137,8 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
                 assert {a["response_status"] for a in refused} <= {401, None}
                 await client.webhooks.delete_hook(scope, forged.hook.id)  # stops its retries
                 synced = await client.sync(
-                    f"projects/{project}/rfis/sync",
-                    body={
-                        "updates": [
-                            {"name": f"Synced {i}", "origin_id": f"s-{i}"} for i in range(50)
-                        ]
-                    },
+                    f"projects/{project}/direct_costs/sync",
+                    body={"updates": [_cost(f"S-{i}", origin_id=f"s-{i}") for i in range(50)]},
                     company_id=company,
                 )
                 assert len(synced.entities) == 50
@@ -143,20 +147,23 @@ async def test_five_hundred_events_each_handled_once_across_a_restart(redis_clie
             assert len(handled) == 250
 
             # Phase 2, receiver down: 150 updates, 50 deletes and a sync of 50 more.
-            rfis = fake.records(company, "rfis", project_id=project)
-            for rfi in rfis[:150]:
+            costs = fake.records(company, "direct_costs", project_id=project)
+            for cost in costs[:150]:
                 await client.patch(
-                    f"projects/{project}/rfis/{rfi['id']}",
-                    body={"rfi": {"subject": "changed"}},
+                    f"projects/{project}/direct_costs/{cost['id']}",
+                    body={"direct_cost": {"description": "changed"}},
                     company_id=company,
                 )
-            for rfi in rfis[150:200]:
-                await client.delete(f"projects/{project}/rfis/{rfi['id']}", company_id=company)
-            await client.sync(
-                f"projects/{project}/rfis/sync",
-                body={"updates": [{"name": f"Late {i}", "origin_id": f"l-{i}"} for i in range(50)]},
+            for cost in costs[150:200]:
+                await client.delete(
+                    f"projects/{project}/direct_costs/{cost['id']}", company_id=company
+                )
+            late = await client.sync(
+                f"projects/{project}/direct_costs/sync",
+                body={"updates": [_cost(f"L-{i}", origin_id=f"l-{i}") for i in range(50)]},
                 company_id=company,
             )
+            assert len(late.entities) == 50, late.errors[:2]
             assert fake.webhooks.events == 500
             pending = [
                 d async for d in client.webhooks.deliveries(scope, hook_id, status="retrying")
