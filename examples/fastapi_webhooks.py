@@ -54,7 +54,7 @@ async def rfi_changed(event: WebhookEvent) -> None:
 
 
 def _rfi(body: dict[str, Any]) -> dict[str, Any]:
-    return {"subject": body.get("subject"), "name": body.get("name")}
+    return {"subject": body.get("subject")}
 
 
 @asynccontextmanager
@@ -96,10 +96,13 @@ async def create_rfi(subject: str = "Door hardware?") -> dict[str, Any]:
     if fake is None:
         raise HTTPException(404, "only against the built-in FakeProcore")
     project = fake.records(fake.company_id, "projects")[0]["id"]
+    rfi = {
+        "subject": subject,
+        "question": {"body": "Which one?"},
+        "rfi_manager_id": fake.user["id"],
+    }
     reply = await app.state.client.post(
-        f"projects/{project}/rfis",
-        body={"rfi": {"name": "RFI", "subject": subject}},
-        company_id=fake.company_id,
+        f"projects/{project}/rfis", body={"rfi": rfi}, company_id=fake.company_id
     )
     return {"id": reply.body["id"]}
 

@@ -78,7 +78,9 @@ def test_ensure_list_deliveries_and_listen(
         (listed,) = json.loads(capsys.readouterr().out)
         assert listed["triggers"] == [["Vendors", "create"]]
 
-        body = '{"vendor": {"name": "Shell Vendor"}}'
+        body = json.dumps(
+            {"company_id": served.fake.company_id, "vendor": {"name": "Shell Vendor"}}
+        )
         assert main(["post", "vendors", "--body", body, *common]) == 0
         vendor = json.loads(capsys.readouterr().out)
         printed = json.loads(_read_line(proc))

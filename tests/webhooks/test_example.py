@@ -36,7 +36,7 @@ async def test_rfi_events_are_received_and_fetched_back(monkeypatch: pytest.Monk
         await fake.webhooks.drain()
         await example.receiver.join()
         seen = (await http.get("/rfis/seen")).json()
-        assert seen == [{"event": "create", "id": rfi_id, "subject": "Which hinge?", "name": "RFI"}]
+        assert seen == [{"event": "create", "id": rfi_id, "subject": "Which hinge?"}]
         # A forged delivery is refused; the real one was not handled twice.
         forged = await http.post(
             "/procore/webhooks", json={"id": 1}, headers={"Authorization": "Bearer guess"}

@@ -78,17 +78,20 @@ async def test_every_change_through_the_api_is_an_event(
 ) -> None:
     sink = Recorder()
     fake.webhooks.route(DEST, sink)
-    kinds = [("RFIs", k) for k in ("create", "update", "delete")]
+    kinds = [("Direct Costs", k) for k in ("create", "update", "delete")]
     await _hook(client, fake, kinds, payload_version="v2.0")
     project = fake.records(fake.company_id, "projects")[0]["id"]
-    path = f"projects/{project}/rfis"
-    made = (await client.post(path, body={"rfi": {"name": "A"}}, company_id=fake.company_id)).body
+    path = f"projects/{project}/direct_costs"
+    cost = {"invoice_number": "I-1", "vendor_id": 1, "direct_cost_type": "invoice", "name": "A"}
+    made = (await client.post(path, body={"direct_cost": cost}, company_id=fake.company_id)).body
     await client.patch(
-        f"{path}/{made['id']}", body={"rfi": {"subject": "b"}}, company_id=fake.company_id
+        f"{path}/{made['id']}",
+        body={"direct_cost": {"description": "b"}},
+        company_id=fake.company_id,
     )
     await client.sync(
         f"{path}/sync",
-        body={"updates": [{"id": made["id"], "subject": "c"}, {"name": "B"}, {"name": ""}]},
+        body={"updates": [{"id": made["id"], "description": "c"}, {"name": "B"}, {"name": ""}]},
         company_id=fake.company_id,
         raise_on_error=False,
     )
@@ -98,7 +101,7 @@ async def test_every_change_through_the_api_is_an_event(
     assert got[0] == ("create", made["id"]) and got[-1] == ("delete", made["id"])
     assert [k for k, _ in got] == ["create", "update", "update", "create", "delete"]
     first = sink.payloads[0]
-    assert first["api_version"] == "v2.0" and first["resource_name"] == "RFIs"
+    assert first["api_version"] == "v2.0" and first["resource_name"] == "Direct Costs"
     assert first["project_id"] == project and first["company_id"] == fake.company_id
     assert set(first) >= {"id", "ulid", "timestamp", "metadata", "user_id"}
     assert len({p["id"] for p in sink.payloads}) == 5
@@ -171,7 +174,8 @@ async def test_delivery_never_blocks_the_api_request(
     sink.gate = anyio.Event()
     fake.webhooks.route(DEST, sink)
     await _hook(client, fake, [("Vendors", "create")])
-    reply = await client.post("vendors", body={"vendor": {"name": "V"}}, company_id=fake.company_id)
+    body = {"company_id": fake.company_id, "vendor": {"name": "V"}}
+    reply = await client.post("vendors", body=body, company_id=fake.company_id)
     assert reply.status_code == 201
     with anyio.fail_after(5):
         while not sink.requests:
