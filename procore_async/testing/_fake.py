@@ -133,7 +133,7 @@ class FakeProcore:
         from ._webhooks_api import WebhooksApi
 
         self.webhooks = FakeWebhooks(self._state, user_id=self.user["id"], seed=seed)
-        self._webhooks_api = WebhooksApi(self._state, self._oauth, self.webhooks)
+        WebhooksApi(self._state, self.webhooks).register(self._api.routes)
 
     # -- test helpers -----------------------------------------------------------------
 
@@ -305,11 +305,7 @@ class FakeProcore:
             reply = self._fault_reply(kind, verdict)
             rate_headers = ()
         else:
-            handled = (
-                self._oauth.handle(request)
-                if oauth
-                else self._webhooks_api.handle(request) or self._api.handle(request)
-            )
+            handled = self._oauth.handle(request) if oauth else self._api.handle(request)
             reply = handled or json_reply(404, {"errors": "Not Found"})
             if kind == "drop_after":
                 stats.faults[kind] += 1

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ._call import Call
 from ._http import Reply, Request, json_reply
-from ._oauth import OAuthServer
 from ._pagination import link_header, page_window
+from ._routes import Routes
 from ._state import Record, State
 from ._webhooks import RESOURCE_NAMES, FakeWebhooks
 
@@ -24,6 +25,21 @@ _VERSIONS = ("v2.0", "v3.0", "v4.0")
 _NAMESPACE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _V1_STATUS = {"successful": ("delivered",), "failing": ("retrying", "failed", "enqueued")}
 _CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND"}
+_OPERATIONS = (
+    ("GET", "/hooks"),
+    ("POST", "/hooks"),
+    ("GET", "/hooks/{id}"),
+    ("PATCH", "/hooks/{id}"),
+    ("DELETE", "/hooks/{id}"),
+    ("GET", "/hooks/{hook_id}/triggers"),
+    ("POST", "/hooks/{hook_id}/triggers"),
+    ("POST", "/hooks/{hook_id}/triggers/bulk"),
+    ("DELETE", "/hooks/{hook_id}/triggers/bulk"),
+    ("DELETE", "/hooks/{hook_id}/triggers/{id}"),
+    ("GET", "/hooks/{hook_id}/deliveries"),
+    ("GET", "/resources"),
+    ("GET", "/resources/api_versions"),
+)
 
 
 def _mask(value: Any) -> str:
@@ -68,63 +84,64 @@ class _Ctx:
 
 
 class WebhooksApi:
-    """Answers ``…/webhooks/…`` paths; ``handle`` returns None for every other path."""
+    """Answers the ``…/webhooks/…`` operations, registered as the fake's feature routes."""
 
-    def __init__(self, state: State, oauth: OAuthServer, hooks: FakeWebhooks) -> None:
-        self.state, self.oauth, self.hooks = state, oauth, hooks
+    def __init__(self, state: State, hooks: FakeWebhooks) -> None:
+        self.state, self.hooks = state, hooks
 
-    def handle(self, request: Request) -> Reply | None:
-        parts = request.path.strip("/").split("/")
-        if "webhooks" not in parts or parts[0] != "rest":
-            return None
-        at = parts.index("webhooks")
-        head, rest = parts[1:at], parts[at + 1 :]
-        found = self.oauth.check(request.bearer())
-        if isinstance(found, str):
-            return json_reply(401, {"errors": found})
-        raw = request.headers.get("procore-company-id", "").strip()
-        if not raw.isdigit():
-            return json_reply(400, {"errors": "Missing Procore-Company-Id header!"})
-        if int(raw) not in self.state.companies:
-            return json_reply(403, {"errors": ["App is not connected to this company."]})
-        if head == ["v1.0"]:
-            return self._v1(request, rest)
-        if len(head) in (3, 5) and head[0] == "v2.0" and head[1] == "companies":
-            ids = head[2::2]
-            if not all(i.isdigit() for i in ids) or (len(head) == 5 and head[3] != "projects"):
-                return None
-            company = int(ids[0])
-            project = int(ids[1]) if len(ids) > 1 else None
-            ctx = _Ctx(request, True, company, project)
-            if company not in self.state.companies or (
-                project is not None and self.state.project_company(project) != company
-            ):
-                return ctx.error(404, "Not Found")
-            return self._route(ctx, rest)
-        return None
+    def register(self, routes: Routes) -> None:
+        """Serve the catalog's 36 webhook operations as feature routes of the fake's API."""
+        prefixes = (
+            "/rest/v1.0/webhooks",
+            "/rest/v2.0/companies/{company_id}/webhooks",
+            "/rest/v2.0/companies/{company_id}/projects/{project_id}/webhooks",
+        )
+        for prefix in prefixes:
+            v2 = prefix.startswith("/rest/v2.0")
+            for method, tail in _OPERATIONS:
+                if tail == "/hooks/{id}" and method == "GET" and not v2:
+                    continue  # v1.0 has no "show hook"
+                if tail == "/resources/api_versions" and v2:
+                    continue
+                # Bulk bodies are JSON arrays (v2.0), which the fake's scope resolution
+                # (it reads company_id/project_id from an object body) cannot take.
+                bulk = tail.endswith("/bulk")
+                routes.add(method, prefix + tail, self._serve, scoped=not bulk)
 
-    def _v1(self, request: Request, rest: list[str]) -> Reply:
-        ctx = _Ctx(request, False, 0, None)
-        body = ctx.json() if request.method in ("POST", "PATCH") else {}
-        given: dict[str, Any] = body if isinstance(body, dict) else {}
+    def _serve(self, call: Call) -> Reply:
+        """One webhook operation, its scope checked by the fake (or here, for bulk)."""
+        company, project = call.company, call.project
+        if company is None:
+            found = self._scope(call)
+            if isinstance(found, Reply):
+                return found
+            company, project = found
+        parts = call.request.path.strip("/").split("/")
+        rest = parts[parts.index("webhooks") + 1 :]
+        return self._route(_Ctx(call.request, call.v2, company, project), rest)
 
-        def scope_id(name: str) -> int | None:
-            value = request.param(name) or given.get(name)
+    def _scope(self, call: Call) -> tuple[int, int | None] | Reply:
+        """The company and project of a bulk call: from the path (v2.0) or the query or
+        object body (v1.0), checked to exist, to belong together and to match the header."""
+        body = _Ctx(call.request, call.v2, 0, None).json()
+        given = body if isinstance(body, dict) else {}
+
+        def named(name: str) -> int | None:
+            value = call.params.get(name) or call.request.param(name) or given.get(name)
             text = str(value).strip() if value is not None else ""
             return int(text) if text.isdigit() else None
 
-        project = scope_id("project_id")
-        company = scope_id("company_id")
+        company, project = named("company_id"), named("project_id")
         if project is not None:
             owner = self.state.project_company(project)
-            if owner is None:
-                return ctx.error(404, "Not Found")
-            ctx.company, ctx.project = owner, project
-        elif company is not None and company in self.state.companies:
-            ctx.company = company
-        else:
-            return ctx.error(400, "You must supply either a company_id or project_id")
-        return self._route(ctx, rest)
+            if owner is None or (company is not None and owner != company):
+                return call.error(404, "Not Found")
+            company = owner
+        if company is None:
+            return call.error(400, "You must supply either a company_id or project_id")
+        if company not in self.state.companies or company != call.header_company:
+            return call.error(404, "Not Found")
+        return company, project
 
     # -- routing ------------------------------------------------------------------------
 
@@ -133,7 +150,7 @@ class WebhooksApi:
         if rest == ["resources"] and method == "GET":
             return self._resources(ctx)
         if rest == ["resources", "api_versions"] and method == "GET" and not ctx.v2:
-            return ctx.ok(200, list(_VERSIONS))
+            return self._all(ctx, list(_VERSIONS))
         if not rest or rest[0] != "hooks":
             return ctx.error(404, "Not Found")
         if rest == ["hooks"]:
@@ -172,6 +189,10 @@ class WebhooksApi:
             headers.append(("Link", link))
         return ctx.ok(200, chunk, headers)
 
+    def _all(self, ctx: _Ctx, items: list[Any]) -> Reply:
+        """An unpaginated v1.0 list: every item, and its count in ``Total``."""
+        return ctx.ok(200, items, [("Total", str(len(items)))])
+
     def _hook_json(self, ctx: _Ctx, hook: Record) -> Record:
         shown = {k: _mask(v) for k, v in hook["destination_headers"].items()}
         out = {k: v for k, v in hook.items() if k != "destination_headers"}
@@ -197,7 +218,7 @@ class WebhooksApi:
             }
             for key, name in RESOURCE_NAMES.items()
         ]
-        return self._page(ctx, items) if ctx.v2 else ctx.ok(200, items)
+        return self._page(ctx, items) if ctx.v2 else self._all(ctx, items)
 
     # -- hooks --------------------------------------------------------------------------
 
@@ -214,7 +235,7 @@ class WebhooksApi:
         if version:
             found = [h for h in found if h["payload_version"] == version]
         items = [self._hook_json(ctx, h) for h in found]
-        return self._page(ctx, items) if ctx.v2 else ctx.ok(200, items)
+        return self._page(ctx, items) if ctx.v2 else self._all(ctx, items)
 
     def _hook_fields(self, ctx: _Ctx, creating: bool) -> dict[str, Any] | Reply:
         body = ctx.json()
@@ -275,7 +296,7 @@ class WebhooksApi:
         if not tail:
             if method == "GET":
                 items = self.hooks.hook_triggers(hook["id"])
-                return self._page(ctx, items) if ctx.v2 else ctx.ok(200, items)
+                return self._page(ctx, items) if ctx.v2 else self._all(ctx, items)
             if method == "POST":
                 body = ctx.json()
                 fields = body if ctx.v2 else (body or {}).get("trigger")
@@ -354,4 +375,5 @@ class WebhooksApi:
         size = ctx.request.param("page_size")
         first = int(start) if start and start.isdigit() else 0
         count = int(size) if size and size.isdigit() and int(size) > 0 else 100
-        return json_reply(200, rows[first : first + count])
+        chunk = rows[first : first + count]
+        return json_reply(200, chunk, [("Total", str(len(chunk)))])

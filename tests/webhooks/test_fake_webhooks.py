@@ -283,7 +283,8 @@ async def test_v1_routes_share_the_store(fake: FakeProcore) -> None:
         none = await http.get(f"{base}/hooks", params={})
         assert none.status_code == 400
         versions = await http.get(
-            f"{base}/resources/api_versions", params={"company_id": fake.company_id}
+            f"{base}/resources/api_versions",
+            params={"project_id": fake.records(fake.company_id, "projects")[0]["id"]},
         )
         assert versions.json() == ["v2.0", "v3.0", "v4.0"]
         gone = await http.delete(
