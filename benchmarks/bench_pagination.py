@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
+from _results import record
 
 from procore_async import AsyncClient, Config, Token
 from procore_async.stores import MemoryStore
@@ -180,6 +181,12 @@ async def main(args: argparse.Namespace) -> int:
         shown = await race(client, fake.company_id, args)
     table("fake: FakeProcore in process, its CPU on this loop (information)", shown, ideal)
 
+    record(
+        "pagination",
+        f"Pagination: {args.pages} pages, {args.latency * 1000:.0f} ms each (lower is better)",
+        "seconds (median of rounds)",
+        {**{name: round(s, 3) for name, s in gated.items()}, "ideal": round(ideal, 3)},
+    )
     peak, requests = await memory(args, config)
     speedup = gated[next(iter(WAYS))] / gated["paginate (async for)"]
     speed_ok, memory_ok = speedup >= 5.0, peak < 50.0

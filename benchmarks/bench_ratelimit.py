@@ -28,6 +28,7 @@ import time
 from typing import Any
 
 import anyio
+from _results import record
 
 from procore_async import Config, RateLimitError, RatePacer
 from procore_async.testing import FakeProcore
@@ -121,5 +122,11 @@ if __name__ == "__main__":
         arguments.requests = 3 * arguments.limit
     results = anyio.run(main, arguments)
     report(results, arguments)
+    record(
+        "ratelimit",
+        f"Rate limits: {arguments.requests} GETs, {arguments.limit} per 10 s window",
+        "429s the server sent (lower is better)",
+        {row["mode"]: row["429s sent"] for row in reversed(results)},
+    )
     if arguments.json:
         print(json.dumps(results))

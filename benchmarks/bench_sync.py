@@ -34,6 +34,7 @@ from typing import Any
 
 import anyio
 import httpx
+from _results import record
 
 from procore_async import AsyncClient, Config, Token
 from procore_async.stores import MemoryStore
@@ -147,6 +148,16 @@ async def main(args: argparse.Namespace) -> int:
         figures = await side_by_side(client, 1, args)
     ok = report("latency: MockTransport, 100 ms at the server, no server CPU", figures, ideal,
                 args.concurrency)  # fmt: skip
+    record(
+        "sync",
+        f"Bulk sync: {args.records:,} records in {batches} batches (lower is better)",
+        "seconds (median of rounds)",
+        {
+            "the gem's way (one PATCH after another)": round(figures[0], 3),
+            f"client.sync, concurrency {args.concurrency}": round(figures[1], 3),
+            "ideal": round(ideal, 3),
+        },
+    )
 
     fake = FakeProcore(rate_limit=None, projects=1)
     async with fake.client(config=config) as client:

@@ -16,7 +16,16 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("overhead", "refresh", "pagination", "sync", "ratelimit", "fake_routing", "resources")
+BENCHMARKS = (
+    "overhead",
+    "refresh",
+    "pagination",
+    "sync",
+    "ratelimit",
+    "fake_routing",
+    "resources",
+    "files",
+)
 
 
 def main(names: list[str]) -> int:

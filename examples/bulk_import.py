@@ -4,7 +4,9 @@
     python examples/bulk_import.py vendors.csv   # your file (columns: origin_id, name, ...)
 
 With PROCORE_CLIENT_ID, PROCORE_CLIENT_SECRET and PROCORE_COMPANY_ID set it imports into
-real Procore instead, as the app's service account (client-credentials grant).
+real Procore instead, as the app's service account (client-credentials grant); the hosts
+and the other settings come from ``Config.from_env()`` (PROCORE_HOST, PROCORE_LOGIN_HOST,
+...), so the variables ``procore-async fake-server`` prints point it at a local fake.
 
 ``client.sync`` cuts the rows into batches of 500, sends 8 at a time, retries each batch
 safely (every batch carries its own Idempotency-Token) and merges the replies in input
@@ -41,6 +43,7 @@ async def connect() -> tuple[procore_async.AsyncClient, int]:
         client = procore_async.AsyncClient(
             os.environ["PROCORE_CLIENT_ID"],
             os.environ["PROCORE_CLIENT_SECRET"],
+            config=procore_async.Config.from_env(),
             grant_type="client_credentials",
         )
         return client, int(os.environ["PROCORE_COMPANY_ID"])

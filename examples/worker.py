@@ -2,6 +2,10 @@
 
     python examples/worker.py      # against an in-process FakeProcore that fails 10% of requests
 
+With PROCORE_CLIENT_ID, PROCORE_CLIENT_SECRET and PROCORE_COMPANY_ID set it works on that
+company instead, as the app's service account, with ``Config.from_env()`` settings
+(PROCORE_HOST, PROCORE_LOGIN_HOST, PROCORE_MAX_RETRY_WAIT, ...).
+
 Each job marks one project as reviewed (GET it, then PATCH it).  What a worker needs
 beyond a script:
 
@@ -16,6 +20,7 @@ beyond a script:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from collections import Counter
 
@@ -79,26 +84,40 @@ async def stop_intake_on_signal(intake: anyio.CancelScope) -> None:
             return
 
 
-async def main() -> None:
-    logging.basicConfig(format="%(levelname)s %(message)s")  # the client logs each retry
+def connect() -> tuple[procore_async.AsyncClient, int, FakeProcore | None]:
+    """One client for the whole process: Procore when configured, else a flaky fake."""
+    if os.environ.get("PROCORE_CLIENT_ID"):
+        client = procore_async.AsyncClient(
+            os.environ["PROCORE_CLIENT_ID"],
+            os.environ["PROCORE_CLIENT_SECRET"],
+            config=procore_async.Config.from_env(),
+            grant_type="client_credentials",
+        )
+        return client, int(os.environ["PROCORE_COMPANY_ID"]), None
     fake = FakeProcore(projects=60)
     fake.faults(error_rate=0.1, seed=2)
+    return fake.client(), fake.company_id, fake
+
+
+async def main() -> None:
+    logging.basicConfig(format="%(levelname)s %(message)s")  # the client logs each retry
+    client, company_id, fake = connect()
     done: Counter[str] = Counter()
     send, receive = anyio.create_memory_object_stream[int](max_buffer_size=WORKERS * 2)
     intake = anyio.CancelScope()
-    async with fake.client() as client, anyio.create_task_group() as process:
+    async with client, anyio.create_task_group() as process:
         process.start_soon(stop_intake_on_signal, intake)
         async with anyio.create_task_group() as workers:
             for _ in range(WORKERS):
-                workers.start_soon(worker, client, fake.company_id, receive.clone(), done)
+                workers.start_soon(worker, client, company_id, receive.clone(), done)
             receive.close()
             with intake:
-                await feed(client, fake.company_id, send)
+                await feed(client, company_id, send)
         process.cancel_scope.cancel()  # every job done: stop listening for signals
+    faults = f" ({fake.stats.faults_injected} faults injected)" if fake else ""
     print(
         f"{done['reviewed']} projects reviewed, {done['failed']} failed, "
-        f"{done['deferred']} deferred; {client.retry_policy.retries} retries absorbed "
-        f"({fake.stats.faults_injected} faults injected)"
+        f"{done['deferred']} deferred; {client.retry_policy.retries} retries absorbed{faults}"
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +40,7 @@ from .stores import MemoryStore, TokenStore
 if TYPE_CHECKING:
     from ._batch import SyncResult
     from ._pagination import ItemIterator, PageIterator, T
+    from .files import Documents, Download, Source, Upload
     from .resources import Api
     from .webhooks._manage import Webhooks
 
@@ -455,6 +457,69 @@ class AsyncClient:
         from .resources import Api
 
         return Api(self)
+
+    # -- files (#14): direct uploads and downloads -----------------------------
+
+    async def upload(
+        self,
+        source: Source,
+        *,
+        company_id: int | str,
+        project_id: int | str | None = None,
+        filename: str | None = None,
+        content_type: str | None = None,
+        segment_size: int | None = None,
+        concurrency: int | None = None,
+        on_progress: Callable[[int, int], Any] | None = None,
+        api_version: str | None = None,
+        wait: bool = True,
+    ) -> Upload:
+        """Upload a file (path, sync or async binary file) with Procore's direct uploads.
+
+        Streamed from disk in segments sent concurrently to presigned storage URLs
+        (never with the bearer token); returns the :class:`~procore_async.files.Upload`
+        whose ``id`` goes in a resource body (``upload_id``/``upload_uuid``).  See
+        docs/files.md.
+        """
+        from .files._upload import upload_file
+
+        return await upload_file(
+            self, source, company_id=company_id, project_id=project_id, filename=filename,
+            content_type=content_type, segment_size=segment_size, concurrency=concurrency,
+            on_progress=on_progress, api_version=api_version, wait=wait,
+        )  # fmt: skip
+
+    async def download(
+        self,
+        url_or_file_version: Any,
+        dest: str | os.PathLike[str],
+        *,
+        on_progress: Callable[[int, int | None], Any] | None = None,
+        resume: bool = True,
+        sha256: str | None = None,
+        company_id: int | str | None = None,
+    ) -> Download:
+        """Stream a file Procore points at (URL, file version, API path) to ``dest``.
+
+        Resumes with ``Range``, verifies the sha256 where Procore gives one, renames
+        into place when complete; no bearer token goes to the storage host.
+        """
+        from .files._download import download_file
+
+        return await download_file(
+            self, url_or_file_version, dest, on_progress=on_progress, resume=resume,
+            sha256=sha256, company_id=company_id,
+        )  # fmt: skip
+
+    @property
+    def documents(self) -> Documents:
+        """The Documents tool: ``upload_file``, ``create_folder``, ``file``, ``download_file``.
+
+        A new (stateless) helper on each access, so a client derived from this one never
+        shares it."""
+        from .files._documents import Documents
+
+        return Documents(self)
 
     # -- webhooks (issue #15) -----------------------------------------------------------
 

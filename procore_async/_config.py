@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,23 +47,39 @@ class Config:
     """
 
     host: str = "https://api.procore.com"
+    """API base URL; a sandbox or a local ``procore-async fake-server`` goes here."""
     login_host: str = "https://login.procore.com"
+    """OAuth base URL (token, authorize and revoke endpoints)."""
     default_version: str = "v1.0"
+    """API version of a call without ``version=``: ``v<n>.<n>`` or ``"vapid"``."""
     default_batch_size: int = 500
+    """Updates per ``sync`` batch, 1..1000 (Procore refuses more than 1000)."""
     max_retries: int = 3
+    """Retries after the first attempt of one call (0 turns retrying off)."""
     retry_backoff: float = 1.5
+    """First backoff wait in seconds; each further wait is x1.5, with jitter."""
     max_retry_wait: float = 60.0
+    """Cap on one server-requested wait (``Retry-After``, ``X-Rate-Limit-Reset``).
+
+    A longer wait is not slept through: the error is raised at once and carries it
+    (``error.retry_after``), so a worker can reschedule the job instead of blocking.
+    """
     timeout: float | httpx.Timeout = 30.0
+    """Seconds per attempt (connect, read, write, pool), or an ``httpx.Timeout``."""
     max_concurrency: int = 8
+    """Batches or pages in flight at once for one ``sync`` or ``paginate`` call."""
     refresh_leeway: float = 60.0
+    """Refresh a token this many seconds before it expires, so no call races expiry."""
     user_agent: str = f"procore-async/{__version__}"
+    """``User-Agent`` header sent on every request (printable ASCII)."""
     logger: logging.Logger = field(default_factory=_default_logger)
-    #: Total seconds one call may spend across all its attempts and waits; None = no cap.
+    """Where the client logs (metadata only: never a token, secret or body)."""
     retry_deadline: float | None = None
-    #: Hold new requests when this many requests or fewer remain in the rate window.
+    """Total seconds one call may spend across all its attempts and waits; None = no cap."""
     rate_limit_reserve: int = 2
-    #: Size of the connection pool of a client-owned ``httpx.AsyncClient``.
+    """Hold new requests when this many requests or fewer remain in the rate window."""
     max_connections: int = 32
+    """Size of the connection pool of a client-owned ``httpx.AsyncClient``."""
 
     def __post_init__(self) -> None:
         for name in ("host", "login_host"):
@@ -97,6 +114,23 @@ class Config:
             raise ValueError(f"Config.user_agent must not hold control characters: {agent!r}")
         if not isinstance(self.logger, logging.Logger):
             raise ValueError("Config.logger must be a logging.Logger")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, base: Config | None = None
+    ) -> Config:
+        """The process default with every field set by its ``PROCORE_*`` variable.
+
+        ``PROCORE_HOST``, ``PROCORE_LOGIN_HOST``, ``PROCORE_DEFAULT_VERSION``,
+        ``PROCORE_MAX_RETRIES``, ``PROCORE_TIMEOUT``... (the field's name, upper case,
+        prefixed); the gem README's ``PROCORE_BASE_API_PATH`` and
+        ``PROCORE_BASE_LOGIN_PATH`` are read too.  Unset or empty variables keep
+        ``base``'s value (default: the process default).  A bad value raises
+        ``ValueError`` naming the variable.
+        """
+        from ._env import config_from_env
+
+        return config_from_env(environ, base=base)
 
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` applied (and validated)."""

@@ -20,7 +20,8 @@ _PATTERNS = (
     (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1[REDACTED]"),
     (
         re.compile(
-            r"(?i)((?:token|secret|password|code|api_key|signature)"
+            # ``sig``: the signature of a presigned storage URL Procore hands out (#14).
+            r"(?i)((?:token|secret|password|code|api_key|signature|sig)"
             r"[\"']?\s*[=:]\s*[\"']?)[^\s&'\",;}]+"
         ),
         r"\1[REDACTED]",

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._errors import InvalidRequestError
 
-__all__ = ["Payload", "encode_body"]
+__all__ = ["MAX_DEPTH", "Payload", "encode_body"]
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -42,13 +42,25 @@ def _is_file(value: Any) -> bool:
     return hasattr(value, "read") and callable(value.read)
 
 
-def _contains_file(value: Any) -> bool:
+#: Deeper bodies are refused: no Procore resource nests anywhere near this, and the
+#: walks below (and ``json.dumps``) would otherwise die with a ``RecursionError``.
+MAX_DEPTH = 64
+
+
+def _contains_file(value: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> bool:
     if _is_file(value):
         return True
-    if isinstance(value, Mapping):
-        return any(_contains_file(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_contains_file(v) for v in value)
+    if isinstance(value, (Mapping, list, tuple)):
+        if id(value) in seen:
+            raise InvalidRequestError("body refers to itself (a circular reference)")
+        if depth >= MAX_DEPTH:
+            raise InvalidRequestError(f"body is nested deeper than {MAX_DEPTH} levels")
+        inner = seen | {id(value)}
+        items = value.values() if isinstance(value, Mapping) else value
+        found = False
+        for item in items:  # the whole body, not up to the first file: _flatten walks it all
+            found = _contains_file(item, depth + 1, inner) or found
+        return found
     return False
 
 
@@ -66,8 +78,14 @@ def encode_body(body: Any) -> Payload:
         content = json.dumps(
             body, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         ).encode()
+    except RecursionError:
+        raise InvalidRequestError("body is nested too deeply to encode") from None
     except (TypeError, ValueError) as exc:
-        if isinstance(body, Mapping) and _contains_file(body):
+        # _contains_file also names a circular or too-deep body, which json.dumps
+        # reports only as "Circular reference detected".
+        if isinstance(body, (Mapping, list, tuple)) and _contains_file(body):
+            if not isinstance(body, Mapping):
+                raise InvalidRequestError("a body holding a file must be a mapping") from None
             data: dict[str, list[str]] = {}
             files: list[tuple[str, Any]] = []
             for key, value in body.items():

@@ -94,7 +94,7 @@ class Response(Generic[T]):
             return {}
         try:
             return json.loads(content)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             return self.raw.text
 
     def json(self) -> Any:

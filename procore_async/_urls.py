@@ -60,12 +60,23 @@ def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str
     Raises :class:`InvalidRequestError` for a bad version or an absolute URL on
     another host, before any I/O.
     """
+    if not isinstance(path, str):
+        raise InvalidRequestError(f"path must be a string, not {type(path).__name__}")
+    if not path.isprintable():  # CR/LF/NUL would split or truncate the request line
+        raise InvalidRequestError("path holds a control character")
     if path[:8].lower().startswith(("http://", "https://")):
-        if not origin.owns(path):
+        try:
+            owned = origin.owns(path)
+            host = urlsplit(path).hostname
+        except ValueError:  # a broken IPv6 literal such as "https://[::1/x"
+            raise InvalidRequestError("malformed absolute URL (bad host or port)") from None
+        if not owned:
             raise InvalidRequestError(
-                f"refusing to send credentials to {urlsplit(path).hostname!r}: an absolute URL "
+                f"refusing to send credentials to {host!r}: an absolute URL "
                 f"must be on {origin.base} (same scheme, host and port, no user info)"
             )
+        if _has_dot_segment(urlsplit(path).path):
+            raise InvalidRequestError("an absolute URL must not hold '.' or '..' path segments")
         url = path
     else:
         try:
@@ -73,6 +84,10 @@ def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str
         except ValueError as exc:
             raise InvalidRequestError(str(exc)) from None
         prefix = "/vapid/" if version == "vapid" else f"/rest/{version}/"
+        if ("." in path or "%" in path) and _climbs_out(path):
+            raise InvalidRequestError(
+                f"path {path.split('?')[0]!r} climbs out of {prefix} with '..' segments"
+            )
         url = origin.base + prefix + path.lstrip("/")
     if query is not None:
         encoded = encode_query(query)
@@ -81,15 +96,46 @@ def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str
     return url
 
 
+def _segments(path: str) -> list[str]:
+    """The path's segments with ``%2e`` decoded, as a server resolving them would see them."""
+    head = path.split("?", 1)[0].split("#", 1)[0]
+    return [part.lower().replace("%2e", ".") for part in head.split("/")]
+
+
+def _has_dot_segment(path: str) -> bool:
+    return any(part in (".", "..") for part in _segments(path))
+
+
+def _climbs_out(path: str) -> bool:
+    """True when resolving ``..`` segments would leave the version prefix."""
+    depth = 0
+    for part in _segments(path):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
 def encode_query(query: Any) -> str:
     """Encode ``query`` the way Rails and rest-client do.
 
     Nested mappings become ``a[b]=1``, lists ``ids[]=1&ids[]=2``, booleans
     ``true``/``false``; ``None`` (and an empty list or mapping) gives a bare key.
-    Brackets stay unescaped, as rest-client sends them.
+    Brackets stay unescaped, as rest-client sends them.  A string is taken as a query
+    string already encoded (a leading ``?`` is dropped); one holding ``#``, a space
+    or a control character is refused, since it would be cut or mangled on the wire.
     """
     if isinstance(query, str):
-        return query.lstrip("?")
+        text = query.removeprefix("?")
+        if "#" in text or not text.isprintable() or " " in text:
+            raise InvalidRequestError(
+                "a query string must be already encoded (no '#', spaces or control "
+                "characters); pass a mapping to have it encoded"
+            )
+        return text
     if not isinstance(query, Mapping):
         raise InvalidRequestError(f"query must be a mapping, not {type(query).__name__}")
     pairs: list[str] = []

@@ -46,7 +46,13 @@ CONTRACT = {
     ],
     "procore_async.testing": ["FakeProcore"],
 }
-PACKAGES = ["procore_async", "procore_async.stores", "procore_async.auth", "procore_async.testing"]
+PACKAGES = [
+    "procore_async",
+    "procore_async.stores",
+    "procore_async.auth",
+    "procore_async.testing",
+    "procore_async.files",
+]
 
 
 def _module(name: str) -> ModuleType:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from .._errors import TokenStoreError
+from .._errors import OAuthError, TokenStoreError
 
-__all__ = ["ExpiresAt", "Token", "normalize_expires_at"]
+__all__ = ["MAX_LIFETIME", "ExpiresAt", "Token", "normalize_expires_at"]
 
 
 def normalize_expires_at(value: Any) -> int | None:
@@ -161,16 +161,48 @@ class Token:
         previous one is kept, as oauth2 2.x does for the gem.
         """
         now = time.time() if now is None else now
-        expires_in = payload.get("expires_in")
-        expires_at = int(now + float(expires_in)) if expires_in is not None else None
-        refresh = payload.get("refresh_token") or (previous.refresh_token if previous else None)
-        return cls(str(payload["access_token"]), refresh, expires_at)
+        access = payload.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise OAuthError("the token endpoint answered without an access token")
+        lifetime = _lifetime(payload.get("expires_in"))
+        expires_at = int(now + lifetime) if lifetime is not None else None
+        refresh = payload.get("refresh_token")
+        if not isinstance(refresh, str) or not refresh:
+            refresh = previous.refresh_token if previous else None
+        return cls(access, refresh, expires_at)
 
     def __repr__(self) -> str:
         return (
             f"Token(access_token={_mask(self.access_token)}, "
             f"refresh_token={_mask(self.refresh_token)}, expires_at={self.expires_at})"
         )
+
+
+#: Longest lifetime believed: Procore's tokens last 2 hours; a bigger figure is clamped
+#: so a store (an SQL INTEGER column, a ``datetime``) can still hold the expiry.
+MAX_LIFETIME = 366 * 24 * 3600
+
+
+def _lifetime(value: Any) -> float | None:
+    """``expires_in`` as seconds: a JSON number or numeric text, clamped to a year.
+
+    Anything else (a word, a list, a negative or NaN figure) is an :class:`OAuthError`
+    naming only its type: the token must not be trusted with an expiry we made up.
+    """
+    if value is None:
+        return None
+    number: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+    if number is None or math.isnan(number) or number < 0:
+        kind = "a negative number" if number is not None and number < 0 else type(value).__name__
+        raise OAuthError(f"the token endpoint sent an invalid expires_in ({kind})")
+    return min(number, MAX_LIFETIME)
 
 
 def _mask(secret: str | None) -> str:

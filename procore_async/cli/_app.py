@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from .._errors import Error, MissingTokenError
 from .._version import __version__
-from . import _demo, _doctor, _login, _requests, _serve, _sync_cmd, _webhooks_cmd
+from . import _demo, _doctor, _files_cmd, _login, _requests, _serve, _sync_cmd, _webhooks_cmd
 from ._console import PROG, error_line
 from ._inputs import CommandError, UsageError
 
@@ -27,7 +27,8 @@ The Procore REST API from a shell, and a demo of procore-async's bulk import.
 
 Settings come from flags, else PROCORE_* environment variables: PROCORE_CLIENT_ID,
 PROCORE_CLIENT_SECRET, PROCORE_HOST, PROCORE_LOGIN_HOST, PROCORE_VERSION,
-PROCORE_COMPANY_ID, PROCORE_TOKEN_STORE, PROCORE_TIMEOUT, PROCORE_MAX_RETRIES.
+PROCORE_COMPANY_ID, PROCORE_TOKEN_STORE, PROCORE_TIMEOUT, PROCORE_MAX_RETRIES, and
+every other Config field as in Config.from_env() (PROCORE_RETRY_DEADLINE, ...).
 """
 
 _EPILOG = """\
@@ -37,6 +38,8 @@ examples:
   procore-async get me                      one request, JSON on stdout
   procore-async paginate projects --company-id 42 > projects.ndjson
   procore-async sync projects/sync --company-id 42 --file projects.csv --rejected bad.jsonl
+  procore-async upload plans.pdf --company-id 42 --project 7 --folder root
+  procore-async download "$FILE_VERSION_URL" plans.pdf
   procore-async doctor                      check settings and the saved token, offline
   procore-async webhooks list --company-id 42   hooks and triggers; 'listen' prints events
 
@@ -111,7 +114,16 @@ def build_parser() -> Parser:
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = _common_options()
-    for module in (_demo, _login, _requests, _sync_cmd, _doctor, _serve, _webhooks_cmd):
+    for module in (
+        _demo,
+        _login,
+        _requests,
+        _sync_cmd,
+        _files_cmd,
+        _doctor,
+        _serve,
+        _webhooks_cmd,
+    ):
         module.register(commands, common, _formatter)
     return parser
 
@@ -135,8 +147,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         error_line(str(exc))
         return 1
     except Error as exc:
-        hint = " (run 'procore-async login' first)" if isinstance(exc, MissingTokenError) else ""
-        error_line(f"{type(exc).__name__}: {exc}{hint}")
+        if isinstance(exc, MissingTokenError):  # the library's advice is for Python code
+            error_line(
+                "MissingTokenError: no saved token for this host: run 'procore-async login' "
+                "or pass --client-credentials"
+            )
+            return 1
+        error_line(f"{type(exc).__name__}: {exc}")
         return 1
     except OSError as exc:  # a file we were told to read or write, the token directory
         where = f" {exc.filename}" if exc.filename else ""

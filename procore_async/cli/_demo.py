@@ -156,10 +156,9 @@ class _RichView:
         meter, fake = self.meter, self.fake
         if meter is None or fake is None or not task.started or task.finished:
             return ""
-        held = meter.held_for()
-        if held is not None:
-            waiting = meter.waiting
-            return f"⏸ rate limit reached: {waiting} requests wait {held:.0f} s for the window"
+        pause = meter.pause_text()
+        if pause:
+            return pause
         parts = [f"{task.speed:,.0f} rows/s" if task.speed else ""]
         faults = fake.stats.faults_injected
         if faults:
@@ -239,22 +238,27 @@ def summary(report: DemoReport) -> Table:
     )
     _row(
         table,
-        "429s paced",
+        "requests held",
         f"{report.paced_requests}",
-        f"requests held until the window reset ({report.paced_seconds:.1f} s paused)"
+        f"paced before any 429: held until the window reset ({report.paced_seconds:.1f} s)"
         if report.paced_requests
-        else "the budget never ran out",
+        else "the rate budget never ran out",
     )
     _row(table, "429s received", f"{report.rate_limited}", "beyond the injected ones")
     verdict = "[red]verification failed[/]" if report.problems else "each exactly once"
     _row(table, "read back", f"{report.read_back:,}", f"in pages of {PER_PAGE:,}, {verdict}")
+    _row(
+        table,
+        "file uploaded",
+        f"{report.uploaded / 2**20:.0f} MiB",
+        f"{report.upload_segments} segments in parallel, no token to storage",
+    )
     _row(table, "requests", f"{report.requests:,}", _plural(report.token_grants, "token grant"))
     _row(table, "elapsed", f"{report.elapsed:.1f} s", f"sync {report.sync_seconds:.1f} s")
     rate = o.records / report.sync_seconds if report.sync_seconds else 0.0
-    working = report.sync_seconds - report.sync_paused
     note = "rows synced per second"
-    if report.sync_paused > 0.05 and working > 0.05:
-        note = f"pauses included; {o.records / working:,.0f}/s while not paused"
+    if report.sync_paused > 0.05:
+        note += f", rate-limit pauses ({report.sync_paused:.1f} s) included"
     _row(table, "records/s", f"{rate:,.0f}", note)
     return table
 

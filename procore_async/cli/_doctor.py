@@ -175,5 +175,9 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         console.print(f"[red]{failed} problem{'s' if failed > 1 else ''}[/] to fix")
     else:
-        console.print(f"[green]all good[/]{f' ({warned} warnings)' if warned else ''}")
+        console.print(f"[green]all good[/]{f' ({warned} warning{_s(warned)})' if warned else ''}")
     return 1 if failed else 0
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"

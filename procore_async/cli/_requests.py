@@ -17,7 +17,7 @@ import anyio
 
 from ._console import logging_to, print_json, stderr_console, write_line
 from ._inputs import UsageError, parse_body, parse_query
-from ._settings import load_settings
+from ._settings import add_api_version_option, load_settings
 
 __all__ = ["register"]
 
@@ -26,7 +26,7 @@ _VERB_EPILOG = {
 examples:
   procore-async get me
   procore-async get projects --company-id 8089 --query per_page=5 --query page=2
-  procore-async get projects/12/rfis --company-id 8089 --version v1.1
+  procore-async get projects/12/rfis --company-id 8089 --api-version v1.1
   procore-async get "companies/8089/projects" --query '{"filters": {"active": true}}'
 """,
     "post": """\
@@ -67,12 +67,7 @@ Items stream out as they arrive, one JSON object per line (NDJSON).
 
 def _add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="path under /rest/VERSION/ (e.g. projects), or a full URL")
-    parser.add_argument(
-        "--version",
-        dest="default_version",
-        metavar="VERSION",
-        help="API version: v1.0, v1.1, v2.0, vapid ... (v1.0) [PROCORE_VERSION]",
-    )
+    add_api_version_option(parser, "API version: v1.0, v1.1, v2.0, vapid ... (v1.0)")
     parser.add_argument(
         "--query",
         action="append",

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..testing._server import DEFAULT_PORT
 from ._console import stderr_console
 from ._inputs import UsageError
 
@@ -17,11 +18,13 @@ __all__ = ["build_fake", "register"]
 
 _EPILOG = """\
 examples:
-  procore-async fake-server                       serve on http://127.0.0.1:8000
+  procore-async fake-server                       serve on http://127.0.0.1:8070
   procore-async fake-server --port 9000 --fault-rate 0.1 --spike-limit 25
+  procore-async fake-server --redirect-uri http://127.0.0.1:8000/callback
+                                                  sign users in to an app on :8000
 
 then, in another shell (the fake's app credentials are printed at start-up):
-  export PROCORE_HOST=http://127.0.0.1:8000 PROCORE_LOGIN_HOST=http://127.0.0.1:8000
+  export PROCORE_HOST=http://127.0.0.1:8070 PROCORE_LOGIN_HOST=http://127.0.0.1:8070
   export PROCORE_CLIENT_ID=fake-client-id PROCORE_CLIENT_SECRET=fake-client-secret
   procore-async get companies --client-credentials --company-id 8089
 """
@@ -36,7 +39,21 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
         formatter_class=formatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to bind ({DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        metavar="URL",
+        help="the registered app's redirect URI, where /oauth/authorize sends users back "
+        "(http://127.0.0.1:8765/callback, the login command's)",
+    )
+    parser.add_argument(
+        "--storage-port",
+        type=int,
+        metavar="PORT",
+        help="port of the storage origin uploads and downloads go to (--port + 1)",
+    )
     parser.add_argument(
         "--fault-rate", type=float, default=0.0, metavar="RATE", help="share of requests that fail"
     )
@@ -56,8 +73,14 @@ def build_fake(args: argparse.Namespace) -> Any:
     """The FakeProcore the flags describe (bad values are a UsageError)."""
     from ..testing import FakeProcore
 
+    redirect_uri = getattr(args, "redirect_uri", None)
+    if redirect_uri and not redirect_uri.startswith(("http://", "https://")):
+        raise UsageError(f"--redirect-uri must be an http(s) URL, not {redirect_uri!r}")
+    extra = {"redirect_uri": redirect_uri} if redirect_uri else {}
     try:
-        fake = FakeProcore(spike_limit=args.spike_limit, seed=args.seed, strict=not args.lenient)
+        fake = FakeProcore(
+            spike_limit=args.spike_limit, seed=args.seed, strict=not args.lenient, **extra
+        )
         if args.fault_rate:
             fake.faults(error_rate=args.fault_rate, seed=args.seed)
     except ValueError as exc:
@@ -74,21 +97,27 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be in 1..65535, not {args.port}")
+    storage_port = args.storage_port if args.storage_port is not None else args.port + 1
+    if not 1 <= storage_port <= 65535 or storage_port == args.port:
+        raise UsageError(f"--storage-port must be in 1..65535 and not --port, not {storage_port}")
     fake = build_fake(args)
     base = f"http://{args.host}:{args.port}"
     console = stderr_console()
-    console.print(f"[bold]FakeProcore[/] on {base}  (Ctrl-C stops it)")
+    console.print(
+        f"[bold]FakeProcore[/] on {base}, its storage on http://{args.host}:{storage_port}"
+        "  (Ctrl-C stops it)"
+    )
     console.print(
         f"  export PROCORE_HOST={base} PROCORE_LOGIN_HOST={base}\n"
         f"  export PROCORE_CLIENT_ID={fake.client_id} "
         f"PROCORE_CLIENT_SECRET={fake.client_secret}\n"
-        f"  company ids: {fake.company_id}, {fake.second_company_id}; "
-        f"login redirect URI: {fake.redirect_uri}",
+        f"  export PROCORE_COMPANY_ID={fake.company_id} PROCORE_REDIRECT_URI={fake.redirect_uri}\n"
+        f"  (a second company: {fake.second_company_id})",
         highlight=False,
         soft_wrap=True,
     )
     try:
-        run_server(fake, args.host, args.port)
+        run_server(fake, args.host, args.port, storage_port=storage_port)
     except KeyboardInterrupt:
         pass
     except OSError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from .._client import AsyncClient
 from .._config import Config
+from .._ratelimit import RateLimiter
 from ..stores._file import FileStore
 from ._inputs import UsageError
 
@@ -26,6 +28,7 @@ __all__ = [
     "ENVIRONMENT",
     "Setting",
     "Settings",
+    "add_api_version_option",
     "config_problems",
     "default_store_path",
     "gather",
@@ -38,7 +41,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "client_secret": ("--client-secret", "PROCORE_CLIENT_SECRET"),
     "host": ("--host", "PROCORE_HOST"),
     "login_host": ("--login-host", "PROCORE_LOGIN_HOST"),
-    "default_version": ("--version", "PROCORE_VERSION"),
+    "default_version": ("--api-version", "PROCORE_VERSION"),
     "company_id": ("--company-id", "PROCORE_COMPANY_ID"),
     "store": ("--store", "PROCORE_TOKEN_STORE"),
     "timeout": ("--timeout", "PROCORE_TIMEOUT"),
@@ -54,6 +57,32 @@ _CONFIG_FIELDS: dict[str, Callable[[str], Any]] = {
     "max_retries": int,
 }
 _KIND = {float: "a number", int: "an integer", str: "text"}
+
+
+class _OldVersionFlag(argparse.Action):
+    """``--version VERSION`` on a command: the first release's spelling of ``--api-version``.
+
+    ``procore-async --version`` prints the program's version, so one flag meant two
+    things; the old spelling keeps working and says once what to type instead.
+    """
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        print(
+            f"{parser.prog}: note: --version VERSION is now --api-version VERSION "
+            "(the old spelling still works)",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def add_api_version_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--api-version`` (and the hidden old ``--version``) setting the API version."""
+    parser.add_argument(
+        "--api-version", dest="default_version", metavar="VERSION", help=f"{help} [PROCORE_VERSION]"
+    )
+    parser.add_argument(
+        "--version", dest="default_version", action=_OldVersionFlag, help=argparse.SUPPRESS
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +143,7 @@ def config_problems(found: Mapping[str, Setting]) -> dict[str, str]:
         try:
             Config(**{name: _convert(setting)})
         except ValueError as exc:
-            problems[name] = str(exc).removeprefix(f"Config.{name} ")
+            problems[name] = str(exc).removeprefix(f"Config.{name}").lstrip(": ")
             continue
         if name in ("host", "login_host") and not _secure(setting.text):
             problems[name] = (
@@ -178,7 +207,7 @@ class Settings:
         self.store_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return FileStore(self.store_path, key=self.store_key)
 
-    def client(self) -> AsyncClient:
+    def client(self, *, rate_limiter: RateLimiter | None = None) -> AsyncClient:
         """A client for this command: the user's saved token, or the app's own."""
         client_id, client_secret = self.credentials()
         return AsyncClient(
@@ -187,6 +216,7 @@ class Settings:
             self.token_store(),
             config=self.config,
             grant_type="client_credentials" if self.client_credentials else "refresh_token",
+            rate_limiter=rate_limiter,
         )
 
 
@@ -201,7 +231,15 @@ def load_settings(
     fields = {
         name: _convert(found[name]) for name in _CONFIG_FIELDS if found[name].text is not None
     }
-    base = config if config is not None else Config()
+    if config is None:
+        try:  # every other Config field from its PROCORE_* variable (Config.from_env)
+            config = Config.from_env(environ, base=Config())
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    base = config
+    for name in ("host", "login_host"):  # also when set by an alias such as PROCORE_BASE_API_PATH
+        if found[name].text is None and not _secure(getattr(base, name)):
+            raise UsageError(f"{name} {getattr(base, name)!r} must be https (or a loopback host)")
     return Settings(
         client_id=found["client_id"].text,
         client_secret=found["client_secret"].text,

@@ -19,12 +19,22 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
 from .._batch import SyncResult
+from .._ratelimit import RatePacer
 from ._console import logging_to, stderr_console
 from ._inputs import UsageError, read_updates
-from ._settings import load_settings
+from ._pacing import PacingMeter
+from ._settings import add_api_version_option, load_settings
 
 __all__ = ["register", "rejected_rows"]
 
@@ -59,12 +69,7 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
     parser.add_argument(
         "--file", required=True, metavar="FILE", help="rows to send: .jsonl, .json or .csv"
     )
-    parser.add_argument(
-        "--version",
-        dest="default_version",
-        metavar="VERSION",
-        help="API version (v1.0) [PROCORE_VERSION]",
-    )
+    add_api_version_option(parser, "API version (v1.0)")
     parser.add_argument("--batch-size", type=int, metavar="N", help="rows per call, 1..1000 (500)")
     parser.add_argument("--concurrency", type=int, metavar="N", help="batches in flight (8)")
     parser.add_argument(
@@ -109,11 +114,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file} holds no rows")
     batch_size = args.batch_size or settings.config.default_batch_size
     console = stderr_console()
+    # The pacer is measured, so a pause for the rate window shows instead of a frozen bar.
+    meter = PacingMeter(RatePacer(settings.config.rate_limit_reserve))
     progress = Progress(
         TextColumn("[bold]sync[/] {task.description}"),
         BarColumn(bar_width=30),
         TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
         TimeElapsedColumn(),
+        _PauseColumn(meter),
         console=console,
         transient=True,
         disable=not console.is_terminal,
@@ -121,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     task = progress.add_task(args.path, total=len(rows))
 
     async def send() -> SyncResult:
-        async with settings.client() as client:
+        async with settings.client(rate_limiter=meter) as client:
             return await client.sync(
                 args.path,
                 body={**params, "updates": rows},
@@ -142,7 +150,24 @@ def run(args: argparse.Namespace) -> int:
         if out is not None:
             out.writelines(json.dumps(entry, ensure_ascii=False) + "\n" for entry in report)
     _print_summary(console, args, rows, result, report)
+    if meter.held:
+        console.print(
+            f"  {meter.held:,} request{'s' if meter.held != 1 else ''} held for the rate limit "
+            f"({meter.paused:.1f} s paused)",
+            highlight=False,
+        )
     return 1 if report else 0
+
+
+class _PauseColumn(ProgressColumn):
+    """Live status next to the bar: empty, or how long the rate-limit pause has left."""
+
+    def __init__(self, meter: PacingMeter) -> None:
+        super().__init__()
+        self._meter = meter
+
+    def render(self, task: Task) -> Text:
+        return Text(self._meter.pause_text(), style="yellow")
 
 
 def _open_report(path: str) -> TextIO:

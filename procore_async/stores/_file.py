@@ -1,41 +1,43 @@
-"""A token file shared by the processes of one machine: many keys, atomic replace, flock.
+"""A token file shared by the processes of one machine: many keys, atomic replace, a lock.
 
-The file is a JSON object mapping each store key to the gem's token shape.  Writers
-take an exclusive ``flock`` on a sidecar ``<path>.lock`` for the whole
-read-modify-write, write a temp file in the same directory (mode 0600 from its
-creation), fsync it and ``os.replace`` it over the old file.  So a reader always
-sees a complete file, two processes saving different keys never drop each other's
-entry, and a writer killed half-way leaves the previous file intact.
+The file is a JSON object mapping each store key to the gem's token shape, or the
+Ruby gem's own ``YAML::Store`` file.  Writers take an exclusive lock on a sidecar
+``<path>.lock`` (``flock``; ``filelock`` on Windows) for the whole read-modify-write,
+write a temp file in the same directory (mode 0600 from its creation), fsync it and
+``os.replace`` it over the old file.  So a reader always sees a complete file, two
+processes saving different keys never drop each other's entry, and a writer killed
+half-way leaves the previous file intact.
 
-The Ruby gem's ``YAML::Store`` files (``!ruby/object:Procore::Auth::Token`` entries)
-are read by a small reader for exactly that shape, so PyYAML is not needed; the first
-save rewrites the file as JSON.
+A file keeps its format: one the gem wrote (``!ruby/object:Procore::Auth::Token``
+entries) is written back as the same YAML, so a Ruby app sharing it keeps working
+after a Python refresh (the first release rewrote it as JSON, and the gem crashed).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
-import re
 import secrets
-import threading
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import aiofiles
 import anyio
 
 from .._errors import TokenStoreError
-from ..auth._token import Token, normalize_expires_at
+from ..auth._token import Token
+from . import _gem_yaml
+from ._gem_yaml import CorruptFile, Key
+from ._locking import Backend, LockWaiter
 
 __all__ = ["FileStore"]
 
-_Entries = dict[str, dict[str, Any]]
+Format = Literal["auto", "json", "yaml"]
 
 # (lock file, task id) pairs for the flocks held in this context: lets ``save`` run
 # inside ``lock()`` without flocking the file again and deadlocking.  The task id
@@ -45,11 +47,46 @@ _held_locks: ContextVar[frozenset[tuple[str, int]]] = ContextVar(
 )
 
 _MODE = 0o600
-_FIELDS = ("access_token", "refresh_token", "expires_at")
-_RUBY_TAG = "!ruby/object:Procore::Auth::Token"
-_RUBY_TIME = re.compile(
-    r"(\d{4}-\d\d-\d\d)[ Tt](\d\d:\d\d:\d\d)(\.\d+)?\s*(Z|UTC|[+-]\d\d(?::?\d\d)?)?"
-)
+
+
+@dataclass
+class _TokenFile:
+    """The entries of one file and the format they were read in.
+
+    A gem file keeps Ruby's Integer keys (``7``) apart from String keys (``"7"``);
+    a store looks its key up in its own type first, then in the other, so
+    ``FileStore(key=7)`` and ``FileStore(key="7")`` both find the gem's entry 7.
+    """
+
+    format: Literal["json", "yaml"] = "json"
+    entries: dict[Key, dict[str, Any]] = field(default_factory=dict)
+
+    def _found(self, key: Key) -> Key | None:
+        if key in self.entries:
+            return key
+        other: Key | None = str(key) if isinstance(key, int) else None
+        if isinstance(key, str) and key.isascii() and key.isdigit():
+            other = int(key)
+        return other if other is not None and other in self.entries else None
+
+    def get(self, key: Key) -> dict[str, Any] | None:
+        found = self._found(key)
+        return None if found is None else self.entries[found]
+
+    def put(self, key: Key, fields: dict[str, Any]) -> None:
+        found = self._found(key)
+        if found is None:  # JSON object keys are strings; the gem's YAML keeps the type
+            found = key if self.format == "yaml" else str(key)
+        self.entries[found] = fields
+
+    def pop(self, key: Key) -> bool:
+        found = self._found(key)
+        return found is not None and self.entries.pop(found, None) is not None
+
+    def render(self) -> bytes:
+        if self.format == "yaml":
+            return _gem_yaml.dump(self.entries).encode()
+        return (json.dumps({str(k): v for k, v in self.entries.items()}, indent=2) + "\n").encode()
 
 
 class FileStore:
@@ -62,20 +99,33 @@ class FileStore:
 
     ``lock()`` is the same exclusive file lock, so processes sharing the file refresh
     a token once between them.
+
+    ``format``: ``"auto"`` (the default) keeps an existing file's format (the gem's
+    YAML stays YAML the gem reads) and starts a new file as JSON; ``"yaml"`` writes the
+    gem's YAML (for a new file a Ruby app will share); ``"json"`` always writes JSON.
     """
 
-    __slots__ = ("_entry", "_lock_path", "key", "path")
+    __slots__ = ("_backend", "_lock_path", "format", "key", "path")
 
-    def __init__(self, path: str | os.PathLike[str], key: str | int = "default") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        key: str | int = "default",
+        *,
+        format: Format = "auto",
+        lock_backend: Backend | None = None,
+    ) -> None:
+        if format not in ("auto", "json", "yaml"):
+            raise ValueError(f"format must be 'auto', 'json' or 'yaml', not {format!r}")
         self.path = Path(path).expanduser()
         self.key = key
-        # JSON object keys are strings; the gem's integer key 7 is entry "7".
-        self._entry = str(key)
+        self.format = format
+        self._backend = lock_backend
         self._lock_path = f"{self.path}.lock"
 
     async def fetch(self) -> Token | None:
         # No lock: os.replace means a reader sees the old or the new file, never half.
-        entry = (await self._read()).get(self._entry)
+        entry = (await self._read()).get(self.key)
         if entry is None:
             return None
         try:
@@ -85,15 +135,15 @@ class FileStore:
 
     async def save(self, token: Token) -> None:
         async with self._exclusive():
-            entries = await self._read()
-            entries[self._entry] = token.to_dict()
-            await self._write(entries)
+            file = await self._read()
+            file.put(self.key, token.to_dict())
+            await self._write(file)
 
     async def delete(self) -> None:
         async with self._exclusive():
-            entries = await self._read()
-            if entries.pop(self._entry, None) is not None:
-                await self._write(entries)
+            file = await self._read()
+            if file.pop(self.key):
+                await self._write(file)
 
     def lock(self) -> AbstractAsyncContextManager[object]:
         """Hold the file's exclusive lock; ``save``/``delete`` inside it do not re-lock."""
@@ -109,35 +159,38 @@ class FileStore:
         if mine in held:
             yield
             return
-        waiter = _FlockWaiter(self._lock_path)
+        waiter = LockWaiter(self._lock_path, self._backend)
         try:
-            fd = await anyio.to_thread.run_sync(waiter.wait, abandon_on_cancel=True)
+            release = await anyio.to_thread.run_sync(waiter.wait, abandon_on_cancel=True)
         except BaseException:
             waiter.abandon()
             raise
+        assert release is not None  # None only once abandoned, which raised above
         reset = _held_locks.set(held | {mine})
         try:
             yield
         finally:
             _held_locks.reset(reset)
-            # Closing the descriptor releases the flock; it never waits on disk.
-            os.close(fd)
+            release()
 
-    async def _read(self) -> _Entries:
+    async def _read(self) -> _TokenFile:
         try:
             async with aiofiles.open(self.path, "rb") as file:
                 raw = await file.read()
         except FileNotFoundError:
-            return {}
+            raw = b""
         try:
-            return _parse(raw)
-        except _CorruptFile as exc:
+            parsed = _parse(raw)
+        except CorruptFile as exc:
             raise TokenStoreError(
                 f"token file {self.path} is corrupt ({exc}); fix or remove it"
             ) from None
+        if self.format != "auto":
+            parsed.format = self.format
+        return parsed
 
-    async def _write(self, entries: _Entries) -> None:
-        data = (json.dumps(entries, indent=2) + "\n").encode()
+    async def _write(self, tokens: _TokenFile) -> None:
+        data = tokens.render()
         temp = self.path.parent / f".{self.path.name}.{secrets.token_hex(6)}.tmp"
         try:
             async with aiofiles.open(temp, "wb", opener=_private_opener) as file:
@@ -151,48 +204,11 @@ class FileStore:
             raise
 
 
-class _FlockWaiter:
-    """A blocking ``flock`` in a worker thread that a cancelled task can walk away from.
-
-    The thread cannot be interrupted, so on cancel the task marks the wait abandoned
-    and leaves; whichever side comes second (the thread getting the lock, or the
-    task giving up) closes the descriptor, so an abandoned lock is never kept.
-    """
-
-    __slots__ = ("_abandoned", "_fd", "_mutex", "_path")
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._mutex = threading.Lock()
-        self._fd: int | None = None
-        self._abandoned = False
-
-    def wait(self) -> int:
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, _MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        with self._mutex:
-            if self._abandoned:
-                os.close(fd)
-                return -1
-            self._fd = fd
-        return fd
-
-    def abandon(self) -> None:
-        with self._mutex:
-            self._abandoned = True
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-
-
 def _private_opener(path: str, flags: int) -> int:
     # 0600 from creation (and again after umask), before a byte of the token is written.
     fd = os.open(path, flags | os.O_EXCL, _MODE)
-    os.fchmod(fd, _MODE)
+    if hasattr(os, "fchmod"):  # not on Windows before 3.13, where modes barely apply
+        os.fchmod(fd, _MODE)
     return fd
 
 
@@ -218,139 +234,23 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink()
 
 
-class _CorruptFile(Exception):
-    """The file's content is not a token file; the message never quotes the content."""
-
-
-def _parse(raw: bytes) -> _Entries:
+def _parse(raw: bytes) -> _TokenFile:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _CorruptFile("not UTF-8 text") from None
+        raise CorruptFile("not UTF-8 text") from None
     text = text.lstrip("\ufeff").strip()
     if not text:
-        return {}
+        return _TokenFile()
     if not text.startswith(("{", "[")):
-        return _parse_gem_yaml(text)
+        return _TokenFile("yaml", _gem_yaml.parse(text))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _CorruptFile(f"invalid JSON at line {exc.lineno}") from None
+        raise CorruptFile(f"invalid JSON at line {exc.lineno}") from None
     if not isinstance(data, dict):
-        raise _CorruptFile("the top level is not an object")
+        raise CorruptFile("the top level is not an object")
     for value in data.values():
         if not isinstance(value, dict):
-            raise _CorruptFile("an entry is not an object")
-    return data
-
-
-def _parse_gem_yaml(text: str) -> _Entries:
-    """Read the mapping of Ruby token objects that the gem's ``YAML::Store`` writes.
-
-    Top-level ``key: !ruby/object:Procore::Auth::Token`` lines (integer, plain or
-    quoted keys; an untagged mapping is accepted too), each followed by indented
-    ``field: scalar`` lines.  Anything else is reported by line number only, since
-    the line itself may hold a token.
-    """
-    entries: _Entries = {}
-    current: dict[str, Any] | None = None
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if not line[0].isspace():
-            current = None
-            if stripped in ("...", "{}"):
-                continue
-            if stripped.startswith("---"):  # document start, maybe "--- {}" when empty
-                if re.sub(r"(^|\s)#.*$", "", stripped[3:]).strip() not in ("", "{}"):
-                    raise _CorruptFile(f"line {number}: unexpected document content")
-                continue
-            key, rest = _split_pair(stripped, number)
-            if rest not in ("", "{}", "~", "null", _RUBY_TAG, f"{_RUBY_TAG} {{}}"):
-                raise _CorruptFile(f"line {number}: expected a {_RUBY_TAG} entry")
-            current = entries[_scalar(key, number) or ""] = {}
-        elif current is None:
-            raise _CorruptFile(f"line {number}: indented line outside an entry")
-        else:
-            field, rest = _split_pair(stripped, number)
-            if field in _FIELDS:
-                value: str | int | None = _scalar(rest, number)
-                if field == "expires_at" and isinstance(value, str):
-                    value = _epoch_or_text(value)
-                current[field] = value
-    # An entry without fields is Ruby's nil: the key holds no token.
-    return {key: fields for key, fields in entries.items() if fields}
-
-
-def _split_pair(text: str, number: int) -> tuple[str, str]:
-    if text[0] in "'\"":
-        end = _closing_quote(text, number)
-        head, tail = text[: end + 1], text[end + 1 :].lstrip()
-        if not tail.startswith(":"):
-            raise _CorruptFile(f"line {number}: expected 'key: value'")
-        return head, tail[1:].strip()
-    match = re.search(r":(\s|$)", text)
-    if match is None:
-        raise _CorruptFile(f"line {number}: expected 'key: value'")
-    return text[: match.start()].strip(), text[match.end() :].strip()
-
-
-def _closing_quote(text: str, number: int) -> int:
-    quote, index = text[0], 1
-    while index < len(text):
-        char = text[index]
-        if quote == '"' and char == "\\":
-            index += 2
-            continue
-        if char == quote:
-            if quote == "'" and text[index + 1 : index + 2] == "'":
-                index += 2
-                continue
-            return index
-        index += 1
-    raise _CorruptFile(f"line {number}: unterminated quoted string")
-
-
-def _scalar(text: str, number: int) -> str | None:
-    if text[:1] == "'":
-        end = _closing_quote(text, number)
-        return text[1:end].replace("''", "'")
-    if text[:1] == '"':
-        end = _closing_quote(text, number)
-        try:
-            value = json.loads(text[: end + 1])
-        except ValueError:
-            raise _CorruptFile(f"line {number}: unsupported escape in a quoted string") from None
-        return str(value)
-    plain = re.sub(r"\s+#.*$", "", text).strip()
-    if plain in ("", "~", "null", "Null", "NULL"):
-        return None
-    if plain[0] in "!&*|>[{":
-        raise _CorruptFile(f"line {number}: unsupported YAML value")
-    return plain
-
-
-def _epoch_or_text(value: str) -> int | str:
-    """Epoch seconds from an integer or a Ruby ``Time`` (``2023-11-14 22:13:20.000000000 Z``).
-
-    Text that is neither is kept, so only a fetch of that very key fails on it.
-    """
-    try:
-        epoch = normalize_expires_at(_ruby_time_to_iso(value))
-    except ValueError:
-        return value
-    return value if epoch is None else epoch
-
-
-def _ruby_time_to_iso(value: str) -> str:
-    match = _RUBY_TIME.fullmatch(value)
-    if match is None:
-        return value
-    day, clock, fraction, zone = match.groups()
-    zone = "+00:00" if zone in (None, "Z", "UTC") else zone
-    if len(zone) == 3:
-        zone += ":00"
-    elif ":" not in zone:
-        zone = f"{zone[:3]}:{zone[3:]}"
-    return f"{day}T{clock}{fraction or ''}{zone}"
+            raise CorruptFile("an entry is not an object")
+    return _TokenFile("json", dict(data))

@@ -20,11 +20,13 @@ import anyio
 
 from ._api import Api
 from ._faults import ALL_KINDS, ConnectionDropped, FaultDecision, FaultPlan, Faults
+from ._files_api import FilesApi
 from ._http import ASGIReceive, ASGISend, Reply, Request, json_reply, read_request, text_reply
 from ._limits import RATE_LIMIT_TEXT, RateLimiter, Verdict
 from ._oauth import Grant, OAuthServer, RegisteredApp
 from ._state import Key, Record, State
 from ._stats import FakeStats
+from ._storage import Storage
 
 if TYPE_CHECKING:
     from .. import AsyncClient
@@ -128,12 +130,24 @@ class FakeProcore:
             strict=strict,
         )
         self._faults: Faults | None = None
+        self._files = FilesApi(self._state, self._oauth, clock)
         # Webhooks (hooks, triggers, deliveries): state listener + their own routes.
         from ._webhooks import FakeWebhooks
         from ._webhooks_api import WebhooksApi
 
         self.webhooks = FakeWebhooks(self._state, user_id=self.user["id"], seed=seed)
         WebhooksApi(self._state, self.webhooks).register(self._api.routes)
+
+    # -- files (#14) --------------------------------------------------------------------
+
+    @property
+    def storage(self) -> Storage:
+        """The storage origin (``.uploads``, ``.requests``, ``.url_lifetime``, ``.origin``)."""
+        return self._files.storage
+
+    def upload_content(self, upload_id: str) -> bytes:
+        """The bytes that reached storage for an upload, parts joined in order."""
+        return self._files.uploads.uploads[upload_id].content()
 
     # -- test helpers -----------------------------------------------------------------
 
@@ -154,7 +168,8 @@ class FakeProcore:
         ``"500"``, ``"502"``, ``"503"`` (with ``Retry-After: retry_after``), ``"429"``
         (rate headers with ``X-Rate-Limit-Reset`` ``retry_after`` seconds ahead; a
         lenient fake adds ``Retry-After``), ``"drop_before"`` (connection lost, no
-        change made) and ``"drop_after"`` (change made, reply lost).  ``latency`` delays
+        change made) and ``"drop_after"`` (change made, reply lost); storage draws from
+        the same plan and also takes ``"expired"`` and ``"slow"``.  ``latency`` delays
         every request by that many seconds, or by a uniform draw from a ``(low, high)``
         range, with ``anyio.sleep`` so concurrent requests overlap.  ``only_retryable``
         keeps 500s, 502s and drops off requests a correct client must not blindly
@@ -279,6 +294,9 @@ class FakeProcore:
         if scope["type"] != "http":
             raise ValueError(f"FakeProcore serves HTTP only, not {scope['type']!r}")
         request = await read_request(scope, receive)
+        if self._files.storage.owns(request):  # files (#14): another origin, its own log
+            await self._files.storage.serve(request, send, self._faults)
+            return
         stats = self.stats
         stats.requests += 1
         stats.by_path[request.path] += 1
@@ -305,7 +323,11 @@ class FakeProcore:
             reply = self._fault_reply(kind, verdict)
             rate_headers = ()
         else:
-            handled = self._oauth.handle(request) if oauth else self._api.handle(request)
+            handled = (
+                self._oauth.handle(request)
+                if oauth
+                else self._files.handle(request) or self._api.handle(request)
+            )
             reply = handled or json_reply(404, {"errors": "Not Found"})
             if kind == "drop_after":
                 stats.faults[kind] += 1

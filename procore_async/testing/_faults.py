@@ -16,6 +16,7 @@ from dataclasses import dataclass
 __all__ = [
     "ALL_KINDS",
     "ANY_METHOD_KINDS",
+    "STORAGE_KINDS",
     "ConnectionDropped",
     "FaultDecision",
     "FaultPlan",
@@ -24,6 +25,9 @@ __all__ = [
 
 #: Every kind of fault the fake can inject.
 ALL_KINDS = ("500", "502", "503", "429", "drop_before", "drop_after")
+#: Faults only the storage origin injects (opt in through ``kinds``): a presigned URL
+#: refused as expired (403), and a segment answered slowly.
+STORAGE_KINDS = ("expired", "slow")
 #: Faults a correct client retries whatever the method: the server refused to do any
 #: work and said when to come back (a 503 here always carries ``Retry-After``).
 ANY_METHOD_KINDS = frozenset({"503", "429"})
@@ -61,9 +65,9 @@ class FaultPlan:
         low, high = self.latency if isinstance(self.latency, tuple) else (self.latency,) * 2
         if low < 0 or high < low:
             raise ValueError("latency must be >= 0 (or a (low, high) range)")
-        unknown = set(self.kinds) - set(ALL_KINDS)
+        unknown = set(self.kinds) - set(ALL_KINDS) - set(STORAGE_KINDS)
         if unknown or not self.kinds:
-            raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS}")
+            raise ValueError(f"kinds must be a non-empty subset of {ALL_KINDS + STORAGE_KINDS}")
         if self.retry_after < 0:
             raise ValueError("retry_after must be >= 0")
 
@@ -89,7 +93,9 @@ class Faults:
         self._rng = random.Random(plan.seed)
         self._any_method = tuple(k for k in plan.kinds if k in ANY_METHOD_KINDS)
 
-    def draw(self, method: str, *, idempotent: bool, oauth: bool) -> FaultDecision:
+    def draw(
+        self, method: str, *, idempotent: bool, oauth: bool, storage: bool = False
+    ) -> FaultDecision:
         """Decide this request's fate.
 
         With ``only_retryable`` a 500, a 502 or a dropped connection only hits requests a
@@ -105,6 +111,8 @@ class Faults:
         if plan.error_rate == 0.0 or self._rng.random() >= plan.error_rate:
             return FaultDecision(None, delay)
         kinds: Iterable[str] = plan.kinds
+        if not storage:
+            kinds = [k for k in kinds if k not in STORAGE_KINDS]
         if plan.only_retryable and not (idempotent or method in _SAFE_METHODS):
             kinds = self._any_method
         choices = tuple(kinds)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,11 @@ from ._faults import ConnectionDropped
 if TYPE_CHECKING:
     from ._fake import FakeProcore
 
-__all__ = ["run_server", "serve", "serving"]
+__all__ = ["DEFAULT_PORT", "run_server", "serve", "serving"]
+
+#: Where ``procore-async fake-server`` listens by default: not uvicorn's 8000 (where the
+#: app under test runs) nor 8765 (the ``login`` command's callback).
+DEFAULT_PORT = 8070
 
 
 class _HideDrops(logging.Filter):
@@ -53,31 +58,53 @@ def _server(fake: FakeProcore | None, host: str, port: int, **options: Any) -> A
 async def serve(
     fake: FakeProcore | None = None,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: int = DEFAULT_PORT,
     *,
     log_level: str = "info",
     configure_logging: bool = False,
+    storage_port: int | None = None,
 ) -> None:
     """Serve ``fake`` (a fresh one when None) until interrupted (Ctrl-C or SIGTERM).
 
     uvicorn runs on asyncio only, so call this from an asyncio event loop.  Your
     logging setup is left alone unless ``configure_logging`` asks for uvicorn's
     own (which replaces every handler in the process: fine for a process of its own).
+    ``storage_port`` also serves the fake's storage origin (where uploads go) on a
+    second socket of the same server, and points ``fake.storage.origin`` at it.
     """
     extra: dict[str, Any] = {} if configure_logging else {"log_config": None}
     server = _server(fake, host, port, log_level=log_level, **extra)
-    await server.serve()
+    if storage_port is None:
+        await server.serve()
+        return
+    # files (#14): one server, two sockets (so one Ctrl-C stops both).
+    storage = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sockets = [storage]
+    try:
+        storage.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        storage.bind((host, storage_port))
+        server.config.app.storage.origin = f"http://{host}:{storage.getsockname()[1]}"
+        sockets.insert(0, server.config.bind_socket())
+        await server.serve(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def run_server(
     fake: FakeProcore | None = None,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: int = DEFAULT_PORT,
     *,
     log_level: str = "info",
+    storage_port: int | None = None,
 ) -> None:
     """Blocking :func:`serve` for a command-line entry point, with uvicorn's logging."""
-    asyncio.run(serve(fake, host, port, log_level=log_level, configure_logging=True))
+    asyncio.run(
+        serve(
+            fake, host, port, log_level=log_level, configure_logging=True, storage_port=storage_port
+        )
+    )
 
 
 @asynccontextmanager

@@ -75,7 +75,8 @@ def test_help_everywhere_exits_0_with_examples(capsys: pytest.CaptureFixture[str
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
     assert set(commands) == {
         "demo", "login", "get", "post", "put", "patch", "delete",
-        "paginate", "sync", "doctor", "fake-server", "webhooks", "listen",
+        "paginate", "sync", "doctor", "fake-server",
+        "upload", "download", "webhooks", "listen",
     }  # fmt: skip
     for argv in [["--help"], *([name, "--help"] for name in commands)]:
         assert main(argv) == 0
@@ -134,11 +135,38 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
     assert str(defaults.store_path) == "/xdg/procore-async/tokens.json"
 
 
-def test_a_per_command_version_flag_overrides_procore_version() -> None:
-    args = _args(["get", "me", "--version", "v2.0"])
+def test_a_per_command_api_version_flag_overrides_procore_version() -> None:
+    args = _args(["get", "me", "--api-version", "v2.0"])
     assert load_settings(args, {"PROCORE_VERSION": "v1.1"}).config.default_version == "v2.0"
-    with pytest.raises(UsageError, match="--version"):
-        load_settings(_args(["get", "me", "--version", "2"]), {})
+    with pytest.raises(UsageError, match="--api-version") as caught:
+        load_settings(_args(["get", "me", "--api-version", "2"]), {})
+    assert "Config." not in str(caught.value)
+
+
+def test_the_old_version_spelling_still_works_with_a_note(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for command in (["get", "me"], ["sync", "vendors/sync", "--file", "x.csv"]):
+        args = _args([*command, "--version", "v1.1"])
+        assert load_settings(args, {}).config.default_version == "v1.1"
+        assert "--version VERSION is now --api-version VERSION" in capsys.readouterr().err
+    help_text = build_parser()._subparsers._group_actions[0].choices["get"].format_help()  # type: ignore[union-attr]
+    assert "--api-version" in help_text and "--version" not in help_text.replace(
+        "--api-version", ""
+    )
+    # The program's own --version is untouched.
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_cli_settings_take_the_other_config_fields_from_the_environment() -> None:
+    env = {"PROCORE_RETRY_DEADLINE": "12", "PROCORE_MAX_CONNECTIONS": "4"}
+    config = load_settings(_args(["get", "me"]), env).config
+    assert (config.retry_deadline, config.max_connections) == (12.0, 4)
+    with pytest.raises(UsageError, match="PROCORE_MAX_CONNECTIONS='many'"):
+        load_settings(_args(["get", "me"]), {"PROCORE_MAX_CONNECTIONS": "many"})
+    with pytest.raises(UsageError, match="must be https"):
+        load_settings(_args(["get", "me"]), {"PROCORE_BASE_API_PATH": "http://example.com"})
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
 import anyio
 import pytest
+from rich.console import Console
 
 from procore_async import RatePacer
 from procore_async.cli import main
+from procore_async.cli._demo import summary
 from procore_async.cli._demo_run import (
     DemoOptions,
     DemoReport,
@@ -47,9 +50,10 @@ def test_demo_2000_records_exits_0_with_a_summary(capsys: Capsys) -> None:
     assert main(["demo", "--records", "2000"]) == 0
     out = capsys.readouterr().out
     for label in ("records created", "records updated", "records rejected", "batches",
-                  "retries survived", "429s paced", "429s received", "elapsed", "records/s"):  # fmt: skip
+                  "retries survived", "requests held", "429s received", "elapsed", "records/s"):  # fmt: skip
         assert label in out
     assert "✓ read back 1,992 records: each exactly once" in out
+    assert "429s paced" not in out and "while not paused" not in out
 
 
 def test_the_demo_survives_faults_and_counts_its_retries() -> None:
@@ -113,3 +117,31 @@ def test_demo_as_a_subprocess(run_cli: Any) -> None:
     assert done.returncode == 0, done.stderr
     assert "Summary" in done.stdout
     assert done.stderr == ""
+
+
+async def test_a_pause_shows_the_time_left_not_the_time_waited() -> None:
+    pacer = RatePacer(reserve=2)
+    meter = PacingMeter(pacer)
+    await meter.acquire()
+    assert meter.pause_text() == ""
+    await meter.observe(10, 1, time.time() + 3.0)  # spent until 3 s from now
+    async with anyio.create_task_group() as group:
+        group.start_soon(meter.acquire)
+        await anyio.sleep(0.8)
+        text = meter.pause_text()
+        left = meter.seconds_left()
+        group.cancel_scope.cancel()
+    assert re.fullmatch(r"⏸ rate limit reached: 1 request held, window resets in \d s", text)
+    assert left is not None and left < 3.0  # counting down towards the reset
+
+
+def test_the_summary_names_held_requests_and_keeps_pauses_in_the_rate() -> None:
+    report = DemoReport(DemoOptions(records=1000))
+    report.paced_requests, report.paced_seconds = 12, 4.25
+    report.sync_seconds, report.sync_paused = 10.0, 4.25
+    console = Console(width=200, record=True)
+    console.print(summary(report))
+    text = console.export_text()
+    assert "requests held" in text and "paced before any 429" in text and "(4.2 s)" in text
+    assert "rate-limit pauses (4.2 s) included" in text
+    assert "/s while not paused" not in text

@@ -100,10 +100,10 @@ def test_tokens_are_looked_up_per_host(tmp_path: Path, capsys: Capsys) -> None:
     argv = ["doctor", "--store", str(store), *CREDENTIALS]
     assert main(argv) == 1  # nothing for the production host
     assert "none for https://api.procore.com" in _rows(capsys.readouterr().out)["token"]
-    assert main([*argv, "--host", "https://sandbox.procore.com/"]) == 0
-    assert re.match(
-        r"! expires in \d+ s; renewed on next use", _rows(capsys.readouterr().out)["token"]
-    )
+    assert main([*argv, "--host", "https://sandbox.procore.com/", "--company-id", "1"]) == 0
+    out = capsys.readouterr().out
+    assert re.match(r"! expires in \d+ s; renewed on next use", _rows(out)["token"])
+    assert "all good (1 warning)" in out  # one warning, not "1 warnings"
 
 
 @pytest.mark.usefixtures("no_network")

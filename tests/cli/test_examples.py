@@ -75,10 +75,21 @@ async def test_fastapi_app_service_and_per_user_calls(
         assert companies.status_code == 200
         assert "Fake Construction Co." in {c["name"] for c in companies.json()}
 
-        assert (await http.get("/me")).status_code == 401
-        me = await http.get("/login")  # follows /login -> /callback -> /me
-        assert me.status_code == 200, me.text
-        assert me.json()["name"] == "Pat Builder"
+        refused = await http.get("/me")
+        assert refused.status_code == 401
+        assert refused.json() == {"detail": "not signed in", "login": "/login"}
+        first = await http.get("/login")  # follows /login -> /callback -> /projects
+        assert first.status_code == 200, first.text
+        assert first.url.path == "/projects"
+        page = first.json()
+        assert (page["page"], page["total"], page["prev"]) == (1, 250, None)
+        assert len(page["projects"]) == 20
+        second = (await http.get(page["next"])).json()
+        assert second["page"] == 2 and second["prev"] is not None
+        assert {p["id"] for p in second["projects"]}.isdisjoint(p["id"] for p in page["projects"])
+        last = (await http.get("/projects", params={"page": 13})).json()
+        assert (len(last["projects"]), last["next"]) == (10, None)
+        assert (await http.get("/me")).json()["name"] == "Pat Builder"
         # The session cookie holds a reference only; the token is in the 0600 file.
         cookie = base64.b64decode(http.cookies["session"].split(".")[0] + "==")
         assert b"reference" in cookie

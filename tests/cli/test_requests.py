@@ -87,7 +87,8 @@ def test_a_user_command_without_a_saved_token_says_to_log_in(served: Any, capsys
     assert main(_cli(served, "get", "me", client_credentials=False)) == 1
     err = capsys.readouterr().err
     assert "MissingTokenError" in err
-    assert "procore-async login" in err
+    assert "run 'procore-async login' or pass --client-credentials" in err
+    assert "exchange_code" not in err and "grant_type" not in err  # no Python advice
     assert err.count("\n") == 1
 
 

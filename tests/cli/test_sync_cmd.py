@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import start_blocking_portal
 
 from procore_async import BatchFailure, ServerError, SyncResult
 from procore_async.cli import main
 from procore_async.cli._sync_cmd import rejected_rows
+from procore_async.testing import FakeProcore, serving
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -93,3 +96,26 @@ def test_rows_of_failed_batches_are_reported_with_their_row_numbers() -> None:
         {"row": 2, "errors": {"name": ["taken"]}, "record": {"name": "r2"}},
         {"row": 7, "error": "ServerError: 503 Service Unavailable", "record": {"name": "r7"}},
     ]
+
+
+@pytest.mark.slow
+def test_sync_shows_rate_limit_pauses(tmp_path: Path, capsys: Capsys) -> None:
+    # A 10-second window of 5 requests: the pacer holds the later batches (no 429).
+    fake = FakeProcore(spike_limit=5, seed=3)
+    path = tmp_path / "vendors.jsonl"
+    path.write_text(
+        "".join(json.dumps({"origin_id": f"v-{i}", "name": f"V{i}"}) + "\n" for i in range(6))
+    )
+    with start_blocking_portal() as portal, portal.wrap_async_context_manager(serving(fake)) as url:
+        argv = [
+            "sync", "vendors/sync", "--file", str(path), "--company-id", str(fake.company_id),
+            "--param", f"company_id={fake.company_id}",
+            "--batch-size", "1", "--concurrency", "1", "--host", url, "--login-host", url,
+            "--client-id", fake.client_id, "--client-secret", fake.client_secret,
+            "--store", str(tmp_path / "tokens.json"), "--client-credentials",
+        ]  # fmt: skip
+        assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "6 rows, 6 accepted, 0 rejected" in err
+    assert re.search(r"\d+ requests? held for the rate limit \(\d+\.\d s paused\)", err)
+    assert fake.stats.rate_limited == 0

@@ -139,15 +139,20 @@ async def test_reads_the_gems_yaml_file(path: Path) -> None:
     assert await FileStore(path=path, key="missing").fetch() is None
 
 
-async def test_saving_into_a_gem_file_rewrites_it_as_json_keeping_every_entry(path: Path) -> None:
+async def test_format_json_converts_a_gem_file_keeping_every_entry(path: Path) -> None:
     path.write_text(GEM_YAML)
-    await FileStore(path=path, key="new").save(Token("n", "nr", 5))
+    await FileStore(path=path, key="new", format="json").save(Token("n", "nr", 5))
     entry = {"access_token": "a", "refresh_token": "r", "expires_at": 1_700_000_000}
     assert json.loads(path.read_text()) == {
         "7": entry,
         "other": entry,
         "new": {"access_token": "n", "refresh_token": "nr", "expires_at": 5},
     }
+
+
+def test_an_unknown_format_is_a_value_error(path: Path) -> None:
+    with pytest.raises(ValueError, match="format"):
+        FileStore(path, format="toml")  # type: ignore[arg-type]
 
 
 async def test_yaml_variants_psych_writes(path: Path) -> None:

@@ -264,11 +264,17 @@ async def test_unified_uploads_are_served_though_the_catalog_lacks_them(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
     project = fake.records(fake.company_id, "projects")[0]["id"]
+    # Procore's body (tutorial_unified_uploads.md): the file and every segment declared.
+    digest = "0" * 64
+    body = {"file_name": "a.pdf", "file_size": 10, "sha256": digest,
+            "segments": [{"size": 10, "sha256": digest}]}  # fmt: skip
     for scope in ("", f"/projects/{project}"):
         url = f"/rest/v2.1/companies/{fake.company_id}{scope}/uploads"
-        response = await http.post(url, headers=user_headers(fake), json={"file_name": "a.pdf"})
+        response = await http.post(url, headers=user_headers(fake), json=body)
         assert response.status_code == 201, url
         assert response.json()["data"]["file_name"] == "a.pdf"
+        refused = await http.post(url, headers=user_headers(fake), json={"file_name": "a.pdf"})
+        assert refused.status_code == 422, url  # no segments: Procore's rules
 
 
 async def test_singletons_and_actions_answer_without_a_collection(
