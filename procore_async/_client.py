@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from ._pagination import ItemIterator, PageIterator, T
     from .files import Documents, Download, Source, Upload
     from .resources import Api
+    from .webhooks._manage import Webhooks
 
 __all__ = ["AsyncClient"]
 
@@ -471,3 +472,12 @@ class AsyncClient:
         from .files._documents import Documents
 
         return Documents(self)
+
+    # -- webhooks (issue #15) -----------------------------------------------------------
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """Hooks, triggers, resources and deliveries of Procore's Webhooks API."""
+        from .webhooks._manage import Webhooks
+
+        return Webhooks(self)

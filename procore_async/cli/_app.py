@@ -16,7 +16,7 @@ from typing import NoReturn
 
 from .._errors import Error, MissingTokenError
 from .._version import __version__
-from . import _demo, _doctor, _files_cmd, _login, _requests, _serve, _sync_cmd
+from . import _demo, _doctor, _files_cmd, _login, _requests, _serve, _sync_cmd, _webhooks_cmd
 from ._console import PROG, error_line
 from ._inputs import CommandError, UsageError
 
@@ -41,6 +41,7 @@ examples:
   procore-async upload plans.pdf --company-id 42 --project 7 --folder root
   procore-async download "$FILE_VERSION_URL" plans.pdf
   procore-async doctor                      check settings and the saved token, offline
+  procore-async webhooks list --company-id 42   hooks and triggers; 'listen' prints events
 
 'procore-async COMMAND --help' shows each command's options.
 """
@@ -113,7 +114,16 @@ def build_parser() -> Parser:
     parser.add_argument("-V", "--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     common = _common_options()
-    for module in (_demo, _login, _requests, _sync_cmd, _files_cmd, _doctor, _serve):
+    for module in (
+        _demo,
+        _login,
+        _requests,
+        _sync_cmd,
+        _files_cmd,
+        _doctor,
+        _serve,
+        _webhooks_cmd,
+    ):
         module.register(commands, common, _formatter)
     # fleet (#16): `fleet worker|import|export` and `demo --fleet N`
     from . import _fleet, _fleet_demo

@@ -131,6 +131,12 @@ class FakeProcore:
         )
         self._faults: Faults | None = None
         self._files = FilesApi(self._state, self._oauth, clock)
+        # Webhooks (hooks, triggers, deliveries): state listener + their own routes.
+        from ._webhooks import FakeWebhooks
+        from ._webhooks_api import WebhooksApi
+
+        self.webhooks = FakeWebhooks(self._state, user_id=self.user["id"], seed=seed)
+        WebhooksApi(self._state, self.webhooks).register(self._api.routes)
 
     # -- files (#14) --------------------------------------------------------------------
 

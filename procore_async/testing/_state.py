@@ -34,9 +34,10 @@ def _blank(value: Any) -> bool:
 class Collection:
     """The records of one resource in one scope, in creation order."""
 
-    __slots__ = ("by_id", "order", "origins")
+    __slots__ = ("by_id", "order", "origins", "owner")
 
-    def __init__(self) -> None:
+    def __init__(self, owner: tuple[int, Key] = (0, ())) -> None:
+        self.owner = owner  # (company id, key): who to name when a record changes
         self.by_id: dict[int, Record] = {}
         self.order: list[int] = []
         self.origins: dict[str, int] = {}
@@ -87,6 +88,9 @@ class State:
         self._project_company: dict[int, int] = {}
         self._next_id = 100_001
         self._stamp: tuple[int, str] = (-1, "")
+        #: Called as ``listener(kind, company_id, key, record)`` after every create,
+        #: update and delete (kind ``"create"``/``"update"``/``"delete"``): webhooks.
+        self.listeners: list[Callable[[str, int, Key, Record], None]] = []
 
     def now(self) -> str:
         """The current timestamp, formatted once per second (seeding makes thousands)."""
@@ -110,7 +114,7 @@ class State:
     def collection(self, company_id: int, key: Key) -> Collection:
         found = self._collections.get((company_id, key))
         if found is None:
-            found = self._collections[(company_id, key)] = Collection()
+            found = self._collections[(company_id, key)] = Collection((company_id, key))
         return found
 
     def project_company(self, project_id: int) -> int | None:
@@ -166,6 +170,8 @@ class State:
         coll.order.append(record_id)
         if record["origin_id"] is not None:
             coll.origins[str(record["origin_id"])] = record_id
+        for listener in self.listeners:
+            listener("create", company_id, key, record)
         return record
 
     def update(self, coll: Collection, record: Record, attrs: Mapping[str, Any]) -> Record:
@@ -179,6 +185,8 @@ class State:
             if new_origin is not None:
                 coll.origins[str(new_origin)] = record["id"]
         record["updated_at"] = self.now()
+        for listener in self.listeners:
+            listener("update", *coll.owner, record)
         return record
 
     def delete(self, company_id: int, key: Key, record_id: int) -> bool:
@@ -191,6 +199,8 @@ class State:
             coll.origins.pop(str(record["origin_id"]), None)
         if key == ("projects",):
             self._project_company.pop(record_id, None)
+        for listener in self.listeners:
+            listener("delete", company_id, key, record)
         return True
 
     def seed_records(

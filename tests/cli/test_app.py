@@ -76,7 +76,7 @@ def test_help_everywhere_exits_0_with_examples(capsys: pytest.CaptureFixture[str
     assert set(commands) == {
         "demo", "login", "get", "post", "put", "patch", "delete",
         "paginate", "sync", "doctor", "fake-server",
-        "upload", "download", "fleet",
+        "upload", "download", "fleet", "webhooks", "listen",
     }  # fmt: skip
     for argv in [["--help"], *([name, "--help"] for name in commands)]:
         assert main(argv) == 0

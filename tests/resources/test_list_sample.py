@@ -48,6 +48,8 @@ class ListOp:
             segments = ["projects", str(project), *segments]
         if not segments or segments[-1] in ("me", "companies") or "{" in "/".join(segments):
             return None
+        if "webhooks" in segments:
+            return None  # the fake serves hooks from its webhook store (#15), not a collection
         return "/".join(segments)
 
 

@@ -125,6 +125,8 @@ async def test_every_catalog_list_operation_answers_a_scoped_collection(
     for op in LIST_OPS:
         if op.path in ("/rest/v1.0/companies",):
             continue
+        if "/webhooks/hooks/{" in op.path:
+            continue  # a hook's lists need a hook of the webhook store (tests/webhooks)
         path, query = concrete(fake, op)
         response = await http.get(path, headers=headers, params={**query, "per_page": "2"})
         assert response.status_code == 200, (op.path, response.text)
@@ -292,9 +294,11 @@ def test_feature_routes_must_be_catalog_operations(fake: FakeProcore) -> None:
         routes.add("GET", "/rest/v1.0/companies/{company_id}/vendors", _echo)
     with pytest.raises(ValueError, match="must look like"):
         routes.add("GET", "rest/v1.0/vendors", _echo)
-    routes.add("PATCH", "/rest/v1.0/webhooks/hooks/{hook}", _echo)
+    routes.add("PATCH", "/rest/v1.0/vendors/{vendor}", _echo)
     with pytest.raises(ValueError, match="already"):
-        routes.add("PATCH", "/rest/v1.0/webhooks/hooks/{id}", _echo)
+        routes.add("PATCH", "/rest/v1.0/vendors/{id}", _echo)
+    with pytest.raises(ValueError, match="already"):  # the webhooks feature serves it (#15)
+        routes.add("PATCH", "/rest/v1.0/webhooks/hooks/{hook}", _echo)
 
 
 def _echo(call: Call) -> Reply:
@@ -304,14 +308,12 @@ def _echo(call: Call) -> Reply:
 async def test_a_feature_route_gets_its_params_and_checked_scope(
     http: httpx.AsyncClient, fake: FakeProcore
 ) -> None:
-    fake._api.routes.add("PATCH", "/rest/v1.0/webhooks/hooks/{hook}", _echo)
+    fake._api.routes.add("PATCH", "/rest/v1.0/vendors/{vendor}", _echo)
     headers = user_headers(fake)
-    url = f"/rest/v1.0/webhooks/hooks/77?company_id={fake.company_id}"
+    url = f"/rest/v1.0/vendors/77?company_id={fake.company_id}"
     response = await http.patch(url, headers=headers, json={})
-    assert response.json() == {"params": {"hook": "77"}, "company": fake.company_id}
-    scoped_out = await http.patch(
-        "/rest/v1.0/webhooks/hooks/77?company_id=1", headers=headers, json={}
-    )
+    assert response.json() == {"params": {"vendor": "77"}, "company": fake.company_id}
+    scoped_out = await http.patch("/rest/v1.0/vendors/77?company_id=1", headers=headers, json={})
     assert scoped_out.status_code == 404
 
 
