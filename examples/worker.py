@@ -41,6 +41,7 @@ async def review(client: procore_async.AsyncClient, company_id: int, project_id:
     scope = {"company_id": company_id}
     project = (await client.get(f"projects/{project_id}", query=scope, company_id=company_id)).body
     spec = client.build(
+        "PATCH",
         f"projects/{project_id}",
         body={**scope, "project": {"description": f"reviewed: {project['name']}"}},
         company_id=company_id,

@@ -250,7 +250,11 @@ class AsyncClient:
             if idempotency_token is None:
                 idempotency_token = options.get("idempotency_token")
         method = method.upper()
-        if query is None and version is None and ":" not in path[:6]:  # relative, default version
+        if (
+            query is None and version is None and type(path) is str and ":" not in path[:6]
+            and "." not in path and "%" not in path and path.isprintable()
+        ):  # fmt: skip
+            # Relative, default version, nothing build_url would refuse: the hot path.
             url = self._default_prefix + path.lstrip("/")
         else:
             version = self.config.default_version if version is None else version

@@ -136,7 +136,7 @@ async def test_an_invalid_request_is_not_retried(
     assert (report.created, report.failed, report.retried_shards) == (100, 100, 0)
     assert len(gate.syncs) == 2
     assert report.failures[0].row == 1
-    assert report.failures[0].reason.startswith("InvalidRequestError: 422")
+    assert report.failures[0].reason.startswith("UnprocessableEntityError: 422")
     assert report.accounted == report.total == 200
 
 
