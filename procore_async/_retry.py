@@ -10,11 +10,14 @@ before it said (githubkit's ``retry.py`` is the model).  The default chain:
    is idempotent;
 2. :class:`ServerRequestedWait` - 429, and 503 with ``Retry-After`` (the server
    refused to do any work and said when to come back), are retried for every
-   request, waiting as long as asked; a wait longer than ``max_retry_wait`` is
-   not slept through: the error is raised at once with ``retry_after`` set, so
-   a worker can reschedule instead of blocking a slot for an hour;
-3. :class:`IdempotentServerErrors` - any other 5xx only when idempotent;
-4. :class:`MaxRetries` and :class:`Deadline` - stop after ``max_retries``, or
+   request, waiting as long as asked;
+3. :class:`IdempotentServerErrors` - any other 5xx only when idempotent (a
+   ``Retry-After`` on a 502/504 is honoured too);
+4. :class:`ServerWaitCap` - whatever said yes, a server-requested wait longer
+   than ``max_retry_wait`` is not slept through: the error is raised at once
+   with ``retry_after`` set, so a worker can reschedule instead of blocking a
+   slot for an hour;
+5. :class:`MaxRetries` and :class:`Deadline` - stop after ``max_retries``, or
    when the wait would end past ``retry_deadline`` (which also bounds each
    attempt, so the whole call never outlives it).
 
@@ -58,6 +61,7 @@ __all__ = [
     "RetryPolicy",
     "RetryRule",
     "ServerRequestedWait",
+    "ServerWaitCap",
 ]
 
 T = TypeVar("T")
@@ -109,9 +113,13 @@ class ConnectionErrors:
 
 
 class ServerRequestedWait:
-    """429, and 503 with ``Retry-After``: retried for every request, as long as asked."""
+    """429, and 503 with ``Retry-After``: retried for every request, as long as asked.
 
-    def __init__(self, max_wait: float) -> None:
+    ``max_wait`` is kept for callers that build this rule themselves; the cap on a
+    wait is :class:`ServerWaitCap`'s, which comes after every rule that may say yes.
+    """
+
+    def __init__(self, max_wait: float | None = None) -> None:
         self.max_wait = max_wait
 
     def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
@@ -119,12 +127,6 @@ class ServerRequestedWait:
             return decision
         status, wait = error.status_code, error.retry_after
         if status == 429 or (status == 503 and wait is not None):
-            if wait is not None and wait > self.max_wait:
-                return Decision(
-                    False,
-                    why=f"the server asked to wait {wait:.1f}s, more than max_retry_wait "
-                    f"({self.max_wait:.1f}s); raising with retry_after set",
-                )
             return Decision(True)
         return decision
 
@@ -136,6 +138,28 @@ class IdempotentServerErrors:
         status = error.status_code if isinstance(error, Error) else None
         if status is not None and status >= 500 and not decision.retry:
             return Decision(attempt.idempotent)
+        return decision
+
+
+class ServerWaitCap:
+    """A server-requested wait longer than ``max_wait`` is not slept through.
+
+    Whatever said yes before it (a 429, a 503, a 502/504 of an idempotent call with
+    ``Retry-After``), the error is raised at once with ``retry_after`` set, so a
+    worker can reschedule instead of blocking a slot for an hour.
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+
+    def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
+        wait = error.retry_after if isinstance(error, Error) else None
+        if decision.retry and wait is not None and wait > self.max_wait:
+            return Decision(
+                False,
+                why=f"the server asked to wait {wait:.1f}s, more than max_retry_wait "
+                f"({self.max_wait:.1f}s); raising with retry_after set",
+            )
         return decision
 
 
@@ -195,8 +219,9 @@ class RetryPolicy:
         self.retries = 0
         self.rules: tuple[RetryRule, ...] = tuple(rules) if rules is not None else (
             ConnectionErrors(),
-            ServerRequestedWait(self.max_wait),
+            ServerRequestedWait(),
             IdempotentServerErrors(),
+            ServerWaitCap(self.max_wait),
             MaxRetries(self.max_retries),
             Deadline(self.deadline),
         )  # fmt: skip

@@ -444,6 +444,19 @@ async def test_a_wait_beyond_max_retry_wait_raises_at_once_with_retry_after():
     assert client.retry_policy.retries == 0
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("status", [502, 503, 504])
+async def test_an_idempotent_5xx_asking_too_long_a_wait_raises_at_once(status: int, method: str):
+    # The idempotent-5xx rule must not overrule the cap on a server-requested wait.
+    script = Script((status, {"Retry-After": "120"}), 200)
+    client = await make_client(script, max_retry_wait=5.0)
+    with pytest.raises(procore_async.ServerError) as caught:
+        await _call(client, method)
+    assert script.attempts == 1
+    assert caught.value.retry_after == pytest.approx(120.0)
+    assert client.retry_policy.retries == 0
+
+
 async def test_retry_deadline_stops_retrying_early():
     script = Script(500)
     client = await make_client(script, retry_backoff=0.3, max_retries=10, retry_deadline=0.5)
