@@ -327,7 +327,7 @@ class AsyncClient:
     # -- many requests -------------------------------------------------------
 
     def paginate(
-        self, path: str, *, version: str | None = None, query: _Options = None,
+        self, path: str, *, version: str | None = None, query: _Query = None,
         company_id: _CompanyId = None, per_page: int | None = None,
         max_items: int | None = None, concurrency: int | None = None,
         start_page: int | None = None,
@@ -351,7 +351,7 @@ class AsyncClient:
         )  # fmt: skip
 
     def pages(
-        self, path: str, *, version: str | None = None, query: _Options = None,
+        self, path: str, *, version: str | None = None, query: _Query = None,
         company_id: _CompanyId = None, per_page: int | None = None,
         max_items: int | None = None, concurrency: int | None = None,
         start_page: int | None = None,

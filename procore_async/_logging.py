@@ -20,8 +20,9 @@ _PATTERNS = (
     (re.compile(r"(?i)(bearer\s+)[^\s'\",;]+"), r"\1[REDACTED]"),
     (
         re.compile(
-            # ``sig``: the signature of a presigned storage URL Procore hands out (#14).
-            r"(?i)((?:token|secret|password|code|api_key|signature|sig)"
+            # ``sig``: the signature of a presigned storage URL Procore hands out (#14);
+            # ``credential``: S3's X-Amz-Credential (the access key id and scope).
+            r"(?i)((?:token|secret|password|code|api_key|signature|sig|credential)"
             r"[\"']?\s*[=:]\s*[\"']?)[^\s&'\",;}]+"
         ),
         r"\1[REDACTED]",

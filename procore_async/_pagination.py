@@ -39,7 +39,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from ._errors import Error, InvalidRequestError
-from ._urls import Origin
+from ._urls import Origin, encode_query
 
 if TYPE_CHECKING:  # a TypeVar default (PEP 696): a bare ``ItemIterator`` means ``[Any]``
     from typing_extensions import TypeVar
@@ -167,7 +167,7 @@ class PageIterator(Generic[T]):
         path: str,
         *,
         version: str | None = None,
-        query: Mapping[str, Any] | None = None,
+        query: Mapping[str, Any] | str | None = None,
         company_id: int | str | None = None,
         per_page: int | None = None,
         max_items: int | None = None,
@@ -184,6 +184,12 @@ class PageIterator(Generic[T]):
                 isinstance(value, bool) or not isinstance(value, int) or value < low
             ):
                 raise ValueError(f"{name} must be an integer >= {low}, not {value!r}")
+        if isinstance(query, str):
+            # An already-encoded query string (as for ``get``): checked now, before any
+            # I/O, and kept on the path so repeated keys survive; page/per_page follow.
+            text = encode_query(query)
+            path = f"{path}{'&' if '?' in path else '?'}{text}" if text else path
+            query = None
         params = dict(query or {})
         if start_page is not None:
             params["page"] = start_page

@@ -18,7 +18,7 @@ from ._errors import InvalidRequestError
 
 __all__ = ["Origin", "build_url", "encode_query", "redact_url"]
 
-_SECRET_KEYS = ("token", "secret", "password", "code", "key", "signature")
+_SECRET_KEYS = ("token", "secret", "password", "code", "key", "signature", "credential")
 
 
 class Origin:
@@ -152,21 +152,31 @@ def encode_query(query: Any) -> str:
         raise InvalidRequestError(f"query must be a mapping, not {type(query).__name__}")
     pairs: list[str] = []
     for key, value in query.items():
-        _encode_pair(pairs, quote_plus(str(key), safe="[]"), value)
+        _encode_pair(pairs, quote_plus(str(key), safe="[]"), value, 0)
     return "&".join(pairs)
 
 
-def _encode_pair(pairs: list[str], key: str, value: Any) -> None:
+#: Deeper than any query Procore reads (``filters[a][b][]``): a self-referencing
+#: mapping or list would otherwise end in a RecursionError.
+_MAX_QUERY_DEPTH = 32
+
+
+def _encode_pair(pairs: list[str], key: str, value: Any, depth: int) -> None:
+    if depth > _MAX_QUERY_DEPTH and isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        raise InvalidRequestError(
+            f"query nested more than {_MAX_QUERY_DEPTH} levels deep (circular?) at {key[:60]!r}"
+        )
     if isinstance(value, Mapping):
         if not value:
             pairs.append(key)
         for sub_key, sub_value in value.items():
-            _encode_pair(pairs, f"{key}[{quote_plus(str(sub_key), safe='[]')}]", sub_value)
+            sub = f"{key}[{quote_plus(str(sub_key), safe='[]')}]"
+            _encode_pair(pairs, sub, sub_value, depth + 1)
     elif isinstance(value, (list, tuple, set, frozenset)):
         if not value:
             pairs.append(key)
         for item in value:
-            _encode_pair(pairs, f"{key}[]", item)
+            _encode_pair(pairs, f"{key}[]", item, depth + 1)
     elif value is None:
         pairs.append(key)
     elif isinstance(value, bool):

@@ -158,3 +158,29 @@ async def test_the_token_endpoint_sending_odd_expires_in(
             else:
                 with pytest.raises(OAuthError, match="invalid expires_in"):
                     await client.refresh()
+
+
+async def test_a_query_string_pages_like_get_and_a_circular_query_is_refused() -> None:
+    from procore_async.testing import FakeProcore
+
+    fake = FakeProcore(projects=30)
+    async with fake.client() as client:
+        scope = f"company_id={fake.company_id}"
+        items = [p async for p in client.paginate("projects", query=scope, per_page=7,
+                                                  company_id=fake.company_id)]  # fmt: skip
+        assert len(items) == 30
+        with pytest.raises(InvalidRequestError, match="already encoded"):
+            client.paginate("projects", query="a b", company_id=fake.company_id)
+        looped: dict[str, Any] = {}
+        looped["self"] = looped
+        with pytest.raises(InvalidRequestError, match="circular"):
+            await client.get("me", query={"a": looped})
+
+
+def test_presigned_credentials_are_redacted_in_logs() -> None:
+    from procore_async._logging import redact
+    from procore_async._urls import redact_url
+
+    url = "https://s3.test/k?X-Amz-Credential=AKIAEXAMPLE%2F2026&X-Amz-Signature=abc"
+    assert "AKIAEXAMPLE" not in redact(url)
+    assert "AKIAEXAMPLE" not in redact_url(url)
