@@ -8,9 +8,14 @@ real Procore instead, as the app's service account (client-credentials grant); t
 and the other settings come from ``Config.from_env()`` (PROCORE_HOST, PROCORE_LOGIN_HOST,
 ...), so the variables ``procore-async fake-server`` prints point it at a local fake.
 
-``client.sync`` cuts the rows into batches of 500, sends 8 at a time, retries each batch
-safely (every batch carries its own Idempotency-Token) and merges the replies in input
-order; rows Procore refuses come back in ``result.errors`` with the reason.
+``client.sync`` cuts the rows into batches of 500, sends 8 at a time and merges the
+replies in input order; rows Procore refuses come back in ``result.errors`` with the
+reason.  Procore ignores Idempotency-Token on sync: what makes a batch safe to retry
+after a lost reply or a 5xx is that every row has an ``origin_id`` (here, the ERP's key),
+so a resent batch updates the vendors it created instead of creating them twice.  A
+batch with an unkeyed row is not resent after such a failure; it lands in
+``result.failures`` with an ``OutcomeUnknownError``: check those vendors before sending
+them again.
 """
 
 from __future__ import annotations

@@ -120,7 +120,12 @@ class SyncResult:
 
     @property
     def failed_updates(self) -> list[Any]:
-        """The updates of every failed batch, in input order: feed them to a second ``sync``."""
+        """The updates of every failed batch, in input order.
+
+        Those of a batch failed with :class:`OutcomeUnknownError` (unkeyed, may have
+        been applied) would be created twice if fed as is to a second ``sync``: check
+        them first, or key every update with ``origin_id``.
+        """
         return [update for failure in self.failures for update in failure.updates]
 
 

@@ -95,7 +95,8 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
         parser.add_argument(
             "--idempotency-token",
             metavar="TOKEN",
-            help="sent as Idempotency-Token; makes a write safe to retry",
+            help="sent as Idempotency-Token; Procore honours it only on the 5 operations "
+            "that declare it, where it makes a POST/PATCH retryable (ignored elsewhere)",
         )
         parser.set_defaults(handler=run_request, verb=verb)
 

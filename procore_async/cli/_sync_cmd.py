@@ -5,6 +5,15 @@ Procore answers a sync with 200 even when rows are refused, listing each refused
 operator has to fix, so they are written to a report (``--rejected``), each with its
 row number in the input file, the server's reasons and the row itself, ready to be
 corrected and fed back in.
+
+The rows of a batch that failed after its retries are in the report too, each marked
+with what is known of its fate.  Procore ignores ``Idempotency-Token`` on sync, so a
+batch with a row lacking ``id``/``origin_id`` is not resent after a failure that may
+have been applied (an ``OutcomeUnknownError``): its rows are ``"outcome": "unknown"``,
+and its unkeyed rows ``"safe_to_resend": false``, since sending them again as is may
+create them twice.  Rows certainly not applied (refused before sending, a 429, a 503
+asking for a wait, a 4xx), and keyed rows, whose resend updates the same records, are
+``safe_to_resend``.
 """
 
 from __future__ import annotations
@@ -29,14 +38,15 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from .._batch import SyncResult
+from .._batch import BatchFailure, SyncResult, is_keyed
+from .._errors import Error, OutcomeUnknownError, may_have_applied
 from .._ratelimit import RatePacer
 from ._console import logging_to, stderr_console
 from ._inputs import UsageError, read_updates
 from ._pacing import PacingMeter
 from ._settings import add_api_version_option, load_settings
 
-__all__ = ["register", "rejected_rows"]
+__all__ = ["failure_outcome", "register", "rejected_rows"]
 
 _EPILOG = """\
 examples:
@@ -46,8 +56,15 @@ examples:
 
 Input: .jsonl/.ndjson (one object per line; '-' reads stdin), .json (a list), or .csv
 (a header row; empty cells are left out).  Rows are matched by "id", else "origin_id",
-else created.  The rejected-row report has one JSON object per line:
+else created.  The rejected-row report has one JSON object per line: a row Procore
+refused (fix it, then send it again),
   {"row": 7, "errors": {"name": ["can't be blank"]}, "record": {...the row...}}
+or a row of a batch that failed after its retries:
+  {"row": 9, "error": "...", "outcome": "unknown", "safe_to_resend": false, "record": {...}}
+"outcome" is "not applied" (certainly not: safe to send again) or "unknown" (it may
+have been applied).  An unknown row without "id" or "origin_id" is not safe to resend
+as is ("safe_to_resend": false): it may be created twice.  Check whether it exists
+first, or give every row an "origin_id" (your own key), which makes any rerun an update.
 
 Exit status: 0 when every row was accepted; 1 when any row was rejected or a batch
 failed after its retries; 2 on a usage error.
@@ -60,8 +77,11 @@ def register(commands: Any, common: argparse.ArgumentParser, formatter: Any) -> 
         parents=[common],
         help="upsert the rows of a JSONL or CSV file in concurrent batches",
         description="Send every row of --file to a Procore sync endpoint in concurrent "
-        "batches (each retried safely with its own Idempotency-Token), with a progress "
-        "bar on stderr and a report of the rows Procore rejected.",
+        "batches, with a progress bar on stderr and a report of the rows Procore rejected "
+        "or that failed.  Procore ignores Idempotency-Token on sync: a batch whose every "
+        "row has id or origin_id is an upsert and is retried; a batch with an unkeyed row "
+        "is not resent after a failure that may have been applied, and its rows are "
+        "reported with an unknown outcome.",
         epilog=_EPILOG,
         formatter_class=formatter,
     )
@@ -205,11 +225,37 @@ def rejected_rows(
         report.append(entry)
     for failure in result.failures:
         reason = f"{type(failure.error).__name__}: {failure.error}"
+        outcome = failure_outcome(failure)
         for offset, row in enumerate(failure.updates):
             number = failure.index * batch_size + offset + 1
-            report.append({"row": number, "error": reason, "record": row})
+            report.append(
+                {
+                    "row": number,
+                    "error": reason,
+                    "outcome": outcome,
+                    # A keyed row sent again is the same upsert; an unkeyed one, a new record.
+                    "safe_to_resend": outcome == "not applied" or is_keyed(row),
+                    "record": row,
+                }
+            )
     report.sort(key=lambda entry: entry["row"] or 0)
     return report
+
+
+def failure_outcome(failure: BatchFailure) -> str:
+    """What is known of a failed batch: ``"not applied"`` or ``"unknown"``.
+
+    ``OutcomeUnknownError`` is the client saying an unkeyed batch may have been
+    applied.  An error that proves nothing was applied (``may_have_applied`` is
+    False) is "not applied".  Anything else (a keyed batch that lost its reply, an
+    exception that is not the client's) is unknown too: nothing proves otherwise.
+    """
+    error = failure.error
+    if isinstance(error, OutcomeUnknownError):
+        return "unknown"
+    if isinstance(error, Error) and not may_have_applied(error):
+        return "not applied"
+    return "unknown"
 
 
 def _print_summary(
@@ -226,7 +272,13 @@ def _print_summary(
         f"{len(result.entities):,} accepted, {rejected:,} rejected"
     )
     if result.failures:
-        line += f", {failed:,} in {len(result.failures)} failed batches"
+        unsafe = sum(1 for entry in report if entry.get("safe_to_resend") is False)
+        batches = len(result.failures)
+        line += (
+            f", {failed:,} in {batches} failed batch{'es' if batches != 1 else ''} "
+            f"({failed - unsafe:,} safe to resend; "
+            f"{unsafe:,} unkeyed of unknown outcome: check before resending)"
+        )
     if args.rejected and report:
         line += f"; details in {args.rejected}"
     console.print(line, highlight=False, soft_wrap=True)
@@ -235,6 +287,10 @@ def _print_summary(
             f"{field}: {', '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
             for field, msgs in (entry.get("errors") or {}).items()
         )
-        console.print(f"  row {entry['row']}: {reason}", highlight=False, soft_wrap=True)
+        if "outcome" in entry:
+            reason = f"[{'safe to resend' if entry['safe_to_resend'] else 'check first'}] {reason}"
+        console.print(
+            f"  row {entry['row']}: {reason}", highlight=False, soft_wrap=True, markup=False
+        )
     if len(report) > 3:
         console.print(f"  ... and {len(report) - 3:,} more", highlight=False)

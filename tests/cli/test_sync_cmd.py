@@ -1,7 +1,12 @@
-"""``procore-async sync``: a CSV import with rejected rows reported, and a clean JSONL one."""
+"""``procore-async sync``: a CSV import with rejected rows reported, and a clean JSONL one.
+
+Rows of a batch that failed are reported with what is known of their fate: an unkeyed
+batch whose reply was lost may have been applied, so its rows are not safe to resend.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from pathlib import Path
@@ -10,9 +15,16 @@ from typing import Any
 import pytest
 from anyio.from_thread import start_blocking_portal
 
-from procore_async import BatchFailure, ServerError, SyncResult
+from procore_async import (
+    APIConnectionError,
+    BatchFailure,
+    OutcomeUnknownError,
+    RateLimitError,
+    SyncResult,
+)
 from procore_async.cli import main
-from procore_async.cli._sync_cmd import rejected_rows
+from procore_async.cli._app import build_parser
+from procore_async.cli._sync_cmd import failure_outcome, rejected_rows
 from procore_async.testing import FakeProcore, serving
 
 Capsys = pytest.CaptureFixture[str]
@@ -89,13 +101,144 @@ def test_rows_of_failed_batches_are_reported_with_their_row_numbers() -> None:
     rows = [{"name": f"r{i}"} for i in range(1, 8)]
     result = SyncResult(
         body={"entities": [], "errors": [{"name": "r2", "errors": {"name": ["taken"]}}]},
-        failures=[BatchFailure(2, rows[6:], ServerError("503 Service Unavailable"))],
+        failures=[BatchFailure(2, rows[6:], RateLimitError("429 Too Many Requests"))],
     )
     report = rejected_rows(rows, result, batch_size=3)
     assert report == [
         {"row": 2, "errors": {"name": ["taken"]}, "record": {"name": "r2"}},
-        {"row": 7, "error": "ServerError: 503 Service Unavailable", "record": {"name": "r7"}},
+        {
+            "row": 7,
+            "error": "RateLimitError: 429 Too Many Requests",
+            "outcome": "not applied",  # a 429: Procore did no work
+            "safe_to_resend": True,
+            "record": {"name": "r7"},
+        },
     ]
+
+
+def _sent_error() -> APIConnectionError:
+    error = APIConnectionError("connection dropped")
+    error.request_sent = True
+    return error
+
+
+def _unsent_error() -> APIConnectionError:
+    error = APIConnectionError("connection refused")
+    error.request_sent = False
+    return error
+
+
+_MIXED: list[dict[str, Any]] = [{"origin_id": "a"}, {"name": "b"}, {"id": 7}]
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome", "safe"),
+    [
+        # The client's word: an unkeyed batch that may have been applied.  Its keyed
+        # rows are safe to resend (the same upsert again), the unkeyed one is not.
+        (OutcomeUnknownError("may have been applied"), "unknown", [True, False, True]),
+        # Certainly not applied: every row is safe to resend, keyed or not.
+        (RateLimitError("429 Too Many Requests"), "not applied", [True, True, True]),
+        (_unsent_error(), "not applied", [True, True, True]),
+        # Sent and lost (what a keyed batch fails with), or not the client's error:
+        # nothing proves it was not applied.
+        (_sent_error(), "unknown", [True, False, True]),
+        (RuntimeError("boom"), "unknown", [True, False, True]),
+    ],
+)
+def test_failed_rows_tell_unknown_from_not_applied(
+    error: Exception, outcome: str, safe: list[bool]
+) -> None:
+    failure = BatchFailure(0, _MIXED, error)
+    assert failure_outcome(failure) == outcome
+    report = rejected_rows(_MIXED, SyncResult(failures=[failure]), batch_size=3)
+    assert [(e["row"], e["outcome"]) for e in report] == [(1, outcome), (2, outcome), (3, outcome)]
+    assert [e["safe_to_resend"] for e in report] == safe
+
+
+def _report(path: Path) -> dict[int, dict[str, Any]]:
+    return {e["row"]: e for e in map(json.loads, path.read_text().splitlines())}
+
+
+def test_unkeyed_rows_of_a_batch_whose_reply_was_lost_are_marked_unknown(
+    served: Any, tmp_path: Path, capsys: Capsys
+) -> None:
+    fake = served.fake
+    # Every sync call is applied and its reply lost; the token grant is spared.
+    fake.faults(error_rate=1.0, kinds=("drop_after",), only_retryable=False, oauth=False)
+    path = tmp_path / "vendors.jsonl"
+    rows = [{"origin_id": f"v-{i}", "name": f"Keyed {i}"} for i in range(1, 4)]
+    # The second batch has one keyed row: that row alone is safe to send again.
+    rows += [{"name": "Unkeyed 4"}, {"origin_id": "v-5", "name": "Keyed 5"}, {"name": "Unkeyed 6"}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = tmp_path / "rejected.jsonl"
+    argv = [
+        "sync", "vendors/sync", "--file", str(path), "--company-id", str(fake.company_id),
+        "--param", f"company_id={fake.company_id}", "--batch-size", "3", "--concurrency", "1",
+        "--rejected", str(report), *served.flags(),
+    ]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert (
+        "6 rows, 0 accepted, 0 rejected, 6 in 2 failed batches "
+        "(4 safe to resend; 2 unkeyed of unknown outcome: check before resending)"
+    ) in err
+    assert "row 1: [safe to resend] APIConnectionError" in err
+
+    entries = _report(report)
+    assert sorted(entries) == [1, 2, 3, 4, 5, 6]
+    for number in (4, 5, 6):  # the unkeyed batch: not resent by the client
+        entry = entries[number]
+        assert entry["outcome"] == "unknown"
+        assert entry["error"].startswith("OutcomeUnknownError: sync batch 1 (3 updates)")
+        assert entry["record"] == rows[number - 1]
+    # Resending rows 4 and 6 as is would create them twice; row 5 is an upsert.
+    assert [entries[n]["safe_to_resend"] for n in (4, 5, 6)] == [False, True, False]
+    for number in (1, 2, 3):  # keyed: the reply was lost too, but a resend is an upsert
+        entry = entries[number]
+        assert (entry["outcome"], entry["safe_to_resend"]) == ("unknown", True)
+        assert entry["error"].startswith("APIConnectionError")
+
+    # The "failed" unkeyed batch was in fact applied: this is why it is not safe to resend.
+    names = {r["name"] for r in fake.records(fake.company_id, "vendors")}
+    assert {"Unkeyed 4", "Keyed 5", "Unkeyed 6"} <= names
+
+
+def test_unkeyed_rows_refused_before_any_work_are_safe_to_resend(
+    served: Any, tmp_path: Path, capsys: Capsys
+) -> None:
+    fake = served.fake
+    # A 503 with Retry-After: Procore did no work (and --max-retries 0 gives up at once).
+    fake.faults(error_rate=1.0, kinds=("503",), only_retryable=False, oauth=False)
+    path = tmp_path / "vendors.jsonl"
+    path.write_text("".join(json.dumps({"name": f"V{i}"}) + "\n" for i in range(4)))
+    report = tmp_path / "rejected.jsonl"
+    argv = [
+        "sync", "vendors/sync", "--file", str(path), "--company-id", str(fake.company_id),
+        "--param", f"company_id={fake.company_id}", "--batch-size", "2",
+        "--rejected", str(report), *served.flags(),
+    ]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "4 in 2 failed batches (4 safe to resend; 0 unkeyed of unknown outcome" in err
+    entries = _report(report)
+    assert [(e["outcome"], e["safe_to_resend"]) for e in entries.values()] == [
+        ("not applied", True)
+    ] * 4
+    assert all(e["error"].startswith("ServerError: 503") for e in entries.values())
+    assert fake.records(fake.company_id, "vendors") == []
+
+
+def test_sync_help_states_the_replay_rule_not_the_token() -> None:
+    action = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    sub: dict[str, argparse.ArgumentParser] = action.choices  # type: ignore[assignment]
+    text = " ".join(sub["sync"].format_help().split())
+    assert "retried safely" not in text
+    assert "Procore ignores Idempotency-Token on sync" in text
+    assert 'not safe to resend as is ("safe_to_resend": false)' in text
+    token_help = " ".join(sub["post"].format_help().split())
+    assert "makes a write safe to retry" not in token_help
+    assert "only on the 5 operations that declare it" in token_help
 
 
 @pytest.mark.slow
