@@ -47,15 +47,18 @@ def test_a_redirect_uri_that_is_not_http_is_a_usage_error(
 
 
 def test_authorize_redirects_to_the_given_redirect_uri(tmp_path: Path) -> None:
-    with socket.socket() as sock:
+    # Two free ports: the API's and the storage origin's (by default the next port,
+    # which another server of the suite may hold).
+    with socket.socket() as sock, socket.socket() as other:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        other.bind(("127.0.0.1", 0))
+        port, storage_port = sock.getsockname()[1], other.getsockname()[1]
     callback = "http://127.0.0.1:8000/callback"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "procore_async", "fake-server", "--port", str(port),
-         "--redirect-uri", callback],
+         "--storage-port", str(storage_port), "--redirect-uri", callback],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

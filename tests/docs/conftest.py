@@ -66,7 +66,16 @@ def fake_server_env() -> Iterator[dict[str, str]]:
     """The PROCORE_* variables pointing at a fake-server started for this session."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "procore_async", "fake-server", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "procore_async",
+            "fake-server",
+            "--port",
+            str(port),
+            "--storage-port",
+            str(free_port()),
+        ],  # not port + 1, which may be taken
         env=child_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -87,7 +87,7 @@ def servers(tmp_path: Path) -> Iterator[str]:
     env["PYTHONPATH"] = str(ROOT)
     fake = _start(
         [sys.executable, "-m", "procore_async", "fake-server", "--port", str(fake_port),
-         "--redirect-uri", f"{app_url}/callback"],
+         "--storage-port", str(_free_port()), "--redirect-uri", f"{app_url}/callback"],
         env, fake_port, tmp_path / "fake-server.log",
     )  # fmt: skip
     app_env = {
