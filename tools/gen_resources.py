@@ -33,7 +33,9 @@ Naming (documented for users in docs/resources.md):
    (``_put``), then by a counter (``_2``).
 3. ``OVERRIDES`` below renames the few operations whose generated name is poor, for
    the resources most users touch; ``ALIASES`` gives their models short names
-   (``procore_async.resources.rfis.Rfi``).
+   (``procore_async.resources.projects.Project``).  An alias the catalog cannot back
+   (no such operation in the namespace, no schema for its result, or "item" for an
+   operation that is not a list) stops the generator, ``--check`` included.
 
 This file holds the naming rules and the command; ``gen_resources_models.py`` turns
 catalog entries into typed operations and TypedDicts, ``gen_resources_code.py``
@@ -98,21 +100,21 @@ OVERRIDES: dict[str, str] = {
     "RestV10ProjectsProjectIdDailyLogsClonesPost": "clone",
 }
 
-#: namespace -> {short model name: (operationId, "result" or "item")}; an alias is
-#: written only where the catalog has that operation's schema (RFIs: it has none).
+#: namespace -> {short model name: (operationId, "result" or "item")}: the model of
+#: that operation's result, or of one item of that list operation.  The catalog must
+#: have the schema (the generator fails otherwise); it has none for any operation of
+#: ``rfis``, ``company_vendors``, ``project_vendors``, ``timecard_entries`` or
+#: ``prime_change_orders``, so those have no short name (docs/resources.md says so).
 ALIASES: dict[str, dict[str, tuple[str, str]]] = {
     "projects": {"Project": ("RestV10ProjectsIdGet", "result")},
     "companies": {"Company": ("RestV10CompaniesGet", "item")},
-    "rfis": {"Rfi": ("RestV10ProjectsProjectIdRfisIdGet", "result")},
-    "submittals": {"Submittal": ("RestV11ProjectsProjectIdSubmittalsIdGet", "result")},
+    # The catalog's show (v1.0 and v1.1) has no schema; its v1.1 list's items do.
+    "submittals": {"Submittal": ("RestV11ProjectsProjectIdSubmittalsGet", "item")},
     "company_users": {"CompanyUser": ("RestV10CompaniesCompanyIdUsersIdGet", "result")},
     "project_users": {"ProjectUser": ("RestV10ProjectsProjectIdUsersIdGet", "result")},
-    "company_vendors": {"Vendor": ("RestV10VendorsGet", "item")},
-    "project_vendors": {"Vendor": ("RestV10ProjectsProjectIdVendorsGet", "item")},
     "observations": {"Observation": ("RestV10ObservationsItemsIdGet", "result")},
     "direct_costs": {"DirectCost": ("RestV11ProjectsProjectIdDirectCostsIdGet", "result")},
     "budget_line_items": {"BudgetLineItem": ("RestV10BudgetLineItemsIdGet", "result")},
-    "timecard_entries": {"TimecardEntry": ("RestV10TimecardEntriesGet", "item")},
     "project_folders_and_files": {
         "Folder": ("RestV10FoldersIdGet", "result"),
         "File": ("RestV10FilesIdGet", "result"),
@@ -122,9 +124,6 @@ ALIASES: dict[str, dict[str, tuple[str, str]]] = {
         "File": ("RestV10CompaniesCompanyIdFilesIdGet", "result"),
     },
     "commitments": {"Commitment": ("RestV10CommitmentsGet", "item")},
-    "prime_change_orders": {
-        "PrimeChangeOrder": ("RestV10ProjectsProjectIdPrimeChangeOrdersIdGet", "result")
-    },
 }
 
 _ARTICLES = {"a", "an", "the"}
@@ -223,13 +222,27 @@ def generate() -> tuple[dict[str, str], dict[str, str]]:
             continue  # OAuth endpoints: the client's own auth layer owns them
         ns = names[raw["tag"]]
         by_ns.setdefault(ns, (raw["tag"], []))[1].append(Operation(raw, ns))
+    unknown = sorted(set(ALIASES) - set(by_ns))
+    if unknown:
+        raise AliasError([f"{ns}: no such namespace in the catalog" for ns in unknown])
     files: dict[str, str] = {}
+    problems: list[str] = []
     for ns, (tag, ops) in sorted(by_ns.items()):
         assign_names(ops)
-        files[f"{ns}.py"] = module_source(ns, tag, ops, ALIASES.get(ns, {}))
+        files[f"{ns}.py"] = module_source(ns, tag, ops, ALIASES.get(ns, {}), problems)
+    if problems:
+        raise AliasError(problems)
     table = [(ns, tag, len(ops)) for ns, (tag, ops) in sorted(by_ns.items())]
     files["_api.py"] = api_source(table)
     return files, reference_pages(by_ns)
+
+
+class AliasError(Exception):
+    """``ALIASES`` names a model the catalog cannot give (one line per alias)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 def _ruff(directory: Path) -> None:
@@ -271,7 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="only report differences")
     args = parser.parse_args(argv)
-    files, pages = render()
+    try:
+        files, pages = render()
+    except AliasError as exc:
+        print("ALIASES in tools/gen_resources.py names models the catalog cannot give:")
+        for problem in exc.problems:
+            print(f"  {problem}")
+        return 2
     stale = differences(files, pages)
     if args.check:
         for path in stale:

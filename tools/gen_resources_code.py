@@ -126,19 +126,37 @@ def docstring(op: Operation) -> str:
 
 
 def module_source(
-    namespace: str, tag: str, ops: list[Operation], aliases: dict[str, tuple[str, str]]
+    namespace: str,
+    tag: str,
+    ops: list[Operation],
+    aliases: dict[str, tuple[str, str]],
+    problems: list[str],
 ) -> str:
-    """One namespace module; unused imports are dropped by ``ruff --fix`` afterwards."""
+    """One namespace module; unused imports are dropped by ``ruff --fix`` afterwards.
+
+    An alias the catalog cannot back is not written: it goes to ``problems`` (the
+    caller fails), never silently away.
+    """
     models = Models()
     # Shortest method names first: a schema shared by ``list`` and ``list_v1_0`` is
     # named after ``list``.
     for _, op in sorted(enumerate(ops), key=lambda pair: (len(pair[1].name), pair[0])):
         build(op, models)
     lines_alias: list[str] = []
-    for alias, (op_id, _what) in sorted(aliases.items()):
-        target = next((op.result for op in ops if op.op_id == op_id), None)
-        if target in models.names:  # no alias where the catalog has no schema
-            lines_alias.append(f"{alias} = {target}")
+    for alias, (op_id, what) in sorted(aliases.items()):
+        where = f"{namespace}.{alias} -> {op_id}"
+        op = next((op for op in ops if op.op_id == op_id), None)
+        if op is None:
+            problems.append(f"{where}: no such operation in {namespace}")
+        elif what not in ("item", "result") or (what == "item") != (op.kind == "list"):
+            kind = "a list" if op.kind == "list" else "not a list"
+            problems.append(f"{where}: {what!r}, but the operation is {kind}")
+        elif op.result not in models.names:
+            problems.append(f"{where}: the catalog has no schema for its {what} ({op.result})")
+        elif alias in models.names:
+            problems.append(f"{where}: {alias} is already a model of {namespace}")
+        else:
+            lines_alias.append(f"{alias} = {op.result}")
     title = clean(tag.replace("/", " / ")).rstrip(".")
     resource = pascal(namespace) + "Resource"
     names = sorted({*models.names, *(a.split(" =")[0] for a in lines_alias), resource})

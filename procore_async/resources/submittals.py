@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .._response import Response
 
 __all__ = [
+    "Submittal",
     "SubmittalsCheckIfNumberAndRevisionEnteredAreAvailableOrDuplicatedResult",
     "SubmittalsCreateV10Body",
     "SubmittalsCreateV10BodySubmittal",
@@ -476,6 +477,9 @@ class SubmittalsCheckIfNumberAndRevisionEnteredAreAvailableOrDuplicatedResult(
     next_number: str
     number_available: bool
     current_number: str
+
+
+Submittal = SubmittalsListItem
 
 
 class SubmittalsResource(Resource):

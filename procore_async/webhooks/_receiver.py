@@ -109,7 +109,12 @@ class WebhookReceiver:
         self._recv: MemoryObjectReceiveStream[WebhookEvent] | None = None
         self._tg: TaskGroup | None = None
         self._accepting = False
-        self._in_flight: dict[int, WebhookEvent] = {}
+        # Every acknowledged event until its handlers have finished, keyed by identity
+        # and in acknowledgement order: added before the event is queued, removed by the
+        # worker after it ran.  The queue alone cannot tell: an event handed straight to
+        # a waiting worker is in neither its buffer nor, until that worker runs, in any
+        # worker's hands.
+        self._unhandled: dict[int, WebhookEvent] = {}
         self._idle = anyio.Event()
         self._idle.set()
 
@@ -145,8 +150,7 @@ class WebhookReceiver:
     @property
     def pending(self) -> int:
         """Events acknowledged and not yet handled (queued plus being handled)."""
-        queued = self._recv.statistics().current_buffer_used if self._recv else 0
-        return queued + len(self._in_flight)
+        return len(self._unhandled)
 
     async def __aenter__(self) -> WebhookReceiver:
         """Start the workers.  Enter and leave in one task (an anyio task group runs
@@ -179,13 +183,9 @@ class WebhookReceiver:
         try:
             await tg.__aexit__(None, None, None)
         finally:
-            left = list(self._in_flight.values())
-            self._in_flight.clear()
-            while True:
-                try:
-                    left.append(recv.receive_nowait())
-                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                    break
+            # Queued, handed to a worker that never ran, or cut off mid-handler.
+            left = list(self._unhandled.values())
+            self._unhandled.clear()
             recv.close()
             self._tg = self._send = self._recv = None
             self._idle.set()
@@ -226,11 +226,9 @@ class WebhookReceiver:
     async def _worker(self, recv: MemoryObjectReceiveStream[WebhookEvent]) -> None:
         async with recv:
             async for event in recv:
-                key = id(event)
-                self._in_flight[key] = event
-                await self._run(event)  # cancelled at shutdown: stays in _in_flight
-                del self._in_flight[key]
-                if not self.pending:
+                await self._run(event)  # cancelled at shutdown: stays in _unhandled
+                self._unhandled.pop(id(event), None)
+                if not self._unhandled:
                     self._idle.set()
 
     async def _run(self, event: WebhookEvent) -> None:
@@ -312,9 +310,14 @@ class WebhookReceiver:
         if not fresh:
             self.stats.duplicates += 1
             return 200, {"status": "duplicate"}, []
+        # Pending from here on, before a waiting worker can be handed the event.
+        self._unhandled[id(event)] = event
         try:
             send.send_nowait(event)
         except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
+            del self._unhandled[id(event)]
+            if not self._unhandled:
+                self._idle.set()
             await self.dedupe.release(event.id)
             self.stats.busy += 1
             return 503, {"error": "receiver is busy"}, [("Retry-After", "1")]

@@ -100,3 +100,33 @@ def test_the_overrides_name_real_catalog_operations(gen: ModuleType) -> None:
     ids = {op["operationId"] for op in json.loads(gzip.decompress(gen.CATALOG.read_bytes()))}
     assert set(gen.OVERRIDES) <= ids
     assert {op_id for aliases in gen.ALIASES.values() for op_id, _ in aliases.values()} <= ids
+
+
+def test_an_alias_the_catalog_cannot_give_stops_the_generator(
+    gen: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = {
+        **gen.ALIASES,
+        # The catalog has no schema for any vendor operation (it used to be dropped silently).
+        "company_vendors": {"Vendor": ("RestV10VendorsGet", "item")},
+        "projects": {
+            "Project": ("RestV10ProjectsIdGet", "result"),
+            "Missing": ("RestV10NoSuchThingGet", "result"),
+            "Listed": ("RestV10ProjectsIdGet", "item"),  # show is not a list
+        },
+        "no_such_namespace": {"Thing": ("RestV10ProjectsIdGet", "result")},
+    }
+    monkeypatch.setattr(gen, "ALIASES", broken)
+    with pytest.raises(gen.AliasError, match="no_such_namespace"):
+        gen.generate()
+    del broken["no_such_namespace"]
+    with pytest.raises(gen.AliasError) as raised:
+        gen.generate()
+    problems = raised.value.problems
+    assert len(problems) == 3
+    assert any(p.startswith("company_vendors.Vendor") and "no schema" in p for p in problems)
+    assert any(p.startswith("projects.Missing") and "no such operation" in p for p in problems)
+    assert any(p.startswith("projects.Listed") and "not a list" in p for p in problems)
+    assert gen.main(["--check"]) == 2  # --check fails too, and says why
+    out = capsys.readouterr().out
+    assert "company_vendors.Vendor -> RestV10VendorsGet" in out

@@ -88,6 +88,48 @@ async def test_acknowledges_before_the_handler_finishes(receiver: WebhookReceive
         assert done == ["123456789"]
 
 
+async def test_join_waits_for_an_event_handed_straight_to_an_idle_worker(
+    receiver: WebhookReceiver,
+) -> None:
+    # Regression: an event handed straight to a waiting worker was neither in the
+    # queue's buffer nor yet recorded as in flight, so ``pending`` read 0 and ``join``
+    # returned before its handler ran.
+    handled: list[str] = []
+
+    @receiver.on()
+    async def record(event: WebhookEvent) -> None:
+        handled.append(event.id)
+
+    async with receiver:
+        for i in range(1, 6):
+            assert (await _post(receiver, v2_payload(i))).status_code == 200
+            await receiver.join()
+            assert handled == [str(n) for n in range(1, i + 1)]
+            assert receiver.pending == 0
+        assert receiver.stats.handled == 5
+
+
+async def test_pending_counts_every_acknowledged_event_until_handled() -> None:
+    rx = WebhookReceiver(authorization=SECRET, concurrency=3, shutdown_timeout=1)
+    release = anyio.Event()
+
+    @rx.on()
+    async def blocked(event: WebhookEvent) -> None:
+        await release.wait()
+
+    with anyio.fail_after(5):  # a miscount used to hang the shutdown
+        async with rx:
+            await anyio.sleep(0.01)  # the workers are waiting on the queue
+            headers = [(b"authorization", SECRET.encode())]
+            for i in range(5):  # three handed to idle workers, two buffered
+                status, _, _ = await rx.handle_request(headers, json.dumps(v2_payload(i)).encode())
+                assert status == 200
+                assert rx.pending == i + 1  # before any worker has run
+            release.set()
+            await rx.join()
+            assert rx.pending == 0 and rx.stats.handled == 5
+
+
 async def test_duplicates_are_acknowledged_and_not_dispatched(receiver: WebhookReceiver) -> None:
     calls: list[str] = []
 
@@ -279,6 +321,24 @@ async def test_shutdown_timeout_releases_what_it_could_not_handle(
     assert "3 acknowledged events unhandled" in caplog.text
     assert len(store) == 0  # released: a retry or a catch-up brings them back
     assert await store.claim("0")
+
+
+async def test_shutdown_releases_an_event_handed_to_a_worker_that_never_ran() -> None:
+    store = MemoryDedupeStore()
+    rx = WebhookReceiver(authorization=SECRET, dedupe=store, concurrency=1, shutdown_timeout=0)
+
+    @rx.on()
+    async def stuck(event: WebhookEvent) -> None:
+        await anyio.sleep(60)
+
+    with anyio.fail_after(5):  # it used to wait for the stuck handler, past the timeout
+        async with rx:
+            await anyio.sleep(0.01)  # the worker is waiting on the queue
+            headers = [(b"authorization", SECRET.encode())]
+            status, _, _ = await rx.handle_request(headers, json.dumps(v2_payload(7)).encode())
+            assert status == 200 and rx.pending == 1
+    assert rx.stats.abandoned == 1 and rx.stats.handled == 0
+    assert len(store) == 0 and rx.pending == 0
 
 
 async def test_replay_dedupes_with_live_deliveries(receiver: WebhookReceiver) -> None:
