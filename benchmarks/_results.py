@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -50,8 +51,17 @@ def record(
     *,
     log_scale: bool = False,
     note: str = "",
+    baseline: Sequence[str] | None = None,
+    bounds: Sequence[str] = ("ideal",),
 ) -> Path:
-    """Write ``figures`` (label -> value, in display order) for the chart; returns the file."""
+    """Write ``figures`` (label -> value, in display order) for the chart; returns the file.
+
+    ``baseline`` names the bars drawn as the baseline (the first figure when not given)
+    and ``bounds`` the bars drawn as a bound (an ideal, a budget) rather than a measure.
+    """
+    unknown = {*(baseline or ()), *bounds} - set(figures) - {"ideal"}
+    if unknown:
+        raise ValueError(f"baseline/bounds name no figure: {sorted(unknown)}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     data = {
@@ -61,6 +71,8 @@ def record(
         "figures": figures,
         "log_scale": log_scale,
         "note": note,
+        "baseline": list(figures)[:1] if baseline is None else list(baseline),
+        "bounds": list(bounds),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "recorded": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "environment": machine(),

@@ -35,6 +35,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import httpx
+from _results import record
 
 from procore_async import AsyncClient, Config
 
@@ -274,6 +275,17 @@ def main() -> int:
                     f"  {concurrency:>11} {args.size / ours:>10.0f} MiB/s {args.size / bare:>7.0f}"
                     f" MiB/s {ratio:>5.2f}x{'' if ratio >= 0.9 else '  MISSED'}"
                 )
+            figures: dict[str, float] = {}
+            for concurrency, (ours, bare) in results.items():
+                figures[f"bare httpx, concurrency {concurrency}"] = round(args.size / bare, 1)
+                figures[f"client.upload, concurrency {concurrency}"] = round(args.size / ours, 1)
+            record(
+                "files",
+                f"Upload throughput, {args.size} MiB in 8 MiB segments (higher is better)",
+                "MiB/s (median of rounds)",
+                figures,
+                baseline=[label for label in figures if label.startswith("bare httpx")],
+            )
             if args.skip_resume:
                 return 0 if ok else 1
             size, first, rest = anyio.run(measure_resume, folder)

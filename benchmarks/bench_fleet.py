@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
+from _results import record
 
 from procore_async.cli._fleet_run import exactly_once, running_fleet, write_vendor_rows
 from procore_async.contrib.temporal import ImportSpec, dev_server, start_import
@@ -190,6 +191,7 @@ async def main(args: argparse.Namespace) -> int:
         async with dev_server() as server:
             print("\n| workers | records/s (budget binds) | vs budget | 429s |")
             print("| --- | --- | --- | --- |")
+            budgeted: dict[str, float] = {}
             for workers in [] if args.skip_budget else args.workers:
                 run = await one_run(
                     workers, limited_records, args.spike_limit, args, server.address, redis_url,
@@ -200,6 +202,19 @@ async def main(args: argparse.Namespace) -> int:
                       f"{run['rate_limited']} |", flush=True)  # fmt: skip
                 if not (0.9 <= ratio <= 1.1) or run["rate_limited"] or not run["ok"]:
                     failures.append(f"{workers} workers with the budget: {run}")
+                budgeted[f"{workers} worker{'s' if workers > 1 else ''}"] = round(
+                    run["records_per_s"]
+                )
+            if budgeted:
+                record(
+                    "fleet",
+                    f"Fleet, budget binding ({args.spike_limit} requests / {WINDOW:.0f} s): "
+                    "records/s, at most the budget (higher is better)",
+                    "records/s (steady state)",
+                    {**budgeted, "budget": round(budget_rps)},
+                    baseline=[],
+                    bounds=["budget"],
+                )
             if args.skip_free:
                 return _verdict(failures)
             print(f"\nno limit: {args.records_free:,} records in batches of {args.free_batch_size}")

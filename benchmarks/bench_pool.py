@@ -31,6 +31,8 @@ import sys
 import time
 from typing import Any
 
+from _results import record
+
 from procore_async import AsyncClient, Config, Token
 from procore_async.stores import MemoryStore
 
@@ -112,12 +114,21 @@ async def run(port: int, args: argparse.Namespace) -> bool:
                 times[side].append(await one_sync(config, port, args, limit))
         target = 1.5 if limit > 8 else 1.2
         print(f"concurrency {limit}: ideal {ideal:.2f} s (target <= {target}x)")
+        medians: dict[str, float] = {}
         for side, measured in times.items():
-            median = statistics.median(measured)
+            median = medians[side] = statistics.median(measured)
             ratio = median / ideal
             print(f"  {side:<20}{median:7.3f} s  {ratio:5.2f}x ideal")
             if side == "httpx, pool grows":
                 ok = ok and ratio <= target
+        if limit == 64:
+            record(
+                "pool",
+                f"sync over loopback HTTP, {args.batches} batches at concurrency {limit} "
+                "(lower is better)",
+                "seconds (median of rounds)",
+                {**{side: round(m, 3) for side, m in medians.items()}, "ideal": round(ideal, 3)},
+            )
     return ok
 
 

@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from _results import record
 
 import procore_async
 from procore_async.stores import MemoryStore
@@ -104,6 +105,13 @@ def cpu(args: argparse.Namespace) -> int:
     medians = {name: statistics.median(values) for name, values in samples.items()}
     for name, value in medians.items():
         print(f"{name:<18}{value * 1e6:>24.1f}")
+    record(
+        "resources",
+        "client.api (generated) vs the raw call, CPU per call (lower is better)",
+        f"CPU µs per call (median of {args.rounds} rounds)",
+        {name: round(value * 1e6, 1) for name, value in medians.items()},
+        baseline=["raw show", "raw list"],
+    )
     return report(
         {kind: medians[f"generated {kind}"] / medians[f"raw {kind}"] for kind in ("show", "list")},
         args,

@@ -33,6 +33,7 @@ import time
 from typing import Any
 
 import httpx
+from _results import record
 
 SECRET = "Bearer bench-secret-0123456789"
 
@@ -191,6 +192,16 @@ def main(argv: list[str]) -> int:
             ok &= inline[1] >= 2 * rx[1]
             print(f"  inline / receiver median ack: {inline[1] / rx[1]:.1f}x (target >= 2x)")
             print(f"  receiver / inline acked/s   : {rx[0] / inline[0]:.1f}x")
+            record(
+                "webhooks",
+                f"Webhooks: deliveries acknowledged per second, {work:.0f} s handlers, "
+                f"{args.connections} in flight (higher is better)",
+                "acknowledged/s",
+                {
+                    "inline handler (answers after it)": round(inline[0]),
+                    "WebhookReceiver (queues, then answers)": round(rx[0]),
+                },
+            )
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("targets met:", "yes" if ok else "NO")
     return 0 if ok else 1
