@@ -39,7 +39,7 @@ from ._request import RequestSpec
 from ._response import Response
 from ._retry import RetryPolicy
 from ._transport import build_http
-from ._urls import Origin, build_url
+from ._urls import Origin, build_url, is_plain_path
 from ._version import __version__
 from .auth import GrantType, OAuthClient, Token, TokenManager
 from .stores import MemoryStore, TokenStore
@@ -250,11 +250,7 @@ class AsyncClient:
             if idempotency_token is None:
                 idempotency_token = options.get("idempotency_token")
         method = method.upper()
-        if (
-            query is None and version is None and type(path) is str and ":" not in path[:6]
-            and "." not in path and "%" not in path and path.isprintable()
-        ):  # fmt: skip
-            # Relative, default version, nothing build_url would refuse: the hot path.
+        if query is None and version is None and is_plain_path(path):  # the hot path
             url = self._default_prefix + path.lstrip("/")
         else:
             version = self.config.default_version if version is None else version

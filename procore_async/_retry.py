@@ -115,12 +115,9 @@ class ConnectionErrors:
 class ServerRequestedWait:
     """429, and 503 with ``Retry-After``: retried for every request, as long as asked.
 
-    ``max_wait`` is kept for callers that build this rule themselves; the cap on a
-    wait is :class:`ServerWaitCap`'s, which comes after every rule that may say yes.
+    The cap on a wait is :class:`ServerWaitCap`'s, which comes after every rule that
+    may say yes.
     """
-
-    def __init__(self, max_wait: float | None = None) -> None:
-        self.max_wait = max_wait
 
     def __call__(self, error: BaseException, attempt: Attempt, decision: Decision) -> Decision:
         if not isinstance(error, Error):

@@ -16,7 +16,7 @@ from urllib.parse import quote_plus, urlsplit
 from ._config import validate_version
 from ._errors import InvalidRequestError
 
-__all__ = ["Origin", "build_url", "encode_query", "redact_url"]
+__all__ = ["Origin", "build_url", "encode_query", "is_plain_path", "redact_url"]
 
 _SECRET_KEYS = ("token", "secret", "password", "code", "key", "signature", "credential")
 
@@ -67,6 +67,16 @@ def _origin_of(scheme: str, host: str | None, port: int | None) -> tuple[str, st
     scheme = scheme.lower()
     default = 443 if scheme == "https" else 80
     return (scheme, (host or "").lower(), port or default)
+
+
+def is_plain_path(path: object) -> bool:
+    """True when ``path`` is relative and holds nothing :func:`build_url` checks for
+    (a scheme, dot segments, percent escapes, control characters): the client may then
+    join it to its default prefix without calling :func:`build_url`."""
+    return (
+        type(path) is str and ":" not in path[:6] and "." not in path and "%" not in path
+        and path.isprintable()
+    )  # fmt: skip
 
 
 def build_url(origin: Origin, path: str, version: str, query: Any = None) -> str:
